@@ -1,0 +1,138 @@
+import type { Resource } from 'fhir/r4.js';
+
+/**
+ * The store port. Both adapters (embedded, MongoDB) implement it and pass one conformance
+ * suite (test/store/). Queries are MongoDB query documents over the "search document" of a
+ * resource's current version:
+ *
+ *   { type, id, vid, lu, idx: { ...index values written by search/extract } }
+ *
+ * where `lu` is lastUpdated in epoch milliseconds. Deleted resources are never returned by
+ * `find`/`count`.
+ */
+
+/** MongoDB filter document (plain data: no functions, no $where). */
+export type Filter = Record<string, unknown>;
+/** Sort keys in order, 1 ascending or -1 descending. */
+export type Sort = ReadonlyArray<readonly [field: string, direction: 1 | -1]>;
+
+/** Index values extracted from a resource at write time; stored beside it under `idx`. */
+export type IndexValues = Record<string, unknown>;
+
+export interface VersionMeta {
+  type: string;
+  id: string;
+  /** 1, 2, 3, ... */
+  vid: number;
+  /** lastUpdated, epoch ms. */
+  lu: number;
+  deleted: boolean;
+}
+
+/** One stored version: metadata plus the resource, as an object and as JSON, each made on demand. */
+export interface StoredVersion extends VersionMeta {
+  /** The resource with meta.versionId / meta.lastUpdated set; undefined when deleted. */
+  readonly resource: Resource | undefined;
+  /** The same resource serialised as JSON (no whitespace); undefined when deleted. */
+  readonly json: string | undefined;
+}
+
+export interface FindQuery {
+  /** Resource types to search; empty = all types. */
+  types: readonly string[];
+  filter: Filter;
+  sort?: Sort;
+  limit?: number;
+  /** Number of matches to skip; prefer keyset filters for paging. */
+  skip?: number;
+}
+
+export interface HistoryQuery {
+  type?: string;
+  id?: string;
+  /** Only versions with lu >= since (ms). */
+  since?: number;
+  /** Only versions with lu <= at (ms): `_at` semantics are handled by the caller. */
+  before?: number;
+  /** Continue after this sequence cursor (from a previous page). */
+  after?: HistoryCursor;
+  limit: number;
+}
+
+/** Position in the newest-first history order. */
+export interface HistoryCursor {
+  lu: number;
+  key: string;
+}
+
+export interface PutInput {
+  type: string;
+  id: string;
+  /** The new content; undefined writes a deletion (tombstone). */
+  resource?: Resource;
+  /** Index values of the new content (ignored for deletions). */
+  idx?: IndexValues;
+  /**
+   * Optimistic concurrency: the current vid the caller based this write on (a deletion
+   * tombstone counts as a version; 0 = the resource must not exist at all). Undefined = no check.
+   */
+  expectVid?: number;
+}
+
+/** A unit of work. Reads see the transaction's own writes. */
+export interface StoreTx {
+  read(type: string, id: string): Promise<StoredVersion | undefined>;
+  find(query: FindQuery): Promise<StoredVersion[]>;
+  /** Stages a new version; vid and lastUpdated are assigned here and written into resource.meta. */
+  put(input: PutInput): Promise<StoredVersion>;
+  /**
+   * Serialises transactions that hold the same key (e.g. a normalised conditional-create query),
+   * so that "search then create" cannot race. Held until the transaction ends.
+   */
+  lock(key: string): Promise<void>;
+}
+
+export interface StoreCapabilities {
+  /** Multi-resource atomic transactions. */
+  transactions: boolean;
+  /** Human description of the backend, for logs and the README. */
+  backend: string;
+}
+
+export interface ResourceStore {
+  readonly capabilities: StoreCapabilities;
+  /** Open files or connections, create indexes. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+  /** Throws when the store is not reachable. */
+  ping(): Promise<void>;
+
+  read(type: string, id: string): Promise<StoredVersion | undefined>;
+  readVersion(type: string, id: string, vid: number): Promise<StoredVersion | undefined>;
+  /** Current, non-deleted versions by "Type/id" keys; missing ones are left out. */
+  readMany(keys: readonly string[]): Promise<StoredVersion[]>;
+  find(query: FindQuery): Promise<StoredVersion[]>;
+  count(types: readonly string[], filter: Filter): Promise<number>;
+  /** Versions newest first. */
+  history(query: HistoryQuery): Promise<StoredVersion[]>;
+  countHistory(query: Omit<HistoryQuery, 'limit' | 'after'>): Promise<number>;
+
+  /**
+   * Runs fn as one atomic unit: all its puts become visible and durable together, or none.
+   * fn may be retried on a write conflict, so it must not have side effects outside tx.
+   * The returned promise settles after the writes are durable.
+   */
+  transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+}
+
+/** Thrown by put when expectVid does not match the current version. */
+export class VersionConflict extends Error {
+  constructor(
+    readonly key: string,
+    readonly expected: number,
+    readonly actual: number,
+  ) {
+    super(`version conflict on ${key}: expected ${expected}, found ${actual}`);
+    this.name = 'VersionConflict';
+  }
+}
