@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { SearchParameter } from 'fhir/r4.js';
+import type { Config } from './config.js';
+import { loadDefinitions } from './fhir/definitions.js';
+import { registerBodyParsers } from './http/body-parsers.js';
+import { registerErrorHandler } from './http/error-handler.js';
+import { registerHealthRoutes } from './http/health.js';
+import { registerFhirRoutes } from './http/routes.js';
+import { logOptions } from './http/logging.js';
+import type { Operation } from './operations/operation.js';
+import { builtInOperations } from './operations/index.js';
+import type { Services, SearchService, ValidationService } from './rest/services.js';
+import { createSearchEngine } from './search/engine.js';
+import { openStore } from './store/open-store.js';
+import { createValidator } from './validation/validator.js';
+import { softwareInfo } from './software.js';
+
+export interface BuiltApp {
+  app: FastifyInstance;
+  services: Services;
+  /** Stops accepting, finishes in-flight requests, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface AppOverrides {
+  /** Logger: false silences (tests), otherwise pino options from config. */
+  logger?: boolean;
+  operations?: Operation[];
+}
+
+/** Builds the whole server from a config object (tests build it too). */
+export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<BuiltApp> {
+  const definitions = loadDefinitions();
+  const validator: ValidationService | undefined = config.validate
+    ? await createValidator({ profileDirs: [config.profilesDir], packagePaths: config.igPackages, strictProfiles: config.strictProfiles })
+    : undefined;
+  const extraParams = ((validator as { conformanceResources?: () => unknown[] } | undefined)?.conformanceResources?.() ?? []).filter(
+    (r): r is SearchParameter => (r as { resourceType?: string }).resourceType === 'SearchParameter',
+  );
+  const search: SearchService = createSearchEngine({ baseUrl: config.baseUrl, extraSearchParameters: extraParams });
+  const store = await openStore(config, search.indexes);
+  const services: Services = { config, definitions, store, search, validator, resourceTypes: new Set(definitions.resourceTypes) };
+
+  const app = Fastify({
+    logger: overrides.logger === false ? false : logOptions(config.logLevel),
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimit,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9\-_.]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    routerOptions: { maxParamLength: 200 },
+    forceCloseConnections: false,
+    return503OnClosing: true,
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info({ method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+  });
+  registerBodyParsers(app);
+  registerErrorHandler(app);
+  registerHealthRoutes(app, services);
+  registerFhirRoutes(app, services, overrides.operations ?? builtInOperations(), softwareInfo());
+
+  let closed = false;
+  return {
+    app,
+    services,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await store.close();
+    },
+  };
+}

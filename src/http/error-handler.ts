@@ -1,0 +1,41 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { FhirError } from '../fhir/errors.js';
+import { VersionConflict } from '../store/port.js';
+import { responseFormat } from './format.js';
+
+/**
+ * Every 4xx/5xx leaves as an OperationOutcome. A 5xx never shows internals to the client:
+ * it carries the request id so the operator can find the logged error.
+ */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => {
+    const fe = toFhirError(err, req.id);
+    if (fe.status >= 500) req.log.error({ err: { type: err.name, message: err.message, stack: err.stack } }, 'request failed');
+    else req.log.info({ status: fe.status, code: fe.issues[0]?.code }, 'request refused');
+    let contentType = 'application/fhir+json';
+    try {
+      contentType = responseFormat(req).contentType;
+    } catch {
+      // keep the default when the Accept/_format is itself the problem
+    }
+    reply.code(fe.status).headers(fe.headers).header('Content-Type', `${contentType}; charset=utf-8`);
+    return reply.send(JSON.stringify(fe.outcome()));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const fe = FhirError.of(404, 'not-found', `No FHIR interaction at ${req.method} ${req.url.split('?')[0].slice(0, 120)}`);
+    reply.code(404).header('Content-Type', 'application/fhir+json; charset=utf-8').send(JSON.stringify(fe.outcome()));
+  });
+}
+
+function toFhirError(err: FastifyError | Error, requestId: string): FhirError {
+  if (err instanceof FhirError) return err;
+  if (err instanceof VersionConflict) return FhirError.of(409, 'conflict', `${err.message}: the resource changed concurrently, retry`);
+  const code = (err as FastifyError).code;
+  const status = (err as FastifyError).statusCode;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return FhirError.of(413, 'too-costly', 'The request body is larger than this server accepts (BODY_LIMIT_BYTES)');
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return FhirError.of(415, 'not-supported', 'Unsupported Content-Type: send application/fhir+json (or application/json-patch+json for PATCH)');
+  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return FhirError.of(400, 'structure', 'The request body is empty');
+  if (code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return FhirError.of(400, 'structure', 'Content-Length does not match the body');
+  if (typeof status === 'number' && status >= 400 && status < 500) return FhirError.of(status, 'invalid', err.message);
+  return FhirError.of(500, 'exception', `Internal server error (request id ${requestId}); the server log has the details`);
+}

@@ -1,0 +1,52 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { OperationOutcome, Resource } from 'fhir/r4.js';
+import type { Definitions } from '../fhir/definitions.js';
+import { etagOf } from '../rest/etag.js';
+import type { RestResult } from '../rest/result.js';
+import { parseElements, parseSummary, subset } from '../rest/summary.js';
+import { responseFormat } from './format.js';
+import { parsePrefer } from './prefer.js';
+
+/** Sends an interaction's result: headers from the version, body per Prefer / _summary / _elements / _pretty. */
+export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResult, defs: Definitions, kind: 'read' | 'write' | 'other'): FastifyReply {
+  const fmt = responseFormat(req);
+  const v = r.version;
+  reply.code(r.status);
+  if (v) {
+    reply.header('ETag', etagOf(v.vid));
+    reply.header('Last-Modified', new Date(v.lu).toUTCString());
+  }
+  if (r.location) reply.header('Location', r.location);
+  for (const [k, val] of Object.entries(r.headers ?? {})) reply.header(k, val);
+  reply.header('Content-Type', `${fmt.contentType}; charset=utf-8`);
+  if (r.status === 204 || r.status === 304 || req.method === 'HEAD') return reply.send();
+
+  if (kind === 'write') {
+    const ret = parsePrefer(req).return ?? 'representation';
+    if (ret === 'minimal') return reply.send();
+    if (ret === 'OperationOutcome') return reply.send(serialize(outcomeFor(r), fmt.pretty));
+  }
+  const q = req.query as Record<string, string | undefined>;
+  if (v && v.json !== undefined && kind !== 'other') {
+    const summary = parseSummary(q._summary);
+    const elements = parseElements(q._elements);
+    if (!summary && !elements && !fmt.pretty) return reply.send(v.json);
+    return reply.send(serialize(subset(defs, v.resource!, summary, elements), fmt.pretty));
+  }
+  if (r.body) return reply.send(serialize(r.body, fmt.pretty));
+  return reply.send();
+}
+
+export function serialize(body: Resource, pretty: boolean): string {
+  return pretty ? JSON.stringify(body, null, 2) : JSON.stringify(body);
+}
+
+function outcomeFor(r: RestResult): OperationOutcome {
+  const issues = r.issues ?? [];
+  return {
+    resourceType: 'OperationOutcome',
+    issue: issues.length
+      ? issues
+      : [{ severity: 'information', code: 'informational', diagnostics: r.version ? `${r.version.type}/${r.version.id} version ${r.version.vid}: all OK` : 'All OK' }],
+  };
+}

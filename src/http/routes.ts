@@ -1,0 +1,183 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { badRequest, FhirError } from '../fhir/errors.js';
+import type { Operation } from '../operations/operation.js';
+import { processBundle } from '../rest/bundle.js';
+import { capabilityStatement } from '../rest/capabilities.js';
+import { assertId, assertKnownType } from '../rest/checks.js';
+import { history } from '../rest/history.js';
+import * as rest from '../rest/interactions.js';
+import { parseQuery } from '../rest/query-params.js';
+import type { RestResult } from '../rest/result.js';
+import type { Services } from '../rest/services.js';
+import { parsePrefer } from './prefer.js';
+import { sendResult } from './render.js';
+
+type Req = FastifyRequest<{ Params: Record<string, string> }>;
+
+const rawQuery = (req: FastifyRequest) => {
+  const i = req.url.indexOf('?');
+  return i < 0 ? '' : req.url.slice(i + 1);
+};
+/** Parameters that shape the response, not the query. */
+const FORMAT_PARAMS = new Set(['_format', '_pretty']);
+const searchParams = (q: string) => parseQuery(q).filter(([k]) => !FORMAT_PARAMS.has(k));
+
+const restRequest = (req: Req, extra: Partial<rest.RestRequest> = {}): rest.RestRequest => ({
+  type: req.params.type,
+  id: req.params.id,
+  vid: req.params.vid,
+  query: rawQuery(req),
+  body: req.body,
+  header: (name) => {
+    const h = req.headers[name];
+    return Array.isArray(h) ? h.join(',') : h;
+  },
+  ...extra,
+});
+
+export function registerFhirRoutes(app: FastifyInstance, s: Services, operations: Operation[], software: { name: string; version: string }): void {
+  const defs = s.definitions;
+  const send = (req: FastifyRequest, reply: FastifyReply, r: RestResult, kind: 'read' | 'write' | 'other') => sendResult(req, reply, r, defs, kind);
+  const opByName = new Map(operations.map((o) => [o.name, o]));
+
+  const search = async (req: Req, types: string[], params: Array<[string, string]>, path: string, compartment?: { type: string; id: string }) => {
+    const bundle = await s.search.search(s.store, { types, params, path, compartment, lenient: parsePrefer(req).handling === 'lenient' });
+    return { status: 200, body: bundle } as RestResult;
+  };
+
+  /** A GET inside a transaction or batch: read, vread, search or history by relative URL. */
+  const internalGet = async (url: string): Promise<RestResult> => {
+    const [path, query = ''] = url.split('?', 2) as [string, string?];
+    const parts = path.split('/').filter(Boolean);
+    const header = () => undefined;
+    if (parts.length === 0) return search({} as Req, typesOf(query), searchParams(query).filter(([k]) => k !== '_type'), '');
+    assertKnownType(s, parts[0]);
+    if (parts.length === 1) return search({ headers: {} } as Req, [parts[0]], searchParams(query), parts[0]);
+    if (parts.length === 2 && parts[1] === '_history') return history(s, { type: parts[0] }, query);
+    if (parts.length === 2) return rest.read(s, { type: parts[0], id: parts[1], query, header });
+    if (parts.length === 3 && parts[2] === '_history') return history(s, { type: parts[0], id: parts[1] }, query);
+    if (parts.length === 4 && parts[2] === '_history') return rest.vread(s, { type: parts[0], id: parts[1], vid: parts[3], query, header });
+    throw badRequest(`Unsupported GET url in bundle: ${url.slice(0, 100)}`, 'not-supported');
+  };
+  const typesOf = (query: string) =>
+    new URLSearchParams(query)
+      .getAll('_type')
+      .flatMap((t) => t.split(','))
+      .filter(Boolean);
+
+  const runOperation = async (req: Req, reply: FastifyReply, name: string, type?: string, id?: string) => {
+    const op = opByName.get(name.slice(1));
+    if (!op) throw FhirError.of(404, 'not-supported', `Unknown operation '${name.slice(0, 60)}'`);
+    const level = id !== undefined ? 'instance' : type !== undefined ? 'type' : 'system';
+    const allowed = level === 'system' ? op.system : level === 'type' ? op.typeLevel : op.instanceLevel;
+    if (!allowed || (type && !op.types.includes('*') && !op.types.includes(type))) {
+      throw FhirError.of(404, 'not-supported', `Operation ${name} is not defined at ${level} level${type ? ' for ' + type : ''}`);
+    }
+    if (!op.methods.includes(req.method as 'GET' | 'POST')) throw FhirError.of(405, 'not-supported', `Operation ${name} does not accept ${req.method}`);
+    if (type) assertKnownType(s, type);
+    if (id) assertId(id);
+    const r = await op.run(s, {
+      method: req.method as 'GET' | 'POST',
+      type,
+      id,
+      query: searchParams(rawQuery(req)),
+      body: req.body,
+      header: (n) => req.headers[n] as string | undefined,
+    });
+    return send(req, reply, r, 'other');
+  };
+
+  app.get('/fhir/metadata', async (req, reply) => send(req, reply, { status: 200, body: capabilityStatement(s, operations, software) }, 'other'));
+
+  // System level: transaction/batch, history, search.
+  app.post('/fhir', async (req: Req, reply) => {
+    const r = await processBundle(s, req.body, { representation: parsePrefer(req).return === 'representation', get: internalGet });
+    return send(req, reply, r, 'other');
+  });
+  app.get('/fhir', async (req: Req, reply) => {
+    const q = rawQuery(req);
+    return send(req, reply, await search(req, typesOf(q), searchParams(q).filter(([k]) => k !== '_type'), ''), 'other');
+  });
+  app.get('/fhir/_history', async (req: Req, reply) => send(req, reply, await history(s, {}, rawQuery(req)), 'other'));
+
+  // Type level.
+  app.get('/fhir/:type', async (req: Req, reply) => {
+    const { type } = req.params;
+    if (type.startsWith('$')) return runOperation(req, reply, type);
+    assertKnownType(s, type);
+    return send(req, reply, await search(req, [type], searchParams(rawQuery(req)), type), 'other');
+  });
+  app.post('/fhir/:type', async (req: Req, reply) => {
+    const { type } = req.params;
+    if (type.startsWith('$')) return runOperation(req, reply, type);
+    return send(req, reply, await rest.create(s, restRequest(req)), 'write');
+  });
+  app.put('/fhir/:type', async (req: Req, reply) => send(req, reply, await rest.update(s, restRequest(req)), 'write'));
+  app.delete('/fhir/:type', async (req: Req, reply) => send(req, reply, await rest.remove(s, restRequest(req)), 'write'));
+  app.post('/fhir/:type/_search', async (req: Req, reply) => {
+    const { type } = req.params;
+    assertKnownType(s, type);
+    const form = req.body instanceof URLSearchParams ? [...req.body] : [];
+    if (req.body !== undefined && !(req.body instanceof URLSearchParams)) {
+      throw FhirError.of(415, 'not-supported', 'POST _search takes an application/x-www-form-urlencoded body');
+    }
+    return send(req, reply, await search(req, [type], [...searchParams(rawQuery(req)), ...form], type), 'other');
+  });
+  app.get('/fhir/:type/_history', async (req: Req, reply) => send(req, reply, await history(s, { type: req.params.type }, rawQuery(req)), 'other'));
+
+  // Instance level.
+  app.get('/fhir/:type/:id', async (req: Req, reply) => {
+    const { type, id } = req.params;
+    if (id.startsWith('$')) return runOperation(req, reply, id, type);
+    const r = await rest.read(s, restRequest(req));
+    if (notModified(req, r)) return send(req, reply, { ...r, status: 304 }, 'read');
+    return send(req, reply, r, 'read');
+  });
+  app.post('/fhir/:type/:id', async (req: Req, reply) => {
+    const { type, id } = req.params;
+    if (id.startsWith('$')) return runOperation(req, reply, id, type);
+    throw FhirError.of(405, 'not-supported', `POST is not allowed on ${type}/${id}: use PUT to update`);
+  });
+  app.put('/fhir/:type/:id', async (req: Req, reply) => send(req, reply, await rest.update(s, restRequest(req)), 'write'));
+  app.patch('/fhir/:type/:id', async (req: Req, reply) => {
+    const ct = String(req.headers['content-type'] ?? '');
+    if (!ct.startsWith('application/json-patch+json')) {
+      throw FhirError.of(415, 'not-supported', 'PATCH takes a JSON Patch body (Content-Type: application/json-patch+json)');
+    }
+    return send(req, reply, await rest.patch(s, restRequest(req)), 'write');
+  });
+  app.delete('/fhir/:type/:id', async (req: Req, reply) => send(req, reply, await rest.remove(s, restRequest(req)), 'write'));
+  app.get('/fhir/:type/:id/_history', async (req: Req, reply) => send(req, reply, await history(s, { type: req.params.type, id: req.params.id }, rawQuery(req)), 'other'));
+  app.get('/fhir/:type/:id/_history/:vid', async (req: Req, reply) => send(req, reply, await rest.vread(s, restRequest(req)), 'read'));
+  app.get('/fhir/:type/:id/:sub', async (req: Req, reply) => {
+    const { type, id, sub } = req.params;
+    if (sub.startsWith('$')) return runOperation(req, reply, sub, type, id);
+    assertKnownType(s, type);
+    assertId(id);
+    assertKnownType(s, sub);
+    return send(req, reply, await search(req, [sub], searchParams(rawQuery(req)), `${type}/${id}/${sub}`, { type, id }), 'other');
+  });
+  app.post('/fhir/:type/:id/:sub', async (req: Req, reply) => {
+    const { type, id, sub } = req.params;
+    if (sub.startsWith('$')) return runOperation(req, reply, sub, type, id);
+    throw FhirError.of(405, 'not-supported', `POST is not allowed on ${type}/${id}/${sub}`);
+  });
+}
+
+/** If-None-Match / If-Modified-Since on read (http.html#cread). */
+function notModified(req: FastifyRequest, r: RestResult): boolean {
+  const v = r.version;
+  if (!v) return false;
+  const inm = req.headers['if-none-match'];
+  if (inm !== undefined) {
+    const tags = String(inm).split(',').map((t) => t.trim().replace(/^W\//, '').replace(/"/g, ''));
+    return tags.includes(String(v.vid)) || tags.includes('*');
+  }
+  const ims = req.headers['if-modified-since'];
+  if (ims !== undefined) {
+    const since = Date.parse(String(ims));
+    // HTTP dates have whole seconds.
+    return Number.isFinite(since) && Math.floor(v.lu / 1000) * 1000 <= since;
+  }
+  return false;
+}

@@ -1,0 +1,6 @@
+import type { Operation } from './operation.js';
+
+/** The operations this server serves; each one is listed in the CapabilityStatement. */
+export function builtInOperations(): Operation[] {
+  return [];
+}

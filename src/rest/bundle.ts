@@ -1,0 +1,312 @@
+import { randomUUID } from 'node:crypto';
+import type { Binary, Bundle, BundleEntry, BundleEntryResponse, Resource } from 'fhir/r4.js';
+import jsonPatch from 'fast-json-patch';
+import { badRequest, FhirError, outcomeOf, preconditionFailed } from '../fhir/errors.js';
+import type { StoreTx } from '../store/port.js';
+import { assertId, assertKnownType, assertResourceBody } from './checks.js';
+import { etagOf, parseVersionTag } from './etag.js';
+import { prepare, rerootIssues, type Prepared } from './prepare.js';
+import { parseConditionalUrl, parseQuery } from './query-params.js';
+import { collectReferences, rewriteReferences } from './references.js';
+import type { RestResult } from './result.js';
+import type { Services } from './services.js';
+import { conditionalDeleteIn, conditionalUpdateIn, createIn, deleteIn, updateIn, type WriteOutcome } from './write-ops.js';
+import { sameContent } from './same-content.js';
+import { liveOrThrow } from './interactions.js';
+
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One entry of the request bundle, parsed. */
+interface Planned {
+  index: number;
+  method: Method;
+  url: string;
+  type: string;
+  id?: string;
+  /** Search criteria of a conditional PUT/DELETE. */
+  criteria?: Array<[string, string]>;
+  ifNoneExist?: Array<[string, string]>;
+  ifMatch?: number;
+  fullUrl?: string;
+  resource?: Resource;
+  /** JSON Patch operations for PATCH (from a Binary). */
+  patch?: jsonPatch.Operation[];
+  outcome?: WriteOutcome;
+  response?: BundleEntryResponse & { resource?: Resource };
+}
+
+/** transaction.html: processing order DELETE, POST, PUT/PATCH, GET/HEAD. */
+const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+
+export interface BundleOptions {
+  /** Include the resulting resources in the response entries (Prefer: return=representation). */
+  representation: boolean;
+  /** A GET entry is executed by the same code as a GET request; passed in so this layer stays below HTTP. */
+  get: (url: string) => Promise<RestResult>;
+}
+
+export async function processBundle(s: Services, body: unknown, opts: BundleOptions): Promise<RestResult> {
+  const bundle = assertResourceBody(body, 'Bundle') as Bundle;
+  if (bundle.type !== 'transaction' && bundle.type !== 'batch') {
+    throw badRequest(`POST to the base accepts a Bundle of type transaction or batch (got '${String(bundle.type).slice(0, 30)}')`, 'invalid', 'Bundle.type');
+  }
+  const entries = bundle.entry ?? [];
+  if (!Array.isArray(entries)) throw badRequest('Bundle.entry must be an array', 'structure', 'Bundle.entry');
+  if (entries.length > s.config.bundleEntryLimit) {
+    throw FhirError.of(413, 'too-costly', `The bundle has ${entries.length} entries; this server accepts at most ${s.config.bundleEntryLimit} per request (BUNDLE_ENTRY_LIMIT)`);
+  }
+  return bundle.type === 'transaction' ? transaction(s, entries, opts) : batch(s, entries, opts);
+}
+
+function planEntry(s: Services, e: BundleEntry, index: number): Planned {
+  const where = `Bundle.entry[${index}]`;
+  const req = e?.request;
+  if (!req || typeof req.method !== 'string' || typeof req.url !== 'string') {
+    throw badRequest(`${where}.request with method and url is required in a ${'transaction or batch'}`, 'required', `${where}.request`);
+  }
+  const method = req.method.toUpperCase() as Method;
+  if (!(method in ORDER)) throw badRequest(`Unsupported method '${req.method}'`, 'not-supported', `${where}.request.method`);
+  const url = req.url.replace(/^\/+/, '');
+  const rel = url.startsWith(s.config.baseUrl + '/') ? url.slice(s.config.baseUrl.length + 1) : url;
+  const [path, query] = splitOnce(rel, '?');
+  const parts = path.split('/').filter(Boolean);
+  const p: Planned = { index, method, url: rel, type: parts[0] ?? '', fullUrl: e.fullUrl };
+  if (method === 'GET' || method === 'HEAD') return p;
+  try {
+    assertKnownType(s, p.type);
+    if (req.ifMatch !== undefined) p.ifMatch = parseVersionTag(req.ifMatch, 'ifMatch');
+    if (method === 'POST') {
+      if (parts.length !== 1) throw badRequest(`POST url must be a resource type (got '${rel.slice(0, 80)}')`);
+      p.resource = assertResourceBody(e.resource, p.type, `${where}.resource`);
+      if (req.ifNoneExist) p.ifNoneExist = parseQuery(req.ifNoneExist.replace(/^.*\?/, ''));
+    } else if (method === 'PUT' || method === 'DELETE' || method === 'PATCH') {
+      if (parts.length === 2) {
+        assertId(parts[1]);
+        p.id = parts[1];
+      } else if (parts.length === 1 && query && method !== 'PATCH') {
+        p.criteria = parseQuery(query);
+      } else throw badRequest(`${method} url must be [type]/[id]${method === 'PATCH' ? '' : ' or [type]?criteria'} (got '${rel.slice(0, 80)}')`);
+      if (method === 'PUT') {
+        p.resource = assertResourceBody(e.resource, p.type, `${where}.resource`);
+        if (p.id && p.resource.id !== p.id) throw badRequest(`The resource id '${p.resource.id}' differs from the url id '${p.id}'`, 'invalid', `${where}.resource.id`);
+      }
+      if (method === 'PATCH') p.patch = patchOf(e.resource, where);
+    }
+  } catch (err) {
+    throw prefixed(err, where);
+  }
+  return p;
+}
+
+function patchOf(resource: Resource | undefined, where: string): jsonPatch.Operation[] {
+  const bin = resource as Binary | undefined;
+  if (bin?.resourceType !== 'Binary' || bin.contentType !== 'application/json-patch+json' || !bin.data) {
+    throw badRequest('A PATCH entry carries its JSON Patch as a Binary with contentType application/json-patch+json', 'not-supported', `${where}.resource`);
+  }
+  const ops = JSON.parse(Buffer.from(bin.data, 'base64').toString('utf8')) as jsonPatch.Operation[];
+  if (!Array.isArray(ops) || jsonPatch.validate(ops)) throw badRequest('The Binary does not hold a valid JSON Patch', 'structure', `${where}.resource.data`);
+  return ops;
+}
+
+/** Adds the entry position to an error's issues. */
+function prefixed(err: unknown, where: string): unknown {
+  if (!(err instanceof FhirError)) return err;
+  const issues = err.issues.map((i) => ({
+    ...i,
+    expression: i.expression?.length ? i.expression.map((x) => (x.startsWith('Bundle.') ? x : `${where}.resource.${x.replace(/^[A-Z][A-Za-z]*\.?/, '')}`.replace(/\.$/, ''))) : [where],
+    diagnostics: i.diagnostics?.startsWith(where) ? i.diagnostics : `${where}: ${i.diagnostics ?? ''}`,
+  }));
+  return new FhirError(err.status, issues, err.headers);
+}
+
+function splitOnce(s: string, sep: string): [string, string | undefined] {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
+}
+
+const statusText: Record<number, string> = { 200: '200 OK', 201: '201 Created', 204: '204 No Content' };
+
+function responseOf(o: WriteOutcome, p: Planned, representation: boolean): Planned['response'] {
+  const v = o.version;
+  const r: Planned['response'] = { status: statusText[o.status] ?? String(o.status) };
+  if (v) {
+    r.etag = etagOf(v.vid);
+    r.lastModified = new Date(v.lu).toISOString();
+    if (p.method !== 'DELETE') r.location = `${v.type}/${v.id}/_history/${v.vid}`;
+    if (representation && !v.deleted) r.resource = v.resource;
+  }
+  return r;
+}
+
+async function transaction(s: Services, entries: BundleEntry[], opts: BundleOptions): Promise<RestResult> {
+  const planned = entries.map((e, i) => planEntry(s, e, i));
+  // Validate content before taking the store's lock; references are still the client's here.
+  const preparedIssues = new Map<number, Prepared['warnings']>();
+  for (const p of planned) {
+    if (!p.resource) continue;
+    try {
+      if (s.config.validate && s.validator) {
+        const issues = rerootIssues(s.validator.validate(p.resource), p.type, `Bundle.entry[${p.index}].resource`);
+        if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new FhirError(422, issues);
+        preparedIssues.set(p.index, issues);
+      }
+    } catch (err) {
+      throw prefixed(err, `Bundle.entry[${p.index}]`);
+    }
+  }
+  const fullUrls = new Set<string>();
+  for (const p of planned) {
+    if (!p.fullUrl) continue;
+    if (fullUrls.has(p.fullUrl)) throw badRequest(`Duplicate fullUrl '${p.fullUrl.slice(0, 100)}' in the transaction`, 'invalid', `Bundle.entry[${p.index}].fullUrl`);
+    fullUrls.add(p.fullUrl);
+  }
+  const writes = planned.filter((p) => p.method !== 'GET' && p.method !== 'HEAD').sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+  const noValidate = { ...s, config: { ...s.config, validate: false } };
+  await s.store.transact(async (tx) => {
+    const map = new Map<string, string>();
+    // 1. Deletes.
+    for (const p of writes.filter((w) => w.method === 'DELETE')) {
+      p.outcome = await step(p, () => (p.criteria ? conditionalDeleteIn(tx, s, p.type, p.criteria) : deleteIn(tx, p.type, p.id!, p.ifMatch)));
+    }
+    // 2. Identities: new ids for creates (or the match of If-None-Exist), targets of conditional PUTs.
+    for (const p of writes) {
+      if (p.method === 'POST') {
+        if (p.ifNoneExist) {
+          const matches = await step(p, () => s.search.findMatches(tx, p.type, p.ifNoneExist!));
+          if (matches.length > 1) throw prefixed(preconditionFailed(`ifNoneExist matched ${matches.length} resources`), `Bundle.entry[${p.index}]`);
+          if (matches.length === 1) {
+            p.outcome = { status: 200, version: matches[0], changed: false };
+            p.id = matches[0].id;
+          }
+        }
+        p.id ??= randomUUID();
+      } else if (p.method === 'PUT' && p.criteria) {
+        const matches = await step(p, () => s.search.findMatches(tx, p.type, p.criteria!));
+        if (matches.length > 1) throw prefixed(preconditionFailed(`Conditional update matched ${matches.length} resources`), `Bundle.entry[${p.index}]`);
+        p.id = matches[0]?.id ?? p.resource!.id ?? randomUUID();
+      }
+      if (p.fullUrl && p.id && (p.method === 'POST' || p.method === 'PUT')) map.set(p.fullUrl, `${p.type}/${p.id}`);
+    }
+    // 3. Conditional references (Patient?identifier=...), resolved against the store.
+    for (const p of writes) {
+      if (!p.resource) continue;
+      for (const ref of collectReferences(p.resource)) {
+        if (!/^[A-Z][A-Za-z]+\?/.test(ref.value)) continue;
+        const { type, params } = parseConditionalUrl(ref.value);
+        const matches = await step(p, () => s.search.findMatches(tx, type, params));
+        if (matches.length !== 1) {
+          throw prefixed(
+            FhirError.of(matches.length === 0 ? 404 : 412, matches.length === 0 ? 'not-found' : 'multiple-matches', `Conditional reference '${ref.value.slice(0, 100)}' matched ${matches.length} resources; it must match exactly one`),
+            `Bundle.entry[${p.index}]`,
+          );
+        }
+        map.set(ref.value, `${type}/${matches[0].id}`);
+      }
+    }
+    // 4. Rewrite references, then write creates and updates.
+    for (const p of writes) {
+      if (p.method === 'DELETE' || (p.method === 'POST' && p.outcome)) continue;
+      p.outcome = await step(p, async () => {
+        if (p.method === 'PATCH') return patchIn(tx, noValidate, s, p);
+        const resource = rewriteReferences(structuredClone(p.resource!), map) as Resource;
+        const prepared: Prepared = { ...prepare(noValidate, resource), warnings: preparedIssues.get(p.index) ?? [] };
+        if (p.method === 'POST') return createIn(tx, s, prepared, undefined, p.id);
+        return updateIn(tx, { ...prepared, resource: { ...prepared.resource, id: p.id } as Resource }, p.id!, p.ifMatch);
+      });
+    }
+  });
+  for (const p of writes) p.response = responseOf(p.outcome!, p, opts.representation);
+  // 5. Reads, after the writes, as the processing order says.
+  for (const p of planned.filter((x) => x.method === 'GET' || x.method === 'HEAD')) p.response = await getEntry(p, opts);
+  return { status: 200, body: responseBundle('transaction-response', planned) };
+}
+
+async function patchIn(tx: StoreTx, noValidate: Services, s: Services, p: Planned): Promise<WriteOutcome> {
+  const current = liveOrThrow(await tx.read(p.type, p.id!), p.type, p.id!);
+  if (p.ifMatch !== undefined && p.ifMatch !== current.vid) throw preconditionFailed(`ifMatch: ${p.type}/${p.id} is at version ${current.vid}`);
+  let patched: Resource;
+  try {
+    patched = jsonPatch.applyPatch(current.resource!, p.patch!, true, false).newDocument as Resource;
+  } catch (e) {
+    throw FhirError.of(422, 'processing', `The patch could not be applied: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (patched.resourceType !== p.type || patched.id !== p.id) throw FhirError.of(422, 'processing', 'A patch may not change the resourceType or id');
+  if (sameContent(patched, current.resource!)) return { status: 200, version: current, changed: false };
+  // Validated here (not before the lock) because the result depends on the current version.
+  const prepared = prepare(s.config.validate ? s : noValidate, patched, `Bundle.entry[${p.index}].resource`);
+  return updateIn(tx, prepared, p.id!, current.vid);
+}
+
+async function step<T>(p: Planned, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw prefixed(err, `Bundle.entry[${p.index}]`);
+  }
+}
+
+async function getEntry(p: Planned, opts: BundleOptions): Promise<Planned['response']> {
+  try {
+    const r = await opts.get(p.url);
+    const resp: Planned['response'] = { status: String(r.status) };
+    if (r.version) {
+      resp.etag = etagOf(r.version.vid);
+      resp.lastModified = new Date(r.version.lu).toISOString();
+      if (p.method === 'GET') resp.resource = r.version.resource;
+    } else if (r.body && p.method === 'GET') resp.resource = r.body;
+    return resp;
+  } catch (err) {
+    if (err instanceof FhirError) return { status: String(err.status), outcome: err.outcome() };
+    throw err;
+  }
+}
+
+async function batch(s: Services, entries: BundleEntry[], opts: BundleOptions): Promise<RestResult> {
+  const planned: Planned[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    let p: Planned | undefined;
+    try {
+      p = planEntry(s, entries[i], i);
+      if (p.method === 'GET' || p.method === 'HEAD') {
+        p.response = await getEntry(p, opts);
+      } else {
+        const q = p;
+        const prepared = q.resource && q.method !== 'DELETE' ? prepare(s, q.resource, `Bundle.entry[${i}].resource`) : undefined;
+        q.outcome = await s.store.transact(async (tx) => {
+          switch (q.method) {
+            case 'POST':
+              return createIn(tx, s, prepared!, q.ifNoneExist);
+            case 'PUT':
+              if (q.criteria) return conditionalUpdateIn(tx, s, prepared!, q.criteria, q.ifMatch);
+              return updateIn(tx, prepared!, q.id!, q.ifMatch);
+            case 'PATCH':
+              return patchIn(tx, s, s, q);
+            default:
+              return q.criteria ? conditionalDeleteIn(tx, s, q.type, q.criteria) : deleteIn(tx, q.type, q.id!, q.ifMatch);
+          }
+        });
+        q.response = responseOf(q.outcome, q, opts.representation);
+      }
+    } catch (err) {
+      if (!(err instanceof FhirError)) throw err;
+      const e = prefixed(err, `Bundle.entry[${i}]`) as FhirError;
+      p ??= { index: i, method: 'GET', url: '', type: '' };
+      p.response = { status: String(e.status), outcome: outcomeOf(e.issues) };
+    }
+    planned.push(p!);
+  }
+  return { status: 200, body: responseBundle('batch-response', planned) };
+}
+
+function responseBundle(type: 'transaction-response' | 'batch-response', planned: Planned[]): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type,
+    entry: planned.map((p) => {
+      const { resource, ...response } = p.response ?? { status: '500' };
+      const entry: BundleEntry = { response };
+      if (resource) entry.resource = resource;
+      return entry;
+    }),
+  };
+}

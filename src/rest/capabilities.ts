@@ -1,0 +1,58 @@
+import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4.js';
+import type { Services } from './services.js';
+
+/** An operation the server really serves, for the CapabilityStatement. */
+export interface OperationInfo {
+  name: string;
+  definition: string;
+  /** Resource types it runs on ('*' for all), empty for system level only. */
+  types: string[];
+}
+
+const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
+
+/** Generated from what the server really supports: types, interactions, search parameters, operations. */
+export function capabilityStatement(s: Services, operations: readonly OperationInfo[], software: { name: string; version: string }): CapabilityStatement {
+  const resource: CapabilityStatementRestResource[] = [...s.resourceTypes].sort().map((type) => {
+    const params = s.search.parametersFor(type);
+    const ops = operations.filter((o) => o.types.includes(type) || o.types.includes('*'));
+    const r: CapabilityStatementRestResource = {
+      type: type as CapabilityStatementRestResource['type'],
+      profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+      interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
+      versioning: 'versioned-update',
+      readHistory: true,
+      updateCreate: true,
+      conditionalCreate: true,
+      conditionalRead: 'full-support',
+      conditionalUpdate: true,
+      conditionalDelete: 'single',
+      referencePolicy: ['literal', 'local'],
+      searchInclude: params.length ? ['*'] : undefined,
+      searchRevInclude: params.length ? ['*'] : undefined,
+      searchParam: params.map((p) => ({ name: p.code, definition: p.url, type: p.type, documentation: p.description })),
+    };
+    if (ops.length) r.operation = ops.map((o) => ({ name: o.name, definition: o.definition }));
+    return r;
+  });
+  const systemOps = operations.filter((o) => o.types.length === 0);
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    kind: 'instance',
+    software,
+    implementation: { description: 'ccm-fhir-server: FHIR R4 for Chronic Care Management', url: s.config.baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [
+      {
+        mode: 'server',
+        resource,
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }, { code: 'search-system' }],
+        operation: systemOps.length ? systemOps.map((o) => ({ name: o.name, definition: o.definition })) : undefined,
+      },
+    ],
+  };
+}

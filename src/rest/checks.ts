@@ -1,0 +1,31 @@
+import type { Resource } from 'fhir/r4.js';
+import { badRequest, FhirError } from '../fhir/errors.js';
+import type { Services } from './services.js';
+
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+export function assertKnownType(s: Services, type: string): void {
+  if (!s.resourceTypes.has(type)) {
+    throw FhirError.of(404, 'not-supported', `Unknown resource type '${type.slice(0, 64)}': this server supports the ${s.resourceTypes.size} FHIR R4 resource types`);
+  }
+}
+
+export function assertId(id: string, where = 'id'): void {
+  if (!ID.test(id)) throw badRequest(`Invalid ${where} '${id.slice(0, 80)}': a FHIR id is 1-64 characters of A-Z a-z 0-9 - .`, 'value');
+}
+
+export function assertVersionId(vid: string): number {
+  if (!/^[1-9]\d{0,9}$/.test(vid)) throw FhirError.of(404, 'not-found', `Unknown version id '${vid.slice(0, 20)}'`);
+  return Number(vid);
+}
+
+/** The body must be a resource of the type the URL names. */
+export function assertResourceBody(body: unknown, type: string, where = 'Resource'): Resource {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest(`The request body must be a FHIR ${type} resource in JSON`, 'structure', where);
+  }
+  const rt = (body as { resourceType?: unknown }).resourceType;
+  if (typeof rt !== 'string') throw badRequest(`The body has no resourceType: expected '${type}'`, 'structure', where + '.resourceType');
+  if (rt !== type) throw badRequest(`resourceType '${rt.slice(0, 64)}' does not match the URL's type '${type}'`, 'invalid', where + '.resourceType');
+  return body as Resource;
+}

@@ -1,0 +1,99 @@
+import type { Bundle, BundleEntry, BundleLink } from 'fhir/r4.js';
+import { badRequest } from '../fhir/errors.js';
+import type { HistoryCursor, StoredVersion } from '../store/port.js';
+import { assertId, assertKnownType } from './checks.js';
+import { etagOf } from './etag.js';
+import { parseQuery } from './query-params.js';
+import type { RestResult } from './result.js';
+import type { Services } from './services.js';
+import { parseInstantParam } from './instant-param.js';
+
+const DEFAULT_COUNT = 50;
+const MAX_COUNT = 1000;
+
+/** History for an instance, a type or the whole system (http.html#history), newest first, paged by cursor. */
+export async function history(s: Services, scope: { type?: string; id?: string }, rawQuery: string): Promise<RestResult> {
+  if (scope.type) assertKnownType(s, scope.type);
+  if (scope.id) assertId(scope.id);
+  let count = DEFAULT_COUNT;
+  let since: number | undefined;
+  let at: { lo: number; hi: number } | undefined;
+  let after: HistoryCursor | undefined;
+  for (const [k, v] of parseQuery(rawQuery)) {
+    if (k === '_count') {
+      if (!/^\d+$/.test(v)) throw badRequest(`_count must be a whole number (got '${v.slice(0, 20)}')`);
+      count = Math.min(Number(v), MAX_COUNT);
+    } else if (k === '_since') since = parseInstantParam(v, '_since').lo;
+    else if (k === '_at') at = parseInstantParam(v, '_at');
+    else if (k === '_page') after = decodeCursor(v);
+    else if (k === '_format' || k === '_pretty' || k === '_summary' || k === '_elements') continue;
+    else throw badRequest(`Unknown parameter '${k.slice(0, 40)}' for history: use _count, _since, _at`, 'not-supported');
+  }
+  const base = { type: scope.type, id: scope.id, since };
+  let rows: StoredVersion[];
+  let total: number;
+  if (at) {
+    // Versions current at some moment in [lo, hi]: those written in the range plus, per
+    // resource, the one that was current when the range began.
+    const all = await s.store.history({ ...base, before: at.hi, limit: Number.MAX_SAFE_INTEGER });
+    const seen = new Set<string>();
+    const matching: StoredVersion[] = [];
+    for (const v of all) {
+      const key = v.type + '/' + v.id;
+      if (v.lu >= at.lo) matching.push(v);
+      else if (!seen.has(key)) matching.push(v);
+      seen.add(key);
+    }
+    total = matching.length;
+    const start = after ? matching.findIndex((v) => isAfter(v, after!)) : 0;
+    rows = start < 0 ? [] : matching.slice(start, start + count);
+  } else {
+    total = await s.store.countHistory(base);
+    rows = count === 0 ? [] : await s.store.history({ ...base, limit: count, after });
+  }
+  const path = [scope.type, scope.id, '_history'].filter(Boolean).join('/');
+  const selfQuery = rawQuery ? '?' + rawQuery : '';
+  const link: BundleLink[] = [{ relation: 'self', url: `${s.config.baseUrl}/${path}${selfQuery}` }];
+  if (rows.length === count && count > 0) {
+    const last = rows[rows.length - 1];
+    const q = new URLSearchParams(parseQuery(rawQuery).filter(([k]) => k !== '_page'));
+    q.set('_page', encodeCursor({ lu: last.lu, key: `${last.type}/${last.id}/${last.vid}` }));
+    link.push({ relation: 'next', url: `${s.config.baseUrl}/${path}?${q}` });
+  }
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    type: 'history',
+    total,
+    link,
+    entry: rows.map((v) => historyEntry(s, v)),
+  };
+  return { status: 200, body: bundle };
+}
+
+function isAfter(v: StoredVersion, c: HistoryCursor): boolean {
+  if (v.lu !== c.lu) return v.lu < c.lu;
+  return `${v.type}/${v.id}/${v.vid}` < c.key;
+}
+
+function historyEntry(s: Services, v: StoredVersion): BundleEntry {
+  const fullUrl = `${s.config.baseUrl}/${v.type}/${v.id}`;
+  const response = { status: v.deleted ? '204' : v.vid === 1 ? '201' : '200', etag: etagOf(v.vid), lastModified: new Date(v.lu).toISOString() };
+  if (v.deleted) return { fullUrl, request: { method: 'DELETE', url: `${v.type}/${v.id}` }, response };
+  return {
+    fullUrl,
+    resource: v.resource,
+    request: v.vid === 1 ? { method: 'POST', url: v.type } : { method: 'PUT', url: `${v.type}/${v.id}` },
+    response,
+  };
+}
+
+export function encodeCursor(c: HistoryCursor): string {
+  return Buffer.from(`${c.lu}|${c.key}`).toString('base64url');
+}
+
+function decodeCursor(v: string): HistoryCursor {
+  const text = Buffer.from(v, 'base64url').toString('utf8');
+  const m = /^(\d+)\|([A-Za-z]+\/[A-Za-z0-9\-.]{1,64}\/\d+)$/.exec(text);
+  if (!m) throw badRequest('_page is not a cursor this server issued');
+  return { lu: Number(m[1]), key: m[2] };
+}

@@ -1,0 +1,136 @@
+import type { Resource } from 'fhir/r4.js';
+import jsonPatch from 'fast-json-patch';
+import { badRequest, FhirError, gone, notFound } from '../fhir/errors.js';
+import type { StoredVersion } from '../store/port.js';
+import { assertId, assertKnownType, assertResourceBody, assertVersionId } from './checks.js';
+import { parseVersionTag } from './etag.js';
+import { prepare } from './prepare.js';
+import { parseQuery } from './query-params.js';
+import type { RestResult } from './result.js';
+import type { Services } from './services.js';
+import { conditionalDeleteIn, conditionalUpdateIn, createIn, deleteIn, updateIn, type WriteOutcome } from './write-ops.js';
+
+/** The parts of an HTTP request the interactions look at. */
+export interface RestRequest {
+  type: string;
+  id?: string;
+  vid?: string;
+  /** Raw query string without '?'. */
+  query: string;
+  body?: unknown;
+  header(name: string): string | undefined;
+}
+
+const resultOf = (o: WriteOutcome, s: Services, warnings = [] as RestResult['issues']): RestResult => ({
+  status: o.status,
+  version: o.version,
+  issues: warnings,
+  location: o.version && o.status === 201 ? `${s.config.baseUrl}/${o.version.type}/${o.version.id}/_history/${o.version.vid}` : undefined,
+});
+
+const ifMatchOf = (req: RestRequest) => {
+  const h = req.header('if-match');
+  return h === undefined ? undefined : parseVersionTag(h, 'If-Match');
+};
+
+export async function create(s: Services, req: RestRequest): Promise<RestResult> {
+  assertKnownType(s, req.type);
+  const resource = assertResourceBody(req.body, req.type);
+  const p = prepare(s, resource);
+  const ine = req.header('if-none-exist');
+  const criteria = ine !== undefined ? parseQuery(ine.replace(/^.*\?/, '')) : undefined;
+  if (criteria && criteria.length === 0) throw badRequest('If-None-Exist has no search parameters');
+  const o = await s.store.transact((tx) => createIn(tx, s, p, criteria));
+  return resultOf(o, s, p.warnings);
+}
+
+export async function read(s: Services, req: RestRequest): Promise<RestResult> {
+  assertKnownType(s, req.type);
+  assertId(req.id!);
+  const v = await s.store.read(req.type, req.id!);
+  return { status: 200, version: liveOrThrow(v, req.type, req.id!) };
+}
+
+export async function vread(s: Services, req: RestRequest): Promise<RestResult> {
+  assertKnownType(s, req.type);
+  assertId(req.id!);
+  const vid = assertVersionId(req.vid!);
+  const v = await s.store.readVersion(req.type, req.id!, vid);
+  if (!v) throw notFound(`${req.type}/${req.id}/_history/${req.vid} does not exist`);
+  if (v.deleted) throw Object.assign(gone(`${req.type}/${req.id} version ${vid} is a deletion`), { version: v });
+  return { status: 200, version: v };
+}
+
+export function liveOrThrow(v: StoredVersion | undefined, type: string, id: string): StoredVersion {
+  if (!v) throw notFound(`${type}/${id} is not known`);
+  if (v.deleted) throw Object.assign(gone(`${type}/${id} was deleted (version ${v.vid})`), { version: v });
+  return v;
+}
+
+export async function update(s: Services, req: RestRequest): Promise<RestResult> {
+  assertKnownType(s, req.type);
+  const resource = assertResourceBody(req.body, req.type);
+  const ifMatch = ifMatchOf(req);
+  if (req.id === undefined) {
+    // Conditional update: PUT [type]?criteria
+    const params = parseQuery(req.query).filter(([k]) => !k.startsWith('_format') && k !== '_pretty');
+    if (params.length === 0) throw badRequest('PUT needs a resource id in the URL or search criteria in the query');
+    if (resource.id !== undefined) assertId(resource.id, `${req.type}.id`);
+    const p = prepare(s, resource);
+    const o = await s.store.transact((tx) => conditionalUpdateIn(tx, s, p, params, ifMatch));
+    return resultOf(o, s, p.warnings);
+  }
+  assertId(req.id);
+  if (resource.id === undefined) throw badRequest(`The ${req.type} in the body has no id: it must equal the URL id '${req.id}'`, 'required', `${req.type}.id`);
+  if (resource.id !== req.id) {
+    throw badRequest(`The body id '${String(resource.id).slice(0, 64)}' differs from the URL id '${req.id}'`, 'invalid', `${req.type}.id`);
+  }
+  const p = prepare(s, resource);
+  const o = await s.store.transact((tx) => updateIn(tx, p, req.id!, ifMatch));
+  return resultOf(o, s, p.warnings);
+}
+
+export async function patch(s: Services, req: RestRequest): Promise<RestResult> {
+  assertKnownType(s, req.type);
+  assertId(req.id!);
+  const ops = req.body;
+  if (!Array.isArray(ops)) throw badRequest('A JSON Patch body must be an array of operations (RFC 6902)', 'structure');
+  const invalid = jsonPatch.validate(ops as jsonPatch.Operation[]);
+  if (invalid) throw badRequest(`Invalid JSON Patch operation at index ${invalid.index}: ${invalid.name}`, 'structure');
+  const ifMatch = ifMatchOf(req);
+  // Apply to the version current inside the transaction, so a concurrent change cannot be lost.
+  let warnings: RestResult['issues'] = [];
+  const o = await s.store.transact(async (tx) => {
+    const current = liveOrThrow(await tx.read(req.type, req.id!), req.type, req.id!);
+    if (ifMatch !== undefined && current.vid !== ifMatch) {
+      throw FhirError.of(412, 'conflict', `If-Match: ${req.type}/${req.id} is at version ${current.vid}, not ${ifMatch}`);
+    }
+    let patched: Resource;
+    try {
+      patched = jsonPatch.applyPatch(current.resource!, ops as jsonPatch.Operation[], true, false).newDocument as Resource;
+    } catch (e) {
+      throw FhirError.of(422, 'processing', `The patch could not be applied: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (!patched || patched.resourceType !== req.type || patched.id !== req.id) {
+      throw FhirError.of(422, 'processing', 'A patch may not change the resourceType or id');
+    }
+    const p = prepare(s, patched);
+    warnings = p.warnings;
+    return updateIn(tx, p, req.id!, current.vid);
+  });
+  return resultOf(o, s, warnings);
+}
+
+export async function remove(s: Services, req: RestRequest): Promise<RestResult> {
+  assertKnownType(s, req.type);
+  const ifMatch = ifMatchOf(req);
+  if (req.id === undefined) {
+    const params = parseQuery(req.query).filter(([k]) => !k.startsWith('_format') && k !== '_pretty');
+    if (params.length === 0) throw badRequest('DELETE needs a resource id in the URL or search criteria in the query');
+    const o = await s.store.transact((tx) => conditionalDeleteIn(tx, s, req.type, params));
+    return { status: 204, version: o.version };
+  }
+  assertId(req.id);
+  const o = await s.store.transact((tx) => deleteIn(tx, req.type, req.id!, ifMatch));
+  return { status: 204, version: o.version };
+}

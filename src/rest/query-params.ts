@@ -1,0 +1,24 @@
+import { badRequest } from '../fhir/errors.js';
+
+/** Parses a query string (no leading '?') into ordered pairs; repeated names are kept. */
+export function parseQuery(query: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const [k, v] of new URLSearchParams(query)) out.push([k, v]);
+  return out;
+}
+
+/** "Patient?identifier=a|b" → type and parsed params; used by conditional operations and references. */
+export function parseConditionalUrl(url: string): { type: string; params: Array<[string, string]> } {
+  const q = url.indexOf('?');
+  if (q < 0) throw badRequest(`not a conditional URL: ${url.slice(0, 100)}`);
+  const type = url.slice(0, q).replace(/^\/+/, '');
+  const params = parseQuery(url.slice(q + 1));
+  if (params.length === 0) throw badRequest(`conditional URL has no search parameters: ${url.slice(0, 100)}`);
+  return { type, params };
+}
+
+/** A canonical key for a conditional query, so identical conditions serialise on one lock. */
+export function conditionKey(type: string, params: Array<[string, string]>): string {
+  const sorted = [...params].sort((a, b) => (a[0] + '=' + a[1] < b[0] + '=' + b[1] ? -1 : 1));
+  return type + '?' + sorted.map(([k, v]) => encodeURIComponent(k) + '=' + encodeURIComponent(v)).join('&');
+}

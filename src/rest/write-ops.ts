@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { Resource } from 'fhir/r4.js';
+import { badRequest, FhirError, preconditionFailed } from '../fhir/errors.js';
+import type { StoredVersion, StoreTx } from '../store/port.js';
+import type { Prepared } from './prepare.js';
+import { conditionKey } from './query-params.js';
+import { sameContent } from './same-content.js';
+import type { Services } from './services.js';
+
+/**
+ * The write interactions as steps inside one store transaction, shared by the single
+ * interactions and by transaction/batch bundles.
+ */
+export interface WriteOutcome {
+  /** 200 updated/matched, 201 created, 204 deleted (or nothing to delete). */
+  status: 200 | 201 | 204;
+  /** The version now current (for 204: the deletion, when one was written). */
+  version?: StoredVersion;
+  /** False when nothing was written (identical update, matched conditional create, repeated delete). */
+  changed: boolean;
+}
+
+/** Current matches of a conditional query, serialised against identical concurrent ones. */
+async function conditionalMatches(tx: StoreTx, s: Services, type: string, params: Array<[string, string]>): Promise<StoredVersion[]> {
+  await tx.lock(conditionKey(type, params));
+  return s.search.findMatches(tx, type, params);
+}
+
+export async function createIn(
+  tx: StoreTx,
+  s: Services,
+  p: Prepared,
+  ifNoneExist?: Array<[string, string]>,
+  id: string = randomUUID(),
+): Promise<WriteOutcome> {
+  const type = p.resource.resourceType;
+  if (ifNoneExist) {
+    const matches = await conditionalMatches(tx, s, type, ifNoneExist);
+    if (matches.length === 1) return { status: 200, version: matches[0], changed: false };
+    if (matches.length > 1) {
+      throw preconditionFailed(`If-None-Exist matched ${matches.length} ${type} resources: the criteria are not selective enough`);
+    }
+  }
+  const version = await tx.put({ type, id, resource: p.resource, idx: p.idx, expectVid: 0 });
+  return { status: 201, version, changed: true };
+}
+
+export async function updateIn(tx: StoreTx, p: Prepared, id: string, ifMatch?: number): Promise<WriteOutcome> {
+  const type = p.resource.resourceType;
+  const current = await tx.read(type, id);
+  if (ifMatch !== undefined) {
+    if (!current) throw preconditionFailed(`If-Match: ${type}/${id} does not exist`);
+    if (current.vid !== ifMatch) {
+      throw preconditionFailed(`If-Match: ${type}/${id} is at version ${current.vid}, not ${ifMatch}: read it again and reapply the change`);
+    }
+  }
+  if (current && !current.deleted && sameContent(current.resource!, p.resource)) {
+    return { status: 200, version: current, changed: false };
+  }
+  const version = await tx.put({ type, id, resource: p.resource, idx: p.idx, expectVid: current?.vid ?? 0 });
+  return { status: !current || current.deleted ? 201 : 200, version, changed: true };
+}
+
+/** PUT [type]?params: update the one match, or create when there is none. */
+export async function conditionalUpdateIn(
+  tx: StoreTx,
+  s: Services,
+  p: Prepared,
+  params: Array<[string, string]>,
+  ifMatch?: number,
+): Promise<WriteOutcome> {
+  const type = p.resource.resourceType;
+  const matches = await conditionalMatches(tx, s, type, params);
+  if (matches.length > 1) {
+    throw preconditionFailed(`Conditional update matched ${matches.length} ${type} resources: the criteria are not selective enough`);
+  }
+  const bodyId = p.resource.id;
+  if (matches.length === 1) {
+    const match = matches[0];
+    if (bodyId && bodyId !== match.id) {
+      throw badRequest(`The resource id '${bodyId}' differs from the id of the resource the criteria matched ('${match.id}')`, 'invalid', `${type}.id`);
+    }
+    return updateIn(tx, withId(p, match.id), match.id, ifMatch);
+  }
+  if (bodyId) return updateIn(tx, p, bodyId, ifMatch);
+  return createIn(tx, s, p);
+}
+
+export async function deleteIn(tx: StoreTx, type: string, id: string, ifMatch?: number): Promise<WriteOutcome> {
+  const current = await tx.read(type, id);
+  if (!current) throw FhirError.of(404, 'not-found', `${type}/${id} does not exist`);
+  if (ifMatch !== undefined && current.vid !== ifMatch) {
+    throw preconditionFailed(`If-Match: ${type}/${id} is at version ${current.vid}, not ${ifMatch}`);
+  }
+  if (current.deleted) return { status: 204, version: current, changed: false };
+  const version = await tx.put({ type, id, expectVid: current.vid });
+  return { status: 204, version, changed: true };
+}
+
+export async function conditionalDeleteIn(tx: StoreTx, s: Services, type: string, params: Array<[string, string]>): Promise<WriteOutcome> {
+  const matches = await conditionalMatches(tx, s, type, params);
+  if (matches.length === 0) return { status: 204, changed: false };
+  if (matches.length > 1) {
+    throw preconditionFailed(`Conditional delete matched ${matches.length} ${type} resources; this server deletes one at a time (conditionalDelete = single)`);
+  }
+  return deleteIn(tx, type, matches[0].id);
+}
+
+function withId(p: Prepared, id: string): Prepared {
+  return { ...p, resource: { ...p.resource, id } as Resource };
+}

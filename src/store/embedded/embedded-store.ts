@@ -1,0 +1,282 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Query } from 'mingo';
+import type {
+  Filter,
+  FindQuery,
+  HistoryQuery,
+  IndexValues,
+  PutInput,
+  ResourceStore,
+  StoreCapabilities,
+  StoredVersion,
+  StoreTx,
+} from '../port.js';
+import { VersionConflict } from '../port.js';
+import { Mutex } from '../mutex.js';
+import { resourceKey, stampResource, versionKey } from '../stamp.js';
+import { CommitLog } from './commit-log.js';
+import { EmbeddedVersion } from './version.js';
+import { HashIndexes } from './hash-index.js';
+
+export interface EmbeddedStoreOptions {
+  /** Folder holding the commit log; created when missing. */
+  dataDir: string;
+  /** Index specs (same as the MongoDB adapter creates) used to build hash indexes. */
+  indexes?: ReadonlyArray<Record<string, 1 | -1>>;
+}
+
+/** One line of the commit log: the versions one transaction wrote. */
+interface LogRecord {
+  t: string;
+  i: string;
+  v: number;
+  l: number;
+  x?: IndexValues;
+  /** Resource JSON; absent for a deletion. */
+  r?: unknown;
+}
+
+/**
+ * The embedded store: every version in memory, durable through an fsync'd commit log, queried
+ * with the same MongoDB filter documents as the MongoDB adapter (run by mingo). Transactions
+ * are serialised by a mutex, so conditional operations cannot race; the fsync is shared by
+ * the transactions that commit while one is in flight.
+ */
+export class EmbeddedStore implements ResourceStore {
+  readonly capabilities: StoreCapabilities = { transactions: true, backend: 'embedded (commit log + in-memory, mingo queries)' };
+
+  /** Latest version per "Type/id", deleted ones included. */
+  private readonly latest = new Map<string, EmbeddedVersion>();
+  /** Live (non-deleted) current versions by type, for scans. */
+  private readonly live = new Map<string, Map<string, EmbeddedVersion>>();
+  /** All versions of a resource, index vid - 1. */
+  private readonly versions = new Map<string, EmbeddedVersion[]>();
+  /** Every version in commit order (lu non-decreasing). */
+  private readonly timeline: EmbeddedVersion[] = [];
+  private readonly hash: HashIndexes;
+  private readonly mutex = new Mutex();
+  private log: CommitLog | undefined;
+  private lastLu = 0;
+
+  constructor(private readonly opts: EmbeddedStoreOptions) {
+    this.hash = new HashIndexes(opts.indexes ?? []);
+  }
+
+  async init(): Promise<void> {
+    mkdirSync(this.opts.dataDir, { recursive: true });
+    this.log = await CommitLog.open(join(this.opts.dataDir, 'commits.log'), (line) => {
+      const records = JSON.parse(line) as LogRecord[];
+      for (const r of records) {
+        this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.r === undefined ? undefined : JSON.stringify(r.r), r.x ?? {}));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const release = await this.mutex.acquire();
+    try {
+      await this.log?.close();
+      this.log = undefined;
+    } finally {
+      release();
+    }
+  }
+
+  async ping(): Promise<void> {
+    if (!this.log) throw new Error('embedded store is not open');
+    if (this.log.failed) throw this.log.failed;
+  }
+
+  /** Makes a version visible (commit or replay). */
+  private apply(v: EmbeddedVersion): void {
+    const key = v.key;
+    const prev = this.latest.get(key);
+    if (prev && !prev.deleted) this.hash.update(key, prev.doc, false);
+    this.latest.set(key, v);
+    let byId = this.live.get(v.type);
+    if (!byId) this.live.set(v.type, (byId = new Map()));
+    if (v.deleted) byId.delete(v.id);
+    else {
+      byId.set(v.id, v);
+      this.hash.update(key, v.doc, true);
+    }
+    let list = this.versions.get(key);
+    if (!list) this.versions.set(key, (list = []));
+    list.push(v);
+    this.timeline.push(v);
+    if (v.lu > this.lastLu) this.lastLu = v.lu;
+  }
+
+  async read(type: string, id: string): Promise<StoredVersion | undefined> {
+    return this.latest.get(resourceKey(type, id));
+  }
+
+  async readVersion(type: string, id: string, vid: number): Promise<StoredVersion | undefined> {
+    return this.versions.get(resourceKey(type, id))?.[vid - 1];
+  }
+
+  async readMany(keys: readonly string[]): Promise<StoredVersion[]> {
+    const out: StoredVersion[] = [];
+    for (const k of keys) {
+      const v = this.latest.get(k);
+      if (v && !v.deleted) out.push(v);
+    }
+    return out;
+  }
+
+  /** Matching live versions, before sort/skip/limit. */
+  private matching(types: readonly string[], filter: Filter, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
+    const allTypes = types.length > 0 ? types : [...this.live.keys()];
+    const query = new Query(filter);
+    const out: EmbeddedVersion[] = [];
+    const candidates = this.hash.candidates(allTypes, filter);
+    const consider = (v: EmbeddedVersion | undefined) => {
+      if (!v || v.deleted) return;
+      if (overlay?.has(v.key)) return; // the transaction's own version replaces it
+      if (query.test(v.doc)) out.push(v);
+    };
+    if (candidates) {
+      const typeSet = new Set(allTypes);
+      for (const k of candidates) {
+        const v = this.latest.get(k);
+        if (v && typeSet.has(v.type)) consider(v);
+      }
+    } else {
+      for (const t of allTypes) {
+        const byId = this.live.get(t);
+        if (byId) for (const v of byId.values()) consider(v);
+      }
+    }
+    if (overlay) {
+      const typeSet = new Set(allTypes);
+      for (const v of overlay.values()) if (!v.deleted && typeSet.has(v.type) && query.test(v.doc)) out.push(v);
+    }
+    return out;
+  }
+
+  private findIn(q: FindQuery, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
+    const rows = this.matching(q.types, q.filter, overlay);
+    if (!q.sort?.length && q.skip === undefined && q.limit === undefined) return rows;
+    const byDoc = new Map(rows.map((r) => [r.doc, r] as const));
+    let cursor = new Query({}).find(rows.map((r) => r.doc));
+    if (q.sort?.length) cursor = cursor.sort(Object.fromEntries(q.sort.map(([f, d]) => [f, d])));
+    if (q.skip) cursor = cursor.skip(q.skip);
+    if (q.limit !== undefined) cursor = cursor.limit(q.limit);
+    return cursor.all().map((d) => byDoc.get(d as EmbeddedVersion['doc'])!);
+  }
+
+  async find(q: FindQuery): Promise<StoredVersion[]> {
+    return this.findIn(q);
+  }
+
+  async count(types: readonly string[], filter: Filter): Promise<number> {
+    return this.matching(types, filter).length;
+  }
+
+  private historyRows(q: Omit<HistoryQuery, 'limit' | 'after'>): EmbeddedVersion[] {
+    let rows: EmbeddedVersion[];
+    if (q.type && q.id) rows = [...(this.versions.get(resourceKey(q.type, q.id)) ?? [])];
+    else rows = q.type ? this.timeline.filter((v) => v.type === q.type) : [...this.timeline];
+    return rows.filter((v) => (q.since === undefined || v.lu >= q.since) && (q.before === undefined || v.lu <= q.before));
+  }
+
+  async history(q: HistoryQuery): Promise<StoredVersion[]> {
+    const rows = this.historyRows(q).sort(newestFirst);
+    const after = q.after;
+    const start = after ? rows.findIndex((v) => newestFirst(v, { lu: after.lu, hk: after.key }) > 0) : 0;
+    return start < 0 ? [] : rows.slice(start, start + q.limit);
+  }
+
+  async countHistory(q: Omit<HistoryQuery, 'limit' | 'after'>): Promise<number> {
+    return this.historyRows(q).length;
+  }
+
+  async transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const release = await this.mutex.acquire();
+    let line: string | undefined;
+    let result: T;
+    try {
+      const log = this.log;
+      if (!log) throw new Error('embedded store is not open');
+      if (log.failed) throw log.failed;
+      const tx = new EmbeddedTx(this);
+      result = await fn(tx);
+      if (tx.staged.length > 0) {
+        line = '[' + tx.staged.map(logLine).join(',') + ']';
+        for (const v of tx.staged) this.apply(v);
+      }
+    } finally {
+      release();
+    }
+    // Visible now, acknowledged only once durable. A failed sync poisons the log (see CommitLog).
+    if (line !== undefined) await this.log!.append(line);
+    return result;
+  }
+
+  /** Strictly increasing lastUpdated, so versions of one resource never share an instant. */
+  nextLu(): number {
+    const now = Date.now();
+    this.lastLu = now > this.lastLu ? now : this.lastLu + 1;
+    return this.lastLu;
+  }
+
+  /** @internal for EmbeddedTx */
+  latestOf(key: string): EmbeddedVersion | undefined {
+    return this.latest.get(key);
+  }
+
+  /** @internal for EmbeddedTx */
+  findWithOverlay(q: FindQuery, overlay: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
+    return this.findIn(q, overlay);
+  }
+}
+
+const newestFirst = (a: { lu: number; hk?: string } & Partial<EmbeddedVersion>, b: { lu: number; hk?: string } & Partial<EmbeddedVersion>) => {
+  if (a.lu !== b.lu) return b.lu - a.lu;
+  const ka = a.hk ?? versionKey(a.type!, a.id!, a.vid!);
+  const kb = b.hk ?? versionKey(b.type!, b.id!, b.vid!);
+  return ka < kb ? 1 : ka > kb ? -1 : 0;
+};
+
+function logLine(v: EmbeddedVersion): string {
+  const head = `{"t":${JSON.stringify(v.type)},"i":${JSON.stringify(v.id)},"v":${v.vid},"l":${v.lu}`;
+  if (v.json === undefined) return head + '}';
+  return `${head},"x":${JSON.stringify(v.doc.idx)},"r":${v.json}}`;
+}
+
+class EmbeddedTx implements StoreTx {
+  readonly staged: EmbeddedVersion[] = [];
+  private readonly overlay = new Map<string, EmbeddedVersion>();
+
+  constructor(private readonly store: EmbeddedStore) {}
+
+  async read(type: string, id: string): Promise<StoredVersion | undefined> {
+    const key = resourceKey(type, id);
+    return this.overlay.get(key) ?? this.store.latestOf(key);
+  }
+
+  async find(query: FindQuery): Promise<StoredVersion[]> {
+    return this.store.findWithOverlay(query, this.overlay);
+  }
+
+  async put(input: PutInput): Promise<StoredVersion> {
+    const key = resourceKey(input.type, input.id);
+    const current = this.overlay.get(key) ?? this.store.latestOf(key);
+    const currentVid = current?.vid ?? 0;
+    if (input.expectVid !== undefined && input.expectVid !== currentVid) {
+      throw new VersionConflict(key, input.expectVid, currentVid);
+    }
+    const vid = currentVid + 1;
+    const lu = this.store.nextLu();
+    const json = input.resource ? JSON.stringify(stampResource(input.resource, input.id, vid, lu)) : undefined;
+    const v = new EmbeddedVersion(input.type, input.id, vid, lu, json, input.resource ? (input.idx ?? {}) : {});
+    this.overlay.set(key, v);
+    this.staged.push(v);
+    return v;
+  }
+
+  async lock(): Promise<void> {
+    // Transactions are already serialised by the store's mutex.
+  }
+}

@@ -1,0 +1,145 @@
+import type { Filter } from '../port.js';
+
+/**
+ * Hash indexes that let the embedded store answer the equality lookups of FHIR search
+ * (`{ 'idx.ref': { $elemMatch: { p: 'patient', r: 'Patient/1' } } }`) without scanning.
+ * They are derived from the same index specs that the MongoDB adapter creates, so both
+ * adapters are fast on the same query shapes. The full filter is still applied afterwards:
+ * an index only narrows the candidates.
+ */
+interface ElemIndex {
+  /** Array field of the search document, e.g. 'idx.ref'. */
+  field: string;
+  /** The two leading element fields hashed together, e.g. ['p', 'r']. */
+  a: string;
+  b: string;
+}
+
+type Scalar = string | number | boolean;
+const SEP = '\u0000';
+
+export class HashIndexes {
+  private readonly defs: ElemIndex[] = [];
+  private readonly byField = new Map<string, ElemIndex>();
+  private readonly buckets = new Map<string, Set<string>>();
+
+  constructor(specs: ReadonlyArray<Record<string, 1 | -1>>) {
+    for (const spec of specs) {
+      const keys = Object.keys(spec).filter((k) => k !== 'type');
+      if (keys.length < 2) continue;
+      const field = keys[0].slice(0, keys[0].lastIndexOf('.'));
+      if (!field || !keys.every((k) => k.startsWith(field + '.'))) continue;
+      const def = { field, a: keys[0].slice(field.length + 1), b: keys[1].slice(field.length + 1) };
+      if (this.byField.has(field)) continue;
+      this.defs.push(def);
+      this.byField.set(field, def);
+    }
+  }
+
+  private static bucketKey(type: string, field: string, a: unknown, b: unknown): string {
+    return type + SEP + field + SEP + String(a) + SEP + String(b);
+  }
+
+  /** Adds (or removes) the entries of one document. */
+  update(key: string, doc: { type: string; idx: Record<string, unknown> } | undefined, add: boolean): void {
+    if (!doc) return;
+    for (const def of this.defs) {
+      const arr = getPath(doc, def.field);
+      if (!Array.isArray(arr)) continue;
+      for (const el of arr) {
+        if (!el || typeof el !== 'object') continue;
+        const va = (el as Record<string, unknown>)[def.a];
+        const vb = (el as Record<string, unknown>)[def.b];
+        if (va === undefined || vb === undefined || va === null || vb === null) continue;
+        const bk = HashIndexes.bucketKey(doc.type, def.field, va, vb);
+        let set = this.buckets.get(bk);
+        if (add) {
+          if (!set) this.buckets.set(bk, (set = new Set()));
+          set.add(key);
+        } else if (set) {
+          set.delete(key);
+          if (set.size === 0) this.buckets.delete(bk);
+        }
+      }
+    }
+  }
+
+  /**
+   * Candidate "Type/id" keys for a filter, or undefined when no index applies (scan).
+   * `ids` resolves an `id` equality to keys.
+   */
+  candidates(types: readonly string[], filter: Filter): Set<string> | undefined {
+    return this.plan(types, filter);
+  }
+
+  private plan(types: readonly string[], filter: Filter): Set<string> | undefined {
+    let best: Set<string> | undefined;
+    const consider = (s: Set<string> | undefined) => {
+      if (s && (!best || s.size < best.size)) best = s;
+    };
+    for (const [field, cond] of Object.entries(filter)) {
+      if (field === '$and' && Array.isArray(cond)) {
+        for (const sub of cond) consider(this.plan(types, sub as Filter));
+      } else if (field === '$or' && Array.isArray(cond) && cond.length > 0) {
+        const parts = cond.map((sub) => this.plan(types, sub as Filter));
+        if (parts.every((p) => p !== undefined)) {
+          const union = new Set<string>();
+          for (const p of parts) for (const k of p!) union.add(k);
+          consider(union);
+        }
+      } else if (field === 'id') {
+        const ids = eqValues(cond);
+        if (ids) {
+          const s = new Set<string>();
+          for (const t of types) for (const id of ids) s.add(`${t}/${String(id)}`);
+          consider(s);
+        }
+      } else {
+        consider(this.lookupElem(types, field, cond));
+      }
+    }
+    return best;
+  }
+
+  private lookupElem(types: readonly string[], field: string, cond: unknown): Set<string> | undefined {
+    const def = this.byField.get(field);
+    if (!def || !cond || typeof cond !== 'object') return undefined;
+    const em = (cond as Record<string, unknown>).$elemMatch;
+    if (!em || typeof em !== 'object' || Object.keys(cond as object).length !== 1) return undefined;
+    const as = eqValues((em as Record<string, unknown>)[def.a]);
+    const bs = eqValues((em as Record<string, unknown>)[def.b]);
+    if (!as || !bs) return undefined;
+    const out = new Set<string>();
+    for (const t of types) {
+      for (const a of as) {
+        for (const b of bs) {
+          const set = this.buckets.get(HashIndexes.bucketKey(t, field, a, b));
+          if (set) for (const k of set) out.add(k);
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function eqValues(cond: unknown): Scalar[] | undefined {
+  if (typeof cond === 'string' || typeof cond === 'number' || typeof cond === 'boolean') return [cond];
+  if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return undefined;
+  const c = cond as Record<string, unknown>;
+  const keys = Object.keys(c);
+  if (keys.length !== 1) return undefined;
+  if (keys[0] === '$eq') return eqValues(c.$eq);
+  if (keys[0] === '$in' && Array.isArray(c.$in) && c.$in.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) {
+    return c.$in as Scalar[];
+  }
+  return undefined;
+}
+
+function getPath(obj: unknown, path: string): unknown {
+  let cur = obj;
+  for (const part of path.split('.')) {
+    if (!cur || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}

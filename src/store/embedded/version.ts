@@ -1,0 +1,35 @@
+import type { Resource } from 'fhir/r4.js';
+import type { IndexValues, StoredVersion } from '../port.js';
+
+/**
+ * One version held by the embedded store. The resource is kept as its JSON text (compact in
+ * memory and sent as-is on reads); the object is parsed on demand and never shared, so callers
+ * may modify what they get.
+ */
+export class EmbeddedVersion implements StoredVersion {
+  /** The document that filters run against: { type, id, vid, lu, idx }. */
+  readonly doc: { type: string; id: string; vid: number; lu: number; idx: IndexValues };
+
+  constructor(
+    readonly type: string,
+    readonly id: string,
+    readonly vid: number,
+    readonly lu: number,
+    readonly json: string | undefined,
+    idx: IndexValues,
+  ) {
+    this.doc = { type, id, vid, lu, idx };
+  }
+
+  get deleted(): boolean {
+    return this.json === undefined;
+  }
+
+  get resource(): Resource | undefined {
+    return this.json === undefined ? undefined : (JSON.parse(this.json) as Resource);
+  }
+
+  get key(): string {
+    return `${this.type}/${this.id}`;
+  }
+}
