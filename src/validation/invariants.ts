@@ -1,0 +1,86 @@
+import fhirpath from 'fhirpath';
+import r4 from 'fhirpath/fhir-context/r4/index.js';
+import type { ElementDefinition } from 'fhir/r4.js';
+
+type Constraint = NonNullable<ElementDefinition['constraint']>[number];
+type Compiled = (resource: unknown, env?: Record<string, unknown>) => unknown[];
+
+/**
+ * Constraints checked natively instead of through fhirpath.js, and why:
+ * - ele-1 (`hasValue() or (children().count() > id.count())`): the generated schema checks it on every
+ *   element (non-empty values, objects with more than an id); evaluating it per element would cost more
+ *   than the rest of validation.
+ * - ext-1 (`extension.exists() != value.exists()`): the same test done directly on the JSON.
+ * - txt-1/txt-2 (`htmlChecks()`): fhirpath.js returns an empty result for htmlChecks(); see xhtml.ts.
+ * - dom-3 (contained resources are referenced): fhirpath.js rejects its `descendants().as(canonical)`
+ *   (as() on a collection); see contained.ts.
+ */
+export const NATIVE_CONSTRAINTS = new Set(['ele-1', 'ext-1', 'txt-1', 'txt-2', 'dom-3']);
+
+/**
+ * Functions fhirpath.js cannot run synchronously or lacks: a constraint using one is skipped and
+ * listed in `unsupported` (conformsTo, memberOf; resolve() needs other resources and async evaluation).
+ */
+const UNSUPPORTED_FUNCTIONS = [/\bconformsTo\s*\(/, /\bmemberOf\s*\(/, /\bhtmlChecks\s*\(/, /\bresolve\s*\(/];
+
+export interface CompiledConstraint {
+  key: string;
+  severity: 'error' | 'warning';
+  human: string;
+  expression: string;
+  run(node: unknown, resource: unknown, rootResource: unknown): boolean;
+}
+
+const silent = { traceFn: () => undefined } as unknown as Record<string, unknown>;
+
+/** Compiles each (expression, context type) once. */
+export class InvariantCompiler {
+  private readonly cache = new Map<string, CompiledConstraint | null>();
+  readonly unsupported = new Map<string, string>();
+  readonly failures = new Map<string, string>();
+
+  compile(c: Constraint, basePath: string): CompiledConstraint | null {
+    if (!c.expression || NATIVE_CONSTRAINTS.has(c.key)) return null;
+    const cacheKey = `${basePath}\u0000${c.expression}`;
+    const hit = this.cache.get(cacheKey);
+    if (hit !== undefined) return hit;
+    let result: CompiledConstraint | null = null;
+    if (UNSUPPORTED_FUNCTIONS.some((re) => re.test(c.expression as string))) {
+      this.unsupported.set(c.key, c.expression);
+    } else {
+      let fn: Compiled | undefined;
+      try {
+        fn = fhirpath.compile({ base: basePath, expression: c.expression } as never, r4, silent) as unknown as Compiled;
+      } catch {
+        try {
+          fn = fhirpath.compile(c.expression, r4, silent) as unknown as Compiled;
+        } catch (err) {
+          this.unsupported.set(c.key, `${c.expression} (${(err as Error).message})`);
+        }
+      }
+      if (fn) {
+        const compiled = fn;
+        const failures = this.failures;
+        result = {
+          key: c.key,
+          severity: c.severity === 'warning' ? 'warning' : 'error',
+          human: c.human,
+          expression: c.expression,
+          run(node, resource, rootResource) {
+            try {
+              const out = compiled(node, { resource, rootResource });
+              return !(out.length === 1 && out[0] === false);
+            } catch (err) {
+              // A constraint the engine cannot evaluate on this input is not held against the sender.
+              // Only the key and the error's first words are kept: messages can quote patient data.
+              failures.set(c.key, (err as Error).message.split(/[,:[{"]/)[0].slice(0, 80));
+              return true;
+            }
+          },
+        };
+      }
+    }
+    this.cache.set(cacheKey, result);
+    return result;
+  }
+}

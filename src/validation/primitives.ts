@@ -1,0 +1,89 @@
+import type { ElementDefinition, StructureDefinition } from 'fhir/r4.js';
+import type { DefinitionRegistry } from './registry.js';
+
+const REGEX_EXT = 'http://hl7.org/fhir/StructureDefinition/regex';
+/** FHIR caps every primitive value at 1 MB. */
+const MAX_PRIMITIVE_BYTES = 1024 * 1024;
+
+export type JsonType = 'string' | 'number' | 'boolean';
+
+/** Checks one primitive type's lexical rules (the JSON type itself is left to the schema). */
+export interface PrimitiveType {
+  readonly name: string;
+  readonly jsonType: JsonType;
+  /** An error message, or undefined when the value is fine. Only called with a value of `jsonType`. */
+  check(value: string | number | boolean): string | undefined;
+}
+
+function valueElement(sd: StructureDefinition): ElementDefinition | undefined {
+  return sd.snapshot?.element.find((e) => e.path === `${sd.type}.value`);
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** Regexes cannot see calendars: 2020-02-30 matches the date pattern but is no date. */
+function impossibleDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  if (!m) return false;
+  const day = Number(m[3]);
+  return day > daysInMonth(Number(m[1]), Number(m[2]));
+}
+
+/** base64 checked by hand: the spec's regex backtracks badly on long invalid input. */
+function validBase64(value: string): boolean {
+  const s = value.replace(/\s+/g, '');
+  return s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
+}
+
+function jsonTypeOf(sd: StructureDefinition, registry: DefinitionRegistry): JsonType {
+  // FHIR JSON: booleans are JSON booleans; integer, decimal and the types derived from integer are JSON numbers.
+  for (let cur: StructureDefinition | undefined = sd; cur; ) {
+    const code = valueElement(cur)?.type?.[0]?.code ?? '';
+    if (code.endsWith('System.Boolean')) return 'boolean';
+    if (code.endsWith('System.Integer') || code.endsWith('System.Decimal')) return 'number';
+    const parent: string | undefined = cur.baseDefinition;
+    cur = parent ? registry.structures.get(parent) : undefined;
+    if (cur?.kind !== 'primitive-type') break;
+  }
+  return 'string';
+}
+
+export function buildPrimitiveTypes(registry: DefinitionRegistry): Map<string, PrimitiveType> {
+  const out = new Map<string, PrimitiveType>();
+  for (const [name, sd] of registry.baseByType) {
+    if (sd.kind !== 'primitive-type') continue;
+    const jsonType = jsonTypeOf(sd, registry);
+    const source = valueElement(sd)?.type?.[0]?.extension?.find((e) => e.url === REGEX_EXT)?.valueString;
+    const regex = source ? new RegExp(`^(?:${source})$`) : undefined;
+    const isInteger = jsonType === 'number' && !/System\.Decimal$/.test(valueElement(sd)?.type?.[0]?.code ?? '');
+    const isDate = name === 'date' || name === 'dateTime' || name === 'instant';
+    out.set(name, {
+      name,
+      jsonType,
+      check(value) {
+        if (typeof value === 'number') {
+          if (!Number.isFinite(value)) return `Not a valid ${name}: ${value}`;
+          if (isInteger && (!Number.isInteger(value) || value > 2147483647 || value < -2147483648))
+            return `Not a valid ${name}: ${value} (a 32-bit integer is required)`;
+          if (regex && !regex.test(String(value))) return `Not a valid ${name}: ${value}`;
+          return undefined;
+        }
+        if (typeof value === 'boolean') return undefined;
+        if (value.length === 0) return `A ${name} value cannot be empty`;
+        if (value.length > MAX_PRIMITIVE_BYTES / 4 && Buffer.byteLength(value) > MAX_PRIMITIVE_BYTES)
+          return `The ${name} value is longer than the permitted maximum of 1 MB`;
+        if (name === 'base64Binary') return validBase64(value) ? undefined : `Not a valid base64 value`;
+        if (regex && !regex.test(value)) return `Not a valid ${name} format: '${truncate(value)}'`;
+        if (isDate && impossibleDate(value)) return `Not a valid ${name}: '${value}' is not a calendar date`;
+        return undefined;
+      },
+    });
+  }
+  return out;
+}
+
+function truncate(value: string): string {
+  return value.length > 40 ? `${value.slice(0, 40)}...` : value;
+}

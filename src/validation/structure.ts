@@ -1,0 +1,144 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { issue, type Issue } from './issues.js';
+import type { PrimitiveType } from './primitives.js';
+import { SchemaFactory, TYPES_ID, type ObjectRules, type PathModel } from './schema.js';
+import type { DefinitionRegistry } from './registry.js';
+
+interface FhirError {
+  keyword: string;
+  message: string;
+  params: Record<string, unknown>;
+}
+
+function present(data: Record<string, unknown>, prop: string): boolean {
+  return data[prop] !== undefined;
+}
+
+/**
+ * Structural validation (JSON types, unknown elements, cardinality, choice types, empty values,
+ * primitive formats) with ajv over schemas generated from the StructureDefinitions.
+ * One validator per resource type, compiled on first use.
+ */
+export class StructureValidator {
+  private readonly ajv: Ajv;
+  private readonly compiled = new Map<string, ValidateFunction | null>();
+  private readonly factory: SchemaFactory;
+
+  constructor(registry: DefinitionRegistry, primitives: ReadonlyMap<string, PrimitiveType>) {
+    this.factory = new SchemaFactory(registry, primitives);
+    this.ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, validateSchema: false });
+    const checkPrimitive = (name: string, value: unknown): string | undefined => {
+      if (value === null) return undefined;
+      const p = primitives.get(name);
+      return p && (typeof value === p.jsonType) ? p.check(value as string) : undefined;
+    };
+    const primitiveKeyword = function validate(this: unknown, name: string, data: unknown): boolean {
+      const msg = checkPrimitive(name, data);
+      if (!msg) return true;
+      (validate as unknown as { errors: FhirError[] }).errors = [{ keyword: 'fhirPrimitive', message: msg, params: { type: name } }];
+      return false;
+    };
+    this.ajv.addKeyword({ keyword: 'fhirPrimitive', schemaType: 'string', errors: true, validate: primitiveKeyword });
+    const objectKeyword = function validate(rules: ObjectRules, data: unknown): boolean {
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) return true;
+      const obj = data as Record<string, unknown>;
+      const errors: FhirError[] = [];
+      for (const r of rules.required) {
+        if (!r.props.some((p) => present(obj, p)))
+          errors.push({ keyword: 'fhirRequired', message: `minimum required = 1, but only found 0`, params: { name: r.name } });
+      }
+      for (const c of rules.choices) {
+        const found = c.props.filter((p) => !p.startsWith('_') && present(obj, p));
+        if (found.length > 1)
+          errors.push({ keyword: 'fhirChoice', message: `only one of ${found.join(', ')} is allowed`, params: { name: c.name, found } });
+      }
+      if (rules.ele1) {
+        const keys = Object.keys(obj);
+        if (keys.length > 0 && keys.every((k) => k === 'id'))
+          errors.push({ keyword: 'ele-1', message: 'All FHIR elements must have a @value or children (ele-1)', params: {} });
+      }
+      if (rules.ext1) {
+        const hasValue = Object.keys(obj).some((k) => k.startsWith('value'));
+        if (present(obj, 'extension') === hasValue)
+          errors.push({ keyword: 'ext-1', message: 'Must have either extensions or value[x], not both (ext-1)', params: {} });
+      }
+      if (!errors.length) return true;
+      (validate as unknown as { errors: FhirError[] }).errors = errors;
+      return false;
+    };
+    this.ajv.addKeyword({ keyword: 'fhirObject', schemaType: 'object', errors: true, validate: objectKeyword });
+    this.ajv.addSchema(this.factory.typesSchema());
+  }
+
+  get paths(): PathModel {
+    return this.factory.paths;
+  }
+
+  /** The compiled validator of a resource type, or null for an unknown type. */
+  private validatorFor(type: string): ValidateFunction | null {
+    let fn = this.compiled.get(type);
+    if (fn !== undefined) return fn;
+    const schema = this.factory.resourceSchema(type);
+    fn = schema ? this.ajv.compile(schema) : null;
+    this.compiled.set(type, fn);
+    return fn;
+  }
+
+  knowsType(type: string): boolean {
+    return this.validatorFor(type) !== null;
+  }
+
+  validate(type: string, resource: unknown): Issue[] {
+    const fn = this.validatorFor(type);
+    if (!fn) return [issue('error', 'not-supported', type, `Unknown resource type '${type}'`)];
+    if (fn(resource)) return [];
+    return (fn.errors ?? []).map((e) => this.toIssue(type, e));
+  }
+
+  /** Turns a JSON pointer such as /code/coding/0/system into Condition.code.coding[0].system. */
+  toPath(type: string, pointer: string): string {
+    let path = type;
+    let def: string | undefined = type;
+    for (const raw of pointer.split('/').slice(1)) {
+      const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+      if (/^\d+$/.test(seg)) {
+        path += `[${seg}]`;
+        continue;
+      }
+      const entry: { step: string; next?: string } | undefined = def ? this.paths.get(def)?.get(seg) : undefined;
+      path += `.${entry?.step ?? seg.replace(/^_/, '')}`;
+      def = entry?.next;
+    }
+    return path;
+  }
+
+  private toIssue(type: string, e: ErrorObject): Issue {
+    const at = this.toPath(type, e.instancePath);
+    const p = e.params as Record<string, unknown>;
+    switch (e.keyword) {
+      case 'additionalProperties':
+        return issue('error', 'structure', `${at}.${String(p.additionalProperty).replace(/^_/, '')}`, `Unrecognized property '${String(p.additionalProperty)}'`);
+      case 'fhirRequired':
+        return issue('error', 'required', `${at}.${String(p.name).replace('[x]', '')}`, `${at}.${String(p.name)}: ${e.message}`);
+      case 'fhirChoice':
+        return issue('error', 'structure', `${at}.${String(p.name).replace('[x]', '')}`, `${String(p.name)}: ${e.message}`);
+      case 'ele-1':
+      case 'ext-1':
+        return issue('error', 'invariant', at, e.message ?? 'ele-1');
+      case 'fhirPrimitive':
+        return issue('error', 'value', at, e.message ?? 'Invalid value');
+      case 'type':
+        return issue('error', 'structure', at, `The property ${at} must be JSON ${Array.isArray(p.type) ? p.type.join(' or ') : String(p.type)}`);
+      case 'minItems':
+        return issue('error', 'structure', at, 'Array cannot be empty - the property should not be present if it has no values');
+      case 'minProperties':
+        return issue('error', 'structure', at, 'Object must have some content');
+      case 'const':
+        return issue('error', 'structure', `${at}.resourceType`, `resourceType must be '${String(p.allowedValue)}'`);
+      case 'required':
+        return issue('error', 'required', `${at}.${String(p.missingProperty)}`, `Missing property '${String(p.missingProperty)}'`);
+      default:
+        return issue('error', 'structure', at, e.message ?? e.keyword);
+    }
+  }
+}

@@ -1,0 +1,187 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OperationOutcomeIssue, Resource, StructureDefinition } from 'fhir/r4.js';
+import { loadPackage, loadProfileDir } from '../fhir/packages.js';
+import { Applicability, readApplicabilityFile, rulesFromExtensions, type ApplicabilityRule } from './applicability.js';
+import { checkBundle } from './bundle-rules.js';
+import { checkContainedReferenced } from './contained.js';
+import { InvariantCompiler } from './invariants.js';
+import { issue, rerootIssues, type Issue } from './issues.js';
+import { buildPrimitiveTypes } from './primitives.js';
+import { DefinitionRegistry } from './registry.js';
+import { StructureValidator } from './structure.js';
+import { Terminology } from './terminology.js';
+import { InstanceWalker, type WalkEnv } from './walker.js';
+
+export { rerootIssues, hasErrors, toOperationOutcome } from './issues.js';
+
+export interface ValidatorOptions {
+  /** Folders of conformance resources (e.g. `profiles/`): StructureDefinitions, ValueSets, CodeSystems, SearchParameters. */
+  profileDirs?: string[];
+  /** FHIR packages: `.tgz` files, unpacked package folders, or folders holding either. */
+  packagePaths?: string[];
+  /** An unknown profile in meta.profile is an error instead of a warning. */
+  strictProfiles?: boolean;
+  /** Profiles the server applies to every resource of a type. */
+  typeProfiles?: Record<string, string[]>;
+}
+
+export interface Validator {
+  /** Synchronous and fast: base + applicable profiles + invariants. */
+  validate(resource: unknown, opts?: { profiles?: string[] }): OperationOutcomeIssue[];
+  knowsProfile(url: string): boolean;
+  /** All StructureDefinitions/ValueSets/CodeSystems/SearchParameters loaded from profiles/ and IG packages. */
+  conformanceResources(): Resource[];
+}
+
+/** Expands a package path: a .tgz, a package folder, or a folder of those. */
+function packageFiles(path: string): string[] {
+  if (!existsSync(path)) throw new Error(`FHIR package path not found: ${path}`);
+  if (!statSync(path).isDirectory()) return [path];
+  if (existsSync(join(path, 'package')) || existsSync(join(path, 'package.json'))) return [path];
+  return readdirSync(path)
+    .sort()
+    .map((f) => join(path, f))
+    .filter((f) => f.endsWith('.tgz') || (statSync(f).isDirectory() && existsSync(join(f, 'package'))));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The validation engine: structure (ajv), base and profile snapshots, terminology, invariants. */
+export class FhirValidator implements Validator {
+  private readonly structure: StructureValidator;
+  private readonly walker: InstanceWalker;
+  readonly terminology: Terminology;
+  readonly invariants = new InvariantCompiler();
+  private applicability!: Applicability;
+
+  constructor(
+    private readonly registry: DefinitionRegistry,
+    private readonly opts: ValidatorOptions,
+    rules: ApplicabilityRule[],
+  ) {
+    const primitives = buildPrimitiveTypes(registry);
+    this.structure = new StructureValidator(registry, primitives);
+    this.terminology = new Terminology(registry);
+    const typeNames = new Set([...registry.baseByType.keys()].filter((t) => registry.baseByType.get(t)?.kind !== 'resource'));
+    this.walker = new InstanceWalker(registry, this.terminology, this.invariants, typeNames);
+    this.applicability = new Applicability(rules, (url) => registry.structures.get(url)?.type, this.terminology);
+  }
+
+  knowsProfile(url: string): boolean {
+    return this.registry.structures.get(url)?.snapshot !== undefined;
+  }
+
+  conformanceResources(): Resource[] {
+    return [...this.registry.local];
+  }
+
+  validate(resource: unknown, opts: { profiles?: string[] } = {}): Issue[] {
+    if (!isRecord(resource) || typeof resource.resourceType !== 'string')
+      return [issue('error', 'structure', 'Resource', 'A resource must be a JSON object with a resourceType')];
+    const issues: Issue[] = [];
+    this.validateResource(resource, resource.resourceType, resource, issues, opts.profiles ?? []);
+    return issues;
+  }
+
+  /** The profiles that apply to a resource besides its base definition. */
+  applicableProfiles(resource: Record<string, unknown>, requested: string[]): string[] {
+    const meta = isRecord(resource.meta) ? resource.meta : undefined;
+    const declared = Array.isArray(meta?.profile) ? (meta.profile as unknown[]).filter((p): p is string => typeof p === 'string') : [];
+    const type = resource.resourceType as string;
+    const all = [...requested, ...declared, ...(this.opts.typeProfiles?.[type] ?? []), ...this.applicability.profilesFor(resource)];
+    return [...new Set(all)];
+  }
+
+  private validateResource(
+    resource: Record<string, unknown>,
+    path: string,
+    rootResource: Record<string, unknown>,
+    issues: Issue[],
+    requested: string[],
+  ): void {
+    const type = resource.resourceType;
+    if (typeof type !== 'string' || !this.structure.knowsType(type)) {
+      issues.push(issue('error', 'structure', path, `Unknown resource type '${String(type)}'`));
+      return;
+    }
+    const structural = this.structure.validate(type, resource);
+    issues.push(...(path === type ? structural : rerootIssues(structural, path)));
+    const env: WalkEnv = { resource, rootResource, issues };
+    const base = this.walker.baseTree(type);
+    if (base) this.walker.validate(base, resource, path, env);
+    const declared = new Set(
+      isRecord(resource.meta) && Array.isArray(resource.meta.profile) ? (resource.meta.profile as string[]) : [],
+    );
+    for (const url of this.applicableProfiles(resource, requested)) {
+      const tree = typeof url === 'string' ? this.walker.tree(url) : undefined;
+      if (!tree || !tree.sd.snapshot) {
+        const strict = requested.includes(url) || (this.opts.strictProfiles && declared.has(url));
+        issues.push(
+          issue(strict ? 'error' : 'warning', 'not-found', `${path}.meta.profile`, `Profile ${url} is not known to this server, so the resource was not checked against it`),
+        );
+        continue;
+      }
+      if (tree.isBase && tree.type === type) continue;
+      if (tree.type !== type) {
+        issues.push(issue('error', 'invalid', `${path}.meta.profile`, `Profile ${url} is for ${tree.type}, not ${type}`));
+        continue;
+      }
+      this.walker.validate(tree, resource, path, env);
+    }
+    checkContainedReferenced(resource, path, issues);
+    if (type === 'Bundle') checkBundle(resource, path, issues);
+    this.validateNested(resource, type, path, rootResource, issues);
+  }
+
+  /** Resources inside resources are validated as their own type: contained, Bundle entries, Parameters. */
+  private validateNested(resource: Record<string, unknown>, type: string, path: string, root: Record<string, unknown>, issues: Issue[]): void {
+    const contained = resource.contained;
+    if (Array.isArray(contained)) {
+      contained.forEach((c, i) => {
+        if (isRecord(c)) this.validateResource(c, `${path}.contained[${i}]`, root, issues, []);
+      });
+    }
+    if (type === 'Bundle' && Array.isArray(resource.entry)) {
+      resource.entry.forEach((e, i) => {
+        if (isRecord(e) && isRecord(e.resource)) this.validateResource(e.resource, `${path}.entry[${i}].resource`, e.resource, issues, []);
+      });
+    }
+    if (type === 'Parameters') this.validateParameters(resource.parameter, `${path}.parameter`, issues);
+  }
+
+  private validateParameters(params: unknown, path: string, issues: Issue[]): void {
+    if (!Array.isArray(params)) return;
+    params.forEach((p, i) => {
+      if (!isRecord(p)) return;
+      if (isRecord(p.resource)) this.validateResource(p.resource, `${path}[${i}].resource`, p.resource, issues, []);
+      this.validateParameters(p.part, `${path}[${i}].part`, issues);
+    });
+  }
+
+  /** Constraint expressions that fhirpath.js cannot run (skipped, see invariants.ts). */
+  unsupportedConstraints(): ReadonlyMap<string, string> {
+    return this.invariants.unsupported;
+  }
+}
+
+/** Builds the validator: R4 core definitions, then IG packages, then profile folders (later wins on equal URLs). */
+export async function createValidator(opts: ValidatorOptions = {}): Promise<FhirValidator> {
+  const registry = DefinitionRegistry.core();
+  for (const path of opts.packagePaths ?? []) {
+    for (const file of packageFiles(path)) for (const r of loadPackage(file).resources) registry.addLocal(r);
+  }
+  const rules: ApplicabilityRule[] = [];
+  const localSds: StructureDefinition[] = [];
+  for (const dir of opts.profileDirs ?? []) {
+    for (const r of loadProfileDir(dir)) {
+      registry.addLocal(r);
+      if (r.resourceType === 'StructureDefinition') localSds.push(r as StructureDefinition);
+    }
+    rules.push(...readApplicabilityFile(dir));
+  }
+  rules.push(...rulesFromExtensions(localSds));
+  return new FhirValidator(registry, opts, rules);
+}

@@ -1,0 +1,516 @@
+import type { ElementDefinition } from 'fhir/r4.js';
+import { equalsFixed, matchesPattern, show } from './compare.js';
+import { evalPath, nodeAtPath, parseDiscriminatorPath, type Step } from './discriminator.js';
+import { capitalize, maxOf } from './elements.js';
+import { NATIVE_CONSTRAINTS, type CompiledConstraint, type InvariantCompiler } from './invariants.js';
+import { issue, type Issue } from './issues.js';
+import type { DefinitionRegistry } from './registry.js';
+import { splitCanonical } from './registry.js';
+import type { Terminology } from './terminology.js';
+import { buildTree, type DefinitionTree, type ElementNode } from './tree.js';
+import { checkNarrativeDiv } from './xhtml.js';
+
+/** Where a walk is: the resource (for %resource), its container (for %rootResource), the issue sink. */
+export interface WalkEnv {
+  resource: Record<string, unknown>;
+  rootResource: Record<string, unknown>;
+  issues: Issue[];
+}
+
+interface Frame {
+  tree: DefinitionTree;
+  profile: boolean;
+}
+
+interface Item {
+  value: unknown;
+  /** The `_name` sibling of a primitive (id/extensions). */
+  elem?: Record<string, unknown>;
+  type: string;
+  path: string;
+}
+
+interface NodeInfo {
+  constraints: CompiledConstraint[];
+  binding?: { strength: 'required' | 'extensible'; valueSet: string };
+  checkCard: boolean;
+  checkTypes: boolean;
+  allowedTypes: Set<string>;
+  /** Allowed reference target types; undefined = not checked here. */
+  targets?: Set<string>;
+  contentRef?: ElementNode;
+  /** Property-name suffixes of a choice element -> type code (Quantity, dateTime, ...). */
+  choiceTypes?: Map<string, string>;
+  visit: boolean;
+  valueLimits: { key: string; value: unknown }[];
+}
+
+const REFERENCE_PATTERN = /(?:^|\/)([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function codesOf(value: unknown, type: string): { system?: string; code: string }[] {
+  if (typeof value === 'string') return [{ code: value }];
+  if (!isObject(value)) return [];
+  if (type === 'CodeableConcept') {
+    const codings = Array.isArray(value.coding) ? (value.coding as Record<string, unknown>[]) : [];
+    return codings
+      .filter((c) => isObject(c) && typeof c.code === 'string')
+      .map((c) => ({ system: c.system as string | undefined, code: c.code as string }));
+  }
+  return typeof value.code === 'string' ? [{ system: value.system as string | undefined, code: value.code }] : [];
+}
+
+function unversioned(url: string | undefined): string | undefined {
+  return url === undefined ? undefined : splitCanonical(url).url;
+}
+
+/**
+ * Walks an instance along a StructureDefinition snapshot: cardinality narrowed by profiles,
+ * fixed/pattern values, choice types, slicing, bindings, reference targets, extensions,
+ * maxLength/minValue/maxValue and FHIRPath invariants. Per-element facts are computed once per
+ * definition node and reused on every call.
+ */
+export class InstanceWalker {
+  private readonly trees = new Map<string, DefinitionTree | null>();
+  private readonly infos = new WeakMap<ElementNode, NodeInfo>();
+  private readonly pathIndex = new WeakMap<DefinitionTree, Map<string, ElementNode>>();
+  private readonly csCache = new Map<string, boolean | undefined>();
+
+  constructor(
+    private readonly registry: DefinitionRegistry,
+    private readonly terminology: Terminology,
+    private readonly invariants: InvariantCompiler,
+    private readonly typeNames: ReadonlySet<string>,
+  ) {}
+
+  tree(canonical: string): DefinitionTree | undefined {
+    let t = this.trees.get(canonical);
+    if (t === undefined) {
+      const sd = this.registry.structures.get(canonical);
+      t = (sd && buildTree(sd, this.registry)) || null;
+      this.trees.set(canonical, t);
+    }
+    return t ?? undefined;
+  }
+
+  baseTree(type: string): DefinitionTree | undefined {
+    const sd = this.registry.baseByType.get(type);
+    return sd ? this.tree(sd.url) : undefined;
+  }
+
+  /** Validates a value (resource or data type) against one definition. */
+  validate(tree: DefinitionTree, value: Record<string, unknown>, path: string, env: WalkEnv): void {
+    const frame: Frame = { tree, profile: !tree.isBase };
+    const info = this.info(frame, tree.root);
+    this.runConstraints(info, value, path, env);
+    this.walkChildren(frame, tree.root, value, path, env);
+  }
+
+  /** Whether a value conforms to a profile (used by profile discriminators). */
+  conforms(canonical: string, value: unknown, env: WalkEnv): boolean {
+    const tree = this.tree(canonical);
+    if (!tree || !isObject(value)) return false;
+    const probe: WalkEnv = { ...env, issues: [] };
+    this.validate(tree, value, tree.type, probe);
+    return !probe.issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
+  }
+
+  private info(frame: Frame, node: ElementNode): NodeInfo {
+    let info = this.infos.get(node);
+    if (info) return info;
+    const ed = node.ed;
+    const baseEd: ElementDefinition | undefined = frame.profile ? this.registry.baseElement(ed.base?.path ?? '') : undefined;
+    const basePath = (frame.profile ? (ed.base?.path ?? ed.path) : ed.path).replace(/\[x\]/g, '');
+    const constraints: CompiledConstraint[] = [];
+    for (const c of ed.constraint ?? []) {
+      if (NATIVE_CONSTRAINTS.has(c.key)) continue;
+      if (baseEd?.constraint?.some((b) => b.key === c.key)) continue;
+      const compiled = this.invariants.compile(c, basePath);
+      if (compiled) constraints.push(compiled);
+    }
+    let binding: NodeInfo['binding'];
+    const b = ed.binding;
+    if (b?.valueSet && (b.strength === 'required' || b.strength === 'extensible')) {
+      const same =
+        baseEd?.binding?.strength === b.strength && unversioned(baseEd.binding.valueSet) === unversioned(b.valueSet);
+      if (!same) binding = { strength: b.strength, valueSet: b.valueSet };
+    }
+    const baseMin = baseEd?.min ?? 0;
+    const baseMax = baseEd ? maxOf(baseEd.max) : Infinity;
+    const checkCard = frame.profile && !node.sliceName && (node.min > baseMin || node.max < baseMax);
+    const allowedTypes = new Set(node.types.map((t) => t.code));
+    const checkTypes = frame.profile && node.choice && !!baseEd && (baseEd.type?.length ?? 0) > node.types.length;
+    let targets: Set<string> | undefined;
+    const refTargets = node.types.filter((t) => t.code === 'Reference').flatMap((t) => t.targetProfiles);
+    if (refTargets.length) {
+      const types = refTargets.map((u) => this.registry.structures.get(u)?.type ?? u.slice(u.lastIndexOf('/') + 1));
+      const baseTargets = (baseEd?.type ?? []).filter((t) => t.code === 'Reference').flatMap((t) => t.targetProfile ?? []);
+      const narrowed = !frame.profile || baseTargets.length === 0 || baseTargets.length > refTargets.length;
+      if (!types.includes('Resource') && narrowed) targets = new Set(types);
+    }
+    let contentRef: ElementNode | undefined;
+    if (ed.contentReference) contentRef = this.index(frame.tree).get(ed.contentReference.slice(ed.contentReference.indexOf('#') + 1));
+    let choiceTypes: Map<string, string> | undefined;
+    if (node.choice) {
+      choiceTypes = new Map();
+      // In a profile the instance may still use a type the profile removed: recognise every type name.
+      for (const t of this.typeNames) choiceTypes.set(capitalize(t), t);
+    }
+    const valueLimits: NodeInfo['valueLimits'] = [];
+    for (const key in ed) {
+      if (key.startsWith('minValue') || key.startsWith('maxValue')) valueLimits.push({ key, value: (ed as unknown as Record<string, unknown>)[key] });
+    }
+    info = {
+      constraints,
+      binding,
+      checkCard,
+      checkTypes,
+      allowedTypes,
+      targets,
+      contentRef,
+      choiceTypes,
+      valueLimits,
+      visit: true,
+    };
+    this.infos.set(node, info);
+    info.visit = this.needsVisit(frame, node, info);
+    return info;
+  }
+
+  private needsVisit(frame: Frame, node: ElementNode, info: NodeInfo): boolean {
+    const complex = node.types.some((t) => !this.isPrimitive(t.code)) || node.children.length > 0 || !!info.contentRef;
+    const own =
+      info.constraints.length > 0 ||
+      !!info.binding ||
+      !!info.targets ||
+      info.valueLimits.length > 0 ||
+      node.ed.maxLength !== undefined ||
+      node.types.some((t) => t.profiles.length > 0 || t.code === 'xhtml');
+    if (!frame.profile) return own || complex;
+    if (own || info.checkCard || info.checkTypes || node.fixed !== undefined || node.pattern !== undefined || node.slices.length) return true;
+    return node.children.some((c) => this.info(frame, c).visit);
+  }
+
+  private isPrimitive(code: string): boolean {
+    return this.registry.baseByType.get(code)?.kind === 'primitive-type' || code.startsWith('http://hl7.org/fhirpath/');
+  }
+
+  private index(tree: DefinitionTree): Map<string, ElementNode> {
+    let map = this.pathIndex.get(tree);
+    if (!map) {
+      map = new Map();
+      const walk = (n: ElementNode) => {
+        if (!map!.has(n.path) && !n.sliceName) map!.set(n.path, n);
+        n.children.forEach(walk);
+      };
+      walk(tree.root);
+      this.pathIndex.set(tree, map);
+    }
+    return map;
+  }
+
+  private gather(node: ElementNode, info: NodeInfo, obj: Record<string, unknown>, path: string): Item[] {
+    const items: Item[] = [];
+    if (node.choice) {
+      for (const key in obj) {
+        if (key.length <= node.name.length || !key.startsWith(node.name)) continue;
+        const type = info.choiceTypes?.get(key.slice(node.name.length));
+        if (!type) continue;
+        const at = `${path}.${node.name}.ofType(${type})`;
+        this.pushItems(items, obj[key], obj[`_${key}`], type, at);
+      }
+      return items;
+    }
+    const raw = obj[node.name];
+    const under = obj[`_${node.name}`];
+    if (raw === undefined && under === undefined) return items;
+    const type = info.contentRef || node.children.length ? 'BackboneElement' : (node.types[0]?.code ?? '');
+    this.pushItems(items, raw, under, type, `${path}.${node.name}`);
+    return items;
+  }
+
+  private pushItems(items: Item[], raw: unknown, under: unknown, type: string, at: string): void {
+    if (Array.isArray(raw) || Array.isArray(under)) {
+      const values = Array.isArray(raw) ? raw : [];
+      const elems = Array.isArray(under) ? under : [];
+      const n = Math.max(values.length, elems.length);
+      for (let i = 0; i < n; i++) {
+        const value = values[i] ?? undefined;
+        const elem = isObject(elems[i]) ? (elems[i] as Record<string, unknown>) : undefined;
+        if ((value === undefined || value === null) && !elem) continue;
+        items.push({ value: value === null ? undefined : value, elem, type, path: `${at}[${i}]` });
+      }
+      return;
+    }
+    items.push({ value: raw, elem: isObject(under) ? under : undefined, type, path: at });
+  }
+
+  private walkChildren(frame: Frame, node: ElementNode, obj: Record<string, unknown>, path: string, env: WalkEnv): void {
+    for (const child of node.children) {
+      const info = this.info(frame, child);
+      if (!info.visit) continue;
+      const items = this.gather(child, info, obj, path);
+      if (frame.profile) {
+        if (info.checkCard) {
+          if (items.length < child.min)
+            env.issues.push(
+              issue('error', 'required', `${path}.${child.name}`, `${child.path}: minimum required = ${child.min}, but only found ${items.length} (from ${frame.tree.url})`),
+            );
+          if (items.length > child.max)
+            env.issues.push(
+              issue('error', 'structure', `${path}.${child.name}`, `${child.path}: max allowed = ${child.ed.max}, but found ${items.length} (from ${frame.tree.url})`),
+            );
+        }
+        if (info.checkTypes) {
+          for (const item of items) {
+            if (!info.allowedTypes.has(item.type))
+              env.issues.push(
+                issue('error', 'structure', item.path, `${child.path}: the type ${item.type} is not allowed here; allowed: [${[...info.allowedTypes].join(', ')}] (from ${frame.tree.url})`),
+              );
+          }
+        }
+      }
+      if (!items.length) continue;
+      if (child.slices.length) this.applySlicing(frame, child, items, path, env);
+      else for (const item of items) this.checkItem(frame, child, info, item, env);
+    }
+    if (!frame.profile) this.primitiveExtensions(obj, path, env);
+  }
+
+  /** Extensions on primitives (`_birthDate.extension`) are checked against their definitions too. */
+  private primitiveExtensions(obj: Record<string, unknown>, path: string, env: WalkEnv): void {
+    for (const key in obj) {
+      if (key.charCodeAt(0) !== 95) continue;
+      const v = obj[key];
+      const list = Array.isArray(v) ? v : [v];
+      list.forEach((el, i) => {
+        if (!isObject(el) || !Array.isArray(el.extension)) return;
+        const at = `${path}.${key.slice(1)}${Array.isArray(v) ? `[${i}]` : ''}`;
+        (el.extension as unknown[]).forEach((ext, j) => {
+          if (isObject(ext)) this.checkExtension(ext, `${at}.extension[${j}]`, env, false);
+        });
+      });
+    }
+  }
+
+  private runConstraints(info: NodeInfo, value: Record<string, unknown>, path: string, env: WalkEnv): void {
+    for (const c of info.constraints) {
+      if (!c.run(value, env.resource, env.rootResource))
+        env.issues.push(issue(c.severity, 'invariant', path, `Constraint failed: ${c.key}: '${c.human}' (${c.expression})`));
+    }
+  }
+
+  private checkItem(frame: Frame, node: ElementNode, info: NodeInfo, item: Item, env: WalkEnv): void {
+    const v = item.value;
+    if (frame.profile && v !== undefined) {
+      if (node.fixed !== undefined && !equalsFixed(v, node.fixed))
+        env.issues.push(issue('error', 'value', item.path, `Value ${show(v)} does not match the fixed value ${show(node.fixed)} (from ${frame.tree.url})`));
+      if (node.pattern !== undefined && !matchesPattern(v, node.pattern))
+        env.issues.push(issue('error', 'value', item.path, `Value ${show(v)} does not match the required pattern ${show(node.pattern)} (from ${frame.tree.url})`));
+    }
+    const maxLength = node.ed.maxLength;
+    if (maxLength !== undefined && typeof v === 'string' && v.length > maxLength)
+      env.issues.push(issue('error', 'too-long', item.path, `The value is ${v.length} characters long, more than the maxLength ${maxLength}`));
+    for (const limit of info.valueLimits) this.checkLimit(limit, v, item.path, env);
+    if (info.binding) this.checkBinding(info.binding, item, env);
+    if (info.targets && item.type === 'Reference' && isObject(v)) this.checkReference(info.targets, v, item.path, env);
+    if (isObject(v)) {
+      this.runConstraints(info, v, item.path, env);
+      if (item.type === 'Resource' || this.registry.isResourceType(item.type)) return;
+      const target = info.contentRef ?? node;
+      if (target.children.length) this.walkChildren(frame, target, v, item.path, env);
+      else if (!frame.profile) {
+        const tree = this.baseTree(item.type);
+        if (tree) this.validate(tree, v, item.path, env);
+        if (item.type === 'Extension') this.checkExtension(v, item.path, env, node.name === 'modifierExtension');
+        else if (item.type === 'Coding') this.checkCoding(v, item.path, env);
+      }
+      for (const t of node.types) {
+        if (t.code !== item.type && node.types.length > 1) continue;
+        for (const p of t.profiles) {
+          // Extension definitions are already applied by the base walk (checkExtension).
+          if (item.type === 'Extension' && unversioned(p) === v.url) continue;
+          this.applyProfile(p, v, item.path, env);
+        }
+      }
+    } else if (item.type === 'xhtml' && typeof v === 'string' && !frame.profile) {
+      for (const p of checkNarrativeDiv(v)) env.issues.push(issue('error', 'invariant', item.path, `${p.key}: ${p.message}`));
+    }
+  }
+
+  private applyProfile(canonical: string, value: Record<string, unknown>, path: string, env: WalkEnv): void {
+    const tree = this.tree(canonical);
+    if (!tree) {
+      env.issues.push(issue('warning', 'not-found', path, `Profile ${canonical} is not known here, so the value was not checked against it`));
+      return;
+    }
+    this.validate(tree, value, path, env);
+  }
+
+  private checkExtension(ext: Record<string, unknown>, path: string, env: WalkEnv, modifier: boolean): void {
+    const url = ext.url;
+    if (typeof url !== 'string') return;
+    const sd = this.registry.structures.get(url);
+    if (sd?.type === 'Extension') {
+      this.applyProfile(url, ext, path, env);
+      return;
+    }
+    if (modifier)
+      env.issues.push(issue('warning', 'extension', path, `Unknown modifier extension '${url}': it may change the meaning of the element`));
+    else if (url.startsWith('http://hl7.org/fhir/StructureDefinition/'))
+      env.issues.push(issue('warning', 'extension', path, `Unknown extension '${url}' in the FHIR core namespace`));
+  }
+
+  private checkCoding(v: Record<string, unknown>, path: string, env: WalkEnv): void {
+    const system = v.system;
+    const code = v.code;
+    if (typeof system !== 'string' || typeof code !== 'string') return;
+    const key = `${system}|${code}`;
+    let known = this.csCache.get(key);
+    if (!this.csCache.has(key)) {
+      known = this.terminology.codeSystemHas(system, code);
+      if (this.csCache.size < 100000) this.csCache.set(key, known);
+    }
+    if (known === false) env.issues.push(issue('error', 'code-invalid', `${path}.code`, `Unknown code '${code}' in the CodeSystem '${system}'`));
+  }
+
+  private checkBinding(binding: NonNullable<NodeInfo['binding']>, item: Item, env: WalkEnv): void {
+    const codes = codesOf(item.value, item.type);
+    const exp = this.terminology.expand(binding.valueSet);
+    if (!exp) return;
+    if (!codes.length) {
+      if (binding.strength === 'required' && item.type === 'CodeableConcept')
+        env.issues.push(issue('error', 'code-invalid', item.path, `No code provided, and a code is required from the value set '${exp.title}' (${binding.valueSet})`));
+      return;
+    }
+    const member = codes.some((c) => this.terminology.check(binding.valueSet, c.system, c.code) === 'member');
+    if (member) return;
+    const shown = codes.map((c) => (c.system ? `${c.system}#${c.code}` : c.code)).join(', ');
+    if (binding.strength === 'required')
+      env.issues.push(issue('error', 'code-invalid', item.path, `The code provided (${shown}) is not in the value set '${exp.title}' (${binding.valueSet}), and a code from this value set is required`));
+    else
+      env.issues.push(issue('warning', 'code-invalid', item.path, `None of the codes provided (${shown}) are in the value set '${exp.title}' (${binding.valueSet}), and a code should come from this value set unless it has no suitable code (extensible binding)`));
+  }
+
+  private checkReference(targets: Set<string>, v: Record<string, unknown>, path: string, env: WalkEnv): void {
+    const ref = v.reference;
+    let type: string | undefined;
+    if (typeof ref === 'string') {
+      if (ref.startsWith('#')) {
+        const contained = env.rootResource.contained;
+        const hit = Array.isArray(contained) ? contained.find((c) => isObject(c) && c.id === ref.slice(1)) : undefined;
+        type = isObject(hit) ? (hit.resourceType as string) : undefined;
+      } else if (!ref.startsWith('urn:')) {
+        const m = REFERENCE_PATTERN.exec(ref.split('?')[0]);
+        if (m && this.registry.isResourceType(m[1])) type = m[1];
+      }
+    }
+    if (!type && typeof v.type === 'string') type = v.type;
+    if (type && !targets.has(type))
+      env.issues.push(issue('error', 'structure', path, `Invalid Resource target type. Found ${type}, but expected one of (${[...targets].join(', ')})`));
+  }
+
+  private checkLimit(limit: { key: string; value: unknown }, v: unknown, path: string, env: WalkEnv): void {
+    const isMin = limit.key.startsWith('min');
+    let actual: unknown = v;
+    let bound: unknown = limit.value;
+    if (isObject(v) && isObject(bound)) {
+      actual = v.value;
+      bound = bound.value;
+    }
+    if (actual === undefined || bound === undefined) return;
+    const bad = isMin ? (actual as number | string) < (bound as number | string) : (actual as number | string) > (bound as number | string);
+    if (typeof actual === typeof bound && bad)
+      env.issues.push(issue('error', 'value', path, `The value ${String(actual)} is ${isMin ? 'below the minimum' : 'above the maximum'} allowed (${String(bound)})`));
+  }
+
+  private applySlicing(frame: Frame, node: ElementNode, items: Item[], path: string, env: WalkEnv): void {
+    const slicing = node.slicing;
+    const discriminators = (slicing?.discriminators ?? []).map((d) => ({ type: d.type, steps: parseDiscriminatorPath(d.path), path: d.path }));
+    const assigned = items.map((item) => node.slices.findIndex((s) => this.matchesSlice(s, item, discriminators, env)));
+    node.slices.forEach((slice, i) => {
+      const matched = items.filter((_, j) => assigned[j] === i);
+      const at = `${path}.${node.name}`;
+      if (matched.length < slice.min)
+        env.issues.push(issue('error', 'required', at, `Slice '${node.path}:${slice.sliceName}': minimum required = ${slice.min}, but only found ${matched.length} (from ${frame.tree.url})`));
+      if (matched.length > slice.max)
+        env.issues.push(issue('error', 'structure', at, `Slice '${node.path}:${slice.sliceName}': max allowed = ${slice.ed.max}, but found ${matched.length} (from ${frame.tree.url})`));
+      const sliceInfo = this.info(frame, slice);
+      for (const item of matched) this.checkItem(frame, slice, sliceInfo, item, env);
+    });
+    const info = this.info(frame, node);
+    items.forEach((item, j) => {
+      if (assigned[j] >= 0) return;
+      if (slicing?.rules === 'closed')
+        env.issues.push(issue('error', 'structure', item.path, `This element does not match any known slice of ${node.path} and the slicing is closed (from ${frame.tree.url})`));
+      else this.checkItem(frame, node, info, item, env);
+    });
+    if (slicing?.ordered || slicing?.rules === 'openAtEnd') {
+      let last = -1;
+      let seenOpen = false;
+      items.forEach((item, j) => {
+        const a = assigned[j];
+        if (a < 0) {
+          seenOpen = true;
+          return;
+        }
+        if ((slicing.ordered && a < last) || (slicing.rules === 'openAtEnd' && seenOpen))
+          env.issues.push(issue('error', 'structure', item.path, `The element is out of order for the slicing of ${node.path} (from ${frame.tree.url})`));
+        last = Math.max(last, a);
+      });
+    }
+  }
+
+  private matchesSlice(slice: ElementNode, item: Item, discriminators: { type: string; steps: Step[]; path: string }[], env: WalkEnv): boolean {
+    if (!discriminators.length) {
+      // No discriminator: a value belongs to the slice it conforms to.
+      const probe: WalkEnv = { ...env, issues: [] };
+      const frame: Frame = { tree: { sd: null as never, url: '', type: '', root: slice, isBase: false }, profile: true };
+      if (isObject(item.value)) this.walkChildren(frame, slice, item.value, item.path, probe);
+      return !probe.issues.some((i) => i.severity === 'error');
+    }
+    for (const d of discriminators) {
+      const values = evalPath({ value: item.value, type: item.type }, d.steps, this.typeNames);
+      if (!values) continue;
+      const def = nodeAtPath(slice, d.steps);
+      if (d.type === 'value' || d.type === 'pattern') {
+        let expected = def?.fixed ?? def?.pattern;
+        const last = d.steps[d.steps.length - 1]?.name;
+        if (expected === undefined && last === 'url') {
+          const owner = d.steps.length === 1 ? slice : nodeAtPath(slice, d.steps.slice(0, -1));
+          expected = owner?.types.find((t) => t.code === 'Extension')?.profiles[0];
+          if (typeof expected === 'string') expected = unversioned(expected);
+        }
+        if (expected !== undefined) {
+          if (!values.some((r) => matchesPattern(r.value, expected))) return false;
+          continue;
+        }
+        const binding = def?.ed.binding;
+        if (binding?.valueSet && binding.strength === 'required') {
+          if (!this.terminology.expand(binding.valueSet)) continue;
+          const member = values.some((r) =>
+            codesOf(r.value, r.type ?? def?.types[0]?.code ?? '').some(
+              (c) => this.terminology.check(binding.valueSet as string, c.system, c.code) === 'member',
+            ),
+          );
+          if (!member) return false;
+        }
+      } else if (d.type === 'exists') {
+        if (!def) continue;
+        if (def.min > 0 && !values.length) return false;
+        if (def.max === 0 && values.length) return false;
+      } else if (d.type === 'type') {
+        if (!def) continue;
+        const types = new Set(def.types.map((t) => t.code));
+        if (!values.some((r) => types.has(r.type ?? ''))) return false;
+      } else if (d.type === 'profile') {
+        const profiles = def?.types.flatMap((t) => t.profiles) ?? [];
+        if (profiles.length && !values.some((r) => profiles.every((p) => this.conforms(p, r.value, env)))) return false;
+      }
+    }
+    return true;
+  }
+}
