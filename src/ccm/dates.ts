@@ -1,0 +1,137 @@
+// Calendar arithmetic of EP2: every date the engine compares is a local date (YYYY-MM-DD) in the
+// practice time zone (default UTC). Date-times must carry Z or an offset; they are converted to
+// the zone and their local date is used. Strings compare correctly because of the fixed format.
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const PARTIAL = /^(\d{4})(?:-(\d{2}))?$/;
+const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
+
+export const DEFAULT_TIME_ZONE = 'UTC';
+
+export interface LocalMoment {
+  /** Local date YYYY-MM-DD in the practice zone. */
+  date: string;
+  /** Sortable local key: the date for date-only values, `date` + `THH:mm:ss.sss` for date-times. */
+  sortKey: string;
+  /** Epoch ms for date-times; null for date-only values. */
+  instant: number | null;
+}
+
+export function isValidMonth(month: string): boolean {
+  return MONTH.test(month);
+}
+
+export function daysInMonth(year: number, month1: number): number {
+  return new Date(Date.UTC(year, month1, 0)).getUTCDate();
+}
+
+export interface MonthBounds {
+  start: string;
+  end: string;
+  year: number;
+  lastDay: number;
+}
+
+export function monthBounds(month: string): MonthBounds {
+  const m = MONTH.exec(month);
+  if (!m) throw new RangeError(`month must be YYYY-MM: ${month}`);
+  const year = Number(m[1]);
+  const lastDay = daysInMonth(year, Number(m[2]));
+  return { start: `${month}-01`, end: `${month}-${String(lastDay).padStart(2, '0')}`, year, lastDay };
+}
+
+export function isValidDate(value: string): boolean {
+  const m = DATE.exec(value);
+  if (!m) return false;
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(Number(m[1]), month);
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    // Throws RangeError for an unknown zone: the caller's configuration is wrong.
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    formatter(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function localParts(instant: number, timeZone: string): { date: string; time: string } {
+  if (timeZone === 'UTC') {
+    const iso = new Date(instant).toISOString();
+    return { date: iso.slice(0, 10), time: iso.slice(11, 23) };
+  }
+  const parts: Record<string, string> = {};
+  for (const p of formatter(timeZone).formatToParts(new Date(instant))) parts[p.type] = p.value;
+  const ms = String(((instant % 1000) + 1000) % 1000).padStart(3, '0');
+  return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}:${parts.second}.${ms}` };
+}
+
+/** A date or an offset-carrying date-time as a local moment (EP2); null when the value is neither. */
+export function toLocal(value: string, timeZone: string = DEFAULT_TIME_ZONE): LocalMoment | null {
+  if (DATE.test(value)) return isValidDate(value) ? { date: value, sortKey: value, instant: null } : null;
+  const m = DATE_TIME.exec(value);
+  if (!m || !isValidDate(`${m[1]}-${m[2]}-${m[3]}`)) return null;
+  const instant = Date.parse(value);
+  if (Number.isNaN(instant)) return null;
+  const { date, time } = localParts(instant, timeZone);
+  return { date, sortKey: `${date}T${time}`, instant };
+}
+
+/**
+ * The local-date interval a value may denote: a full value gives one date, a partial date
+ * (YYYY or YYYY-MM, allowed for onset/abatement) gives its first and last day.
+ */
+export function toLocalRange(value: string, timeZone: string = DEFAULT_TIME_ZONE): { low: string; high: string } | null {
+  const p = PARTIAL.exec(value);
+  if (p) {
+    const year = Number(p[1]);
+    if (p[2] === undefined) return { low: `${p[1]}-01-01`, high: `${p[1]}-12-31` };
+    const month = Number(p[2]);
+    if (month < 1 || month > 12) return null;
+    return { low: `${p[1]}-${p[2]}-01`, high: `${p[1]}-${p[2]}-${String(daysInMonth(year, month)).padStart(2, '0')}` };
+  }
+  const local = toLocal(value, timeZone);
+  return local ? { low: local.date, high: local.date } : null;
+}
+
+export function inMonth(localDate: string, month: string): boolean {
+  return localDate.slice(0, 7) === month;
+}
+
+/** The same calendar date one year earlier; 29 February becomes 28 February (R11, EP10). */
+export function oneYearBefore(date: string): string {
+  const m = DATE.exec(date);
+  if (!m) throw new RangeError(`not a date: ${date}`);
+  const year = Number(m[1]) - 1;
+  const month = Number(m[2]);
+  const day = Math.min(Number(m[3]), daysInMonth(year, month));
+  return `${String(year).padStart(4, '0')}-${m[2]}-${String(day).padStart(2, '0')}`;
+}
+
+export function maxDate(a: string, b: string): string {
+  return a >= b ? a : b;
+}
