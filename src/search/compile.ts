@@ -1,0 +1,178 @@
+import type { OperationOutcomeIssue } from 'fhir/r4.js';
+import { badRequest, FhirError, notSupported } from '../fhir/errors.js';
+import type { Filter, FindQuery, StoredVersion } from '../store/port.js';
+import { allOf, anyOf, elem, missing, none, NOTHING } from './compiled.js';
+import { compileComposite } from './compile-composite.js';
+import { dateCondition } from './compile-date.js';
+import { numberCondition, quantityCondition } from './compile-number.js';
+import { compileReference } from './compile-reference.js';
+import { stringCondition } from './compile-string.js';
+import { compileToken } from './compile-token.js';
+import { uriCondition } from './compile-uri.js';
+import type { IndexExtractor } from './extract.js';
+import { escapeRegex } from './fold.js';
+import { FIELD_OF } from './index-entries.js';
+import type { ParamRegistry, ParamType } from './params.js';
+import { orValues, unescapeValue } from './search-value.js';
+import type { Terminology } from './terminology.js';
+
+/** Most resources a chain or _has step may resolve to before the query is refused as too costly. */
+export const MAX_JOIN = 10000;
+
+export interface CompileEnv {
+  registry: ParamRegistry;
+  terminology: Terminology;
+  extractor: IndexExtractor;
+  /** Server base URL (no trailing slash). */
+  base: string;
+  /** Runs the inner queries of chains and _has. */
+  find: (q: FindQuery) => Promise<StoredVersion[]>;
+  /** Lenient mode collects ignored parameters here; strict mode (undefined) throws. */
+  issues?: OperationOutcomeIssue[];
+  now?: number;
+}
+
+/** Parameters that shape the result rather than select resources (handled by the engine). */
+export const RESULT_PARAMS = new Set([
+  '_count', '_sort', '_total', '_summary', '_elements', '_include', '_revinclude', '_contained',
+  '_containedType', '_format', '_pretty', '_cursor', '_type',
+]);
+
+const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
+const ID_SEARCH_MODIFIERS = new Set([undefined, 'not']);
+
+/** Compiles the selecting parameters of a search on one resource type to one MongoDB filter. */
+export async function compileFilter(env: CompileEnv, type: string, params: ReadonlyArray<readonly [string, string]>): Promise<Filter> {
+  const parts: Filter[] = [];
+  for (const [name, value] of params) {
+    const base = name.split(':')[0];
+    if (RESULT_PARAMS.has(base)) continue;
+    try {
+      parts.push(await compileParam(env, type, name, value));
+    } catch (e) {
+      if (!env.issues || !(e instanceof FhirError) || e.status !== 400 || e.issues.some((i) => i.code === 'too-costly')) throw e;
+      env.issues.push(...e.issues.map((i) => ({ ...i, severity: 'warning' as const, diagnostics: `Ignored: ${i.diagnostics ?? ''}` })));
+    }
+  }
+  return allOf(parts);
+}
+
+async function compileParam(env: CompileEnv, type: string, name: string, value: string): Promise<Filter> {
+  if (name.startsWith('_has:')) return compileHas(env, type, name, value);
+  const dot = name.indexOf('.');
+  const head = dot < 0 ? name : name.slice(0, dot);
+  const chain = dot < 0 ? undefined : name.slice(dot + 1);
+  const colon = head.indexOf(':');
+  const code = colon < 0 ? head : head.slice(0, colon);
+  const modifier = colon < 0 ? undefined : head.slice(colon + 1);
+
+  if (code === '_id' && !chain) return compileId(name, modifier, value);
+  if (code === '_lastUpdated' && !chain) {
+    if (modifier) throw notSupported(`Unsupported modifier ':${modifier}' on '_lastUpdated'`);
+    return anyOf(orValues(name, value).map((v) => dateCondition(name, v, 'lu', 'lu', env.now)));
+  }
+  const def = env.registry.get(type, code);
+  if (!def) throw badRequest(`Unknown search parameter '${code}' for resource type '${type}'`, 'not-supported');
+  if (!def.expression && def.type !== 'composite') throw notSupported(`Search parameter '${code}' is not supported`);
+  if (chain !== undefined) {
+    if (def.type !== 'reference') throw badRequest(`Parameter '${code}' is not a reference and cannot be chained`, 'invalid');
+    return compileChain(env, name, code, modifier, def.targets, chain, value);
+  }
+  const field = FIELD_OF[def.type];
+  if (!field) throw notSupported(`Search parameter '${code}' of type '${def.type}' is not supported`);
+  if (modifier === 'missing') return missing(field, code, value, name, (m) => badRequest(m, 'value'));
+  const values = orValues(name, value);
+  const plain = (fn: (v: string) => Filter) => {
+    if (modifier !== undefined) throw notSupported(`Unsupported modifier ':${modifier}' on ${def.type} parameter '${code}'`);
+    return anyOf(values.map((v) => elem(field, code, fn(v))));
+  };
+  switch (def.type) {
+    case 'string':
+      return anyOf(values.map((v) => elem('str', code, stringCondition(code, modifier, v))));
+    case 'token':
+      return compileToken(code, code, modifier, values, env.terminology);
+    case 'date':
+      return plain((v) => dateCondition(code, v, 'lo', 'hi', env.now));
+    case 'number':
+      return plain((v) => numberCondition(code, v));
+    case 'quantity':
+      return plain((v) => quantityCondition(code, v));
+    case 'uri':
+      return anyOf(values.map((v) => elem('uri', code, uriCondition(code, modifier, v))));
+    case 'reference':
+      return compileReference(code, code, modifier, values, def.targets, env.base);
+    case 'composite': {
+      if (modifier !== undefined) throw notSupported(`Unsupported modifier ':${modifier}' on composite parameter '${code}'`);
+      const types: ParamType[] = def.components.map((c) => {
+        const t = env.registry.definition(c.definition)?.type;
+        if (!t) throw notSupported(`Composite parameter '${code}' has an unknown component`);
+        return t;
+      });
+      return anyOf(values.map((v) => compileComposite(code, code, types, v, env.base)));
+    }
+    default:
+      throw notSupported(`Search parameter '${code}' of type '${def.type}' is not supported`);
+  }
+}
+
+function compileId(name: string, modifier: string | undefined, value: string): Filter {
+  if (!ID_SEARCH_MODIFIERS.has(modifier)) throw notSupported(`Unsupported modifier ':${modifier}' on '_id'`);
+  const ids = orValues(name, value).map(unescapeValue).filter((v) => ID_RE.test(v));
+  const f = ids.length ? { id: ids.length === 1 ? ids[0] : { $in: ids } } : NOTHING;
+  return modifier === 'not' ? none([f]) : f;
+}
+
+/** `subject:Patient.name=x`: resolve the inner search on the target types, then match references to them. */
+async function compileChain(
+  env: CompileEnv,
+  name: string,
+  code: string,
+  modifier: string | undefined,
+  targets: readonly string[],
+  chain: string,
+  value: string,
+): Promise<Filter> {
+  if (modifier !== undefined && !targets.includes(modifier)) {
+    throw badRequest(`'${modifier}' is not a target type of '${code}' in '${name}'`, 'not-supported');
+  }
+  const innerCode = chain.split(/[.:]/)[0];
+  const types = (modifier ? [modifier] : targets).filter(
+    (t) => innerCode === '_id' || innerCode === '_lastUpdated' || innerCode === '_has' || env.registry.get(t, innerCode),
+  );
+  if (types.length === 0) throw badRequest(`Unknown chained parameter '${innerCode}' in '${name}'`, 'not-supported');
+  const strict = { ...env, issues: undefined };
+  const keys: string[] = [];
+  for (const t of types) {
+    const inner = await compileParam(strict, t, chain, value);
+    const found = await env.find({ types: [t], filter: inner, limit: MAX_JOIN + 1 });
+    for (const v of found) keys.push(`${v.type}/${v.id}`);
+    if (keys.length > MAX_JOIN) throw badRequest(`Chained search '${name}' matches too many resources`, 'too-costly');
+  }
+  if (keys.length === 0) return NOTHING;
+  return elem('ref', code, { r: keys.length === 1 ? keys[0] : { $in: keys } });
+}
+
+/** `_has:Observation:patient:code=x`: resources that some matching Observation references via `patient`. */
+async function compileHas(env: CompileEnv, type: string, name: string, value: string): Promise<Filter> {
+  const m = /^_has:([A-Z][A-Za-z]+):([A-Za-z0-9_-]+):(.+)$/.exec(name);
+  if (!m) throw badRequest(`Invalid _has parameter '${name}'`, 'invalid');
+  const [, other, refCode, rest] = m;
+  const refDef = env.registry.get(other, refCode);
+  if (!refDef || refDef.type !== 'reference') {
+    throw badRequest(`'${refCode}' is not a reference parameter of '${other}' in '${name}'`, 'not-supported');
+  }
+  const strict = { ...env, issues: undefined };
+  const inner = await compileParam(strict, other, rest, value);
+  const filter = allOf([inner, elem('ref', refCode, { r: { $regex: '^' + escapeRegex(type) + '/' } })]);
+  const found = await env.find({ types: [other], filter, limit: MAX_JOIN + 1 });
+  if (found.length > MAX_JOIN) throw badRequest(`'${name}' matches too many resources`, 'too-costly');
+  const ids = new Set<string>();
+  for (const v of found) {
+    if (!v.resource) continue;
+    for (const e of env.extractor.valuesOf(v.resource, refCode)) {
+      const r = e.r;
+      if (typeof r === 'string' && r.startsWith(`${type}/`)) ids.add(r.slice(type.length + 1));
+    }
+  }
+  return ids.size ? { id: { $in: [...ids] } } : NOTHING;
+}

@@ -1,0 +1,33 @@
+import type { Filter } from '../store/port.js';
+import type { IdxField } from './index-entries.js';
+
+/** `{ 'idx.<field>': { $elemMatch: { p, ...cond } } }`: one entry of the parameter meets cond. */
+export function elem(field: IdxField, p: string, cond: Filter): Filter {
+  return { [`idx.${field}`]: { $elemMatch: { p, ...cond } } };
+}
+
+export function anyOf(filters: Filter[]): Filter {
+  if (filters.length === 1) return filters[0];
+  return { $or: filters };
+}
+
+export function allOf(filters: Filter[]): Filter {
+  const parts = filters.filter((f) => Object.keys(f).length > 0);
+  if (parts.length === 0) return {};
+  if (parts.length === 1) return parts[0];
+  return { $and: parts };
+}
+
+export function none(filters: Filter[]): Filter {
+  return { $nor: filters };
+}
+
+/** :missing=true|false for a parameter stored in idx.<field>. */
+export function missing(field: IdxField, p: string, value: string, param: string, bad: (msg: string) => Error): Filter {
+  if (value !== 'true' && value !== 'false') throw bad(`':missing' on '${param}' takes true or false`);
+  const has = { [`idx.${field}`]: { $elemMatch: { p } } };
+  return value === 'true' ? none([has]) : has;
+}
+
+/** A filter that matches nothing, for values that cannot match anything (e.g. a malformed id). */
+export const NOTHING: Filter = { id: { $in: [] } };

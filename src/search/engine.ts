@@ -1,0 +1,230 @@
+import type {
+  Bundle,
+  BundleEntry,
+  BundleLink,
+  CodeSystem,
+  OperationOutcomeIssue,
+  Resource,
+  SearchParameter,
+  ValueSet,
+} from 'fhir/r4.js';
+import { badRequest, outcomeOf } from '../fhir/errors.js';
+import { loadDefinitions } from '../fhir/definitions.js';
+import type { Filter, IndexValues, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
+import { allOf } from './compiled.js';
+import { compileFilter, RESULT_PARAMS, type CompileEnv } from './compile.js';
+import { Compartments } from './compartment.js';
+import { decodeCursor, encodeCursor, keysetFilter, rowValues, type Cursor } from './cursor.js';
+import { IndexExtractor } from './extract.js';
+import { parseInclude, resolveIncludes, type IncludeDirective } from './include.js';
+import { ParamRegistry } from './params.js';
+import { searchIndexes } from './search-indexes.js';
+import { compileSort, toStoreSort } from './sort.js';
+import { ElementFilter, parseElements, parseSummary } from './summary.js';
+import { Terminology } from './terminology.js';
+
+export interface SearchRequest {
+  types: string[];
+  params: Array<[string, string]>;
+  compartment?: { type: string; id: string };
+  lenient?: boolean;
+  /** Path part used for self/next links, e.g. 'Condition' or '' */
+  path: string;
+}
+
+export interface SearchEngine {
+  /** Called on every write. */
+  extractIndex(resource: Resource): IndexValues;
+  /** MongoDB index specs. */
+  readonly indexes: Array<Record<string, 1 | -1>>;
+  /** Full search → searchset Bundle (links built with opts.baseUrl; entries fullUrl base/Type/id). */
+  search(store: ResourceStore, req: SearchRequest): Promise<Bundle>;
+  /** Matching current resources for conditional interactions (reader.find only; throws on unknown params). */
+  findMatches(reader: { find: StoreTx['find'] }, type: string, params: Array<[string, string]>): Promise<StoredVersion[]>;
+  /** Search parameters known for a type, for the CapabilityStatement. */
+  parametersFor(type: string): SearchParameter[];
+}
+
+export interface SearchEngineOptions {
+  extraSearchParameters?: SearchParameter[];
+  baseUrl: string;
+  /** Extra CodeSystems/ValueSets for :in, :not-in, :below, :above (e.g. from IG packages). */
+  terminology?: Array<CodeSystem | ValueSet>;
+}
+
+export const DEFAULT_COUNT = 20;
+export const MAX_COUNT = 1000;
+/** Most matches a conditional interaction looks at (more than one is already a 412 for most). */
+export const MAX_CONDITIONAL_MATCHES = 1000;
+
+export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
+  const defs = loadDefinitions();
+  const base = opts.baseUrl.replace(/\/+$/, '');
+  const registry = new ParamRegistry(defs.resourceTypes, defs.searchParameters, opts.extraSearchParameters ?? []);
+  const extractor = new IndexExtractor(registry, base);
+  const terminology = new Terminology(opts.terminology ?? []);
+  const compartments = new Compartments();
+  const elements = new ElementFilter(defs.resourceDefinitions);
+  const knownTypes = new Set(defs.resourceTypes);
+
+  const env = (find: CompileEnv['find'], issues?: OperationOutcomeIssue[]): CompileEnv => ({
+    registry,
+    terminology,
+    extractor,
+    base,
+    find,
+    issues,
+  });
+
+  /** One filter over several types: identical per-type filters collapse into one. */
+  async function typesFilter(e: CompileEnv, types: readonly string[], params: ReadonlyArray<readonly [string, string]>, extra?: (t: string) => Filter): Promise<Filter> {
+    const groups = new Map<string, { types: string[]; filter: Filter }>();
+    for (const t of types) {
+      const f = allOf([await compileFilter(e, t, params), extra ? extra(t) : {}]);
+      const key = JSON.stringify(f);
+      const g = groups.get(key);
+      if (g) g.types.push(t);
+      else groups.set(key, { types: [t], filter: f });
+    }
+    if (groups.size === 1) return [...groups.values()][0].filter;
+    return { $or: [...groups.values()].map((g) => allOf([{ type: g.types.length === 1 ? g.types[0] : { $in: g.types } }, g.filter])) };
+  }
+
+  return {
+    indexes: searchIndexes,
+
+    extractIndex: (resource) => extractor.extract(resource),
+
+    parametersFor(type) {
+      return registry
+        .forType(type)
+        .filter((d) => d.type !== 'special' && (d.expression || d.type === 'composite' || d.code === '_id'))
+        .map((d) => d.sp);
+    },
+
+    async findMatches(reader, type, params) {
+      if (!knownTypes.has(type)) throw badRequest(`Unknown resource type '${type}'`, 'not-supported');
+      const e = env((q) => reader.find(q));
+      const selecting = params.filter(([n]) => !RESULT_PARAMS.has(n.split(':')[0]));
+      const filter = await compileFilter(e, type, selecting);
+      return reader.find({ types: [type], filter, limit: MAX_CONDITIONAL_MATCHES });
+    },
+
+    async search(store, req) {
+      const issues: OperationOutcomeIssue[] = [];
+      const e = env((q) => store.find(q), req.lenient ? issues : undefined);
+      const single = (name: string): string | undefined => {
+        const vals = req.params.filter(([n]) => n === name).map(([, v]) => v);
+        if (vals.length > 1 && !req.lenient) throw badRequest(`Parameter '${name}' may appear only once`, 'invalid');
+        return vals[0];
+      };
+
+      // which types
+      let types = req.types;
+      if (types.length === 0) {
+        const typeParam = req.params.filter(([n]) => n === '_type').flatMap(([, v]) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+        if (typeParam.length) types = [...new Set(typeParam)];
+        else if (req.compartment) types = compartments.typesIn(req.compartment.type);
+        else types = [...defs.resourceTypes];
+      }
+      for (const t of types) if (!knownTypes.has(t)) throw badRequest(`Unknown resource type '${t}'`, 'not-supported');
+
+      // result parameters
+      const summary = parseSummary(single('_summary'));
+      const elementList = parseElements(single('_elements'));
+      const totalMode = single('_total') ?? 'accurate';
+      if (!['none', 'estimate', 'accurate'].includes(totalMode)) throw badRequest(`Invalid _total value '${totalMode}'`, 'value');
+      const countRaw = single('_count');
+      let count = DEFAULT_COUNT;
+      if (countRaw !== undefined) {
+        if (!/^\d{1,9}$/.test(countRaw)) throw badRequest(`Invalid _count '${countRaw}'`, 'value');
+        count = Math.min(Number(countRaw), MAX_COUNT);
+      }
+      const contained = single('_contained');
+      if (contained !== undefined && contained !== 'false') throw badRequest('_contained is not supported', 'not-supported');
+      const directives: IncludeDirective[] = [];
+      for (const [n, v] of req.params) {
+        const b = n.split(':')[0];
+        if (b !== '_include' && b !== '_revinclude') continue;
+        try {
+          directives.push(parseInclude(registry, n, v));
+        } catch (err) {
+          if (!req.lenient) throw err;
+          issues.push(...warnings(err));
+        }
+      }
+      const sortSpecs = compileSort(registry, types, single('_sort'));
+      const cursorToken = single('_cursor');
+      const cursor: Cursor | undefined = cursorToken ? decodeCursor(cursorToken, sortSpecs) : undefined;
+
+      // selection
+      const selecting = req.params.filter(([n]) => !RESULT_PARAMS.has(n.split(':')[0]));
+      const comp = req.compartment;
+      const filter = await typesFilter(e, types, selecting, comp ? (t) => compartments.filter(comp.type, comp.id, t) : undefined);
+
+      const countOnly = summary === 'count' || count === 0;
+      const total = totalMode === 'none' && !countOnly ? undefined : await store.count(types, filter);
+
+      let rows: StoredVersion[] = [];
+      let hasNext = false;
+      let hasPrev = false;
+      if (!countOnly) {
+        const reverse = cursor?.d === 'p';
+        const pageFilter = cursor ? allOf([filter, keysetFilter(sortSpecs, cursor.v, reverse)]) : filter;
+        rows = await store.find({ types, filter: pageFilter, sort: toStoreSort(sortSpecs, reverse), limit: count + 1 });
+        const more = rows.length > count;
+        if (more) rows = rows.slice(0, count);
+        if (reverse) {
+          rows.reverse();
+          hasPrev = more;
+          hasNext = true;
+        } else {
+          hasNext = more;
+          hasPrev = cursor !== undefined;
+        }
+      }
+
+      const { included, truncated } = rows.length && directives.length
+        ? await resolveIncludes(store, registry, extractor, rows, directives)
+        : { included: [], truncated: false };
+      if (truncated) issues.push({ severity: 'warning', code: 'too-costly', diagnostics: 'Included resources were truncated' });
+
+      const entry: BundleEntry[] = [];
+      const render = (v: StoredVersion, mode: 'match' | 'include') => {
+        if (!v.resource) return;
+        entry.push({
+          fullUrl: `${base}/${v.type}/${v.id}`,
+          resource: elements.apply(v.resource, summary, elementList),
+          search: { mode },
+        });
+      };
+      for (const v of rows) render(v, 'match');
+      for (const v of included) render(v, 'include');
+      if (issues.length) entry.push({ resource: outcomeOf(issues), search: { mode: 'outcome' } });
+
+      const linkTo = (c?: Cursor) => {
+        const qs = new URLSearchParams();
+        for (const [n, v] of req.params) if (n !== '_cursor') qs.append(n, v);
+        if (c) qs.append('_cursor', encodeCursor(c));
+        const path = req.path ? `/${req.path.replace(/^\/+/, '')}` : '';
+        const q = qs.toString();
+        return `${base}${path}${q ? `?${q}` : ''}`;
+      };
+      const link: BundleLink[] = [{ relation: 'self', url: linkTo(cursor) }];
+      if (hasNext && rows.length) link.push({ relation: 'next', url: linkTo({ d: 'n', v: rowValues(rows[rows.length - 1], sortSpecs, extractor) }) });
+      if (hasPrev && rows.length) link.push({ relation: 'previous', url: linkTo({ d: 'p', v: rowValues(rows[0], sortSpecs, extractor) }) });
+
+      const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset' };
+      if (total !== undefined) bundle.total = total;
+      bundle.link = link;
+      if (entry.length) bundle.entry = entry;
+      return bundle;
+    },
+  };
+}
+
+function warnings(err: unknown): OperationOutcomeIssue[] {
+  const issues = (err as { issues?: OperationOutcomeIssue[] }).issues;
+  if (!issues) throw err;
+  return issues.map((i) => ({ ...i, severity: 'warning' as const, diagnostics: `Ignored: ${i.diagnostics ?? ''}` }));
+}

@@ -1,0 +1,185 @@
+import fhirpath from 'fhirpath';
+import r4model from 'fhirpath/fhir-context/r4/index.js';
+import type { Resource } from 'fhir/r4.js';
+import type { IndexValues } from '../store/port.js';
+import { entriesOf, referenceIdentifier, type ValueContext } from './node-values.js';
+import { FIELD_OF, type CmpEntry, type Idx, type SortKey } from './index-entries.js';
+import { SAFE_CODE, TOP_LEVEL_PARAMS, type ParamDef, type ParamRegistry } from './params.js';
+
+/** A fhirpath.js result node when internal types are kept. */
+interface FpNode {
+  data: unknown;
+  fhirNodeDataType?: string;
+}
+type Compiled = (input: unknown) => unknown[];
+
+const SORTABLE = new Set(['string', 'token', 'date', 'number', 'quantity', 'reference', 'uri']);
+
+/**
+ * Extracts the index values of a resource: every applicable search parameter's FHIRPath
+ * expression, compiled once per (type, parameter), evaluated once per write, normalised.
+ */
+export class IndexExtractor {
+  private readonly plans = new Map<string, Array<{ def: ParamDef; fn: Compiled; comps?: Array<{ def: ParamDef; fn: Compiled }> }>>();
+  private readonly ctx: ValueContext;
+
+  constructor(
+    private readonly registry: ParamRegistry,
+    base: string,
+  ) {
+    this.ctx = { base: base.replace(/\/+$/, '') };
+  }
+
+  extract(resource: Resource): IndexValues {
+    const idx: Idx = {};
+    const plan = this.planFor(resource.resourceType);
+    for (const { def, fn, comps } of plan) {
+      let nodes: FpNode[];
+      try {
+        nodes = fn(resource) as FpNode[];
+      } catch {
+        continue; // an expression that fails on unusual content indexes nothing rather than blocking the write
+      }
+      if (nodes.length === 0) continue;
+      if (def.type === 'composite') {
+        if (comps) this.addComposite(idx, def, nodes, comps);
+        continue;
+      }
+      const field = FIELD_OF[def.type];
+      if (!field) continue;
+      const arr = ((idx[field] as Array<Record<string, unknown>> | undefined) ??= []);
+      const before = arr.length;
+      for (const n of nodes) {
+        for (const e of entriesOf(def.type, n.fhirNodeDataType ?? '', n.data, this.ctx)) arr.push({ p: def.code, ...e });
+        if (def.type === 'reference') {
+          const ids = referenceIdentifier(n.data);
+          if (ids.length) (idx.tok ??= []).push(...ids.map((e) => ({ p: `${def.code}:identifier`, ...e })));
+        }
+      }
+      if (arr.length === before) {
+        if (before === 0) delete idx[field];
+        continue;
+      }
+      if (SORTABLE.has(def.type) && SAFE_CODE.test(def.code)) {
+        const key = sortKey(def.type, arr.slice(before));
+        if (key) (idx.srt ??= {})[def.code] = key;
+      }
+      dedupe(arr, before);
+    }
+    return idx as IndexValues;
+  }
+
+  /** The entries of one parameter only (for _include, _has and cursors on a page of results). */
+  valuesOf(resource: Resource, code: string): Array<Record<string, unknown>> {
+    const item = this.planFor(resource.resourceType).find((x) => x.def.code === code);
+    if (!item || item.def.type === 'composite') return [];
+    let nodes: FpNode[];
+    try {
+      nodes = item.fn(resource) as FpNode[];
+    } catch {
+      return [];
+    }
+    return nodes.flatMap((n) => entriesOf(item.def.type, n.fhirNodeDataType ?? '', n.data, this.ctx));
+  }
+
+  /** The sort key `{a, d}` of one parameter, as extract() stores it. */
+  sortKeyOf(resource: Resource, code: string): SortKey | undefined {
+    const item = this.planFor(resource.resourceType).find((x) => x.def.code === code);
+    return item ? sortKey(item.def.type, this.valuesOf(resource, code)) : undefined;
+  }
+
+  private addComposite(idx: Idx, def: ParamDef, nodes: FpNode[], comps: Array<{ def: ParamDef; fn: Compiled }>): void {
+    for (const node of nodes) {
+      const entry: Record<string, unknown> = { p: def.code };
+      let complete = true;
+      comps.forEach((c, i) => {
+        let vals: FpNode[] = [];
+        try {
+          vals = c.fn(node) as FpNode[];
+        } catch {
+          vals = [];
+        }
+        const entries = vals.flatMap((v) => entriesOf(c.def.type, v.fhirNodeDataType ?? '', v.data, this.ctx));
+        if (entries.length === 0) complete = false;
+        entry[`k${i}`] = entries;
+      });
+      if (complete) (idx.cmp ??= []).push(entry as unknown as CmpEntry);
+    }
+  }
+
+  private planFor(type: string) {
+    let plan = this.plans.get(type);
+    if (plan) return plan;
+    plan = [];
+    for (const def of this.registry.forType(type)) {
+      if (!def.expression || TOP_LEVEL_PARAMS.has(def.code) || def.type === 'special') continue;
+      const fn = compile(def.expression);
+      if (!fn) continue;
+      if (def.type !== 'composite') {
+        plan.push({ def, fn });
+        continue;
+      }
+      const comps: Array<{ def: ParamDef; fn: Compiled }> = [];
+      for (const c of def.components) {
+        const sp = this.registry.definition(c.definition);
+        const cfn = compile(c.expression);
+        if (!sp?.type || !cfn) break;
+        comps.push({ def: { code: sp.code, type: sp.type, targets: [], components: [], sp }, fn: cfn });
+      }
+      if (comps.length === def.components.length && comps.length > 0) plan.push({ def, fn, comps });
+    }
+    this.plans.set(type, plan);
+    return plan;
+  }
+}
+
+function compile(expression: string): Compiled | undefined {
+  try {
+    return fhirpath.compile(expression, r4model, { resolveInternalTypes: false }) as unknown as Compiled;
+  } catch {
+    return undefined; // a few published expressions do not parse; those parameters stay unindexed
+  }
+}
+
+function sortKey(type: string, entries: Array<Record<string, unknown>>): SortKey | undefined {
+  const vals: Array<string | number> = [];
+  const his: Array<string | number> = [];
+  for (const e of entries) {
+    switch (type) {
+      case 'string':
+      case 'uri':
+        if (typeof e.v === 'string') vals.push(e.v);
+        break;
+      case 'token':
+        if (typeof e.c === 'string') vals.push(e.c);
+        break;
+      case 'reference':
+        if (typeof e.r === 'string') vals.push(e.r);
+        break;
+      default:
+        if (typeof e.lo === 'number') vals.push(e.lo);
+        if (typeof e.hi === 'number') his.push(e.hi);
+    }
+  }
+  if (vals.length === 0 && type === 'token') {
+    // a concept with text only sorts by its text
+    for (const e of entries) if (typeof e.t === 'string') vals.push(e.t);
+  }
+  if (vals.length === 0) return undefined;
+  const all = his.length ? his : vals;
+  const cmp = (x: string | number, y: string | number) => (x < y ? -1 : x > y ? 1 : 0);
+  return { a: vals.reduce((m, v) => (cmp(v, m) < 0 ? v : m)), d: all.reduce((m, v) => (cmp(v, m) > 0 ? v : m)) };
+}
+
+/** Drops exact duplicates among the entries added from `from` (e.g. the same code twice). */
+function dedupe(arr: Array<Record<string, unknown>>, from: number): void {
+  const seen = new Set<string>();
+  let w = from;
+  for (let i = from; i < arr.length; i++) {
+    const k = JSON.stringify(arr[i]);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    arr[w++] = arr[i];
+  }
+  arr.length = w;
+}

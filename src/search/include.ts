@@ -1,0 +1,104 @@
+import { badRequest } from '../fhir/errors.js';
+import type { FindQuery, StoredVersion } from '../store/port.js';
+import type { IndexExtractor } from './extract.js';
+import type { ParamRegistry } from './params.js';
+
+/** Most resources _include/_revinclude add to one page. */
+export const MAX_INCLUDED = 1000;
+const MAX_ITERATIONS = 4;
+
+export interface IncludeDirective {
+  rev: boolean;
+  iterate: boolean;
+  source: string;
+  /** Reference parameter code, or '*' for all of them. */
+  code: string;
+  target?: string;
+}
+
+/** `_include[:iterate]=Source:param[:Target]` and `_include=*`. */
+export function parseInclude(registry: ParamRegistry, name: string, value: string): IncludeDirective {
+  const [base, mod] = name.split(':');
+  const rev = base === '_revinclude';
+  if (mod !== undefined && mod !== 'iterate' && mod !== 'recurse') throw badRequest(`Unsupported modifier ':${mod}' on '${base}'`, 'not-supported');
+  const iterate = mod !== undefined;
+  if (value === '*') return { rev, iterate, source: '*', code: '*' };
+  const [source, code, target, extra] = value.split(':');
+  if (!source || !code || extra !== undefined) throw badRequest(`Invalid ${base} value '${value}'`, 'value');
+  if (!registry.resourceTypes.includes(source)) throw badRequest(`Unknown resource type '${source}' in ${base}`, 'not-supported');
+  if (code !== '*') {
+    const def = registry.get(source, code);
+    if (!def || def.type !== 'reference') throw badRequest(`'${code}' is not a reference parameter of '${source}' in ${base}`, 'not-supported');
+    if (target && !def.targets.includes(target)) throw badRequest(`'${target}' is not a target of '${source}:${code}'`, 'not-supported');
+  }
+  return { rev, iterate, source, code, target };
+}
+
+export interface IncludeReader {
+  readMany(keys: readonly string[]): Promise<StoredVersion[]>;
+  find(q: FindQuery): Promise<StoredVersion[]>;
+}
+
+/**
+ * Resources to add with search.mode = include: those the matches reference (_include) and
+ * those referencing the matches (_revinclude); `:iterate` directives also run on what was
+ * included, until nothing new appears. Returns the included resources and whether the cap cut it.
+ */
+export async function resolveIncludes(
+  reader: IncludeReader,
+  registry: ParamRegistry,
+  extractor: IndexExtractor,
+  matches: readonly StoredVersion[],
+  directives: readonly IncludeDirective[],
+): Promise<{ included: StoredVersion[]; truncated: boolean }> {
+  const seen = new Set(matches.map((m) => `${m.type}/${m.id}`));
+  const included: StoredVersion[] = [];
+  let frontier: readonly StoredVersion[] = matches;
+  let truncated = false;
+  for (let round = 0; round <= MAX_ITERATIONS && frontier.length && directives.length; round++) {
+    const active = directives.filter((d) => round === 0 || d.iterate);
+    if (!active.length) break;
+    const found: StoredVersion[] = [];
+    const add = (v: StoredVersion) => {
+      const k = `${v.type}/${v.id}`;
+      if (seen.has(k)) return;
+      if (included.length + found.length >= MAX_INCLUDED) {
+        truncated = true;
+        return;
+      }
+      seen.add(k);
+      found.push(v);
+    };
+    // forward: references out of the frontier
+    const wanted = new Set<string>();
+    for (const d of active.filter((x) => !x.rev)) {
+      for (const v of frontier) {
+        if (!v.resource || (d.source !== '*' && d.source !== v.type)) continue;
+        const codes = d.code === '*' ? registry.forType(v.type).filter((p) => p.type === 'reference').map((p) => p.code) : [d.code];
+        for (const code of codes) {
+          for (const e of extractor.valuesOf(v.resource, code)) {
+            const r = e.r;
+            if (typeof r !== 'string' || !/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(r)) continue;
+            if (d.target && !r.startsWith(`${d.target}/`)) continue;
+            if (!seen.has(r)) wanted.add(r);
+          }
+        }
+      }
+    }
+    if (wanted.size) for (const v of await reader.readMany([...wanted].slice(0, MAX_INCLUDED))) add(v);
+    // reverse: resources whose parameter references the frontier
+    const keys = frontier.map((v) => `${v.type}/${v.id}`);
+    for (const d of active.filter((x) => x.rev)) {
+      if (d.source === '*' || d.code === '*') throw badRequest('_revinclude needs an explicit Source:parameter', 'not-supported');
+      const rows = await reader.find({
+        types: [d.source],
+        filter: { 'idx.ref': { $elemMatch: { p: d.code, r: { $in: keys } } } },
+        limit: MAX_INCLUDED + 1,
+      });
+      for (const v of rows) add(v);
+    }
+    included.push(...found);
+    frontier = found;
+  }
+  return { included, truncated };
+}

@@ -1,0 +1,134 @@
+import type { SearchParameter } from 'fhir/r4.js';
+
+export type ParamType = NonNullable<SearchParameter['type']>;
+
+/** One search parameter as it applies to one resource type. */
+export interface ParamDef {
+  code: string;
+  type: ParamType;
+  /** The FHIRPath expression restricted to this resource type and rewritten for fhirpath.js; undefined = no index. */
+  expression?: string;
+  /** Reference target types ("Resource" expanded to every type). */
+  targets: readonly string[];
+  /** Composite components: the definition they reuse (by canonical URL) and their relative expression. */
+  components: ReadonlyArray<{ definition: string; expression: string }>;
+  sp: SearchParameter;
+}
+
+/** Codes usable as field-name fragments (`idx.srt.<code>`); anything else gets no sort key. */
+export const SAFE_CODE = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+/** Parameters whose values live in top-level fields of the search document, not in `idx`. */
+export const TOP_LEVEL_PARAMS = new Set(['_id', '_lastUpdated']);
+
+/**
+ * The search parameters of every resource type, built from SearchParameter resources (the
+ * official R4 set plus any extra ones, which win on a code clash). A parameter whose base is
+ * Resource or DomainResource applies to every type.
+ */
+export class ParamRegistry {
+  private readonly byType = new Map<string, Map<string, ParamDef>>();
+  private readonly byUrl = new Map<string, SearchParameter>();
+
+  constructor(
+    readonly resourceTypes: readonly string[],
+    official: readonly SearchParameter[],
+    extra: readonly SearchParameter[] = [],
+  ) {
+    const typeSet = new Set(resourceTypes);
+    for (const sp of [...official, ...extra]) {
+      if (sp.resourceType !== 'SearchParameter' || !sp.code || !sp.type) continue;
+      if (sp.url) this.byUrl.set(sp.url, sp);
+      for (const base of sp.base ?? []) {
+        const types = base === 'Resource' || base === 'DomainResource' ? resourceTypes : typeSet.has(base) ? [base] : [];
+        for (const type of types) {
+          let map = this.byType.get(type);
+          if (!map) this.byType.set(type, (map = new Map()));
+          map.set(sp.code, this.defFor(type, base, sp));
+        }
+      }
+    }
+  }
+
+  get(type: string, code: string): ParamDef | undefined {
+    return this.byType.get(type)?.get(code);
+  }
+
+  forType(type: string): ParamDef[] {
+    return [...(this.byType.get(type)?.values() ?? [])];
+  }
+
+  definition(url: string): SearchParameter | undefined {
+    return this.byUrl.get(url.split('|')[0]);
+  }
+
+  private defFor(type: string, base: string, sp: SearchParameter): ParamDef {
+    const targets = (sp.target ?? []).flatMap((t) => (t === 'Resource' ? this.resourceTypes : [t]));
+    return {
+      code: sp.code,
+      type: sp.type,
+      expression: sp.expression ? expressionFor(sp.expression, type, base) : undefined,
+      targets,
+      components: (sp.component ?? []).map((c) => ({ definition: c.definition, expression: c.expression })),
+      sp,
+    };
+  }
+}
+
+/**
+ * The part of a (possibly multi-type) expression that applies to `type`: the official
+ * definitions join one path per type with `|`, and evaluating the others on every write would
+ * be wasted work. `Resource.`/`DomainResource.` roots become the concrete type.
+ */
+export function expressionFor(expression: string, type: string, base: string): string | undefined {
+  const parts = splitTopLevel(expression, '|').map((p) => p.trim());
+  const kept: string[] = [];
+  for (const part of parts) {
+    const root = /^\(*\s*([A-Za-z]+)/.exec(part)?.[1];
+    if (root === type) kept.push(part);
+    else if (root === 'Resource' || root === 'DomainResource') kept.push(part.replace(/^(\(*\s*)(Resource|DomainResource)\b/, `$1${type}`));
+  }
+  if (kept.length === 0 && parts.length === 1 && base === type) kept.push(parts[0]);
+  if (kept.length === 0) return undefined;
+  return kept.map(rewriteResolve).join(' | ');
+}
+
+/**
+ * `x.where(resolve() is Patient)` needs the target resource, which fhirpath.js would fetch over
+ * HTTP; judging by the reference itself is what a server can do at write time.
+ */
+function rewriteResolve(expr: string): string {
+  return expr.replace(
+    /\.where\(\s*resolve\(\)\s+is\s+([A-Za-z]+)\s*\)/g,
+    (_m, t: string) => `.where(reference.startsWith('${t}/') or reference.contains('/${t}/') or type = '${t}')`,
+  );
+}
+
+/** Splits on `sep` outside parentheses and quotes. */
+export function splitTopLevel(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quote = false;
+  let cur = '';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (quote) {
+      if (ch === '\\') {
+        cur += ch + (s[i + 1] ?? '');
+        i++;
+        continue;
+      }
+      if (ch === "'") quote = false;
+    } else if (ch === "'") quote = true;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (ch === sep && depth === 0) {
+      out.push(cur);
+      cur = '';
+      continue;
+    }
+    cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
