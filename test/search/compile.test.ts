@@ -1,0 +1,178 @@
+import t from 'tap';
+import { Query } from 'mingo';
+import type { Patient, RiskAssessment } from 'fhir/r4.js';
+import { FhirError } from '../../src/fhir/errors.js';
+import { dateRange } from '../../src/search/date-range.js';
+import { dateCondition } from '../../src/search/compile-date.js';
+import { createSearchEngine } from '../../src/search/engine.js';
+import { fold } from '../../src/search/fold.js';
+import { splitEscaped, unescapeValue } from '../../src/search/search-value.js';
+import { MemoryStore, matchIds } from './memory-store.js';
+
+const engine = createSearchEngine({ baseUrl: 'https://fhir.example.org/r4/' });
+
+t.test('date precision becomes an inclusive ms range', async (t) => {
+  t.same(dateRange('2020'), [Date.UTC(2020, 0, 1), Date.UTC(2021, 0, 1) - 1]);
+  t.same(dateRange('2020-02'), [Date.UTC(2020, 1, 1), Date.UTC(2020, 2, 1) - 1]);
+  t.same(dateRange('2021-02-28'), [Date.UTC(2021, 1, 28), Date.UTC(2021, 2, 1) - 1]);
+  t.same(dateRange('2020-03-01T10:00'), [Date.UTC(2020, 2, 1, 10), Date.UTC(2020, 2, 1, 10, 1) - 1]);
+  t.same(dateRange('2020-03-01T10:00:05+02:00'), [Date.UTC(2020, 2, 1, 8, 0, 5), Date.UTC(2020, 2, 1, 8, 0, 6) - 1]);
+  t.same(dateRange('2020-03-01T10:00:05.25Z'), [Date.UTC(2020, 2, 1, 10, 0, 5, 250), Date.UTC(2020, 2, 1, 10, 0, 5, 260) - 1]);
+  t.same(dateRange('0050'), [new Date('0050-01-01T00:00:00Z').getTime(), new Date('0051-01-01T00:00:00Z').getTime() - 1]);
+  t.equal(dateRange('2020-13'), undefined);
+  t.equal(dateRange('yesterday'), undefined);
+});
+
+t.test('date prefixes follow the range semantics of search.html', async (t) => {
+  // the spec's wording, restated over [lo, hi] ranges: search S, target T
+  const spec: Record<string, (s: readonly number[], x: readonly number[]) => boolean> = {
+    eq: (s, x) => x[0] >= s[0] && x[1] <= s[1],
+    ne: (s, x) => !(x[0] >= s[0] && x[1] <= s[1]),
+    gt: (s, x) => x[1] > s[1],
+    lt: (s, x) => x[0] < s[0],
+    ge: (s, x) => x[1] > s[1] || (x[0] >= s[0] && x[1] <= s[1]),
+    le: (s, x) => x[0] < s[0] || (x[0] >= s[0] && x[1] <= s[1]),
+    sa: (s, x) => x[0] > s[1],
+    eb: (s, x) => x[1] < s[0],
+  };
+  const targets = ['2019', '2020', '2020-06', '2020-06-15', '2020-06-15T12:00:00Z', '2021', '2019-12-31T23:59:59Z', '2021-01-01T00:00:00Z']
+    .map((d) => ({ d, r: dateRange(d)! }));
+  const spans = [
+    { d: '2019..2021', r: [dateRange('2019')![0], dateRange('2021')![1]] as const },
+    { d: '2020-06..2020-07', r: [dateRange('2020-06')![0], dateRange('2020-07')![1]] as const },
+  ];
+  for (const search of ['2020', '2020-06-15', '2020-06-15T12:00']) {
+    const s = dateRange(search)!;
+    for (const [prefix, holds] of Object.entries(spec)) {
+      const q = new Query(dateCondition('date', prefix + search));
+      for (const x of [...targets, ...spans]) {
+        t.equal(q.test({ lo: x.r[0], hi: x.r[1] }), holds(s, x.r), `${prefix}${search} vs ${x.d}`);
+      }
+    }
+  }
+  const ap = new Query(dateCondition('date', 'ap2020-06-15', 'lo', 'hi', Date.UTC(2024, 0, 1)));
+  t.ok(ap.test({ lo: Date.UTC(2020, 7, 1), hi: Date.UTC(2020, 7, 1) }), 'ap: within 10% of the gap to now');
+  t.notOk(ap.test({ lo: Date.UTC(2022, 0, 1), hi: Date.UTC(2022, 0, 1) }), 'ap: far away');
+});
+
+t.test('escaping and folding', async (t) => {
+  t.same(splitEscaped('a\\,b,c', ','), ['a\\,b', 'c']);
+  t.same(splitEscaped('s\\|x|c', '|').map(unescapeValue), ['s|x', 'c']);
+  t.equal(unescapeValue('a\\$b\\\\'), 'a$b\\');
+  t.equal(fold('Ÿvès-MÜLLER'), 'yves-muller');
+});
+
+const risk = (id: string, probability: number | [number, number]): RiskAssessment => ({
+  resourceType: 'RiskAssessment',
+  id,
+  status: 'final',
+  subject: { reference: 'Patient/p1' },
+  prediction: [typeof probability === 'number' ? { probabilityDecimal: probability } : { probabilityRange: { low: { value: probability[0] }, high: { value: probability[1] } } }],
+});
+
+t.test('number search: implicit precision for eq, exact value for comparisons', async (t) => {
+  const store = new MemoryStore(engine);
+  const values = [99.4, 99.5, 100, 100.4, 100.5, 101, 0.5, 0.55];
+  values.forEach((v, i) => store.put(risk(`r${i}`, v)));
+  store.put(risk('range', [10, 20]));
+  const ids = async (q: string) => matchIds(await engine.search(store.asStore(), { types: ['RiskAssessment'], params: [['probability', q], ['_count', '100']], path: 'RiskAssessment' }));
+  const expect = (pred: (v: number) => boolean) => values.flatMap((v, i) => (pred(v) ? [`RiskAssessment/r${i}`] : [])).sort();
+  t.same(await ids('100'), expect((v) => v >= 99.5 && v < 100.5));
+  t.same(await ids('100.0'), expect((v) => v >= 99.95 && v < 100.05));
+  t.same(await ids('1e2'), expect((v) => v >= 50 && v < 150));
+  t.same(await ids('gt100'), expect((v) => v > 100));
+  t.same(await ids('le0.5'), expect((v) => v <= 0.5));
+  t.same(await ids('0.5,101'), expect((v) => (v >= 0.45 && v < 0.55) || (v >= 100.5 && v < 101.5)));
+  t.same(await ids('15'), ['RiskAssessment/range'].filter(() => false), 'a range is not within 15±0.5');
+  t.same(await ids('sa50'), expect((v) => v > 50), 'the range 10..20 does not start after 50');
+  t.same(await ids('eb15'), expect((v) => v < 15), 'the range 10..20 does not end before 15');
+  t.same(await ids('ge20'), [...expect((v) => v >= 20), 'RiskAssessment/range'].sort(), 'range whose high reaches 20');
+  await t.rejects(ids('abc'), FhirError);
+  await t.rejects(ids('xx5'), /Unknown prefix 'xx'/);
+});
+
+async function status(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (e) {
+    if (e instanceof FhirError) return e.status;
+    throw e;
+  }
+}
+
+t.test('client strings never become operators, fields or live regexes', async (t) => {
+  const store = new MemoryStore(engine);
+  const pats: Patient[] = [
+    { resourceType: 'Patient', id: 'a', name: [{ family: 'Abc' }], gender: 'male' },
+    { resourceType: 'Patient', id: 'b', name: [{ family: '.*' }], gender: 'female' },
+    { resourceType: 'Patient', id: 'c', name: [{ family: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab' }] },
+  ];
+  for (const p of pats) store.put(p);
+  const run = (params: Array<[string, string]>, lenient = false) =>
+    engine.search(store.asStore(), { types: ['Patient'], params, path: 'Patient', lenient });
+  t.equal(await status(run([['name[$ne]', 'x']])), 400);
+  t.equal(await status(run([['_id[$gt]', '']])), 400);
+  t.equal(await status(run([['$where', '1']])), 400);
+  t.equal(await status(run([['_sort', '$where']])), 400);
+  t.equal(await status(run([['_sort', 'name.$x']])), 400);
+  t.same(matchIds(await run([['name', '.*']])), ['Patient/b'], 'regex metacharacters are literal');
+  t.same(matchIds(await run([['name:contains', '*']])), ['Patient/b']);
+  t.same(matchIds(await run([['gender', '{"$ne":"x"}']])), []);
+  t.same(matchIds(await run([['_id', '{"$gt":""}']])), []);
+  const evil = '(a+)+$' + 'a'.repeat(40) + '!';
+  const start = Date.now();
+  t.same(matchIds(await run([['name:contains', evil]])), []);
+  t.ok(Date.now() - start < 2000, 'no catastrophic backtracking');
+  const many = Array.from({ length: 10000 }, (_, i) => `v${i}`).join(',');
+  const s2 = Date.now();
+  t.equal(await status(run([['gender', many]])), 400, '10,000 alternatives are refused');
+  t.ok(Date.now() - s2 < 2000);
+  t.same(matchIds(await run([['gender', Array.from({ length: 1000 }, (_, i) => (i === 999 ? 'male' : `v${i}`)).join(',')]])), ['Patient/a']);
+  const cursor = Buffer.from(JSON.stringify({ d: 'n', v: [{ $gt: '' }, 'a'] })).toString('base64url');
+  t.equal(await status(run([['_cursor', cursor]])), 400, 'objects in a cursor are refused');
+  t.equal(await status(run([['_cursor', 'not a cursor']])), 400);
+  t.equal(await status(run([['_count', '-1']])), 400);
+  t.equal(await status(run([['birthdate', 'xx2020']])), 400);
+  t.equal(await status(run([['name:foo', 'x']])), 400);
+  t.equal(await status(run([['_summary', 'maybe']])), 400);
+  t.equal(await status(run([['identifier:of-type', 'x']])), 400);
+});
+
+t.test('strict by default, lenient on request', async (t) => {
+  const store = new MemoryStore(engine);
+  store.put({ resourceType: 'Patient', id: 'a', gender: 'male' } as Patient);
+  const err = await engine.search(store.asStore(), { types: ['Patient'], params: [['nonsense', 'x']], path: 'Patient' }).catch((e) => e);
+  t.ok(err instanceof FhirError);
+  t.equal(err.status, 400);
+  t.match(err.issues[0].diagnostics, /nonsense/);
+  const b = await engine.search(store.asStore(), {
+    types: ['Patient'],
+    params: [['nonsense', 'x'], ['gender:bogus', 'male'], ['gender', 'male'], ['_include', 'Patient:nothing']],
+    path: 'Patient',
+    lenient: true,
+  });
+  t.same(matchIds(b), ['Patient/a']);
+  const outcome = b.entry!.find((e) => e.search?.mode === 'outcome');
+  t.equal(outcome?.resource?.resourceType, 'OperationOutcome');
+  const text = JSON.stringify(outcome?.resource);
+  t.match(text, /nonsense/);
+  t.match(text, /bogus/);
+  t.match(text, /nothing/);
+});
+
+t.test('references on our own base are stored and searched relative', async (t) => {
+  const store = new MemoryStore(engine);
+  store.put({ resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' }, subject: { reference: 'https://fhir.example.org/r4/Patient/p1/_history/3' } });
+  store.put({ resourceType: 'Observation', id: 'o2', status: 'final', code: { text: 'x' }, subject: { reference: 'https://elsewhere.example.com/Patient/p1' } });
+  store.put({ resourceType: 'Observation', id: 'o3', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1' } });
+  const ids = async (params: Array<[string, string]>) =>
+    matchIds(await engine.search(store.asStore(), { types: ['Observation'], params, path: 'Observation' }));
+  t.same(await ids([['subject', 'Patient/p1']]), ['Observation/o1', 'Observation/o3']);
+  t.same(await ids([['subject', 'p1']]), ['Observation/o1', 'Observation/o3']);
+  t.same(await ids([['subject:Patient', 'p1']]), ['Observation/o1', 'Observation/o3']);
+  t.same(await ids([['subject:Group', 'p1']]), []);
+  t.same(await ids([['subject', 'https://fhir.example.org/r4/Patient/p1']]), ['Observation/o1', 'Observation/o3']);
+  t.same(await ids([['subject', 'https://elsewhere.example.com/Patient/p1']]), ['Observation/o2']);
+  t.same(await ids([['patient', 'p1']]), ['Observation/o1', 'Observation/o3'], 'patient param keeps Patient references only');
+});
