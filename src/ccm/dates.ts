@@ -135,3 +135,8 @@ export function oneYearBefore(date: string): string {
 export function maxDate(a: string, b: string): string {
   return a >= b ? a : b;
 }
+
+/** True when `month` (YYYY-MM) starts after `today` (YYYY-MM-DD, the practice's local date). */
+export function isFutureMonth(month: string, today: string): boolean {
+  return month > today.slice(0, 7);
+}
