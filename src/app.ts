@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { SearchParameter } from 'fhir/r4.js';
 import type { Config } from './config.js';
 import { loadDefinitions } from './fhir/definitions.js';
@@ -44,7 +44,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   const app = Fastify({
     logger: overrides.logger === false ? false : logOptions(config.logLevel),
-    disableRequestLogging: true,
+    // One line per request is written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

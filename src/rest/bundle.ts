@@ -6,7 +6,7 @@ import type { StoreTx } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody } from './checks.js';
 import { etagOf, parseVersionTag } from './etag.js';
 import { prepare, rerootIssues, type Prepared } from './prepare.js';
-import { parseConditionalUrl, parseQuery } from './query-params.js';
+import { conditionKey, parseConditionalUrl, parseQuery } from './query-params.js';
 import { collectReferences, rewriteReferences } from './references.js';
 import type { RestResult } from './result.js';
 import type { Services } from './services.js';
@@ -172,7 +172,7 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
     for (const p of writes) {
       if (p.method === 'POST') {
         if (p.ifNoneExist) {
-          const matches = await step(p, () => s.search.findMatches(tx, p.type, p.ifNoneExist!));
+          const matches = await step(p, async () => (await tx.lock(conditionKey(p.type, p.ifNoneExist!)), s.search.findMatches(tx, p.type, p.ifNoneExist!)));
           if (matches.length > 1) throw prefixed(preconditionFailed(`ifNoneExist matched ${matches.length} resources`), `Bundle.entry[${p.index}]`);
           if (matches.length === 1) {
             p.outcome = { status: 200, version: matches[0], changed: false };
@@ -181,7 +181,7 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
         }
         p.id ??= randomUUID();
       } else if (p.method === 'PUT' && p.criteria) {
-        const matches = await step(p, () => s.search.findMatches(tx, p.type, p.criteria!));
+        const matches = await step(p, async () => (await tx.lock(conditionKey(p.type, p.criteria!)), s.search.findMatches(tx, p.type, p.criteria!)));
         if (matches.length > 1) throw prefixed(preconditionFailed(`Conditional update matched ${matches.length} resources`), `Bundle.entry[${p.index}]`);
         p.id = matches[0]?.id ?? p.resource!.id ?? randomUUID();
       }

@@ -1,0 +1,165 @@
+/**
+ * npm run bench: throughput and latency of the server on a fresh embedded store, each shown as
+ * a ratio to a bare Fastify route measured in the same run on the same machine (the ceiling).
+ * Machines here are shared and noisy: compare ratios, not absolute numbers.
+ *
+ *   FHIR_TEST_DATA   folder of the shared data (default ../shared/data) for Synthea bundles
+ *   BENCH_SECONDS    seconds per measurement (default 5)
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { projectRoot } from '../src/project-root.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const root = projectRoot();
+
+interface Measure { name: string; concurrency: number; ops: number; perSec: number; p50: number; p99: number; unit: string }
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Runs op from `concurrency` workers for SECONDS (or until ops run out); op returns units done. */
+async function measure(name: string, concurrency: number, op: (i: number) => Promise<number>, unit = 'req', limit = Infinity): Promise<Measure> {
+  const latencies: number[] = [];
+  let units = 0;
+  let next = 0;
+  const end = Date.now() + SECONDS * 1000;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end && next < limit) {
+        const i = next++;
+        const t0 = performance.now();
+        units += await op(i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const secs = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { name, concurrency, ops: latencies.length, perSec: units / secs, p50: percentile(latencies, 50), p99: percentile(latencies, 99), unit };
+}
+
+async function startChild(script: string, env: Record<string, string>): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  if (env.PORT) {
+    const port = Number(env.PORT);
+    for (let i = 0; i < 300; i++) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+        if (r.ok) return { proc, port };
+      } catch {
+        /* starting */
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${script} did not start`);
+  }
+  const port = await new Promise<number>((resolve) => proc.on('message', (m: { port: number }) => resolve(m.port)));
+  return { proc, port };
+}
+
+async function call(pool: Pool, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+  const r = await pool.request({ method: method as 'GET', path, body, headers: body ? { 'content-type': 'application/fhir+json' } : {} });
+  const text = await r.body.text();
+  return { status: r.statusCode, text };
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+const patient = JSON.stringify({
+  resourceType: 'Patient',
+  identifier: [{ system: 'http://hospital.example/mrn', value: '12345' }],
+  name: [{ family: 'Benchmark', given: ['Patricia', 'Q'] }],
+  gender: 'female',
+  birthDate: '1948-03-12',
+  address: [{ line: ['1 Main St'], city: 'Springfield', state: 'MA', postalCode: '01101' }],
+});
+
+async function main() {
+  const results: Measure[] = [];
+  const ceiling = await startChild(join(root, 'dist/scripts/bench-ceiling.js'), {});
+  const ceilPool = new Pool(`http://127.0.0.1:${ceiling.port}`, { connections: 32, pipelining: 1 });
+  const ceilingOf: Record<number, Measure> = {};
+  for (const c of [1, 16]) {
+    ceilingOf[c] = await measure('ceiling: bare Fastify JSON echo', c, async () => ((await call(ceilPool, 'POST', '/echo', patient)).status === 200 ? 1 : 0));
+    results.push(ceilingOf[c]);
+  }
+  await ceilPool.close();
+  ceiling.proc.kill();
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'ccm-bench-'));
+  const port = await freePort();
+  const server = await startChild(join(root, 'dist/src/server.js'), { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32, pipelining: 1 });
+  const ids: string[] = [];
+  for (const c of [1, 16]) {
+    results.push(
+      await measure('create Patient (validated, indexed, fsync)', c, async () => {
+        const r = await call(pool, 'POST', '/fhir/Patient', patient);
+        if (r.status !== 201) throw new Error(`create failed: ${r.status} ${r.text.slice(0, 200)}`);
+        ids.push(JSON.parse(r.text).id);
+        return 1;
+      }),
+    );
+  }
+  for (const c of [1, 16]) {
+    results.push(
+      await measure('read Patient by id', c, async (i) => {
+        const r = await call(pool, 'GET', `/fhir/Patient/${ids[i % ids.length]}`);
+        if (r.status !== 200) throw new Error(`read failed: ${r.status}`);
+        return 1;
+      }),
+    );
+  }
+  const data = process.env.FHIR_TEST_DATA ?? join(root, '..', 'shared', 'data');
+  if (existsSync(join(data, 'synthea'))) {
+    const bundles = ['synthea', 'synthea-2'].flatMap((set) => {
+      const dir = join(data, set, 'bundles');
+      return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => readFileSync(join(dir, f), 'utf8'));
+    });
+    const sizes = bundles.map((b) => (JSON.parse(b).entry as unknown[]).length);
+    for (const c of [1, 16]) {
+      results.push(
+        await measure('Synthea transaction bundles', c, async (i) => {
+          const r = await call(pool, 'POST', '/fhir', bundles[i % bundles.length]);
+          if (r.status !== 200) throw new Error(`transaction failed: ${r.status} ${r.text.slice(0, 300)}`);
+          return sizes[i % bundles.length];
+        }, 'resource', bundles.length),
+      );
+    }
+  } else {
+    console.log(`# Synthea bundles not found under ${data}: transaction benchmark skipped`);
+  }
+  await pool.close();
+  server.proc.kill('SIGTERM');
+  await new Promise((r) => server.proc.on('exit', r));
+  rmSync(dataDir, { recursive: true, force: true });
+
+  console.log(`\nccm-fhir-server benchmark (${SECONDS}s per row, Node ${process.version}); ratio = rate / bare-Fastify rate at the same concurrency\n`);
+  console.log('measure'.padEnd(46) + 'conc'.padStart(5) + 'rate/s'.padStart(12) + 'p50 ms'.padStart(9) + 'p99 ms'.padStart(9) + 'ratio'.padStart(8));
+  for (const m of results) {
+    const ratio = m.perSec / ceilingOf[m.concurrency].perSec;
+    console.log(
+      `${m.name} (${m.unit}/s)`.padEnd(46) + String(m.concurrency).padStart(5) + m.perSec.toFixed(0).padStart(12) + m.p50.toFixed(2).padStart(9) + m.p99.toFixed(2).padStart(9) + `${(ratio * 100).toFixed(1)}%`.padStart(8),
+    );
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,181 @@
+import t from 'tap';
+import { fhir, startServer } from '../helpers/server.js';
+
+t.test('create, read, vread, update, delete, history', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+
+  const created = await fhir('POST', `${B}/Patient`, { resourceType: 'Patient', id: 'ignored', name: [{ family: 'Alpha' }], gender: 'female' });
+  t.equal(created.status, 201);
+  const id = created.body.id as string;
+  t.not(id, 'ignored', 'a create ignores the body id');
+  t.equal(created.headers.etag, 'W/"1"');
+  t.equal(created.headers.location, `${B}/Patient/${id}/_history/1`);
+  t.ok(created.headers['last-modified']);
+  t.match(String(created.headers['content-type']), /application\/fhir\+json/);
+  t.equal(created.body.meta.versionId, '1');
+
+  const read = await fhir('GET', `${B}/Patient/${id}`);
+  t.equal(read.status, 200);
+  t.same(read.body, created.body);
+  t.equal(read.headers.etag, 'W/"1"');
+
+  t.equal((await fhir('GET', `${B}/Patient/${id}`, undefined, { 'if-none-match': 'W/"1"' })).status, 304);
+  t.equal((await fhir('GET', `${B}/Patient/${id}`, undefined, { 'if-none-match': 'W/"7"' })).status, 200);
+  const lm = String(read.headers['last-modified']);
+  t.equal((await fhir('GET', `${B}/Patient/${id}`, undefined, { 'if-modified-since': lm })).status, 304);
+  t.equal((await fhir('GET', `${B}/Patient/${id}`, undefined, { 'if-modified-since': 'Mon, 01 Jan 2001 00:00:00 GMT' })).status, 200);
+
+  const upd = await fhir('PUT', `${B}/Patient/${id}`, { ...created.body, gender: 'male' }, { 'if-match': 'W/"1"' });
+  t.equal(upd.status, 200);
+  t.equal(upd.headers.etag, 'W/"2"');
+  t.equal(upd.body.gender, 'male');
+
+  const stale = await fhir('PUT', `${B}/Patient/${id}`, { ...created.body, gender: 'other' }, { 'if-match': 'W/"1"' });
+  t.equal(stale.status, 412, 'stale If-Match refused');
+  t.equal(stale.body.resourceType, 'OperationOutcome');
+  t.equal((await fhir('GET', `${B}/Patient/${id}`)).body.gender, 'male', 'nothing changed');
+
+  const same = await fhir('PUT', `${B}/Patient/${id}`, { name: [{ family: 'Alpha' }], gender: 'male', id, resourceType: 'Patient' });
+  t.equal(same.status, 200);
+  t.equal(same.headers.etag, 'W/"2"', 'identical content creates no version');
+
+  const v1 = await fhir('GET', `${B}/Patient/${id}/_history/1`);
+  t.equal(v1.status, 200);
+  t.equal(v1.body.gender, 'female');
+  t.equal((await fhir('GET', `${B}/Patient/${id}/_history/9`)).status, 404);
+
+  const asCreate = await fhir('PUT', `${B}/Patient/client-chosen-1`, { resourceType: 'Patient', id: 'client-chosen-1', active: true });
+  t.equal(asCreate.status, 201, 'update as create');
+  t.equal(asCreate.headers.location, `${B}/Patient/client-chosen-1/_history/1`);
+
+  const del = await fhir('DELETE', `${B}/Patient/${id}`);
+  t.equal(del.status, 204);
+  const afterDel = await fhir('GET', `${B}/Patient/${id}`);
+  t.equal(afterDel.status, 410);
+  t.equal(afterDel.body.issue[0].code, 'deleted');
+  t.equal((await fhir('DELETE', `${B}/Patient/${id}`)).status, 204, 'delete is idempotent');
+  t.equal((await fhir('GET', `${B}/Patient/${id}/_history/2`)).status, 200, 'history kept after delete');
+  t.equal((await fhir('GET', `${B}/Patient/${id}/_history/3`)).status, 410, 'the deletion version reads as gone');
+  t.equal((await fhir('GET', `${B}/Patient/never`)).status, 404);
+  t.equal((await fhir('DELETE', `${B}/Patient/never`)).status, 404);
+
+  const hist = await fhir('GET', `${B}/Patient/${id}/_history`);
+  t.equal(hist.status, 200);
+  t.equal(hist.body.type, 'history');
+  t.equal(hist.body.total, 3);
+  t.same(hist.body.entry.map((e: any) => e.request.method), ['DELETE', 'PUT', 'POST']);
+  t.same(hist.body.entry.map((e: any) => e.response.etag), ['W/"3"', 'W/"2"', 'W/"1"']);
+
+  // type and system history with paging
+  for (let i = 0; i < 5; i++) await fhir('POST', `${B}/Observation`, { resourceType: 'Observation', status: 'final', code: { text: `o${i}` } });
+  const page1 = await fhir('GET', `${B}/_history?_count=4`);
+  t.equal(page1.body.entry.length, 4);
+  const next = page1.body.link.find((l: any) => l.relation === 'next');
+  t.ok(next, 'next link');
+  const page2 = await fhir('GET', next.url);
+  const all = await fhir('GET', `${B}/_history?_count=100`);
+  t.same([...page1.body.entry, ...page2.body.entry].map((e: any) => e.response.etag + e.fullUrl), all.body.entry.slice(0, 8).map((e: any) => e.response.etag + e.fullUrl));
+  const typeHist = await fhir('GET', `${B}/Observation/_history`);
+  t.equal(typeHist.body.total, 5);
+  const sinceTs = all.body.entry[2].response.lastModified;
+  const since = await fhir('GET', `${B}/_history?_since=${encodeURIComponent(sinceTs)}`);
+  t.ok(since.body.entry.every((e: any) => e.response.lastModified >= sinceTs));
+  t.equal(since.body.entry.length, 3);
+  t.equal((await fhir('GET', `${B}/_history?_since=yesterday`)).status, 400);
+  const at = await fhir('GET', `${B}/Patient/${id}/_history?_at=${encodeURIComponent(hist.body.entry[1].response.lastModified)}`);
+  t.same(at.body.entry.map((e: any) => e.response.etag), ['W/"2"'], '_at gives the version current at that instant');
+});
+
+t.test('Prefer, _format, _pretty, _summary, _elements, PATCH', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const pat = { resourceType: 'Patient', name: [{ family: 'Beta' }], gender: 'male', birthDate: '1950-01-01', text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Beta</div>' } };
+  const minimal = await fhir('POST', `${B}/Patient`, pat, { prefer: 'return=minimal' });
+  t.equal(minimal.status, 201);
+  t.equal(minimal.text, '');
+  const id = String(minimal.headers.location).split('/')[5];
+  const oo = await fhir('POST', `${B}/Patient`, pat, { prefer: 'return=OperationOutcome' });
+  t.equal(oo.body.resourceType, 'OperationOutcome');
+
+  t.equal((await fhir('GET', `${B}/Patient/${id}?_format=xml`)).status, 406);
+  t.equal((await fhir('GET', `${B}/Patient/${id}`, undefined, { accept: 'application/fhir+xml' })).status, 406);
+  t.equal((await fhir('GET', `${B}/Patient/${id}?_format=json`)).status, 200);
+  const pretty = await fhir('GET', `${B}/Patient/${id}?_pretty=true`);
+  t.match(pretty.text, /\n  "resourceType"/);
+
+  const summary = await fhir('GET', `${B}/Patient/${id}?_summary=true`);
+  t.equal(summary.body.text, undefined, 'text is not a summary element of Patient');
+  t.equal(summary.body.gender, 'male');
+  t.ok(summary.body.meta.tag.some((c: any) => c.code === 'SUBSETTED'));
+  const text = await fhir('GET', `${B}/Patient/${id}?_summary=text`);
+  t.ok(text.body.text);
+  t.equal(text.body.gender, undefined);
+  const data = await fhir('GET', `${B}/Patient/${id}?_summary=data`);
+  t.equal(data.body.text, undefined);
+  t.equal(data.body.birthDate, '1950-01-01');
+  const elements = await fhir('GET', `${B}/Patient/${id}?_elements=birthDate`);
+  t.same(Object.keys(elements.body).sort(), ['birthDate', 'id', 'meta', 'resourceType']);
+  t.equal((await fhir('GET', `${B}/Patient/${id}?_summary=bogus`)).status, 400);
+
+  const patched = await fhir('PATCH', `${B}/Patient/${id}`, [{ op: 'replace', path: '/gender', value: 'female' }, { op: 'add', path: '/active', value: true }], { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' });
+  t.equal(patched.status, 200);
+  t.equal(patched.body.gender, 'female');
+  t.equal(patched.body.active, true);
+  t.equal(patched.headers.etag, 'W/"2"');
+  const failedTest = await fhir('PATCH', `${B}/Patient/${id}`, [{ op: 'test', path: '/gender', value: 'male' }, { op: 'remove', path: '/active' }], { 'content-type': 'application/json-patch+json' });
+  t.equal(failedTest.status, 422);
+  t.equal((await fhir('PATCH', `${B}/Patient/${id}`, [{ op: 'replace', path: '/id', value: 'other' }], { 'content-type': 'application/json-patch+json' })).status, 422);
+  t.equal((await fhir('PATCH', `${B}/Patient/${id}`, [{ op: 'replace', path: '/gender', value: 'male' }], { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' })).status, 412);
+  t.equal((await fhir('PATCH', `${B}/Patient/${id}`, { op: 'replace' }, { 'content-type': 'application/json-patch+json' })).status, 400);
+  t.equal((await fhir('GET', `${B}/Patient/${id}`)).body.meta.versionId, '2', 'failed patches changed nothing');
+});
+
+t.test('errors are OperationOutcomes with the right code and change nothing', async (t) => {
+  const srv = await startServer({ bodyLimit: 2000 });
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const cases: Array<[string, string, string, unknown, number, string]> = [
+    ['malformed JSON', 'POST', `${B}/Patient`, '{"resourceType": "Patient",', 400, 'structure'],
+    ['resourceType differs from URL', 'POST', `${B}/Patient`, { resourceType: 'Observation', status: 'final', code: { text: 'x' } }, 400, 'invalid'],
+    ['body id differs from URL id', 'PUT', `${B}/Patient/abc`, { resourceType: 'Patient', id: 'xyz' }, 400, 'invalid'],
+    ['update without body id', 'PUT', `${B}/Patient/abc`, { resourceType: 'Patient' }, 400, 'required'],
+    ['unknown resource type', 'POST', `${B}/Patientt`, { resourceType: 'Patientt' }, 404, 'not-supported'],
+    ['unknown type on read', 'GET', `${B}/Frobnicator/1`, undefined, 404, 'not-supported'],
+    ['bad id', 'GET', `${B}/Patient/${'x'.repeat(65)}`, undefined, 400, 'value'],
+    ['oversize body', 'POST', `${B}/Patient`, { resourceType: 'Patient', name: [{ text: 'x'.repeat(3000) }] }, 413, 'too-costly'],
+    ['not a JSON array patch', 'PATCH', `${B}/Patient/abc`, undefined, 415, 'not-supported'],
+    ['transaction of wrong type', 'POST', B, { resourceType: 'Bundle', type: 'collection' }, 400, 'invalid'],
+  ];
+  for (const [name, method, url, body, status, code] of cases) {
+    const r = await fhir(method, url, body);
+    t.equal(r.status, status, `${name}: status`);
+    t.equal(r.body?.resourceType, 'OperationOutcome', `${name}: OperationOutcome`);
+    t.equal(r.body?.issue?.[0]?.code, code, `${name}: issue code`);
+    t.ok(r.body?.issue?.[0]?.diagnostics, `${name}: diagnostics`);
+  }
+  const unsupported = await fhir('POST', `${B}/Patient`, '<Patient/>', { 'content-type': 'application/fhir+xml' });
+  t.equal(unsupported.status, 415);
+  const hist = await fhir('GET', `${B}/_history`);
+  t.equal(hist.body.total, 0, 'no refused request wrote anything');
+});
+
+t.test('metadata is generated from what the server supports', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const cs = (await fhir('GET', `${srv.base}/metadata`)).body;
+  t.equal(cs.resourceType, 'CapabilityStatement');
+  t.equal(cs.fhirVersion, '4.0.1');
+  const types = cs.rest[0].resource.map((r: any) => r.type);
+  t.equal(types.length, 146, 'every R4 resource type');
+  t.ok(types.includes('CarePlan') && types.includes('ServiceRequest') && types.includes('Consent'));
+  const cond = cs.rest[0].resource.find((r: any) => r.type === 'Condition');
+  t.ok(cond.searchParam.some((p: any) => p.name === 'patient'));
+  t.same(cs.rest[0].interaction.map((i: any) => i.code).sort(), ['batch', 'history-system', 'search-system', 'transaction']);
+  const health = await fhir('GET', srv.base.replace(/\/fhir$/, '/healthz'));
+  t.equal(health.status, 200);
+  const ready = await fhir('GET', srv.base.replace(/\/fhir$/, '/readyz'));
+  t.equal(ready.status, 200);
+});

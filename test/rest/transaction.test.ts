@@ -1,0 +1,118 @@
+import t from 'tap';
+import { fhir, startServer } from '../helpers/server.js';
+
+const uuid = (n: number) => `urn:uuid:00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+t.test('transaction: urn:uuid references, conditional references, processing order, response', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const org = await fhir('POST', `${B}/Organization`, { resourceType: 'Organization', identifier: [{ system: 'urn:npi', value: '1234567893' }], name: 'Clinic' });
+  const doomed = await fhir('POST', `${B}/Observation`, { resourceType: 'Observation', status: 'final', code: { text: 'old' } });
+
+  const bundle = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      { request: { method: 'GET', url: `Organization/${org.body.id}` } },
+      {
+        fullUrl: uuid(2),
+        resource: { resourceType: 'Condition', subject: { reference: uuid(1) }, code: { text: 'Diabetes' } },
+        request: { method: 'POST', url: 'Condition' },
+      },
+      {
+        fullUrl: uuid(1),
+        resource: {
+          resourceType: 'Patient',
+          managingOrganization: { reference: 'Organization?identifier=urn:npi|1234567893' },
+          text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml"><a href="${uuid(2)}">condition</a></div>` },
+        },
+        request: { method: 'POST', url: 'Patient' },
+      },
+      { request: { method: 'DELETE', url: `Observation/${doomed.body.id}` } },
+      { fullUrl: `${B}/Practitioner/dr-1`, resource: { resourceType: 'Practitioner', id: 'dr-1', active: true }, request: { method: 'PUT', url: 'Practitioner/dr-1' } },
+    ],
+  };
+  const res = await fhir('POST', B, bundle);
+  t.equal(res.status, 200, JSON.stringify(res.body?.issue ?? ''));
+  t.equal(res.body.type, 'transaction-response');
+  const [get, cond, pat, del, put] = res.body.entry;
+  t.equal(get.response.status, '200');
+  t.equal(get.resource.id, org.body.id);
+  t.match(cond.response.status, /^201/);
+  t.match(pat.response.status, /^201/);
+  t.match(del.response.status, /^204/);
+  t.match(put.response.status, /^201/);
+  const patientId = pat.response.location.split('/')[1];
+  const conditionId = cond.response.location.split('/')[1];
+  const condition = (await fhir('GET', `${B}/Condition/${conditionId}`)).body;
+  t.equal(condition.subject.reference, `Patient/${patientId}`, 'urn:uuid rewritten to the assigned id');
+  const patient = (await fhir('GET', `${B}/Patient/${patientId}`)).body;
+  t.equal(patient.managingOrganization.reference, `Organization/${org.body.id}`, 'conditional reference resolved');
+  t.match(patient.text.div, `href="Condition/${conditionId}"`, 'narrative link rewritten');
+  t.equal((await fhir('GET', `${B}/Observation/${doomed.body.id}`)).status, 410);
+});
+
+t.test('transaction: one bad entry leaves nothing behind', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const before = (await fhir('GET', `${B}/_history`)).body.total;
+  const bad = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      { fullUrl: uuid(1), resource: { resourceType: 'Patient', active: true }, request: { method: 'POST', url: 'Patient' } },
+      { fullUrl: uuid(2), resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient?identifier=urn:none|nobody' } }, request: { method: 'POST', url: 'Observation' } },
+    ],
+  };
+  const res = await fhir('POST', B, bad);
+  t.equal(res.status, 404);
+  t.equal(res.body.resourceType, 'OperationOutcome');
+  t.match(res.body.issue[0].diagnostics, /Bundle\.entry\[1\]/);
+  t.equal((await fhir('GET', `${B}/_history`)).body.total, before, 'nothing written');
+
+  const wrongType = { resourceType: 'Bundle', type: 'transaction', entry: [
+    { resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } },
+    { resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Observation' } },
+  ] };
+  const r2 = await fhir('POST', B, wrongType);
+  t.equal(r2.status, 400);
+  t.same(r2.body.issue[0].expression, ['Bundle.entry[1].resource.resourceType']);
+  const stale = { resourceType: 'Bundle', type: 'transaction', entry: [
+    { resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } },
+    { resource: { resourceType: 'Patient', id: 'nope' }, request: { method: 'PUT', url: 'Patient/nope', ifMatch: 'W/"4"' } },
+  ] };
+  t.equal((await fhir('POST', B, stale)).status, 412);
+  t.equal((await fhir('GET', `${B}/_history`)).body.total, before, 'still nothing written');
+});
+
+t.test('batch: entries succeed or fail independently', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const res = await fhir('POST', B, {
+    resourceType: 'Bundle',
+    type: 'batch',
+    entry: [
+      { resource: { resourceType: 'Patient', active: true }, request: { method: 'POST', url: 'Patient' } },
+      { request: { method: 'GET', url: 'Patient/missing' } },
+      { resource: { resourceType: 'Observation' }, request: { method: 'POST', url: 'Patient' } },
+      { resource: { resourceType: 'Patient', id: 'b1' }, request: { method: 'PUT', url: 'Patient/b1' } },
+    ],
+  });
+  t.equal(res.status, 200);
+  t.equal(res.body.type, 'batch-response');
+  t.same(res.body.entry.map((e: any) => e.response.status.slice(0, 3)), ['201', '404', '400', '201']);
+  t.equal(res.body.entry[1].response.outcome.resourceType, 'OperationOutcome');
+  t.equal((await fhir('GET', `${B}/Patient/b1`)).status, 200);
+});
+
+t.test('bundle entry limit', async (t) => {
+  const srv = await startServer({ bundleEntryLimit: 3 });
+  t.teardown(() => srv.close());
+  const entry = Array.from({ length: 4 }, () => ({ resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } }));
+  const res = await fhir('POST', srv.base, { resourceType: 'Bundle', type: 'batch', entry });
+  t.equal(res.status, 413);
+  t.equal(res.body.issue[0].code, 'too-costly');
+});
