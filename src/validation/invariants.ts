@@ -12,10 +12,12 @@ type Compiled = (resource: unknown, env?: Record<string, unknown>) => unknown[];
  *   than the rest of validation.
  * - ext-1 (`extension.exists() != value.exists()`): the same test done directly on the JSON.
  * - txt-1/txt-2 (`htmlChecks()`): fhirpath.js returns an empty result for htmlChecks(); see xhtml.ts.
+ * - ref-1 (a '#id' reference names a contained resource): it runs on every Reference, and the official
+ *   expression reads %rootResource; the same test is done on the JSON in walker.ts.
  * - dom-3 (contained resources are referenced): fhirpath.js rejects its `descendants().as(canonical)`
  *   (as() on a collection); see contained.ts.
  */
-export const NATIVE_CONSTRAINTS = new Set(['ele-1', 'ext-1', 'txt-1', 'txt-2', 'dom-3']);
+export const NATIVE_CONSTRAINTS = new Set(['ele-1', 'ext-1', 'txt-1', 'txt-2', 'dom-3', 'ref-1']);
 
 /**
  * Functions fhirpath.js cannot run synchronously or lacks: a constraint using one is skipped and

@@ -30,8 +30,34 @@ interface Item {
   path: string;
 }
 
+/**
+ * A constraint at one element, with the child names its expression mentions. When none of them is
+ * present, the result cannot depend on the instance, so it is computed once and reused (most
+ * resource-level constraints, e.g. dom-2/4/5 on `contained`, hit this path).
+ */
+interface ConstraintRun {
+  c: CompiledConstraint;
+  refs: string[] | null;
+  whenAbsent?: boolean;
+  /** Results by the JSON of the mentioned children (the result depends on nothing else). */
+  memo?: Map<string, boolean>;
+}
+
+const MEMO_LIMIT = 4096;
+const MEMO_KEY_LIMIT = 300;
+
+/** Expressions that look past named children (or at the context's own value) are always evaluated. */
+const CONTEXT_DEPENDENT = /%|\$this|\$index|\$total|descendants|children|hasValue|resolve|repeat|memberOf|conformsTo/;
+
+function mentions(obj: Record<string, unknown>, names: string[]): boolean {
+  for (const name of names) {
+    if (obj[name] !== undefined || obj[`_${name}`] !== undefined) return true;
+  }
+  return false;
+}
+
 interface NodeInfo {
-  constraints: CompiledConstraint[];
+  constraints: ConstraintRun[];
   binding?: { strength: 'required' | 'extensible'; valueSet: string };
   checkCard: boolean;
   checkTypes: boolean;
@@ -106,6 +132,7 @@ export class InstanceWalker {
     const frame: Frame = { tree, profile: !tree.isBase };
     const info = this.info(frame, tree.root);
     this.runConstraints(info, value, path, env);
+    if (tree.isBase && tree.type === 'Reference') this.checkLocalReference(value, path, env);
     this.walkChildren(frame, tree.root, value, path, env);
   }
 
@@ -124,12 +151,12 @@ export class InstanceWalker {
     const ed = node.ed;
     const baseEd: ElementDefinition | undefined = frame.profile ? this.registry.baseElement(ed.base?.path ?? '') : undefined;
     const basePath = (frame.profile ? (ed.base?.path ?? ed.path) : ed.path).replace(/\[x\]/g, '');
-    const constraints: CompiledConstraint[] = [];
+    const constraints: ConstraintRun[] = [];
     for (const c of ed.constraint ?? []) {
       if (NATIVE_CONSTRAINTS.has(c.key)) continue;
       if (baseEd?.constraint?.some((b) => b.key === c.key)) continue;
       const compiled = this.invariants.compile(c, basePath);
-      if (compiled) constraints.push(compiled);
+      if (compiled) constraints.push({ c: compiled, refs: this.constraintRefs(frame, node, compiled.expression) });
     }
     let binding: NodeInfo['binding'];
     const b = ed.binding;
@@ -178,6 +205,26 @@ export class InstanceWalker {
     this.infos.set(node, info);
     info.visit = this.needsVisit(frame, node, info);
     return info;
+  }
+
+  /** The child names an expression mentions, or null when it must always be evaluated. */
+  private constraintRefs(frame: Frame, node: ElementNode, expression: string): string[] | null {
+    if (CONTEXT_DEPENDENT.test(expression)) return null;
+    let children = node.children;
+    if (!children.length && node.ed.contentReference) children = this.index(frame.tree).get(node.ed.contentReference.slice(1))?.children ?? [];
+    if (!children.length && node.types.length === 1) children = this.baseTree(node.types[0].code)?.root.children ?? [];
+    if (!children.length) return null;
+    // Only identifiers that start a path can name a child of the context (`a.b`: a, not b).
+    const tokens = new Set([...expression.matchAll(/(?<![.\w`$%])([A-Za-z_]\w*)/g)].map((m) => m[1]));
+    const refs: string[] = [];
+    for (const child of children) {
+      if (child.choice) {
+        // value[x]: any valueXxx property counts as present.
+        for (const t of child.types) refs.push(child.name + capitalize(t.code));
+        if (!tokens.has(child.name)) refs.splice(refs.length - child.types.length, child.types.length);
+      } else if (tokens.has(child.name)) refs.push(child.name);
+    }
+    return refs;
   }
 
   private needsVisit(frame: Frame, node: ElementNode, info: NodeInfo): boolean {
@@ -297,9 +344,34 @@ export class InstanceWalker {
   }
 
   private runConstraints(info: NodeInfo, value: Record<string, unknown>, path: string, env: WalkEnv): void {
-    for (const c of info.constraints) {
-      if (!c.run(value, env.resource, env.rootResource))
-        env.issues.push(issue(c.severity, 'invariant', path, `Constraint failed: ${c.key}: '${c.human}' (${c.expression})`));
+    for (const run of info.constraints) {
+      const c = run.c;
+      let ok: boolean;
+      if (run.refs && !mentions(value, run.refs)) {
+        if (run.whenAbsent === undefined) run.whenAbsent = c.run(value, env.resource, env.rootResource);
+        ok = run.whenAbsent;
+      } else if (run.refs) {
+        let key = '';
+        for (const name of run.refs) {
+          if (value[name] !== undefined) key += `${name}=${JSON.stringify(value[name])};`;
+          if (value[`_${name}`] !== undefined) key += `_${name}=${JSON.stringify(value[`_${name}`])};`;
+          if (key.length > MEMO_KEY_LIMIT) break;
+        }
+        if (key.length > MEMO_KEY_LIMIT) ok = c.run(value, env.resource, env.rootResource);
+        else {
+          const memo = (run.memo ??= new Map());
+          const hit = memo.get(key);
+          if (hit !== undefined) ok = hit;
+          else {
+            ok = c.run(value, env.resource, env.rootResource);
+            if (memo.size >= MEMO_LIMIT) memo.clear();
+            memo.set(key, ok);
+          }
+        }
+      } else {
+        ok = c.run(value, env.resource, env.rootResource);
+      }
+      if (!ok) env.issues.push(issue(c.severity, 'invariant', path, `Constraint failed: ${c.key}: '${c.human}' (${c.expression})`));
     }
   }
 
@@ -374,7 +446,8 @@ export class InstanceWalker {
       known = this.terminology.codeSystemHas(system, code);
       if (this.csCache.size < 100000) this.csCache.set(key, known);
     }
-    if (known === false) env.issues.push(issue('error', 'code-invalid', `${path}.code`, `Unknown code '${code}' in the CodeSystem '${system}'`));
+    // A warning: an element without a required binding may still carry the code (required bindings check membership themselves).
+    if (known === false) env.issues.push(issue('warning', 'code-invalid', `${path}.code`, `Unknown code '${code}' in the CodeSystem '${system}'`));
   }
 
   private checkBinding(binding: NonNullable<NodeInfo['binding']>, item: Item, env: WalkEnv): void {
@@ -411,6 +484,18 @@ export class InstanceWalker {
     if (!type && typeof v.type === 'string') type = v.type;
     if (type && !targets.has(type))
       env.issues.push(issue('error', 'structure', path, `Invalid Resource target type. Found ${type}, but expected one of (${[...targets].join(', ')})`));
+  }
+
+  /** ref-1, done natively (it runs on every Reference): a local reference '#id' names a contained resource. */
+  private checkLocalReference(v: Record<string, unknown>, path: string, env: WalkEnv): void {
+    const ref = v.reference;
+    if (typeof ref !== 'string' || ref.charCodeAt(0) !== 35) return;
+    const contained = env.rootResource.contained;
+    const id = ref.slice(1);
+    if (Array.isArray(contained) && contained.some((c) => isObject(c) && c.id === id)) return;
+    env.issues.push(
+      issue('error', 'invariant', path, `Constraint failed: ref-1: 'SHALL have a contained resource if a local reference is provided' (no contained resource with id '${id}')`),
+    );
   }
 
   private checkLimit(limit: { key: string; value: unknown }, v: unknown, path: string, env: WalkEnv): void {
