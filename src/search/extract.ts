@@ -13,6 +13,12 @@ interface FpNode {
 }
 type Compiled = (input: unknown) => unknown[];
 
+/** Expressions that compute a value (e.g. `deceased.exists() and ...`) yield bare primitives, not nodes. */
+function asNode(n: unknown): FpNode {
+  if (n && typeof n === 'object' && 'data' in n) return n as FpNode;
+  return { data: n, fhirNodeDataType: typeof n };
+}
+
 const SORTABLE = new Set(['string', 'token', 'date', 'number', 'quantity', 'reference', 'uri']);
 
 /**
@@ -36,7 +42,7 @@ export class IndexExtractor {
     for (const { def, fn, comps } of plan) {
       let nodes: FpNode[];
       try {
-        nodes = fn(resource) as FpNode[];
+        nodes = fn(resource).map(asNode);
       } catch {
         continue; // an expression that fails on unusual content indexes nothing rather than blocking the write
       }
@@ -75,7 +81,7 @@ export class IndexExtractor {
     if (!item || item.def.type === 'composite') return [];
     let nodes: FpNode[];
     try {
-      nodes = item.fn(resource) as FpNode[];
+      nodes = item.fn(resource).map(asNode);
     } catch {
       return [];
     }
@@ -95,7 +101,7 @@ export class IndexExtractor {
       comps.forEach((c, i) => {
         let vals: FpNode[] = [];
         try {
-          vals = c.fn(node) as FpNode[];
+          vals = c.fn(node).map(asNode);
         } catch {
           vals = [];
         }
