@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Query } from 'mingo';
-import type { Patient, RiskAssessment } from 'fhir/r4.js';
+import type { Observation, Patient, RiskAssessment } from 'fhir/r4.js';
 import { FhirError } from '../../src/fhir/errors.js';
 import { dateRange } from '../../src/search/date-range.js';
 import { dateCondition } from '../../src/search/compile-date.js';
@@ -163,9 +163,9 @@ t.test('strict by default, lenient on request', async (t) => {
 
 t.test('references on our own base are stored and searched relative', async (t) => {
   const store = new MemoryStore(engine);
-  store.put({ resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' }, subject: { reference: 'https://fhir.example.org/r4/Patient/p1/_history/3' } });
-  store.put({ resourceType: 'Observation', id: 'o2', status: 'final', code: { text: 'x' }, subject: { reference: 'https://elsewhere.example.com/Patient/p1' } });
-  store.put({ resourceType: 'Observation', id: 'o3', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1' } });
+  store.put({ resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' }, subject: { reference: 'https://fhir.example.org/r4/Patient/p1/_history/3' } } as Observation);
+  store.put({ resourceType: 'Observation', id: 'o2', status: 'final', code: { text: 'x' }, subject: { reference: 'https://elsewhere.example.com/Patient/p1' } } as Observation);
+  store.put({ resourceType: 'Observation', id: 'o3', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1' } } as Observation);
   const ids = async (params: Array<[string, string]>) =>
     matchIds(await engine.search(store.asStore(), { types: ['Observation'], params, path: 'Observation' }));
   t.same(await ids([['subject', 'Patient/p1']]), ['Observation/o1', 'Observation/o3']);

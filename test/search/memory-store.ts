@@ -45,7 +45,7 @@ export class MemoryStore {
   private matching(types: readonly string[], filter: Filter): Array<{ doc: Doc; v: StoredVersion }> {
     const q = new Query(filter);
     const set = new Set(types);
-    return [...this.docs.values()].filter((r) => (set.size === 0 || set.has(r.doc.type)) && q.test(r.doc));
+    return [...this.docs.values()].filter((r) => (set.size === 0 || set.has(r.doc.type)) && q.test(r.doc as unknown as Record<string, unknown>));
   }
 
   async find(query: FindQuery): Promise<StoredVersion[]> {
