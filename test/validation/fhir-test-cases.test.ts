@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import type { Resource } from 'fhir/r4.js';
+import { createValidator } from '../../src/validation/validator.js';
+import { agrees, errorsOf, loadSupport, readCases } from './conformance-cases.js';
+import { testDataDir } from './test-data.js';
+
+/** Cases this engine does not get right yet, and why (kept visible as TODOs, not hidden). */
+const KNOWN_GAPS: Record<string, string> = {
+  'attachment-with-wrong-size': 'Attachment.size vs decoded data length is not checked yet',
+  'bundle-document-versioned-references-bad': 'references are not resolved inside Bundles yet',
+  'encounter-period':
+    'per-1 compares a date with a dateTime: FHIRPath gives an empty (unknown) result, which passes; Java fails it',
+};
+
+const data = testDataDir();
+if (!data) {
+  t.comment('FHIR_TEST_DATA not found: skipping the fhir-test-cases suite');
+  t.plan(0, 'no shared test data');
+} else {
+  const root = join(data, 'fhir-test-cases');
+  const { rows, manifest } = readCases(root);
+  const validator = await createValidator();
+  const read = (file: string) => JSON.parse(readFileSync(join(root, 'validator', file), 'utf8')) as Resource;
+
+  // Options that switch on Java-only behaviour this server does not offer.
+  const UNSUPPORTED_OPTIONS = ['validateContains', 'security-checks', 'noHtmlInMarkdown', 'validateReference'];
+  const unsupportedOption = (options: Record<string, unknown>) => UNSUPPORTED_OPTIONS.find((o) => o in options);
+
+  t.test('baseCheckable core cases agree with the Java reference validator', async (t) => {
+    t.comment('Cases with jsonParses=false are skipped: unparseable JSON is the HTTP layer\'s job (400 parse error).');
+    let agreed = 0;
+    let total = 0;
+    for (const c of rows.filter((r) => r.baseCheckable)) {
+      if (!c.jsonParses) continue;
+      const option = unsupportedOption((c as unknown as { options: Record<string, unknown> }).options ?? {});
+      const issues = validator.validate(read(c.file));
+      const a = agrees(issues, c.expected);
+      total++;
+      if (a.verdict && a.located) agreed++;
+      const what = `${c.name}: expected ${c.expected.errorCount ? 'invalid' : 'valid'}, got ${errorsOf(issues).length} error(s)`;
+      if (option) {
+        t.comment(`${what} (needs Java option '${option}', counted but not asserted)`);
+        continue;
+      }
+      t.ok(a.verdict && a.located, what, { todo: KNOWN_GAPS[c.name] });
+    }
+    t.comment(`baseCheckable agreement: ${agreed}/${total} (${((100 * agreed) / total).toFixed(1)}%)`);
+    console.log(`# baseCheckable agreement: ${agreed}/${total}`);
+  });
+
+  t.test('profile tier agreement (reported)', async (t) => {
+    let agreed = 0;
+    let total = 0;
+    let unreadable = 0;
+    for (const c of rows.filter((r) => r.tier === 'profile' && r.jsonParses)) {
+      const m = manifest.get(c.name);
+      const files = [...(m?.profiles ?? []), ...(m?.supporting ?? []), ...(c.profile?.supporting ?? []), ...(c.profile ? [c.profile.source] : [])];
+      const support = loadSupport(join(root), [...new Set(files)]);
+      unreadable += support.unreadable.length;
+      const v = validator.extend(support.resources);
+      const instance = read(c.file);
+      const steps: { name: string; issues: ReturnType<typeof v.validate>; expected: NonNullable<typeof c.expected> }[] = [
+        { name: 'instance', issues: v.validate(instance), expected: c.expected },
+      ];
+      if (c.profile?.expected && c.profile.source.endsWith('.json')) {
+        const url = (read(c.profile.source) as { url?: string }).url as string;
+        steps.push({ name: 'profile', issues: v.validate(instance, { profiles: [url] }), expected: c.profile.expected as NonNullable<typeof c.expected> });
+      } else if (c.profile?.expected) {
+        total++;
+        t.comment(`${c.name} profile step: profile is XML, not readable here (counted as disagreement)`);
+      }
+      for (const s of steps) {
+        total++;
+        const a = agrees(s.issues, s.expected);
+        if (a.verdict && a.located) agreed++;
+        else t.comment(`disagree ${c.name} (${s.name}): expected ${s.expected.errorCount} error(s), got ${errorsOf(s.issues).length}`);
+      }
+    }
+    t.comment(`profile tier agreement: ${agreed}/${total} (${((100 * agreed) / total).toFixed(1)}%), ${unreadable} XML support files unreadable`);
+    console.log(`# profile tier agreement: ${agreed}/${total}`);
+    t.ok(total > 0, 'profile cases ran');
+  });
+}
+
