@@ -1,0 +1,82 @@
+import t from 'tap';
+import type { CarePlan, Observation, Reference, Resource } from 'fhir/r4.js';
+import { createSearchEngine } from '../../src/search/engine.js';
+import { loadR4Examples, matchIds, MemoryStore, testDataDir } from './memory-store.js';
+
+/** Searches over the official R4 examples; expected ids are computed from the files in plain TypeScript. */
+const dir = testDataDir();
+if (!dir) {
+  console.log('# shared test data not found (set FHIR_TEST_DATA); skipping R4 example search tests');
+  process.exit(0);
+}
+const BASE = 'http://localhost/fhir';
+const engine = createSearchEngine({ baseUrl: BASE });
+const store = new MemoryStore(engine);
+const resources = loadR4Examples(dir);
+for (const r of resources) store.put(r);
+const keys = (rs: Resource[]) => rs.map((r) => `${r.resourceType}/${r.id}`).sort();
+const ofType = <T extends Resource>(type: T['resourceType']) => resources.filter((r) => r.resourceType === type) as T[];
+const run = async (types: string[], params: Array<[string, string]>) =>
+  engine.search(store.asStore(), { types, params: [...params, ['_count', '1000']], path: types.join(',') });
+const ids = async (types: string[], params: Array<[string, string]>) => matchIds(await run(types, params));
+
+t.test('uri: _profile exact, :below, :above', async (t) => {
+  const vs = 'http://hl7.org/fhir/StructureDefinition/vitalsigns';
+  const withProfile = (p: (u: string) => boolean) => keys(resources.filter((r) => r.meta?.profile?.some(p)));
+  t.same(await ids(['Observation'], [['_profile', vs]]), withProfile((u) => u === vs));
+  t.ok((await ids(['Observation'], [['_profile', vs]])).length >= 12);
+  t.same(await ids(['Observation'], [['_profile:below', 'http://hl7.org/fhir/StructureDefinition']]), withProfile((u) => u.startsWith('http://hl7.org/fhir/StructureDefinition/')));
+  t.same(await ids(['Observation'], [['_profile:below', 'http://hl7.org/fhir/Struct']]), [], ':below works on path segments');
+  t.same(await ids(['Observation'], [['_profile:above', `${vs}/sub/deeper`]]), withProfile((u) => u === vs));
+});
+
+t.test('reference :identifier and contained references', async (t) => {
+  const basedOnId = (o: Observation) => o.basedOn?.some((b) => b.identifier?.system === 'https://acme.org/identifiers' && b.identifier.value === '1234');
+  t.same(await ids(['Observation'], [['based-on:identifier', 'https://acme.org/identifiers|1234']]), keys(ofType<Observation>('Observation').filter((o) => !!basedOnId(o))));
+  t.ok((await ids(['Observation'], [['based-on:identifier', '1234']])).length > 0);
+  // a contained target ("#goal") is not a server resource: it never matches Goal/goal, yet counts as present
+  const plans = ofType<CarePlan>('CarePlan');
+  t.same(await ids(['CarePlan'], [['goal', 'Goal/goal']]), keys(plans.filter((p) => p.goal?.some((g) => g.reference === 'Goal/goal'))));
+  t.same(await ids(['CarePlan'], [['goal:missing', 'false']]), keys(plans.filter((p) => p.goal?.some((g) => !!g.reference))));
+  t.same(await ids(['CarePlan'], [['condition', 'Condition/f204']]), keys(plans.filter((p) => p.addresses?.some((a) => a.reference === 'Condition/f204'))));
+});
+
+t.test('_include=*, _revinclude:iterate, _has nested, system search', async (t) => {
+  const plan = ofType<CarePlan>('CarePlan').find((p) => p.id === 'f201')!;
+  const refs = new Set<string>();
+  const walk = (n: unknown, inContained: boolean) => {
+    if (Array.isArray(n)) n.forEach((x) => walk(x, inContained));
+    else if (n && typeof n === 'object') {
+      for (const [k, v] of Object.entries(n)) {
+        if (k === 'contained') continue;
+        if (k === 'reference' && typeof v === 'string' && /^[A-Z][A-Za-z]+\/[^/]+$/.test(v)) refs.add(v);
+        else walk(v, inContained);
+      }
+    }
+  };
+  walk(plan, false);
+  const present = new Set(resources.map((r) => `${r.resourceType}/${r.id}`));
+  const b = await run(['CarePlan'], [['_id', 'f201'], ['_include', '*']]);
+  const included = (b.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => `${e.resource!.resourceType}/${e.resource!.id}`).sort();
+  // every included resource is one CarePlan/f201 references through a search parameter
+  for (const k of included) t.ok(refs.has(k), `included ${k} is referenced`);
+  t.ok(included.includes('Patient/f201') && included.includes('Condition/f204'));
+  t.notOk(included.some((k) => !present.has(k)));
+  // Patient f201 ← Condition (subject) ← CarePlan (condition), iterated
+  const r = await run(['Patient'], [['_id', 'f201'], ['_revinclude', 'Condition:subject'], ['_revinclude:iterate', 'CarePlan:condition']]);
+  const rIncluded = (r.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => `${e.resource!.resourceType}/${e.resource!.id}`);
+  const condsOf = resources.filter((x) => x.resourceType === 'Condition' && (x as { subject?: Reference }).subject?.reference === 'Patient/f201');
+  const plansOf = ofType<CarePlan>('CarePlan').filter((p) => p.addresses?.some((a) => condsOf.some((c) => a.reference === `Condition/${c.id}`)));
+  t.ok(plansOf.length > 0, 'the f201 story has a CarePlan addressing a Condition');
+  t.same(rIncluded.sort(), keys([...condsOf, ...plansOf]));
+  // Patients with a Condition that some CarePlan addresses
+  const nested = await ids(['Patient'], [['_has:Condition:subject:_has:CarePlan:condition:status', 'active,completed,draft,on-hold,revoked,entered-in-error,unknown']]);
+  const plannedConditions = new Set(ofType<CarePlan>('CarePlan').flatMap((p) => p.addresses?.map((a) => a.reference) ?? []));
+  const expectedNested = new Set(resources.filter((x) => x.resourceType === 'Condition' && plannedConditions.has(`Condition/${x.id}`)).map((x) => (x as { subject?: Reference }).subject?.reference));
+  t.same(nested, [...expectedNested].filter((k): k is string => !!k && k.startsWith('Patient/') && present.has(k)).sort());
+  // system search: _type + _id
+  t.same(await ids([], [['_type', 'Patient,Practitioner'], ['_id', 'f201']]), ['Patient/f201', 'Practitioner/f201']);
+  t.same(await ids([], [['_id', 'example'], ['_type', 'Goal,CarePlan']]), ['CarePlan/example', 'Goal/example']);
+  const sum = await run(['Patient'], [['_id', 'example'], ['_summary', 'text']]);
+  t.same(Object.keys(sum.entry![0].resource!).sort(), ['id', 'meta', 'resourceType', 'text']);
+});
