@@ -92,7 +92,7 @@ export async function resolveIncludes(
       if (d.source === '*' || d.code === '*') throw badRequest('_revinclude needs an explicit Source:parameter', 'not-supported');
       const rows = await reader.find({
         types: [d.source],
-        filter: { 'idx.ref': { $elemMatch: { p: d.code, r: { $in: keys } } } },
+        filter: { 'idx.ref': { $elemMatch: { p: d.code, r: { $in: d.target ? keys.filter((k) => k.startsWith(`${d.target}/`)) : keys } } } },
         limit: MAX_INCLUDED + 1,
       });
       for (const v of rows) add(v);
