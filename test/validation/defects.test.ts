@@ -1,0 +1,153 @@
+import { join } from 'node:path';
+import t from 'tap';
+import type { ElementDefinition, OperationOutcomeIssue, StructureDefinition } from 'fhir/r4.js';
+import { createValidator, rerootIssues } from '../../src/validation/validator.js';
+import { testDataDir } from './test-data.js';
+
+const validator = await createValidator();
+
+function errorsAt(issues: OperationOutcomeIssue[]): string[] {
+  return issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').map((i) => i.expression?.[0] ?? '');
+}
+
+const patient = { resourceType: 'Patient', id: 'p1', gender: 'female', birthDate: '1970-01-01' };
+const condition = {
+  resourceType: 'Condition',
+  id: 'c1',
+  clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+  code: { coding: [{ system: 'http://snomed.info/sct', code: '44054006' }] },
+  subject: { reference: 'Patient/p1' },
+};
+
+t.test('valid baselines have no errors', async (t) => {
+  t.same(errorsAt(validator.validate(patient)), []);
+  t.same(errorsAt(validator.validate(condition)), []);
+});
+
+const cases: { name: string; resource: unknown; expect: string; code?: string }[] = [
+  { name: 'unknown element', resource: { ...patient, foo: 1 }, expect: 'Patient.foo', code: 'structure' },
+  { name: 'missing required primitive (CarePlan.status)', resource: { resourceType: 'CarePlan', intent: 'plan', subject: { reference: 'Patient/p1' } }, expect: 'CarePlan.status', code: 'required' },
+  { name: 'impossible date 2020-02-30', resource: { ...patient, birthDate: '2020-02-30' }, expect: 'Patient.birthDate', code: 'value' },
+  { name: 'two value[x]', resource: { ...condition, onsetDateTime: '2020-01-01', onsetString: 'spring' }, expect: 'Condition.onset', code: 'structure' },
+  { name: 'empty array', resource: { ...patient, name: [] }, expect: 'Patient.name', code: 'structure' },
+  { name: 'empty object', resource: { ...patient, maritalStatus: {} }, expect: 'Patient.maritalStatus', code: 'structure' },
+  { name: 'empty string', resource: { ...patient, name: [{ family: '' }] }, expect: 'Patient.name[0].family', code: 'value' },
+  { name: 'bad id', resource: { ...patient, id: 'bad_id!' }, expect: 'Patient.id', code: 'value' },
+  { name: 'wrong JSON type (array expected)', resource: { ...patient, name: { family: 'x' } }, expect: 'Patient.name', code: 'structure' },
+  { name: 'bad primitive extension', resource: { ...patient, _birthDate: { extension: [{ url: 'http://example.org/x', valueBoolean: 'yes' }] } }, expect: 'Patient.birthDate.extension[0].value.ofType(boolean)' },
+  { name: 'bad decimal type', resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, valueQuantity: { value: '12' } }, expect: 'Observation.value.ofType(Quantity).value' },
+  { name: 'per-1 violation', resource: { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period: { start: '2020-02-01', end: '2020-01-01' } }, expect: 'Encounter.period', code: 'invariant' },
+  { name: 'con-4 violation (abatement with active status)', resource: { ...condition, abatementDateTime: '2021-01-01' }, expect: 'Condition', code: 'invariant' },
+  { name: 'bad required-binding code', resource: { ...condition, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'bogus' }] } }, expect: 'Condition.clinicalStatus', code: 'code-invalid' },
+  { name: 'bad required code (Patient.gender)', resource: { ...patient, gender: 'f' }, expect: 'Patient.gender', code: 'code-invalid' },
+  { name: 'reference to a wrong target type', resource: { ...condition, subject: { reference: 'Practitioner/x' } }, expect: 'Condition.subject', code: 'structure' },
+  { name: 'contained resource validated as its own type', resource: { ...condition, contained: [{ resourceType: 'Patient', id: 'x', gender: 'nope' }], subject: { reference: '#x' } }, expect: 'Condition.contained[0].gender' },
+  { name: 'ref-1: local reference without contained resource', resource: { ...condition, subject: { reference: '#nothere' } }, expect: 'Condition.subject', code: 'invariant' },
+  { name: 'bundle entry validated as its own type', resource: { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'urn:uuid:1', resource: { ...patient, birthDate: '1970-13-01' } }] }, expect: 'Bundle.entry[0].resource.birthDate' },
+  { name: 'Parameters.parameter.resource validated', resource: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { ...patient, foo: true } }] }, expect: 'Parameters.parameter[0].resource.foo' },
+  { name: 'narrative with script (txt-1)', resource: { ...patient, text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><script>x</script></div>' } }, expect: 'Patient.text.div', code: 'invariant' },
+];
+
+for (const c of cases) {
+  t.test(c.name, async (t) => {
+    const issues = validator.validate(c.resource);
+    const errors = issues.filter((i) => i.severity === 'error');
+    const hit = errors.find((e) => e.expression?.[0] === c.expect);
+    t.ok(hit, `error at ${c.expect} (got ${errorsAt(issues).join(', ') || 'none'})`);
+    if (hit && c.code) t.equal(hit.code, c.code, 'issue code');
+    if (hit) t.match(hit.diagnostics, /\S/, 'diagnostics say what is wrong');
+  });
+}
+
+t.test('issue paths can be re-rooted under a Bundle entry', async (t) => {
+  const issues = rerootIssues(validator.validate({ ...patient, foo: 1 }), 'Bundle.entry[3].resource');
+  t.same(errorsAt(issues), ['Bundle.entry[3].resource.foo']);
+  t.ok(issues.some((i) => i.severity === 'warning' && i.expression?.[0] === 'Bundle.entry[3].resource'), 'warnings re-rooted too (dom-6)');
+});
+
+/** A profile built from the base Patient snapshot, with the constraints under test added as data. */
+function testProfile(): StructureDefinition {
+  const base = (validator as unknown as { registry: { baseByType: Map<string, StructureDefinition> } }).registry.baseByType.get('Patient')!;
+  const elements: ElementDefinition[] = base.snapshot!.element.map((e) => ({ ...e }));
+  const at = (path: string) => elements.findIndex((e) => e.path === path);
+  const gender = elements[at('Patient.gender')];
+  gender.fixedCode = 'female';
+  const identifier = elements[at('Patient.identifier')];
+  identifier.slicing = { discriminator: [{ type: 'value', path: 'system' }], rules: 'closed' };
+  const mrnSlice: ElementDefinition[] = [
+    { id: 'Patient.identifier:mrn', path: 'Patient.identifier', sliceName: 'mrn', min: 1, max: '1', type: [{ code: 'Identifier' }], base: { path: 'Patient.identifier', min: 0, max: '*' } },
+    { id: 'Patient.identifier:mrn.system', path: 'Patient.identifier.system', min: 1, max: '1', type: [{ code: 'uri' }], fixedUri: 'urn:mrn', base: { path: 'Identifier.system', min: 0, max: '1' } },
+  ];
+  elements.splice(at('Patient.identifier') + 1, 0, ...mrnSlice);
+  const nameFamily: ElementDefinition = { id: 'Patient.name.family', path: 'Patient.name.family', min: 0, max: '1', type: [{ code: 'string' }], maxLength: 5, base: { path: 'HumanName.family', min: 0, max: '1' } };
+  elements.splice(at('Patient.name') + 1, 0, nameFamily);
+  const birth = elements[at('Patient.birthDate')];
+  birth.min = 1;
+  return {
+    resourceType: 'StructureDefinition',
+    url: 'http://example.org/StructureDefinition/test-patient',
+    name: 'TestPatient',
+    status: 'active',
+    kind: 'resource',
+    abstract: false,
+    type: 'Patient',
+    baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
+    derivation: 'constraint',
+    snapshot: { element: elements },
+  };
+}
+
+t.test('profile constraints from a snapshot', async (t) => {
+  const profiled = validator.extend([testProfile()]);
+  const url = 'http://example.org/StructureDefinition/test-patient';
+  const good = { ...patient, meta: { profile: [url] }, identifier: [{ system: 'urn:mrn', value: '1' }], name: [{ family: 'Lee' }] };
+  t.same(errorsAt(profiled.validate(good)), [], 'conforming instance');
+  t.ok(profiled.knowsProfile(url));
+  t.ok(errorsAt(profiled.validate({ ...good, gender: 'male' })).includes('Patient.gender'), 'wrong fixed value');
+  t.ok(errorsAt(profiled.validate({ ...good, identifier: [{ system: 'urn:mrn', value: '1' }, { system: 'urn:other', value: '2' }] })).includes('Patient.identifier[1]'), 'closed slicing violation');
+  t.ok(errorsAt(profiled.validate({ ...good, identifier: [{ system: 'urn:other', value: '2' }] })).some((e) => e.startsWith('Patient.identifier')), 'missing required slice');
+  t.ok(errorsAt(profiled.validate({ ...good, name: [{ family: 'Longname' }] })).includes('Patient.name[0].family'), 'maxLength');
+  const { birthDate: _b, ...noBirth } = good;
+  t.ok(errorsAt(profiled.validate(noBirth)).includes('Patient.birthDate'), 'cardinality narrowed by the profile');
+  t.same(errorsAt(profiled.validate({ ...patient, gender: 'male' })), [], 'a profile applies only when claimed');
+  t.ok(errorsAt(profiled.validate({ ...patient, gender: 'male' }, { profiles: [url] })).includes('Patient.gender'), 'explicitly requested profile');
+});
+
+t.test('unknown profiles: warning by default, error when strict', async (t) => {
+  const r = { ...patient, meta: { profile: ['http://example.org/unknown'] } };
+  const lenient = validator.validate(r);
+  t.ok(lenient.some((i) => i.severity === 'warning' && i.code === 'not-found'));
+  t.same(errorsAt(lenient), []);
+  const strict = await createValidator({ strictProfiles: true });
+  t.ok(errorsAt(strict.validate(r)).includes('Patient.meta.profile'));
+});
+
+const data = testDataDir();
+t.test('US Core packages', { skip: data ? false : 'FHIR_TEST_DATA not found' }, async (t) => {
+  const dir = join(data as string, 'us-core');
+  const started = performance.now();
+  const us = await createValidator({ packagePaths: [join(dir, 'us_core_610.tgz'), join(dir, 'us_core_700.tgz')] });
+  t.comment(`validator with R4 + US Core 6.1.0 + 7.0.0 built in ${Math.round(performance.now() - started)} ms`);
+  const profile = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-condition-problems-health-concerns';
+  t.ok(us.knowsProfile(profile));
+  t.ok(us.knowsProfile(`${profile}|6.1.0`), 'versioned canonical');
+  const claimed = { ...condition, meta: { profile: [profile] } };
+  const missing = errorsAt(us.validate(claimed));
+  t.ok(missing.includes('Condition.category'), `Condition without category refused (${missing.join(', ')})`);
+  const withCategory = {
+    ...claimed,
+    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'problem-list-item' }] }],
+  };
+  t.same(errorsAt(us.validate(withCategory)), [], 'with a US Core category it conforms');
+  const wrongCategory = { ...withCategory, category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-category', code: 'encounter-diagnosis' }] }] };
+  t.ok(errorsAt(us.validate(wrongCategory)).some((e) => e.startsWith('Condition.category')), 'a category outside the required slice value set');
+  const birthsex = {
+    ...patient,
+    meta: { profile: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient'] },
+    identifier: [{ system: 'urn:x', value: '1' }],
+    name: [{ family: 'Lee' }],
+    extension: [{ url: 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex', valueCoding: { code: 'F' } }],
+  };
+  t.ok(errorsAt(us.validate(birthsex)).some((e) => e.startsWith('Patient.extension[0]')), 'extension with a value type its definition does not allow');
+  t.ok(us.conformanceResources().some((r) => r.resourceType === 'SearchParameter'), 'SearchParameters handed to search');
+});
