@@ -5,11 +5,13 @@
 // node_modules/hl7.fhir.r4.examples by applying each profile's differential, so every
 // generated snapshot element still carries the base definition's text, bindings and constraints.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'profiles');
+// An output folder may be given (tests rebuild into a temporary folder and compare).
+const out = process.argv[2] ? resolve(process.argv[2]) : join(root, 'profiles');
+mkdirSync(out, { recursive: true });
 const r4 = join(root, 'node_modules', 'hl7.fhir.r4.examples');
 
 const BASE = 'https://ccm-fhir.org/fhir';
@@ -580,5 +582,4 @@ write(
   ),
 );
 
-mkdirSync(join(out, 'examples'), { recursive: true });
 console.log('profiles written to', out);
