@@ -34,3 +34,32 @@ export function show(value: unknown): string {
   const text = JSON.stringify(value);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
+
+/** Where an instance departs from a fixed value or pattern, element by element (one issue per element). */
+export function valueMismatches(instance: unknown, expected: unknown, path: string, exact: boolean): { path: string; message: string }[] {
+  if (expected === null || typeof expected !== 'object') {
+    return instance === expected ? [] : [{ path, message: `Value ${show(instance)} is not ${show(expected)}` }];
+  }
+  if (Array.isArray(expected)) {
+    const items = Array.isArray(instance) ? instance : instance === undefined ? [] : [instance];
+    if (items.length === 1 && expected.length === 1) return valueMismatches(items[0], expected[0], `${path}[0]`, exact);
+    const ok = exact ? equalsFixed(items, expected) : matchesPattern(items, expected);
+    return ok ? [] : [{ path, message: `Value ${show(instance)} does not contain ${show(expected)}` }];
+  }
+  if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) {
+    return [{ path, message: `Value ${show(instance)} is not ${show(expected)}` }];
+  }
+  const inst = instance as Record<string, unknown>;
+  const out: { path: string; message: string }[] = [];
+  for (const [key, value] of Object.entries(expected as Record<string, unknown>)) {
+    if (inst[key] === undefined) out.push({ path: `${path}.${key}`, message: `Missing ${key}: expected ${show(value)}` });
+    else out.push(...valueMismatches(inst[key], value, `${path}.${key}`, exact));
+  }
+  if (exact) {
+    for (const key of Object.keys(inst)) {
+      if (key !== 'id' && key !== 'extension' && !(key in (expected as object)))
+        out.push({ path: `${path}.${key}`, message: `Element ${key} is not allowed by the fixed value` });
+    }
+  }
+  return out.length ? out : [{ path, message: `Value ${show(instance)} does not match ${show(expected)}` }];
+}

@@ -82,7 +82,10 @@ export function splitCanonical(canonical: string): { url: string; version?: stri
 
 /** Canonical resources by url (latest loaded wins) and by `url|version`. */
 class CanonicalMap<T extends { url?: string; version?: string }> {
-  private readonly map = new Map<string, T>();
+  private readonly map: Map<string, T>;
+  constructor(from?: CanonicalMap<T>) {
+    this.map = new Map(from?.map);
+  }
   add(r: T): void {
     if (!r.url) return;
     this.map.set(r.url, r);
@@ -111,6 +114,19 @@ export class DefinitionRegistry {
   /** Element definitions of the base types by path, e.g. `Coding.system` (for profile-vs-base comparisons). */
   private readonly baseElements = new Map<string, ElementDefinition>();
   private terminologyLoaded = false;
+
+  /** A copy that can take more local definitions without changing this one (definitions are shared, not cloned). */
+  fork(): DefinitionRegistry {
+    const copy = new DefinitionRegistry();
+    (copy as { structures: CanonicalMap<StructureDefinition> }).structures = new CanonicalMap(this.structures);
+    (copy as { valueSets: CanonicalMap<ValueSet> }).valueSets = new CanonicalMap(this.valueSets);
+    (copy as { codeSystems: CanonicalMap<CodeSystem> }).codeSystems = new CanonicalMap(this.codeSystems);
+    for (const [k, v] of this.baseByType) copy.baseByType.set(k, v);
+    for (const [k, v] of this.baseElements) copy.baseElements.set(k, v);
+    copy.local.push(...this.local);
+    copy.terminologyLoaded = this.terminologyLoaded;
+    return copy;
+  }
 
   static core(): DefinitionRegistry {
     const reg = new DefinitionRegistry();

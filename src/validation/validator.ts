@@ -60,18 +60,30 @@ export class FhirValidator implements Validator {
   constructor(
     private readonly registry: DefinitionRegistry,
     private readonly opts: ValidatorOptions,
-    rules: ApplicabilityRule[],
+    private readonly rules: ApplicabilityRule[],
+    structure?: StructureValidator,
   ) {
-    const primitives = buildPrimitiveTypes(registry);
-    this.structure = new StructureValidator(registry, primitives);
+    this.structure = structure ?? new StructureValidator(registry, buildPrimitiveTypes(registry));
     this.terminology = new Terminology(registry);
     const typeNames = new Set([...registry.baseByType.keys()].filter((t) => registry.baseByType.get(t)?.kind !== 'resource'));
     this.walker = new InstanceWalker(registry, this.terminology, this.invariants, typeNames);
     this.applicability = new Applicability(rules, (url) => registry.structures.get(url)?.type, this.terminology);
   }
 
+  /**
+   * A validator that also knows these conformance resources (e.g. a test's supporting profiles);
+   * it shares this one's compiled base schemas, so it is cheap to make.
+   */
+  extend(resources: Resource[]): FhirValidator {
+    const registry = this.registry.fork();
+    registry.ensureTerminology();
+    for (const r of resources) registry.addLocal(r);
+    const sds = resources.filter((r): r is StructureDefinition => r.resourceType === 'StructureDefinition');
+    return new FhirValidator(registry, this.opts, [...this.rules, ...rulesFromExtensions(sds)], this.structure);
+  }
+
   knowsProfile(url: string): boolean {
-    return this.registry.structures.get(url)?.snapshot !== undefined;
+    return this.walker.tree(url) !== undefined;
   }
 
   conformanceResources(): Resource[] {

@@ -1,5 +1,5 @@
 import type { ElementDefinition } from 'fhir/r4.js';
-import { equalsFixed, matchesPattern, show } from './compare.js';
+import { equalsFixed, matchesPattern, valueMismatches } from './compare.js';
 import { evalPath, nodeAtPath, parseDiscriminatorPath, type Step } from './discriminator.js';
 import { capitalize, maxOf } from './elements.js';
 import { NATIVE_CONSTRAINTS, type CompiledConstraint, type InvariantCompiler } from './invariants.js';
@@ -7,6 +7,7 @@ import { issue, type Issue } from './issues.js';
 import type { DefinitionRegistry } from './registry.js';
 import { splitCanonical } from './registry.js';
 import type { Terminology } from './terminology.js';
+import { ensureSnapshot } from './snapshot.js';
 import { buildTree, type DefinitionTree, type ElementNode } from './tree.js';
 import { checkNarrativeDiv } from './xhtml.js';
 
@@ -116,7 +117,7 @@ export class InstanceWalker {
     let t = this.trees.get(canonical);
     if (t === undefined) {
       const sd = this.registry.structures.get(canonical);
-      t = (sd && buildTree(sd, this.registry)) || null;
+      t = (sd && ensureSnapshot(sd, this.registry) && buildTree(sd, this.registry)) || null;
       this.trees.set(canonical, t);
     }
     return t ?? undefined;
@@ -140,6 +141,7 @@ export class InstanceWalker {
   conforms(canonical: string, value: unknown, env: WalkEnv): boolean {
     const tree = this.tree(canonical);
     if (!tree || !isObject(value)) return false;
+    if (this.registry.isResourceType(tree.type) && value.resourceType !== tree.type) return false;
     const probe: WalkEnv = { ...env, issues: [] };
     this.validate(tree, value, tree.type, probe);
     return !probe.issues.some((i) => i.severity === 'error' || i.severity === 'fatal');
@@ -173,7 +175,12 @@ export class InstanceWalker {
     let targets: Set<string> | undefined;
     const refTargets = node.types.filter((t) => t.code === 'Reference').flatMap((t) => t.targetProfiles);
     if (refTargets.length) {
-      const types = refTargets.map((u) => this.registry.structures.get(u)?.type ?? u.slice(u.lastIndexOf('/') + 1));
+      // A target profile this server does not know cannot be checked: it counts as 'any resource'.
+      const types = refTargets.map(
+        (u) =>
+          this.registry.structures.get(u)?.type ??
+          (u.startsWith('http://hl7.org/fhir/StructureDefinition/') ? u.slice(u.lastIndexOf('/') + 1) : 'Resource'),
+      );
       const baseTargets = (baseEd?.type ?? []).filter((t) => t.code === 'Reference').flatMap((t) => t.targetProfile ?? []);
       const narrowed = !frame.profile || baseTargets.length === 0 || baseTargets.length > refTargets.length;
       if (!types.includes('Resource') && narrowed) targets = new Set(types);
@@ -379,9 +386,11 @@ export class InstanceWalker {
     const v = item.value;
     if (frame.profile && v !== undefined) {
       if (node.fixed !== undefined && !equalsFixed(v, node.fixed))
-        env.issues.push(issue('error', 'value', item.path, `Value ${show(v)} does not match the fixed value ${show(node.fixed)} (from ${frame.tree.url})`));
+        for (const m of valueMismatches(v, node.fixed, item.path, true))
+          env.issues.push(issue('error', 'value', m.path, `${m.message}: the fixed value is required (from ${frame.tree.url})`));
       if (node.pattern !== undefined && !matchesPattern(v, node.pattern))
-        env.issues.push(issue('error', 'value', item.path, `Value ${show(v)} does not match the required pattern ${show(node.pattern)} (from ${frame.tree.url})`));
+        for (const m of valueMismatches(v, node.pattern, item.path, false))
+          env.issues.push(issue('error', 'value', m.path, `${m.message}: the pattern is required (from ${frame.tree.url})`));
     }
     const maxLength = node.ed.maxLength;
     if (maxLength !== undefined && typeof v === 'string' && v.length > maxLength)
@@ -590,10 +599,12 @@ export class InstanceWalker {
       } else if (d.type === 'type') {
         if (!def) continue;
         const types = new Set(def.types.map((t) => t.code));
-        if (!values.some((r) => types.has(r.type ?? ''))) return false;
+        const typeOf = (r: { value: unknown; type?: string }) =>
+          r.type ?? (isObject(r.value) && typeof r.value.resourceType === 'string' ? r.value.resourceType : item.type);
+        if (!values.some((r) => types.has(typeOf(r)))) return false;
       } else if (d.type === 'profile') {
         const profiles = def?.types.flatMap((t) => t.profiles) ?? [];
-        if (profiles.length && !values.some((r) => profiles.every((p) => this.conforms(p, r.value, env)))) return false;
+        if (profiles.length && !values.some((r) => profiles.some((p) => this.conforms(p, r.value, env)))) return false;
       }
     }
     return true;

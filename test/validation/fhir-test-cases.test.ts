@@ -75,7 +75,16 @@ if (!data) {
         total++;
         const a = agrees(s.issues, s.expected);
         if (a.verdict && a.located) agreed++;
-        else t.comment(`disagree ${c.name} (${s.name}): expected ${s.expected.errorCount} error(s), got ${errorsOf(s.issues).length}`);
+        else
+          t.comment(
+            `disagree ${c.name} (${s.name}): expected ${s.expected.errorCount} error(s) at [${s.expected.issues
+              .filter((i) => i.severity === 'error')
+              .map((i) => i.expression)
+              .join(', ')}], got ${errorsOf(s.issues).length}: [${errorsOf(s.issues)
+              .slice(0, 3)
+              .map((i) => `${i.expression?.[0]}: ${i.diagnostics?.slice(0, 90)}`)
+              .join(' | ')}]`,
+          );
       }
     }
     t.comment(`profile tier agreement: ${agreed}/${total} (${((100 * agreed) / total).toFixed(1)}%), ${unreadable} XML support files unreadable`);
