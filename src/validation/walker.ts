@@ -134,6 +134,7 @@ export class InstanceWalker {
     const info = this.info(frame, tree.root);
     this.runConstraints(info, value, path, env);
     if (tree.isBase && tree.type === 'Reference') this.checkLocalReference(value, path, env);
+    else if (tree.isBase && tree.type === 'Attachment') this.checkAttachmentSize(value, path, env);
     this.walkChildren(frame, tree.root, value, path, env);
   }
 
@@ -505,6 +506,14 @@ export class InstanceWalker {
     env.issues.push(
       issue('error', 'invariant', path, `Constraint failed: ref-1: 'SHALL have a contained resource if a local reference is provided' (no contained resource with id '${id}')`),
     );
+  }
+
+  /** Attachment.size is "the number of bytes of data ... before base64 encoding": it must match data. */
+  private checkAttachmentSize(v: Record<string, unknown>, path: string, env: WalkEnv): void {
+    if (typeof v.data !== 'string' || typeof v.size !== 'number') return;
+    const actual = Buffer.from(v.data, 'base64').length;
+    if (actual !== v.size)
+      env.issues.push(issue('error', 'structure', path, `Stated Attachment size ${v.size} does not match the actual size of the data (${actual} bytes)`));
   }
 
   private checkLimit(limit: { key: string; value: unknown }, v: unknown, path: string, env: WalkEnv): void {
