@@ -75,7 +75,7 @@ export class InvariantCompiler {
             } catch (err) {
               // A constraint the engine cannot evaluate on this input is not held against the sender.
               // Only the key and the error's first words are kept: messages can quote patient data.
-              failures.set(c.key, (err as Error).message.split(/[,:[{"]/)[0].slice(0, 80));
+              failures.set(c.key, String((err as Error)?.message ?? err).split(/[,:[{"]/)[0].slice(0, 80));
               return true;
             }
           },

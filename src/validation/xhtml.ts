@@ -38,7 +38,8 @@ export function checkNarrativeDiv(div: string): XhtmlProblem[] {
   if (!/^<div[^>]*\sxmlns\s*=\s*["']http:\/\/www\.w3\.org\/1999\/xhtml["']/.test(trimmed))
     problems.push({ key: 'txt-1', message: 'The narrative <div> must be in the XHTML namespace' });
   const stack: string[] = [];
-  const tag = /<(\/?)([A-Za-z][\w:.-]*)((?:\s+[^\s=/>]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+))?)*)\s*(\/?)>|<!--[\s\S]*?-->|&(#?[\w]+);|<!\[CDATA\[|<[!?]/g;
+  // No '<' inside names or unquoted values: keeps matching linear on malformed input.
+  const tag = /<(\/?)([A-Za-z][\w:.-]*)((?:\s+[^\s=/<>]+(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s<>]+))?)*)\s*(\/?)>|<!--[\s\S]*?-->|&(#?[\w]+);|<!\[CDATA\[|<[!?]/g;
   let text = trimmed.replace(/<!--[\s\S]*?-->/g, '');
   let hasContent = /<img[\s>]/.test(text);
   let m: RegExpExecArray | null;
