@@ -53,18 +53,24 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
     requestIdHeader: false,
     routerOptions: { maxParamLength: 200 },
-    forceCloseConnections: false,
+    // On close: idle keep-alive sockets are closed at once, in-flight requests finish.
+    forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({ method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+  });
+  let closed = false;
+  // Responses finished while closing end their connection, so keep-alive sockets do not hold the shutdown open.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closed) reply.header('Connection', 'close');
+    return payload;
   });
   registerBodyParsers(app);
   registerErrorHandler(app);
   registerHealthRoutes(app, services);
   registerFhirRoutes(app, services, overrides.operations ?? builtInOperations(), softwareInfo());
 
-  let closed = false;
   return {
     app,
     services,

@@ -1,6 +1,7 @@
 import type { Operation } from './operation.js';
+import { validateOperation } from './validate.js';
 
 /** The operations this server serves; each one is listed in the CapabilityStatement. */
 export function builtInOperations(): Operation[] {
-  return [];
+  return [validateOperation];
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { freePort } from './server.js';
@@ -9,10 +9,20 @@ export interface ChildServer {
   exited: Promise<number | null>;
 }
 
-/** Runs src/server.ts in a child process (same TypeScript loader as the tests), as `npm start` would. */
+let built = false;
+
+/** Compiles dist/ when stale, exactly as `npm start` does before it starts the server. */
+function buildOnce(): void {
+  if (built) return;
+  execFileSync(process.execPath, [join(process.cwd(), 'scripts/build-if-needed.mjs')], { stdio: 'inherit' });
+  built = true;
+}
+
+/** Runs the compiled server in a child process, as `npm start` would. */
 export async function startChild(env: Record<string, string>, port?: number): Promise<ChildServer> {
+  buildOnce();
   port ??= await freePort();
-  const proc = spawn(process.execPath, [...process.execArgv, join(process.cwd(), 'src/server.ts')], {
+  const proc = spawn(process.execPath, [join(process.cwd(), 'dist/src/server.js')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

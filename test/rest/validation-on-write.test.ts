@@ -1,0 +1,31 @@
+import t from 'tap';
+import { fhir, startServer } from '../helpers/server.js';
+
+t.test('writes are validated; $validate reports without storing', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const bad = { resourceType: 'Patient', birthDate: '2020-02-30', foo: 1 };
+  const refused = await fhir('POST', `${B}/Patient`, bad);
+  t.equal(refused.status, 422);
+  t.equal(refused.body.resourceType, 'OperationOutcome');
+  const exprs = refused.body.issue.flatMap((i: any) => i.expression ?? []);
+  t.ok(exprs.some((e: string) => e.startsWith('Patient.birthDate')), 'names the bad date');
+  t.ok(exprs.some((e: string) => e.startsWith('Patient.foo')), 'names the unknown element');
+
+  const tx = await fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry: [
+    { resource: { resourceType: 'Patient', active: true }, request: { method: 'POST', url: 'Patient' } },
+    { resource: { resourceType: 'CarePlan', intent: 'plan', subject: { reference: 'Patient/x' } }, request: { method: 'POST', url: 'CarePlan' } },
+  ] });
+  t.equal(tx.status, 422, 'CarePlan without status is refused');
+  t.ok(tx.body.issue.some((i: any) => (i.expression ?? []).some((e: string) => e.startsWith('Bundle.entry[1].resource'))), 'issue points into the entry');
+
+  const v = await fhir('POST', `${B}/Patient/$validate`, bad);
+  t.equal(v.body.resourceType, 'OperationOutcome');
+  t.ok(v.body.issue.some((i: any) => i.severity === 'error'));
+  const ok = await fhir('POST', `${B}/Patient/$validate`, { resourceType: 'Patient', active: true });
+  t.notOk(ok.body.issue.some((i: any) => i.severity === 'error'));
+  t.equal((await fhir('GET', `${B}/_history`)).body.total, 0, 'nothing was stored');
+  const cs = (await fhir('GET', `${B}/metadata`)).body;
+  t.ok(cs.rest[0].resource.find((r: any) => r.type === 'Patient').operation.some((o: any) => o.name === 'validate'), '$validate is in the CapabilityStatement');
+});
