@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from 'fhir/r4.js';
 import { loadPackage, loadProfileDir } from '../fhir/packages.js';
 import { Applicability, readApplicabilityFile, rulesFromExtensions, type ApplicabilityRule } from './applicability.js';
-import { checkBundle } from './bundle-rules.js';
+import { checkBundle, checkDocumentReferences } from './bundle-rules.js';
 import { checkContainedReferenced } from './contained.js';
 import { InvariantCompiler } from './invariants.js';
 import { issue, rerootIssues, type Issue } from './issues.js';
@@ -144,7 +144,10 @@ export class FhirValidator implements Validator {
       this.walker.validate(tree, resource, path, env);
     }
     checkContainedReferenced(resource, path, issues);
-    if (type === 'Bundle') checkBundle(resource, path, issues);
+    if (type === 'Bundle') {
+      checkBundle(resource, path, issues);
+      checkDocumentReferences(resource, path, (t, pointer) => this.structure.toPath(t, pointer), issues);
+    }
     this.validateNested(resource, type, path, rootResource, issues);
   }
 

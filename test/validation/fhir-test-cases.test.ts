@@ -8,7 +8,6 @@ import { testDataDir } from './test-data.js';
 
 /** Cases this engine does not get right yet, and why (kept visible as TODOs, not hidden). */
 const KNOWN_GAPS: Record<string, string> = {
-  'bundle-document-versioned-references-bad': 'references are not resolved inside Bundles yet',
   'encounter-period':
     'per-1 compares a date with a dateTime: FHIRPath gives an empty (unknown) result, which passes; Java fails it',
 };
