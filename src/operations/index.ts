@@ -1,7 +1,10 @@
+import { ccmBillingOperation } from './ccm-billing.js';
+import { ccmEligibilityOperation } from './ccm-eligibility.js';
+import { ccmWorklistOperation } from './ccm-worklist.js';
 import type { Operation } from './operation.js';
 import { validateOperation } from './validate.js';
 
 /** The operations this server serves; each one is listed in the CapabilityStatement. */
 export function builtInOperations(): Operation[] {
-  return [validateOperation];
+  return [validateOperation, ccmEligibilityOperation, ccmBillingOperation, ccmWorklistOperation];
 }

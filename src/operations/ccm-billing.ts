@@ -1,0 +1,132 @@
+// $ccm-billing (OperationDefinition ccm-billing): Patient/{id}/$ccm-billing, [base]/$ccm-billing
+// (one `patient` part per patient with care-management time or a qualifying consent in the month,
+// paged) and POST [base]/$ccm-billing (month, patient*, persist) which, with persist=true, writes
+// one ChargeItem per line idempotently (deterministic ids, PUT semantics, one transaction).
+import type { ChargeItem, Parameters, ParametersParameter } from 'fhir/r4.js';
+import {
+  billingParameters,
+  billingParts,
+  chargeItemsFromBilling,
+  chargeItemsToRetire,
+  evaluateBilling,
+  monthBounds,
+  patientPart,
+  toLocal,
+  type BillingResult,
+} from '../ccm/index.js';
+import { prepare, type Prepared } from '../rest/prepare.js';
+import type { RestResult } from '../rest/result.js';
+import type { Services } from '../rest/services.js';
+import { updateIn } from '../rest/write-ops.js';
+import { ccmGuard, checkMonth, DEFAULT_PAGE_SIZE, nextParameter, pageOver, readInput, today } from './ccm-common.js';
+import { ccmOptions, existingPatientFacts, patientFacts, patientsWithCareManagement, type PatientFacts } from './ccm-facts-source.js';
+import type { Operation, OperationCall } from './operation.js';
+
+export const CCM_BILLING_DEFINITION = 'https://ccm-fhir.org/fhir/OperationDefinition/ccm-billing';
+
+const INSTANCE_GET = new Set(['month']);
+const INSTANCE_POST = new Set(['month', 'persist']);
+const SYSTEM_GET = new Set(['month', '_count', '_page']);
+const SYSTEM_POST = new Set(['month', 'patient', 'persist']);
+
+export interface PatientBilling {
+  patient: string;
+  found: PatientFacts;
+  result: BillingResult;
+}
+
+async function billingOf(s: Services, found: PatientFacts): Promise<PatientBilling> {
+  const result = await ccmGuard(() => evaluateBilling(found.facts, ccmOptions(s)), found.sources.patient);
+  return { patient: found.sources.patient, found, result };
+}
+
+/** "care-management time or a qualifying consent in the month" (system level). */
+function hasCareManagementInMonth(s: Services, found: PatientFacts, month: string): boolean {
+  if (found.facts.timeEntries.length > 0) return true;
+  const consent = found.facts.consent;
+  if (!consent) return false;
+  const local = toLocal(consent.date, ccmOptions(s).timeZone);
+  return local !== null && local.date <= monthBounds(month).end;
+}
+
+/** The ChargeItems to write for these patients: fresh lines plus retired ones, validated before anything is written. */
+function chargeItemWrites(s: Services, billings: readonly PatientBilling[], month: string): Prepared[] {
+  const writes: ChargeItem[] = [];
+  for (const b of billings) {
+    const fresh = chargeItemsFromBilling(b.result, b.found.facts, b.found.sources);
+    writes.push(...fresh, ...chargeItemsToRetire(b.found.resources.chargeItems ?? [], fresh, b.found.sources.patient, month));
+  }
+  return writes.map((item) => prepare(s, item));
+}
+
+/** Writes the ChargeItems in one transaction (PUT by deterministic id: unchanged content is not rewritten). */
+async function persist(s: Services, billings: readonly PatientBilling[], month: string): Promise<void> {
+  const prepared = chargeItemWrites(s, billings, month);
+  if (!prepared.length) return;
+  await s.store.transact(async (tx) => {
+    for (const p of prepared) await updateIn(tx, p, p.resource.id!);
+  });
+}
+
+function patientsParameters(month: string, billings: readonly PatientBilling[], extra: ParametersParameter[] = []): Parameters {
+  return {
+    resourceType: 'Parameters',
+    parameter: [
+      { name: 'month', valueString: month },
+      ...billings.map((b) => patientPart(b.patient, billingParts(b.result, b.found.sources))),
+      ...extra,
+    ],
+  };
+}
+
+async function instanceLevel(s: Services, call: OperationCall, id: string): Promise<RestResult> {
+  const input = readInput(call, call.method === 'POST' ? INSTANCE_POST : INSTANCE_GET);
+  const month = checkMonth(s, input.month, today());
+  const found = await ccmGuard(() => patientFacts(s, id, month), `Patient/${id}`);
+  const billing = await billingOf(s, found);
+  if (input.persist) await persist(s, [billing], month);
+  return { status: 200, body: billingParameters(billing.result, found.sources) };
+}
+
+async function systemGet(s: Services, call: OperationCall): Promise<RestResult> {
+  const input = readInput(call, SYSTEM_GET);
+  const month = checkMonth(s, input.month, today(), true);
+  const ids = await patientsWithCareManagement(s);
+  const page = await pageOver(ids, input.count ?? DEFAULT_PAGE_SIZE, input.page, async (id) => {
+    const found = await ccmGuard(() => existingPatientFacts(s, id, month), `Patient/${id}`);
+    if (!found || !hasCareManagementInMonth(s, found, month)) return undefined;
+    return billingOf(s, found);
+  });
+  const extra = page.next ? [nextParameter(s, '$ccm-billing', call.query, page.next)] : [];
+  return { status: 200, body: patientsParameters(month, page.items, extra) };
+}
+
+async function systemPost(s: Services, call: OperationCall): Promise<RestResult> {
+  const input = readInput(call, SYSTEM_POST);
+  const month = checkMonth(s, input.month, today(), true);
+  const billings: PatientBilling[] = [];
+  if (input.patients.length) {
+    // Listed patients: every one must exist (404 before anything is written).
+    for (const id of [...new Set(input.patients)]) billings.push(await billingOf(s, await ccmGuard(() => patientFacts(s, id, month), `Patient/${id}`)));
+  } else {
+    for (const id of await patientsWithCareManagement(s)) {
+      const found = await ccmGuard(() => existingPatientFacts(s, id, month), `Patient/${id}`);
+      if (found && hasCareManagementInMonth(s, found, month)) billings.push(await billingOf(s, found));
+    }
+  }
+  if (input.persist) await persist(s, billings, month);
+  return { status: 200, body: patientsParameters(month, billings) };
+}
+
+export const ccmBillingOperation: Operation = {
+  name: 'ccm-billing',
+  definition: CCM_BILLING_DEFINITION,
+  system: true,
+  types: ['Patient'],
+  instanceLevel: true,
+  methods: ['GET', 'POST'],
+  async run(s, call): Promise<RestResult> {
+    if (call.id !== undefined) return instanceLevel(s, call, call.id);
+    return call.method === 'POST' ? systemPost(s, call) : systemGet(s, call);
+  },
+};

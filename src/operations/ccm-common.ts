@@ -1,0 +1,181 @@
+// Input handling shared by the CCM operations: parameters from the query and from a Parameters
+// body, the month checks of the contract, paging tokens, and CcmInputError -> 400.
+import type { OperationOutcomeIssue, Parameters, ParametersParameter } from 'fhir/r4.js';
+import { CcmInputError, isFutureMonth, isValidMonth, referenceTarget } from '../ccm/index.js';
+import { badRequest, FhirError } from '../fhir/errors.js';
+import type { Services } from '../rest/services.js';
+import { ccmRules } from './ccm-facts-source.js';
+import type { OperationCall } from './operation.js';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+export interface CcmInput {
+  month?: string;
+  count?: number;
+  page?: string;
+  persist?: boolean;
+  /** Patient ids (from `patient` references). */
+  patients: string[];
+  /** `Practitioner/{id}` (worklist filter). */
+  practitioner?: string;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function scalar(p: ParametersParameter): string | undefined {
+  const v = p.valueString ?? p.valueCode ?? p.valueDate ?? p.valueUri ?? p.valueId;
+  if (v !== undefined) return v;
+  if (p.valueInteger !== undefined) return String(p.valueInteger);
+  if (p.valueBoolean !== undefined) return String(p.valueBoolean);
+  if (p.valueReference?.reference !== undefined) return p.valueReference.reference;
+  return undefined;
+}
+
+function patientId(value: string, where: string): string {
+  const target = referenceTarget({ reference: value.includes('/') ? value : `Patient/${value}` });
+  if (!target?.startsWith('Patient/')) throw badRequest(`'${value.slice(0, 100)}' is not a Patient reference`, 'value', where);
+  return target.slice('Patient/'.length);
+}
+
+function pageSize(value: string): number {
+  if (!/^\d{1,9}$/.test(value) || Number(value) < 1) throw badRequest(`Invalid _count '${value.slice(0, 30)}': a whole number from 1`, 'value', '_count');
+  return Math.min(Number(value), MAX_PAGE_SIZE);
+}
+
+/**
+ * The operation's parameters: query parameters, then (POST) the Parameters body.
+ * `allowed` names the parameters this operation takes; others are refused (400).
+ */
+export function readInput(call: OperationCall, allowed: ReadonlySet<string>): CcmInput {
+  const pairs: Array<[string, string, string]> = call.query.map(([k, v]) => [k, v, k]);
+  if (call.method === 'POST' && call.body !== undefined && call.body !== null && !(isRecord(call.body) && Object.keys(call.body).length === 0)) {
+    if (!isRecord(call.body) || call.body.resourceType !== 'Parameters') throw badRequest('The body must be a Parameters resource', 'structure');
+    for (const [i, p] of ((call.body as unknown as Parameters).parameter ?? []).entries()) {
+      const v = scalar(p);
+      const where = `Parameters.parameter[${i}]`;
+      if (v === undefined) throw badRequest(`Parameter '${p.name}' has no value`, 'required', where);
+      pairs.push([p.name, v, where]);
+    }
+  }
+  const input: CcmInput = { patients: [] };
+  const once = new Set<string>();
+  for (const [name, value, where] of pairs) {
+    if (!allowed.has(name)) throw badRequest(`Unknown parameter '${name.slice(0, 60)}'`, 'not-supported', where);
+    if (name !== 'patient') {
+      if (once.has(name)) throw badRequest(`Parameter '${name}' may appear only once`, 'invalid', where);
+      once.add(name);
+    }
+    switch (name) {
+      case 'month':
+        input.month = value;
+        break;
+      case '_count':
+        input.count = pageSize(value);
+        break;
+      case '_page':
+        input.page = value;
+        break;
+      case 'persist':
+        if (value !== 'true' && value !== 'false') throw badRequest(`persist must be true or false, not '${value.slice(0, 30)}'`, 'value', where);
+        input.persist = value === 'true';
+        break;
+      case 'patient':
+        input.patients.push(patientId(value, where));
+        break;
+      case 'practitioner': {
+        const t = referenceTarget({ reference: value.includes('/') ? value : `Practitioner/${value}` });
+        if (!t?.startsWith('Practitioner/')) throw badRequest(`'${value.slice(0, 100)}' is not a Practitioner reference`, 'value', where);
+        input.practitioner = t;
+        break;
+      }
+    }
+  }
+  return input;
+}
+
+/** Today in the practice time zone (UTC until configurable). */
+export function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/** The month asked for (or the current one), refused (400) when malformed, in the future or outside the rules' years. */
+export function checkMonth(s: Services, month: string | undefined, todayDate: string, required = false): string {
+  if (month === undefined) {
+    if (required) throw badRequest('The month parameter (YYYY-MM) is required', 'required', 'month');
+    month = todayDate.slice(0, 7);
+  }
+  if (!isValidMonth(month)) throw badRequest(`month '${month.slice(0, 30)}' is not YYYY-MM`, 'value', 'month');
+  if (isFutureMonth(month, todayDate)) throw badRequest(`month ${month} is in the future (today is ${todayDate})`, 'value', 'month');
+  const years = ccmRules(s).codes.coveredYears;
+  if (!years.includes(Number(month.slice(0, 4)))) {
+    throw badRequest(`month ${month}: the rules data covers calendar years ${years.join(', ')} only`, 'value', 'month');
+  }
+  return month;
+}
+
+/** CcmInputError -> 400 with one issue per problem; anything else is rethrown. */
+export function mapCcmError(err: unknown, prefix?: string): never {
+  if (err instanceof CcmInputError) {
+    const issues: OperationOutcomeIssue[] = err.problems.map((p) => ({
+      severity: 'error',
+      code: 'invalid',
+      diagnostics: `${prefix ? prefix + ': ' : ''}${p.path}: ${p.message}`,
+      expression: [p.path],
+    }));
+    throw new FhirError(400, issues.length ? issues : [{ severity: 'error', code: 'invalid', diagnostics: err.message }]);
+  }
+  throw err;
+}
+
+/** Runs fn, turning a CcmInputError into a 400. */
+export async function ccmGuard<T>(fn: () => Promise<T> | T, prefix?: string): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    return mapCcmError(err, prefix);
+  }
+}
+
+export const encodePage = (value: string) => Buffer.from(value, 'utf8').toString('base64url');
+
+export function decodePage(token: string): string {
+  const value = /^[A-Za-z0-9_-]{1,400}$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
+  if (!value || encodePage(value) !== token) throw badRequest('_page is not a page token this server issued', 'value', '_page');
+  return value;
+}
+
+/** The `next` link parameter: the same call with _page set. */
+export function nextParameter(s: Services, path: string, query: Array<[string, string]>, page: string): ParametersParameter {
+  const qs = new URLSearchParams();
+  for (const [k, v] of query) if (k !== '_page') qs.append(k, v);
+  qs.append('_page', page);
+  return { name: 'next', valueUri: `${s.config.baseUrl.replace(/\/+$/, '')}/${path}?${qs.toString()}` };
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Token of the next page, when there may be more. */
+  next?: string;
+}
+
+/**
+ * Keyset paging over sorted candidate ids: evaluates candidates after the token in order, keeps
+ * those `pick` returns a value for, and stops once one more than the page size was found.
+ */
+export async function pageOver<T>(ids: readonly string[], count: number, token: string | undefined, pick: (id: string) => Promise<T | undefined>): Promise<Page<T>> {
+  const after = token === undefined ? undefined : decodePage(token);
+  const items: Array<{ id: string; item: T }> = [];
+  for (const id of ids) {
+    if (after !== undefined && id <= after) continue;
+    const item = await pick(id);
+    if (item === undefined) continue;
+    items.push({ id, item });
+    if (items.length > count) break;
+  }
+  if (items.length > count) {
+    const page = items.slice(0, count);
+    return { items: page.map((i) => i.item), next: encodePage(page[page.length - 1].id) };
+  }
+  return { items: items.map((i) => i.item) };
+}

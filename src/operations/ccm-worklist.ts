@@ -1,0 +1,63 @@
+// $ccm-worklist (OperationDefinition ccm-worklist): Patient/$ccm-worklist and [base]/$ccm-worklist.
+// One row per patient with a qualifying chronic condition, in worklist order (sortWorklist), paged
+// by position in that order; `practitioner` keeps the rows of one billing practitioner.
+import type { Parameters } from 'fhir/r4.js';
+import { evaluateEligibility, sortWorklist, worklistParameters, worklistRow, type WorklistRow } from '../ccm/index.js';
+import { badRequest } from '../fhir/errors.js';
+import type { RestResult } from '../rest/result.js';
+import type { Services } from '../rest/services.js';
+import { ccmGuard, checkMonth, decodePage, DEFAULT_PAGE_SIZE, encodePage, nextParameter, readInput, today } from './ccm-common.js';
+import { ccmOptions, existingPatientFacts, patientsWithConditions } from './ccm-facts-source.js';
+import type { Operation } from './operation.js';
+
+export const CCM_WORKLIST_DEFINITION = 'https://ccm-fhir.org/fhir/OperationDefinition/ccm-worklist';
+
+const PARAMS = new Set(['month', 'practitioner', '_count', '_page']);
+
+/** All rows of the month, sorted; `todayDate` is the practice's local date. */
+export async function worklistRows(s: Services, month: string, todayDate: string, practitioner?: string): Promise<WorklistRow[]> {
+  const rows: WorklistRow[] = [];
+  const opts = ccmOptions(s);
+  for (const id of await patientsWithConditions(s)) {
+    const found = await ccmGuard(() => existingPatientFacts(s, id, month), `Patient/${id}`);
+    if (!found) continue;
+    const { facts, sources } = found;
+    const row = await ccmGuard(() => {
+      if (evaluateEligibility(facts, opts).conditions.length === 0) return undefined;
+      return worklistRow(facts, todayDate, { ...opts, patient: sources.patient });
+    }, sources.patient);
+    if (!row) continue;
+    if (practitioner !== undefined && row.billingPractitioner !== practitioner) continue;
+    rows.push(row);
+  }
+  return sortWorklist(rows);
+}
+
+export const ccmWorklistOperation: Operation = {
+  name: 'ccm-worklist',
+  definition: CCM_WORKLIST_DEFINITION,
+  system: true,
+  types: ['Patient'],
+  typeLevel: true,
+  methods: ['GET'],
+  async run(s, call): Promise<RestResult> {
+    const input = readInput(call, PARAMS);
+    const todayDate = today();
+    const month = checkMonth(s, input.month, todayDate);
+    const rows = await worklistRows(s, month, todayDate, input.practitioner);
+    const count = input.count ?? DEFAULT_PAGE_SIZE;
+    let start = 0;
+    if (input.page !== undefined) {
+      const offset = decodePage(input.page);
+      if (!/^\d{1,9}$/.test(offset)) throw badRequest('_page is not a page token this server issued', 'value', '_page');
+      start = Number(offset);
+    }
+    const body: Parameters = worklistParameters(month, rows.slice(start, start + count));
+    if (start + count < rows.length) {
+      const path = call.type ? `${call.type}/$ccm-worklist` : '$ccm-worklist';
+      const query: Array<[string, string]> = [...call.query.filter(([k]) => k !== 'month'), ['month', month]];
+      body.parameter!.push(nextParameter(s, path, query, encodePage(String(start + count))));
+    }
+    return { status: 200, body };
+  },
+};
