@@ -32,7 +32,7 @@ function count(line) {
   if (m) {
     const plan = /^(\s*)1\.\.\d+/.exec(previous);
     const closesSubtest = plan && plan[1].length > m[1].length;
-    if (!closesSubtest && !/# SKIP/.test(line)) {
+    if (!closesSubtest && !/# (SKIP|TODO)/i.test(line)) {
       if (m[2] === 'ok') pass++;
       else fail++;
     }
