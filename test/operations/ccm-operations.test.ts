@@ -129,6 +129,18 @@ t.test('CCM operations over HTTP', async (t) => {
   const e1 = expectFor(res1);
   const doc = documented(res1);
 
+  t.test('listed in the CapabilityStatement with their OperationDefinition urls', async (t) => {
+    const cs = (await fhir('GET', `${B}/metadata`)).body;
+    const patient = cs.rest[0].resource.find((r: { type: string }) => r.type === 'Patient');
+    for (const name of ['ccm-eligibility', 'ccm-billing', 'ccm-worklist']) {
+      const def = JSON.parse(readFileSync(join(ROOT, `profiles/OperationDefinition-${name}.json`), 'utf8')) as { url: string };
+      t.ok(
+        patient.operation.some((o: { name: string; definition: string }) => o.name === name && o.definition === def.url),
+        `${name} -> ${def.url}`,
+      );
+    }
+  });
+
   t.test('Patient/{id}/$ccm-eligibility', async (t) => {
     const r = await fhir('GET', `${B}/Patient/${p1}/$ccm-eligibility?month=${MONTH}`);
     t.equal(r.status, 200);
@@ -210,6 +222,16 @@ t.test('CCM operations over HTTP', async (t) => {
     const page2 = await fhir('GET', next!);
     t.strictSame(param(page2.body, 'patient'), [expected[1]]);
     t.equal(param(page2.body, 'next').length, 0);
+
+    // February 2025: no time entries yet, but the consent of 20 February qualifies.
+    const february = sortedPatients.map(({ res }) => {
+      const { facts, sources } = factsFromFhir(patientResources(res), '2025-02', opts);
+      return patientPart(sources.patient, billingParts(evaluateBilling(facts, opts), sources));
+    });
+    const feb = await fhir('GET', `${B}/$ccm-billing?month=2025-02`);
+    t.equal(feb.status, 200);
+    t.strictSame(feb.body, { resourceType: 'Parameters', parameter: [{ name: 'month', valueString: '2025-02' }, ...february] }, 'consent-only patients');
+    t.equal(param(february[0], 'line').length, 0, 'no lines without time');
 
     const none = await fhir('GET', `${B}/$ccm-billing?month=2025-01`);
     t.equal(none.status, 200);
