@@ -35,7 +35,8 @@ async function measure(name: string, concurrency: number, op: (i: number) => Pro
       while (Date.now() < end && next < limit) {
         const i = next++;
         const t0 = performance.now();
-        units += await op(i);
+        const done = await op(i); // not `units += await ...`: that reads units before the await
+        units += done;
         latencies.push(performance.now() - t0);
       }
     }),
@@ -64,8 +65,8 @@ async function startChild(script: string, env: Record<string, string>): Promise<
   return { proc, port };
 }
 
-async function call(pool: Pool, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
-  const r = await pool.request({ method: method as 'GET', path, body, headers: body ? { 'content-type': 'application/fhir+json' } : {} });
+async function call(pool: Pool, method: string, path: string, body?: string, contentType = 'application/fhir+json'): Promise<{ status: number; text: string }> {
+  const r = await pool.request({ method: method as 'GET', path, body, headers: body ? { 'content-type': contentType } : {} });
   const text = await r.body.text();
   return { status: r.statusCode, text };
 }
@@ -95,7 +96,7 @@ async function main() {
   const ceilPool = new Pool(`http://127.0.0.1:${ceiling.port}`, { connections: 32, pipelining: 1 });
   const ceilingOf: Record<number, Measure> = {};
   for (const c of [1, 16]) {
-    ceilingOf[c] = await measure('ceiling: bare Fastify JSON echo', c, async () => ((await call(ceilPool, 'POST', '/echo', patient)).status === 200 ? 1 : 0));
+    ceilingOf[c] = await measure('ceiling: bare Fastify JSON echo', c, async () => ((await call(ceilPool, 'POST', '/echo', patient, 'application/json')).status === 200 ? 1 : 0));
     results.push(ceilingOf[c]);
   }
   await ceilPool.close();
