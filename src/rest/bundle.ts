@@ -208,7 +208,8 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
       if (p.method === 'DELETE' || (p.method === 'POST' && p.outcome)) continue;
       p.outcome = await step(p, async () => {
         if (p.method === 'PATCH') return patchIn(tx, noValidate, s, p);
-        const resource = rewriteReferences(structuredClone(p.resource!), map) as Resource;
+        // The entry's resource is this request's own parsed object: rewritten in place.
+        const resource = rewriteReferences(p.resource!, map) as Resource;
         const prepared: Prepared = { ...prepare(noValidate, resource), warnings: preparedIssues.get(p.index) ?? [] };
         if (p.method === 'POST') return createIn(tx, s, prepared, undefined, p.id);
         return updateIn(tx, { ...prepared, resource: { ...prepared.resource, id: p.id } as Resource }, p.id!, p.ifMatch);

@@ -4,6 +4,7 @@ import type { Resource } from 'fhir/r4.js';
 import type { IndexValues } from '../store/port.js';
 import { entriesOf, referenceIdentifier, type ValueContext } from './node-values.js';
 import { FIELD_OF, type CmpEntry, type Idx, type SortKey } from './index-entries.js';
+import { compileFast } from './fast-path.js';
 import { SAFE_CODE, TOP_LEVEL_PARAMS, type ParamDef, type ParamRegistry } from './params.js';
 
 /** A fhirpath.js result node when internal types are kept. */
@@ -32,6 +33,8 @@ export class IndexExtractor {
   constructor(
     private readonly registry: ParamRegistry,
     base: string,
+    /** Use the fast path evaluator where it applies (off only to compare against fhirpath.js). */
+    private readonly fast = true,
   ) {
     this.ctx = { base: base.replace(/\/+$/, '') };
   }
@@ -119,12 +122,15 @@ export class IndexExtractor {
     plan = [];
     for (const def of this.registry.forType(type)) {
       if (!def.expression || TOP_LEVEL_PARAMS.has(def.code) || def.type === 'special') continue;
-      const fn = compile(def.expression);
-      if (!fn) continue;
       if (def.type !== 'composite') {
+        // Composite components are evaluated on fhirpath.js nodes, so composites stay on fhirpath.js.
+        const fn = (this.fast ? (compileFast(def.expression) as Compiled | undefined) : undefined) ?? compile(def.expression);
+        if (!fn) continue;
         plan.push({ def, fn });
         continue;
       }
+      const fn = compile(def.expression);
+      if (!fn) continue;
       const comps: Array<{ def: ParamDef; fn: Compiled }> = [];
       for (const c of def.components) {
         const sp = this.registry.definition(c.definition);

@@ -60,7 +60,11 @@ export class EmbeddedStore implements ResourceStore {
   private lastLu = 0;
 
   constructor(private readonly opts: EmbeddedStoreOptions) {
-    this.hash = new HashIndexes(opts.indexes ?? []);
+    this.hash = new HashIndexes(opts.indexes ?? [], () => this.liveDocs());
+  }
+
+  private *liveDocs(): Iterable<{ key: string; doc: EmbeddedVersion['doc'] }> {
+    for (const byId of this.live.values()) for (const v of byId.values()) yield { key: v.key, doc: v.doc };
   }
 
   async init(): Promise<void> {

@@ -10,6 +10,11 @@ import type { Filter } from '../port.js';
 interface ElemIndex {
   /** Array field of the search document, e.g. 'idx.ref'. */
   field: string;
+  /**
+   * Built on the first query that can use it, then kept up to date: specs whose fields are only
+   * ever range-queried (dates, numbers) then cost nothing.
+   */
+  built: boolean;
   /** The two leading element fields hashed together, e.g. ['p', 'r']. */
   a: string;
   b: string;
@@ -23,13 +28,17 @@ export class HashIndexes {
   private readonly byField = new Map<string, ElemIndex>();
   private readonly buckets = new Map<string, Set<string>>();
 
-  constructor(specs: ReadonlyArray<Record<string, 1 | -1>>) {
+  /** All live documents, to build an index on first use. */
+  constructor(
+    specs: ReadonlyArray<Record<string, 1 | -1>>,
+    private readonly liveDocs: () => Iterable<{ key: string; doc: { type: string; idx: Record<string, unknown> } }>,
+  ) {
     for (const spec of specs) {
       const keys = Object.keys(spec).filter((k) => k !== 'type');
       if (keys.length < 2) continue;
       const field = keys[0].slice(0, keys[0].lastIndexOf('.'));
       if (!field || !keys.every((k) => k.startsWith(field + '.'))) continue;
-      const def = { field, a: keys[0].slice(field.length + 1), b: keys[1].slice(field.length + 1) };
+      const def = { field, built: false, a: keys[0].slice(field.length + 1), b: keys[1].slice(field.length + 1) };
       if (this.byField.has(field)) continue;
       this.defs.push(def);
       this.byField.set(field, def);
@@ -43,23 +52,25 @@ export class HashIndexes {
   /** Adds (or removes) the entries of one document. */
   update(key: string, doc: { type: string; idx: Record<string, unknown> } | undefined, add: boolean): void {
     if (!doc) return;
-    for (const def of this.defs) {
-      const arr = getPath(doc, def.field);
-      if (!Array.isArray(arr)) continue;
-      for (const el of arr) {
-        if (!el || typeof el !== 'object') continue;
-        const va = (el as Record<string, unknown>)[def.a];
-        const vb = (el as Record<string, unknown>)[def.b];
-        if (va === undefined || vb === undefined || va === null || vb === null) continue;
-        const bk = HashIndexes.bucketKey(doc.type, def.field, va, vb);
-        let set = this.buckets.get(bk);
-        if (add) {
-          if (!set) this.buckets.set(bk, (set = new Set()));
-          set.add(key);
-        } else if (set) {
-          set.delete(key);
-          if (set.size === 0) this.buckets.delete(bk);
-        }
+    for (const def of this.defs) if (def.built) this.updateOne(def, key, doc, add);
+  }
+
+  private updateOne(def: ElemIndex, key: string, doc: { type: string; idx: Record<string, unknown> }, add: boolean): void {
+    const arr = getPath(doc, def.field);
+    if (!Array.isArray(arr)) return;
+    for (const el of arr) {
+      if (!el || typeof el !== 'object') continue;
+      const va = (el as Record<string, unknown>)[def.a];
+      const vb = (el as Record<string, unknown>)[def.b];
+      if (va === undefined || vb === undefined || va === null || vb === null) continue;
+      const bk = HashIndexes.bucketKey(doc.type, def.field, va, vb);
+      let set = this.buckets.get(bk);
+      if (add) {
+        if (!set) this.buckets.set(bk, (set = new Set()));
+        set.add(key);
+      } else if (set) {
+        set.delete(key);
+        if (set.size === 0) this.buckets.delete(bk);
       }
     }
   }
@@ -109,6 +120,10 @@ export class HashIndexes {
     const as = eqValues((em as Record<string, unknown>)[def.a]);
     const bs = eqValues((em as Record<string, unknown>)[def.b]);
     if (!as || !bs) return undefined;
+    if (!def.built) {
+      for (const { key, doc } of this.liveDocs()) this.updateOne(def, key, doc, true);
+      def.built = true;
+    }
     const out = new Set<string>();
     for (const t of types) {
       for (const a of as) {
