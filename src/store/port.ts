@@ -95,6 +95,14 @@ export interface StoreTx {
 export interface StoreCapabilities {
   /** Multi-resource atomic transactions. */
   transactions: boolean;
+  /**
+   * The backend answers `$elemMatch` over arrays of subdocuments correctly. When false (FerretDB
+   * 1.x) the adapter sends a relaxed superset filter and applies the exact one in-process.
+   * Undefined = true.
+   */
+  elemMatch?: boolean;
+  /** TTL indexes could be created (expired conditional-operation leases are also removed on contention). */
+  ttlIndexes?: boolean;
   /** Human description of the backend, for logs and the README. */
   backend: string;
 }

@@ -1,9 +1,11 @@
+import { Query } from 'mingo';
 import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db, type Document } from 'mongodb';
 import type { Filter, FindQuery, HistoryQuery, PutInput, ResourceStore, StoreCapabilities, StoredVersion, StoreTx } from '../port.js';
 import { VersionConflict } from '../port.js';
 import { resourceKey, stampResource, versionKey } from '../stamp.js';
 import { MongoVersion, type VersionDoc } from './mongo-version.js';
 import { FhirError } from '../../fhir/errors.js';
+import { relaxFilter } from './relax.js';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -14,6 +16,10 @@ export interface MongoStoreOptions {
 
 const DUPLICATE_KEY = 11000;
 const LOCK_LEASE_MS = 30_000;
+
+function isDuplicateKey(e: unknown): boolean {
+  return e instanceof MongoServerError && e.code === DUPLICATE_KEY;
+}
 
 /**
  * MongoDB adapter, kept thin: current versions in `resources` (deletions as tombstones),
@@ -42,15 +48,28 @@ export class MongoStore implements ResourceStore {
     const hello = await this.db.admin().command({ hello: 1 });
     const build = await this.db.admin().command({ buildInfo: 1 }).catch(() => ({ version: 'unknown' }) as Document);
     const replicated = Boolean(hello.setName) || hello.msg === 'isdbgrid';
-    const transactions = replicated && (await this.probeTransactions());
-    const flavour = build.ferretdbVersion ? `FerretDB ${String(build.ferretdbVersion)}` : `MongoDB ${String(build.version)}`;
-    this.capabilities = { transactions, backend: `mongodb (${flavour}${transactions ? ', transactions' : ', no multi-document transactions'})` };
+    // Probed, not inferred from the version: wire-compatible servers differ from what they report.
+    const transactions = await this.probeTransactions();
+    const elemMatch = await this.probeElemMatch();
     await this.current.createIndex({ type: 1, lu: -1 });
     for (const spec of this.opts.indexes) await this.current.createIndex(spec);
     await this.historyColl.createIndex({ type: 1, id: 1, vid: -1 });
     await this.historyColl.createIndex({ lu: -1, _id: -1 });
     await this.historyColl.createIndex({ type: 1, lu: -1, _id: -1 });
-    await this.locks.createIndex({ until: 1 }, { expireAfterSeconds: 0 }).catch(() => undefined);
+    // Without a TTL index, leases left by a crashed process are removed by the next contender.
+    const ttlIndexes = await this.locks.createIndex({ until: 1 }, { expireAfterSeconds: 0 }).then(
+      () => true,
+      () => false,
+    );
+    const flavour = build.ferretdbVersion ? `FerretDB ${String(build.ferretdbVersion)}` : `MongoDB ${String(build.version)}`;
+    const notes = [
+      flavour,
+      replicated ? 'replicated' : 'standalone',
+      transactions ? 'transactions' : 'no multi-document transactions (multi-resource transactions refused)',
+      elemMatch ? '$elemMatch' : '$elemMatch unreliable (relaxed filters, exact match in-process)',
+      ...(ttlIndexes ? [] : ['no TTL index']),
+    ];
+    this.capabilities = { transactions, elemMatch, ttlIndexes, backend: `mongodb (${notes.join(', ')})` };
   }
 
   /** One real multi-document transaction; some wire-compatible servers advertise replica sets without supporting them. */
@@ -65,6 +84,33 @@ export class MongoStore implements ResourceStore {
       return false;
     } finally {
       await session.endSession();
+    }
+  }
+
+  /**
+   * `$elemMatch` over subdocument fields on a tiny collection, with the answers FerretDB 1.x
+   * gets wrong: conditions met by different elements, ranges split across elements.
+   */
+  private async probeElemMatch(): Promise<boolean> {
+    const coll = this.db.collection<{ _id: string; e: unknown[] }>(`probe_elemmatch_${process.pid}_${Math.random().toString(36).slice(2, 8)}`);
+    try {
+      await coll.insertMany([
+        { _id: 'a', e: [{ p: 'x', r: '1', lo: 1, hi: 5 }, { p: 'y', r: '2', lo: 10, hi: 20 }] },
+        { _id: 'b', e: [{ p: 'x', r: '2', lo: 6, hi: 8 }] },
+      ]);
+      const ids = async (f: Document) => (await coll.find(f).sort({ _id: 1 }).toArray()).map((d) => d._id).join(',');
+      const checks: Array<[Document, string]> = [
+        [{ e: { $elemMatch: { p: 'x', r: '2' } } }, 'b'],
+        [{ e: { $elemMatch: { p: 'y', r: { $in: ['2', '3'] } } } }, 'a'],
+        [{ e: { $elemMatch: { lo: { $gte: 6 }, hi: { $lte: 8 } } } }, 'b'],
+        [{ e: { $elemMatch: { p: 'x', lo: { $lte: 3 } } } }, 'a'],
+      ];
+      for (const [f, want] of checks) if ((await ids(f)) !== want) return false;
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await coll.drop().catch(() => undefined);
     }
   }
 
@@ -101,15 +147,39 @@ export class MongoStore implements ResourceStore {
   }
 
   async find(q: FindQuery, session?: ClientSession): Promise<StoredVersion[]> {
-    let cursor = this.current.find(this.liveFilter(q.types, q.filter), { session });
-    if (q.sort?.length) cursor = cursor.sort(q.sort.map(([f, d]) => [f, d] as [string, 1 | -1]));
+    const full = this.liveFilter(q.types, q.filter);
+    const relaxed = this.relaxed(full);
+    if (!relaxed) {
+      let cursor = this.current.find(full, { session });
+      if (q.sort?.length) cursor = cursor.sort(q.sort.map(([f, d]) => [f, d] as [string, 1 | -1]));
+      if (q.skip) cursor = cursor.skip(q.skip);
+      if (q.limit !== undefined) cursor = cursor.limit(q.limit);
+      return (await cursor.toArray()).map((d) => new MongoVersion(d));
+    }
+    // The server answers a superset; the exact filter, the sort and the page are applied here,
+    // by the same query engine as the embedded store.
+    const candidates = await this.current.find(relaxed, { session }).toArray();
+    let cursor = new Query(full).find(candidates);
+    if (q.sort?.length) cursor = cursor.sort(Object.fromEntries(q.sort.map(([f, d]) => [f, d])));
     if (q.skip) cursor = cursor.skip(q.skip);
     if (q.limit !== undefined) cursor = cursor.limit(q.limit);
-    return (await cursor.toArray()).map((d) => new MongoVersion(d));
+    return (cursor.all() as VersionDoc[]).map((d) => new MongoVersion(d));
   }
 
   async count(types: readonly string[], filter: Filter): Promise<number> {
-    return this.current.countDocuments(this.liveFilter(types, filter));
+    const full = this.liveFilter(types, filter);
+    const relaxed = this.relaxed(full);
+    if (!relaxed) return this.current.countDocuments(full);
+    const candidates = await this.current.find(relaxed, { projection: { res: 0 } }).toArray();
+    const query = new Query(full);
+    return candidates.reduce((n, d) => (query.test(d) ? n + 1 : n), 0);
+  }
+
+  /** The filter to send instead of `full` when the server cannot answer it exactly; undefined = send `full`. */
+  private relaxed(full: Document): Document | undefined {
+    if (this.capabilities.elemMatch !== false) return undefined;
+    const r = relaxFilter(full);
+    return r.exact ? undefined : r.filter;
   }
 
   private historyFilter(q: Omit<HistoryQuery, 'limit'>): Document {
@@ -179,28 +249,57 @@ class MongoTx implements StoreTx {
 
   async put(input: PutInput): Promise<StoredVersion> {
     if (!this.session && this.writes > 0) {
-      throw FhirError.of(501, 'not-supported', 'This MongoDB deployment has no multi-document transactions (it is not a replica set): a transaction that writes several resources cannot be applied atomically, so it is refused. Run MongoDB as a replica set.');
+      throw FhirError.of(501, 'not-supported', `This database server has no multi-document transactions (${this.store.capabilities.backend}): a transaction that writes several resources cannot be applied atomically, so it is refused. Run MongoDB as a replica set or sharded cluster, or send a batch.`);
     }
     this.writes++;
     const key = resourceKey(input.type, input.id);
-    const cur = await this.store.current.findOne({ _id: key }, { session: this.session, projection: { vid: 1 } });
+    const opts = { session: this.session };
+    const cur = await this.store.current.findOne({ _id: key }, { ...opts, projection: { vid: 1 } });
     const currentVid = cur?.vid ?? 0;
     if (input.expectVid !== undefined && input.expectVid !== currentVid) throw new VersionConflict(key, input.expectVid, currentVid);
-    const vid = currentVid + 1;
     const lu = Date.now();
-    const res = input.resource ? stampResource(input.resource, input.id, vid, lu) : undefined;
-    const doc: VersionDoc = { _id: key, type: input.type, id: input.id, vid, lu, deleted: !res };
-    if (res) doc.res = res;
-    try {
-      // The history insert's unique _id is the optimistic lock when there is no transaction.
-      await this.store.historyColl.insertOne({ ...doc, _id: versionKey(input.type, input.id, vid) }, { session: this.session });
+    // Without a transaction a crash can leave a history version above the current one (history
+    // is written first). Its vid is taken: the new version goes above it, so the resource is
+    // never stuck in VersionConflict. The conditional replace of the current document below is
+    // the compare-and-swap that decides between concurrent writers.
+    let vid = currentVid + 1;
+    if (this.session) vid = await this.nextFreeVid(input.type, input.id, vid);
+    for (let attempt = 0; ; attempt++) {
+      const res = input.resource ? stampResource(input.resource, input.id, vid, lu) : undefined;
+      const doc: VersionDoc = { _id: key, type: input.type, id: input.id, vid, lu, deleted: !res };
+      if (res) doc.res = res;
+      const historyId = versionKey(input.type, input.id, vid);
+      try {
+        await this.store.historyColl.insertOne({ ...doc, _id: historyId }, opts);
+      } catch (e) {
+        if (!isDuplicateKey(e) || this.session) throw isDuplicateKey(e) ? new VersionConflict(key, currentVid, vid) : e;
+        // Taken by a concurrent writer (still in flight or done) or left by a crash: go above it
+        // unless the current version has moved on, which is a plain conflict.
+        const now = (await this.store.current.findOne({ _id: key }, { projection: { vid: 1 } }))?.vid ?? 0;
+        if (now !== currentVid || attempt >= 20) throw new VersionConflict(key, currentVid, now);
+        vid++;
+        continue;
+      }
       const current: VersionDoc = res ? { ...doc, idx: input.idx ?? {} } : doc;
-      await this.store.current.replaceOne({ _id: key }, current, { upsert: true, session: this.session });
-    } catch (e) {
-      if (e instanceof MongoServerError && e.code === DUPLICATE_KEY) throw new VersionConflict(key, currentVid, vid);
-      throw e;
+      try {
+        // Upsert with the vid in the filter: a document that moved on makes the upsert's insert
+        // collide on _id (11000), which is the conflict.
+        const r = await this.store.current.replaceOne({ _id: key, vid: currentVid }, current, { ...opts, upsert: true });
+        if (r.matchedCount === 0 && r.upsertedCount === 0) throw new VersionConflict(key, currentVid, vid);
+      } catch (e) {
+        if (!this.session) await this.store.historyColl.deleteOne({ _id: historyId }).catch(() => undefined);
+        if (isDuplicateKey(e)) throw new VersionConflict(key, currentVid, vid);
+        throw e;
+      }
+      return new MongoVersion(doc);
     }
-    return new MongoVersion(doc);
+  }
+
+  /** The first vid from `from` up that no history version holds (read in the transaction). */
+  private async nextFreeVid(type: string, id: string, from: number): Promise<number> {
+    let vid = from;
+    while (await this.store.historyColl.findOne({ _id: versionKey(type, id, vid) }, { session: this.session, projection: { _id: 1 } })) vid++;
+    return vid;
   }
 
   async lock(key: string): Promise<void> {
@@ -217,7 +316,7 @@ class MongoTx implements StoreTx {
         this.heldLocks.push(key);
         return;
       } catch (e) {
-        if (!(e instanceof MongoServerError && e.code === DUPLICATE_KEY)) throw e;
+        if (!isDuplicateKey(e)) throw e;
         // A lease left by a crashed process expires.
         await this.store.locks.deleteOne({ _id: key, until: { $lt: new Date() } });
         if (Date.now() > deadline) throw FhirError.of(503, 'transient', 'Timed out waiting for a concurrent conditional operation on the same criteria');
