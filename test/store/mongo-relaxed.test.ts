@@ -210,6 +210,34 @@ t.test('MongoDB adapter without transactions: crash repair and write conflicts',
   t.equal(hist[0].vid, cur!.vid, 'the newest history version is the current one');
   t.equal(await m.countHistory({ type: 'Patient', id: 'a' }), 5, 'losers removed their history versions');
 
+  // a unit of work that fails after its one write leaves nothing behind: a refused second write
+  // (no transactions), or any error
+  if (!m.capabilities.transactions) {
+    await t.rejects(
+      m.transact(async (tx) => {
+        await tx.put({ type: 'Patient', id: 'c', resource: { resourceType: 'Patient' } as Resource, idx: {} });
+        await tx.put({ type: 'Patient', id: 'd', resource: { resourceType: 'Patient' } as Resource, idx: {} });
+      }),
+      /no multi-document transactions/,
+      'a second write is refused',
+    );
+    t.equal(await m.read('Patient', 'c'), undefined, 'and the first one is undone');
+    t.equal(await m.countHistory({ type: 'Patient', id: 'c' }), 0);
+  }
+  const before = (await m.read('Patient', 'b'))!;
+  await t.rejects(
+    m.transact(async (tx) => {
+      await tx.put({ type: 'Patient', id: 'b', resource: { resourceType: 'Patient', active: false } as Resource, idx: { tok: [{ p: 'active', c: 'false' }] }, expectVid: before.vid });
+      throw new Error('abort');
+    }),
+    /abort/,
+  );
+  const after = (await m.read('Patient', 'b'))!;
+  t.equal(after.vid, before.vid, 'an undone update restores the previous version');
+  t.same(after.resource, before.resource);
+  t.equal(await m.count(['Patient'], { 'idx.tok': { $elemMatch: { p: 'active', c: 'false' } } }), 0, 'and its index values');
+  t.equal(await m.readVersion('Patient', 'b', before.vid + 1), undefined, 'the undone version is not in history');
+
   // conditional-create leases: an expired lease left by a crashed process is taken over
   await m.locks.insertOne({ _id: 'crashed', until: new Date(Date.now() - 1000) });
   const start = Date.now();

@@ -29,6 +29,8 @@ function isDuplicateKey(e: unknown): boolean {
  */
 export class MongoStore implements ResourceStore {
   capabilities: StoreCapabilities = { transactions: false, backend: 'mongodb' };
+  /** Server name and version, e.g. "FerretDB v1.24.2" or "MongoDB 7.0.14". */
+  server = 'MongoDB';
   private client: MongoClient;
   private db!: Db;
   current!: Collection<VersionDoc>;
@@ -62,6 +64,7 @@ export class MongoStore implements ResourceStore {
       () => false,
     );
     const flavour = build.ferretdbVersion ? `FerretDB ${String(build.ferretdbVersion)}` : `MongoDB ${String(build.version)}`;
+    this.server = flavour;
     const notes = [
       flavour,
       replicated ? 'replicated' : 'standalone',
@@ -209,6 +212,12 @@ export class MongoStore implements ResourceStore {
       const tx = new MongoTx(this, undefined);
       try {
         return await fn(tx);
+      } catch (e) {
+        // All or nothing without a transaction: the unit of work holds at most one write,
+        // which is undone when fn fails after it (not crash-safe, and not isolated: others
+        // may have read it meanwhile).
+        await tx.undo();
+        throw e;
       } finally {
         await tx.releaseLocks();
       }
@@ -232,6 +241,8 @@ export class MongoStore implements ResourceStore {
 class MongoTx implements StoreTx {
   private writes = 0;
   private heldLocks: string[] = [];
+  /** Without a session: how to undo the one write (the current document it replaced, if any). */
+  private undoInfo: { key: string; historyId: string; vid: number; previous: VersionDoc | null } | undefined;
 
   constructor(
     private readonly store: MongoStore,
@@ -249,12 +260,13 @@ class MongoTx implements StoreTx {
 
   async put(input: PutInput): Promise<StoredVersion> {
     if (!this.session && this.writes > 0) {
-      throw FhirError.of(501, 'not-supported', `This database server has no multi-document transactions (${this.store.capabilities.backend}): a transaction that writes several resources cannot be applied atomically, so it is refused. Run MongoDB as a replica set or sharded cluster, or send a batch.`);
+      throw FhirError.of(501, 'not-supported', `This database server (${this.store.server}) has no multi-document transactions: a transaction that writes several resources cannot be applied atomically, so it is refused. Run MongoDB as a replica set or sharded cluster, or send a batch.`);
     }
     this.writes++;
     const key = resourceKey(input.type, input.id);
     const opts = { session: this.session };
-    const cur = await this.store.current.findOne({ _id: key }, { ...opts, projection: { vid: 1 } });
+    // Without a session the whole current document is kept, to undo this write if the unit of work fails.
+    const cur = await this.store.current.findOne({ _id: key }, this.session ? { ...opts, projection: { vid: 1 } } : {});
     const currentVid = cur?.vid ?? 0;
     if (input.expectVid !== undefined && input.expectVid !== currentVid) throw new VersionConflict(key, input.expectVid, currentVid);
     const lu = Date.now();
@@ -291,8 +303,20 @@ class MongoTx implements StoreTx {
         if (isDuplicateKey(e)) throw new VersionConflict(key, currentVid, vid);
         throw e;
       }
+      if (!this.session) this.undoInfo = { key, historyId, vid, previous: cur };
       return new MongoVersion(doc);
     }
+  }
+
+  /** Undoes the write of a unit of work without a session, unless another write came on top of it. */
+  async undo(): Promise<void> {
+    const u = this.undoInfo;
+    if (!u) return;
+    this.undoInfo = undefined;
+    const restored = u.previous
+      ? await this.store.current.replaceOne({ _id: u.key, vid: u.vid }, u.previous)
+      : await this.store.current.deleteOne({ _id: u.key, vid: u.vid });
+    if ('matchedCount' in restored ? restored.matchedCount : restored.deletedCount) await this.store.historyColl.deleteOne({ _id: u.historyId });
   }
 
   /** The first vid from `from` up that no history version holds (read in the transaction). */
