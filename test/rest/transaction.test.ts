@@ -1,9 +1,10 @@
 import t from 'tap';
 import { fhir, startServer } from '../helpers/server.js';
+import { requires } from '../helpers/capabilities.js';
 
 const uuid = (n: number) => `urn:uuid:00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
-t.test('transaction: urn:uuid references, conditional references, processing order, response', async (t) => {
+t.test('transaction: urn:uuid references, conditional references, processing order, response', await requires('transactions', 'the bundle writes several resources atomically'), async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
   const B = srv.base;
