@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { SearchParameter } from 'fhir/r4.js';
+import { setupSecurity } from './auth/security.js';
 import type { Config } from './config.js';
 import { loadDefinitions } from './fhir/definitions.js';
 import { registerBodyParsers } from './http/body-parsers.js';
@@ -40,7 +41,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   );
   const search: SearchService = createSearchEngine({ baseUrl: config.baseUrl, extraSearchParameters: extraParams });
   const store = await openStore(config, search.indexes);
-  const services: Services = { config, definitions, store, search, validator, resourceTypes: new Set(definitions.resourceTypes) };
+  // Auth on: the interactions see the store through the access token (src/auth/guarded-store.ts).
+  const security = await setupSecurity(config, search, definitions.resourceTypes, store);
+  const services: Services = { config, definitions, store: security.store, search, validator, resourceTypes: new Set(definitions.resourceTypes) };
 
   const app = Fastify({
     logger: overrides.logger === false ? false : logOptions(config.logLevel),
@@ -68,6 +71,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   registerBodyParsers(app);
   registerErrorHandler(app);
+  await security.register(app, services);
   registerHealthRoutes(app, services);
   registerFhirRoutes(app, services, overrides.operations ?? builtInOperations(), softwareInfo());
 
@@ -78,6 +82,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       if (closed) return;
       closed = true;
       await app.close();
+      await security.close();
       await store.close();
     },
   };

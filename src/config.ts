@@ -23,7 +23,53 @@ export interface Config {
   strictProfiles: boolean;
   /** Validate every write (turning it off is for bulk loads of trusted data only). */
   validate: boolean;
+  /** Security (src/auth, src/audit; README "Security"). Auth is on when a JWKS or a clients file is configured. */
+  auth: AuthConfig;
 }
+
+export interface AuthConfig {
+  /** JWKS of an external authorization server (URL or local file) and its issuer. */
+  jwksUrl?: string;
+  jwksFile?: string;
+  issuer?: string;
+  /** Backend Services clients (JSON file) for our own token endpoint POST /auth/token. */
+  clientsFile?: string;
+  /** Private JWK the token endpoint signs with; generated into DATA_DIR/auth when absent. */
+  signingKeyFile?: string;
+  /** Lifetime of issued access tokens, seconds. */
+  tokenLifetime: number;
+  /** Explicitly run without authentication (required to bind beyond loopback without auth). */
+  disabled: boolean;
+  /** Origins allowed by CORS; empty = CORS off. */
+  corsOrigins: string[];
+  /** Requests per client (token client id, else IP) per window; 0 = off. */
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  /** A request not answered within this many ms gets a 503; 0 = off. */
+  requestTimeoutMs: number;
+  /** Deepest JSON nesting accepted in a body. */
+  maxJsonDepth: number;
+  /** Largest _count accepted (larger is a 400). */
+  maxCount: number;
+  /** Most _include/_revinclude parameters in one search. */
+  maxIncludes: number;
+  /** Write an AuditEvent for every request (DATA_DIR/audit). */
+  audit: boolean;
+}
+
+/** Auth off, limits on: what tests and a local developer get with an empty environment. */
+export const defaultAuthConfig = (): AuthConfig => ({
+  tokenLifetime: 300,
+  disabled: false,
+  corsOrigins: [],
+  rateLimitMax: 0,
+  rateLimitWindowMs: 60_000,
+  requestTimeoutMs: 0,
+  maxJsonDepth: 64,
+  maxCount: 1000,
+  maxIncludes: 10,
+  audit: true,
+});
 
 const num = (v: string | undefined, d: number) => {
   if (v === undefined || v === '') return d;
@@ -51,5 +97,23 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     profilesDir: env.PROFILES_DIR || join(projectRoot(), 'profiles'),
     strictProfiles: bool(env.STRICT_PROFILES, false),
     validate: bool(env.VALIDATE, true),
+    auth: {
+      ...defaultAuthConfig(),
+      jwksUrl: env.AUTH_JWKS_URL || undefined,
+      jwksFile: env.AUTH_JWKS_FILE || undefined,
+      issuer: env.AUTH_ISSUER || undefined,
+      clientsFile: env.AUTH_CLIENTS_FILE || undefined,
+      signingKeyFile: env.AUTH_SIGNING_KEY_FILE || undefined,
+      tokenLifetime: num(env.AUTH_TOKEN_LIFETIME_SECONDS, 300),
+      disabled: bool(env.AUTH_DISABLED, false),
+      corsOrigins: (env.CORS_ORIGINS || '').split(',').map((s) => s.trim()).filter(Boolean),
+      rateLimitMax: num(env.RATE_LIMIT_MAX, 0),
+      rateLimitWindowMs: num(env.RATE_LIMIT_WINDOW_MS, 60_000),
+      requestTimeoutMs: num(env.REQUEST_TIMEOUT_MS, 0),
+      maxJsonDepth: num(env.MAX_JSON_DEPTH, 64),
+      maxCount: num(env.MAX_COUNT, 1000),
+      maxIncludes: num(env.MAX_INCLUDES, 10),
+      audit: bool(env.AUDIT, true),
+    },
   };
 }

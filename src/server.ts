@@ -1,10 +1,14 @@
 import { buildApp } from './app.js';
+import { checkBind } from './auth/bind-check.js';
 import { configFromEnv } from './config.js';
 
 /** Reads the environment, builds, listens; on SIGTERM/SIGINT drains and exits 0. */
 async function main(): Promise<void> {
   const config = configFromEnv();
+  // Secure default: no auth -> loopback only (throws before anything is opened otherwise).
+  const authWarning = checkBind(config);
   const { app, close, services } = await buildApp(config);
+  if (authWarning) app.log.warn({ security: 'auth-off' }, `!!! ${authWarning} !!!`);
   await app.listen({ port: config.port, host: config.host });
   app.log.info({ baseUrl: config.baseUrl, store: services.store.capabilities.backend }, 'FHIR server ready');
   let stopping = false;

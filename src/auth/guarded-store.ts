@@ -1,0 +1,141 @@
+import { FhirError } from '../fhir/errors.js';
+import type { SearchService } from '../rest/services.js';
+import type { FindQuery, HistoryQuery, PutInput, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
+import { requestAuth } from './context.js';
+import { PatientCompartment } from './patient-compartment.js';
+import { AccessPolicy } from './policy.js';
+
+/** Most history versions looked at to fill one page (or count) for a narrowed token. */
+const HISTORY_SCAN_LIMIT = 100_000;
+
+/**
+ * The store as one access token sees it. Every interaction (read, search with chaining, _has,
+ * _include/_revinclude, history, transaction/batch entries, operations) reaches the data
+ * through the store, so enforcing here confines all of them at once: queries get the patient
+ * compartment (or are refused types the token may not see), rows are checked against v2 query
+ * restrictions, writes are refused (403) outside the token's grants.
+ *
+ * Outside a request (start-up, background work) the raw store answers. Methods not listed pass
+ * through unchanged (init, close, ping, capabilities).
+ */
+export function guardStore(raw: ResourceStore, search: SearchService, resourceTypes: readonly string[]): ResourceStore {
+  const comp = new PatientCompartment();
+  const policies = new WeakMap<object, AccessPolicy>();
+  const policy = (): AccessPolicy | undefined => {
+    const holder = requestAuth.getStore();
+    if (!holder) return undefined;
+    if (!holder.ctx) throw FhirError.of(401, 'login', 'Authentication is required');
+    let p = policies.get(holder.ctx);
+    if (!p) policies.set(holder.ctx, (p = new AccessPolicy(holder.ctx, comp, search)));
+    return p;
+  };
+  /** The policy when reads must be narrowed; undefined when the raw store may answer. */
+  const readPolicy = () => {
+    const p = policy();
+    return p?.seesEverything ? undefined : p;
+  };
+
+  const find = async (p: AccessPolicy, reader: { find: StoreTx['find'] }, q: FindQuery): Promise<StoredVersion[]> => {
+    const n = p.narrow(q.types.length ? q.types : resourceTypes);
+    if (n.types.length === 0) return [];
+    const all = q.types.length === 0 && n.types.length === resourceTypes.length && !n.filter;
+    const rows = await reader.find({ ...q, types: all ? [] : n.types, filter: n.filter ? { $and: [q.filter, n.filter] } : q.filter });
+    return p.visibleRows(rows, raw, true);
+  };
+  const one = async (p: AccessPolicy, v: StoredVersion | undefined): Promise<StoredVersion | undefined> =>
+    v ? (await p.visibleRows([v], raw, false))[0] : undefined;
+
+  const history = async (p: AccessPolicy, q: HistoryQuery): Promise<StoredVersion[]> => {
+    const out: StoredVersion[] = [];
+    let after = q.after;
+    let scanned = 0;
+    while (out.length < q.limit && scanned < HISTORY_SCAN_LIMIT) {
+      const batch = await raw.history({ ...q, after, limit: Math.max(q.limit, 100) });
+      if (batch.length === 0) break;
+      scanned += batch.length;
+      for (const v of await p.visibleRows(batch, raw, false)) {
+        out.push(v);
+        if (out.length >= q.limit) break;
+      }
+      const last = batch[batch.length - 1];
+      after = { lu: last.lu, key: `${last.type}/${last.id}/${last.vid}` };
+      if (batch.length < Math.max(q.limit, 100)) break;
+    }
+    // Rows after the last one returned were scanned but not kept: the next page restarts there.
+    return out;
+  };
+
+  const guardTx = (p: AccessPolicy, tx: StoreTx): StoreTx =>
+    new Proxy(tx, {
+      get(target, prop, receiver) {
+        if (prop === 'read') return async (type: string, id: string) => one(p, await target.read(type, id));
+        if (prop === 'find') return (q: FindQuery) => find(p, target, q);
+        if (prop === 'put')
+          return async (input: PutInput) => {
+            const current = await target.read(input.type, input.id);
+            const existing = current && !current.deleted ? current.resource : undefined;
+            if (input.resource === undefined) p.checkWrite(input.type, 'd', existing, undefined);
+            else p.checkWrite(input.type, existing ? 'u' : 'c', existing, input.resource);
+            return target.put(input);
+          };
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+
+  return new Proxy(raw, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      const pass = typeof v === 'function' ? v.bind(target) : v;
+      switch (prop) {
+        case 'find':
+          return (q: FindQuery) => {
+            const p = readPolicy();
+            return p ? find(p, target, q) : target.find(q);
+          };
+        case 'count':
+          return async (types: readonly string[], filter: Record<string, unknown>) => {
+            const p = readPolicy();
+            if (!p) return target.count(types, filter);
+            const n = p.narrow(types.length ? types : resourceTypes);
+            if (n.types.length === 0) return 0;
+            return target.count(n.types, n.filter ? { $and: [filter, n.filter] } : filter);
+          };
+        case 'read':
+          return async (type: string, id: string) => {
+            const p = readPolicy();
+            return p ? one(p, await target.read(type, id)) : target.read(type, id);
+          };
+        case 'readVersion':
+          return async (type: string, id: string, vid: number) => {
+            const p = readPolicy();
+            return p ? one(p, await target.readVersion(type, id, vid)) : target.readVersion(type, id, vid);
+          };
+        case 'readMany':
+          return async (keys: readonly string[]) => {
+            const p = readPolicy();
+            const rows = await target.readMany(keys);
+            return p ? p.visibleRows(rows, target, false) : rows;
+          };
+        case 'history':
+          return (q: HistoryQuery) => {
+            const p = readPolicy();
+            return p ? history(p, q) : target.history(q);
+          };
+        case 'countHistory':
+          return async (q: Omit<HistoryQuery, 'limit' | 'after'>) => {
+            const p = readPolicy();
+            if (!p) return target.countHistory(q);
+            return (await history(p, { ...q, limit: HISTORY_SCAN_LIMIT })).length;
+          };
+        case 'transact':
+          return <T>(fn: (tx: StoreTx) => Promise<T>) => {
+            const p = policy();
+            return p ? target.transact((tx) => fn(guardTx(p, tx))) : target.transact(fn);
+          };
+        default:
+          return pass;
+      }
+    },
+  });
+}

@@ -1,0 +1,282 @@
+// Security wiring: bearer-token authentication, SMART scope enforcement, the guarded store,
+// token endpoint, .well-known/smart-configuration, CORS, rate limits, request limits and the audit
+// trail. buildApp calls setupSecurity once and register() before the FHIR routes.
+import { join } from 'node:path';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Parameters } from 'fhir/r4.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { auditEventFor } from '../audit/events.js';
+import { registerAuditRoutes } from '../audit/routes.js';
+import type { Config } from '../config.js';
+import { badRequest, FhirError } from '../fhir/errors.js';
+import type { SearchService, Services } from '../rest/services.js';
+import type { ResourceStore } from '../store/port.js';
+import { loadClients } from './clients.js';
+import { requestAuth, type AuthContext, type RequestAuth } from './context.js';
+import { guardStore } from './guarded-store.js';
+import { classify, splitFhirUrl, type Interaction } from './interactions.js';
+import { PatientCompartment } from './patient-compartment.js';
+import { AccessPolicy, forbidden } from './policy.js';
+import { smartConfiguration } from './smart-configuration.js';
+import { authEnabled, authUrls } from './urls.js';
+import { loadSigningKey } from './signing-key.js';
+import { registerTokenEndpoint } from './token-endpoint.js';
+import { jwksFromFile, jwksFromUrl, TokenError, TokenVerifier, type TrustedIssuer } from './tokens.js';
+
+interface RequestInfo {
+  interaction: Interaction;
+  /** transaction or batch, once the body is known. */
+  code?: string;
+  holder?: RequestAuth;
+  timer?: NodeJS.Timeout;
+}
+
+export { authEnabled, authUrls };
+
+export interface Security {
+  enabled: boolean;
+  /** The store the interactions use: guarded when auth is on. */
+  store: ResourceStore;
+  audit: AuditLog | undefined;
+  register(app: FastifyInstance, s: Services): Promise<void>;
+  close(): Promise<void>;
+}
+
+const NOT_AUDITED = new Set(['/healthz', '/readyz']);
+
+export async function setupSecurity(config: Config, search: SearchService, resourceTypes: readonly string[], raw: ResourceStore): Promise<Security> {
+  const a = config.auth;
+  const enabled = authEnabled(config);
+  const urls = authUrls(config);
+  const issuers: TrustedIssuer[] = [];
+  if (enabled && (a.jwksUrl || a.jwksFile)) {
+    if (!a.issuer) throw new Error('AUTH_ISSUER is required with AUTH_JWKS_URL / AUTH_JWKS_FILE');
+    issuers.push({ issuer: a.issuer, keys: a.jwksFile ? jwksFromFile(a.jwksFile) : jwksFromUrl(a.jwksUrl!) });
+  }
+  const clients = enabled ? loadClients(a.clientsFile) : new Map();
+  const signingKey = enabled && a.clientsFile ? await loadSigningKey(a.signingKeyFile, config.dataDir) : undefined;
+  if (signingKey) {
+    const { createLocalJWKSet } = await import('jose');
+    issuers.push({ issuer: urls.issuer, keys: createLocalJWKSet({ keys: [signingKey.publicJwk] }) });
+  }
+  const verifier = new TokenVerifier({ audience: config.baseUrl, issuers });
+  const comp = new PatientCompartment();
+  const audit = a.audit ? new AuditLog(join(config.dataDir, 'audit')) : undefined;
+  const store = enabled ? guardStore(raw, search, resourceTypes) : raw;
+  const infos = new WeakMap<FastifyRequest, RequestInfo>();
+
+  const challenge = (e: TokenError | undefined) => {
+    const parts = [`Bearer realm="${config.baseUrl}"`];
+    if (e) parts.push(`error="${e.error}"`, `error_description="${e.message.replace(/"/g, "'")}"`);
+    return parts.join(', ');
+  };
+  const unauthorized = (e: TokenError | undefined, message: string) =>
+    new FhirError(401, { severity: 'error', code: 'login', diagnostics: message }, { 'WWW-Authenticate': challenge(e) });
+
+  async function authenticate(req: FastifyRequest): Promise<AuthContext> {
+    const h = req.headers.authorization;
+    if (!h) throw unauthorized(undefined, 'An access token is required (Authorization: Bearer ...)');
+    const m = /^Bearer\s+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(h);
+    if (!m) throw unauthorized(new TokenError('invalid_request', 'Malformed Authorization header'), 'The Authorization header must be "Bearer <token>"');
+    try {
+      return await verifier.verify(m[1]);
+    } catch (e) {
+      if (e instanceof TokenError) throw unauthorized(e, e.message);
+      throw e;
+    }
+  }
+
+  /** Interaction-level checks: scopes for every interaction the request (or its bundle entries) asks for. */
+  function enforce(req: FastifyRequest, info: RequestInfo, ctx: AuthContext): void {
+    const policy = new AccessPolicy(ctx, comp, search);
+    const interactions: Interaction[] = [info.interaction];
+    if (info.interaction.code === 'transaction') {
+      const body = req.body as { resourceType?: string; type?: string; entry?: Array<{ request?: { method?: string; url?: string } }> } | undefined;
+      if (body?.resourceType === 'Bundle' && (body.type === 'transaction' || body.type === 'batch')) {
+        info.code = body.type;
+        for (const e of Array.isArray(body.entry) ? body.entry : []) {
+          const method = e?.request?.method;
+          const url = e?.request?.url;
+          if (typeof method !== 'string' || typeof url !== 'string') continue;
+          const rel = url.startsWith(config.baseUrl + '/') ? url.slice(config.baseUrl.length) : url;
+          const parsed = splitFhirUrl(rel);
+          if (parsed) interactions.push(classify(method, parsed.parts, parsed.query));
+        }
+      }
+    }
+    const confined = policy.confinedToPatient();
+    for (const i of interactions) {
+      for (const n of i.needs) {
+        const ok = n.type === '*' ? ctx.grants.some((g) => g.perms.has(n.perm)) : policy.allows(n.type, n.perm);
+        if (!ok) throw forbidden(`The access token's scopes do not allow this ${i.code} (needs '${n.perm}' on ${n.type === '*' ? 'some type' : n.type}, e.g. system/${n.type}.${n.perm})`);
+      }
+      if (!confined) continue;
+      const targets: string[] = [];
+      if (i.type === 'Patient' && i.id && !i.id.startsWith('$')) targets.push(i.id);
+      if (i.compartment?.type === 'Patient') targets.push(i.compartment.id);
+      if (i.operation) targets.push(...operationPatients(req));
+      const other = targets.find((t) => t !== ctx.patient);
+      if (other !== undefined) throw forbidden(`The access token is limited to patient ${ctx.patient}`);
+    }
+    // A search on a type the token sees only through one query-restricted scope gets that restriction.
+    const i = info.interaction;
+    if (i.code === 'search-type' && i.type && !i.compartment) {
+      const access = policy.typeAccess(i.type);
+      if (access.visible && !access.exact && access.grants.length === 1 && access.grants[0].g.params) {
+        const extra = new URLSearchParams(access.grants[0].g.params).toString();
+        req.raw.url = req.raw.url + (req.raw.url!.includes('?') ? '&' : '?') + extra;
+      }
+    }
+  }
+
+  function limits(req: FastifyRequest): void {
+    const depth = jsonDepth(req.body, a.maxJsonDepth);
+    if (depth > a.maxJsonDepth) throw badRequest(`The JSON body is nested deeper than ${a.maxJsonDepth} levels (MAX_JSON_DEPTH)`, 'too-costly');
+    const q = splitFhirUrl(req.url)?.query;
+    if (!q) return;
+    const count = q.get('_count');
+    if (count !== null && /^\d+$/.test(count) && Number(count) > a.maxCount) throw badRequest(`_count ${count} is more than this server returns per page (${a.maxCount}, MAX_COUNT)`, 'too-costly');
+    const includes = [...q.keys()].filter((k) => /^_(rev)?include(:|$)/.test(k)).length;
+    if (includes > a.maxIncludes) throw badRequest(`${includes} _include/_revinclude parameters; this server accepts at most ${a.maxIncludes} (MAX_INCLUDES)`, 'too-costly');
+  }
+
+  return {
+    enabled,
+    store,
+    audit,
+    async close() {
+      await audit?.close();
+    },
+    async register(app, s) {
+      if (a.corsOrigins.length) {
+        await app.register(cors, {
+          origin: a.corsOrigins.includes('*') ? '*' : a.corsOrigins,
+          methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+          allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'If-Match', 'If-None-Match', 'If-None-Exist', 'If-Modified-Since', 'Prefer', 'X-Request-Id'],
+          exposedHeaders: ['Location', 'Content-Location', 'ETag', 'Last-Modified', 'WWW-Authenticate', 'Retry-After', 'X-Request-Id'],
+          maxAge: 600,
+        });
+      }
+
+      app.addHook('onRequest', (req, reply, done) => {
+        const path = req.url.split('?')[0];
+        const fhir = splitFhirUrl(req.url, '/fhir');
+        const interaction: Interaction = fhir
+          ? classify(req.method, fhir.parts, fhir.query)
+          : path === '/auth/token'
+            ? { code: 'token', action: 'E', needs: [], public: true }
+            : { code: 'other', action: 'E', needs: [], public: true };
+        const info: RequestInfo = { interaction };
+        infos.set(req, info);
+        if (a.requestTimeoutMs > 0) {
+          info.timer = setTimeout(() => {
+            if (reply.sent) return;
+            const fe = FhirError.of(503, 'timeout', `The request took longer than ${a.requestTimeoutMs} ms (REQUEST_TIMEOUT_MS)`);
+            reply.code(503).header('Content-Type', 'application/fhir+json; charset=utf-8').header('Connection', 'close').send(JSON.stringify(fe.outcome()));
+          }, a.requestTimeoutMs);
+          info.timer.unref();
+        }
+        if (!enabled) return done();
+        info.holder = {};
+        requestAuth.run(info.holder, done);
+      });
+
+      if (enabled) {
+        app.addHook('onRequest', async (req) => {
+          const info = infos.get(req)!;
+          if (info.interaction.public || req.method === 'OPTIONS') return;
+          info.holder!.ctx = await authenticate(req);
+        });
+      }
+
+      if (a.rateLimitMax > 0) {
+        await app.register(rateLimit, {
+          global: true,
+          max: a.rateLimitMax,
+          timeWindow: a.rateLimitWindowMs,
+          hook: 'onRequest',
+          allowList: (req) => NOT_AUDITED.has(req.url.split('?')[0]),
+          keyGenerator: (req) => {
+            const ctx = infos.get(req)?.holder?.ctx;
+            return ctx ? `client:${ctx.clientId}` : `ip:${req.ip}`;
+          },
+          errorResponseBuilder: (_req, c) =>
+            new FhirError(429, { severity: 'error', code: 'throttled', diagnostics: `Too many requests: at most ${c.max} per ${c.after} (RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_MS)` }, { 'Retry-After': String(Math.ceil(c.ttl / 1000)) }),
+        });
+      }
+
+      app.addHook('preHandler', async (req) => {
+        limits(req);
+        const info = infos.get(req);
+        const ctx = info?.holder?.ctx;
+        if (enabled && info && ctx && !info.interaction.public) enforce(req, info, ctx);
+        else if (info?.interaction.code === 'transaction') {
+          const t = (req.body as { type?: string } | undefined)?.type;
+          if (t === 'transaction' || t === 'batch') info.code = t;
+        }
+      });
+
+      app.addHook('onResponse', async (req, reply) => {
+        const info = infos.get(req);
+        if (info?.timer) clearTimeout(info.timer);
+        if (!audit || !info || NOT_AUDITED.has(req.url.split('?')[0]) || req.method === 'OPTIONS') return;
+        audit.append(
+          auditEventFor({
+            interaction: info.interaction,
+            code: info.code,
+            status: reply.statusCode,
+            ctx: info.holder?.ctx,
+            tokenClient: (req as { authClientId?: string }).authClientId,
+            query: splitFhirUrl(req.url)?.query ?? new URLSearchParams(),
+            requestId: req.id,
+            sourceAddress: req.ip,
+            baseUrl: config.baseUrl,
+            serverName: 'ccm-fhir-server',
+            method: req.method,
+          }),
+        );
+      });
+
+      app.get('/fhir/.well-known/smart-configuration', async (_req, reply) =>
+        reply.header('Cache-Control', 'max-age=300').header('Content-Type', 'application/json').send(smartConfiguration(config, enabled && Boolean(signingKey))),
+      );
+      if (signingKey) {
+        registerTokenEndpoint(app, { tokenUrl: urls.tokenUrl, issuer: urls.issuer, audience: config.baseUrl, clients, key: signingKey, lifetimeSeconds: a.tokenLifetime });
+      }
+      if (audit) registerAuditRoutes(app, s, audit, { enabled, maxCount: a.maxCount, ctxOf: (req) => infos.get(req)?.holder?.ctx });
+    },
+  };
+}
+
+/** Patient ids a CCM operation asks about: `patient` in the query or the Parameters body. */
+function operationPatients(req: FastifyRequest): string[] {
+  const ids: string[] = [];
+  const add = (v: string | undefined) => {
+    if (v) ids.push(v.replace(/^.*Patient\//, ''));
+  };
+  const q = splitFhirUrl(req.url)?.query;
+  q?.getAll('patient').forEach(add);
+  const body = req.body as Parameters | undefined;
+  if (body?.resourceType === 'Parameters') {
+    for (const p of body.parameter ?? []) if (p.name === 'patient') add(p.valueReference?.reference ?? p.valueString ?? p.valueId);
+  }
+  return ids;
+}
+
+/** Nesting depth of a parsed JSON value, stopping once past `limit`. */
+export function jsonDepth(value: unknown, limit: number): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (d > max) max = d;
+    if (max > limit) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v as object)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
+export type { FastifyReply };
