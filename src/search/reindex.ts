@@ -36,14 +36,21 @@ export async function reindexAll(
       limit: batch,
     });
     if (page.length === 0) break;
-    try {
-      await store.transact(async (tx) => {
-        for (const v of page) await rewrite(tx, v, engine);
-      });
-      reindexed += page.length;
-    } catch (e) {
-      if (!(e instanceof VersionConflict)) throw e;
-      // someone wrote during the batch: redo it one resource at a time, leaving their versions alone
+    // Without multi-resource transactions (e.g. FerretDB) each resource is its own unit of work.
+    let oneByOne = !store.capabilities.transactions;
+    if (!oneByOne) {
+      try {
+        await store.transact(async (tx) => {
+          for (const v of page) await rewrite(tx, v, engine);
+        });
+        reindexed += page.length;
+      } catch (e) {
+        if (!(e instanceof VersionConflict)) throw e;
+        oneByOne = true;
+      }
+    }
+    if (oneByOne) {
+      // one at a time, leaving the versions of concurrent writers alone
       for (const v of page) {
         try {
           await store.transact((tx) => rewrite(tx, v, engine));

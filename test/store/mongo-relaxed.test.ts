@@ -11,6 +11,7 @@ import { storeFactories } from '../helpers/stores.js';
 import { MongoStore } from '../../src/store/mongo/mongo-store.js';
 import { VersionConflict, type Filter } from '../../src/store/port.js';
 import { versionKey } from '../../src/store/stamp.js';
+import { reindexAll } from '../../src/search/reindex.js';
 
 const elem = (field: string, p: string, cond: Filter = {}): Filter => ({ [`idx.${field}`]: { $elemMatch: { p, ...cond } } });
 
@@ -172,6 +173,18 @@ for (const factory of storeFactories()) {
     });
     t.same(seen.map((v) => v.id), ['c0'], 'a transaction finds its own write');
     t.equal(await store.count(['Condition'], { 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/p0' } } }), 4);
+  });
+}
+
+for (const factory of storeFactories()) {
+  t.test(`reindex works with or without multi-resource transactions: ${factory.name}`, async (t) => {
+    const { store, cleanup } = await factory.open();
+    t.teardown(cleanup);
+    for (let i = 0; i < 5; i++) await store.transact((tx) => tx.put({ type: 'Patient', id: `r${i}`, resource: { resourceType: 'Patient', gender: 'male' } as Resource, idx: {} }));
+    const engine = { extractIndex: (r: Resource) => ({ tok: [{ p: 'gender', c: (r as { gender?: string }).gender }] }) };
+    const r = await reindexAll(store, engine, { batch: 2 });
+    t.same(r, { reindexed: 5, skipped: 0 });
+    t.equal(await store.count(['Patient'], { 'idx.tok': { $elemMatch: { p: 'gender', c: 'male' } } }), 5, 'new index values are searchable');
   });
 }
 
