@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { parseScope, type Grant } from './scopes.js';
 
@@ -48,4 +48,19 @@ export function loadClients(file: string | undefined): Map<string, RegisteredCli
     });
   }
   return map;
+}
+
+/**
+ * Adds (or replaces) a client in the clients file, creating the file when absent; validated
+ * first, written atomically (temp file + rename) with owner-only permissions.
+ */
+export function registerClient(file: string, client: ClientRecord): ClientsFile {
+  validateClient(client);
+  const data: ClientsFile = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ClientsFile) : { clients: [] };
+  data.clients = (data.clients ?? []).filter((c) => c.client_id !== client.client_id);
+  data.clients.push(client);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, file);
+  return data;
 }

@@ -1,4 +1,5 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4.js';
+import { restSecurity } from '../auth/capability-security.js';
 import type { Services } from './services.js';
 
 /** An operation the server really serves, for the CapabilityStatement. */
@@ -49,6 +50,7 @@ export function capabilityStatement(s: Services, operations: readonly OperationI
     rest: [
       {
         mode: 'server',
+        security: restSecurity(s.config),
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }, { code: 'search-system' }],
         operation: systemOps.length ? systemOps.map((o) => ({ name: o.name, definition: o.definition })) : undefined,
