@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { fhir, startServer } from '../helpers/server.js';
+import { startAuthServer, type AuthTestServer } from '../auth/helpers.js';
+
+type Event = {
+  resourceType: string;
+  subtype: Array<{ code: string }>;
+  action: string;
+  outcome: string;
+  recorded: string;
+  agent: Array<{ who?: { identifier?: { value?: string }; reference?: string }; requestor: boolean }>;
+  source: { observer: { display: string } };
+  entity?: Array<{ what?: { reference?: string }; query?: string }>;
+};
+
+let s: AuthTestServer;
+t.before(async () => {
+  s = await startAuthServer();
+});
+t.teardown(() => s.close());
+
+t.test('every request leaves an AuditEvent, allowed and refused, without bodies or names', async (t) => {
+  const writer = await s.token({ scope: 'system/Patient.cruds', client_id: 'writer-app', sub: 'user-7', fhirUser: 'Practitioner/pr9' });
+  const created = await s.as(writer, 'PUT', `${s.base}/Patient/p1`, { resourceType: 'Patient', id: 'p1', name: [{ family: 'Zebulonsky' }], identifier: [{ system: 'urn:mrn', value: 'MRN-778899' }] });
+  t.equal(created.status, 201);
+  t.equal((await s.as(writer, 'GET', `${s.base}/Patient?name=Zebulonsky`)).status, 200);
+  const reader = await s.token({ scope: 'system/Condition.rs', client_id: 'reader-app' });
+  t.equal((await s.as(reader, 'GET', `${s.base}/Patient/p1`)).status, 403, 'refused: scope');
+  t.equal((await fhir('GET', `${s.base}/Patient/p1`)).status, 401, 'refused: no token');
+  const pt = await s.token({ scope: 'patient/*.rs', client_id: 'patient-app', patient: 'p1' });
+  t.equal((await s.as(pt, 'GET', `${s.base}/Patient/p1`)).status, 200);
+  await sleep(100);
+
+  const auditor = await s.token({ scope: 'system/AuditEvent.rs', client_id: 'auditor' });
+  const all = await s.as(auditor, 'GET', `${s.base}/AuditEvent?_count=100`);
+  t.equal(all.status, 200);
+  const events = (all.body.entry as Array<{ resource: Event }>).map((e) => e.resource);
+  const byClient = (c: string) => events.filter((e) => e.agent.some((a) => a.who?.identifier?.value === c));
+
+  const put = byClient('writer-app').find((e) => e.subtype[0].code === 'update')!;
+  t.ok(put, 'the update is audited');
+  t.equal(put.action, 'U');
+  t.equal(put.outcome, '0');
+  t.equal(put.source.observer.display, 'ccm-fhir-server');
+  t.ok(put.agent.some((a) => a.who?.reference === 'Practitioner/pr9'), 'the user (fhirUser) is an agent');
+  t.ok(put.entity?.some((x) => x.what?.reference === 'Patient/p1'), 'entity is Type/id');
+  const search = byClient('writer-app').find((e) => e.subtype[0].code === 'search-type')!;
+  const query = Buffer.from(search.entity!.find((x) => x.query)!.query!, 'base64').toString();
+  t.equal(query, 'GET Patient?name=*', 'the query is kept with values redacted');
+
+  const refused = byClient('reader-app')[0];
+  t.equal(refused.outcome, '4', 'the 403 is audited as a failure');
+  t.equal(refused.subtype[0].code, 'read');
+  const anonymous = events.find((e) => e.outcome === '4' && e.agent.some((a) => (a.who as { display?: string } | undefined)?.display === 'unauthenticated client'));
+  t.ok(anonymous, 'the 401 is audited');
+  const patient = byClient('patient-app')[0];
+  t.ok(patient.entity?.some((x) => x.what?.reference === 'Patient/p1'), 'the patient of a patient token is an entity');
+
+  const text = readFileSync(join(s.srv.config.dataDir, 'audit', 'audit.ndjson'), 'utf8');
+  t.notMatch(text, /Zebulonsky/, 'no name in the audit trail');
+  t.notMatch(text, /MRN-778899/, 'no identifier in the audit trail');
+  t.notMatch(text, /"resourceType":"Patient"/, 'no resource body in the audit trail');
+
+  const filtered = await s.as(auditor, 'GET', `${s.base}/AuditEvent?agent=reader-app&outcome=4`);
+  t.equal(filtered.body.total, 1, 'search by agent and outcome');
+  const byPatient = await s.as(auditor, 'GET', `${s.base}/AuditEvent?patient=p1`);
+  t.ok(byPatient.body.total >= 3, 'search by patient');
+  const one = await s.as(auditor, 'GET', `${s.base}/AuditEvent/${(put as unknown as { id: string }).id}`);
+  t.equal(one.status, 200);
+  t.equal(one.body.resourceType, 'AuditEvent');
+});
+
+t.test('the audit trail is apart from clinical data and needs an audit scope', async (t) => {
+  const wide = await s.token({ scope: 'system/*.cruds', client_id: 'admin' });
+  const r = await s.as(wide, 'GET', `${s.base}/AuditEvent`);
+  t.equal(r.status, 403, 'system/*.cruds is not an audit scope');
+  const pt = await s.token({ scope: 'patient/AuditEvent.rs', patient: 'p1' });
+  t.equal((await s.as(pt, 'GET', `${s.base}/AuditEvent`)).status, 403, 'patient/ scopes do not read the audit trail');
+  const clinical = await s.as(wide, 'GET', `${s.base}/Patient`);
+  t.notOk((clinical.body.entry ?? []).some((e: { resource: { resourceType: string } }) => e.resource.resourceType === 'AuditEvent'));
+});
+
+t.test('auth off (local development): the trail is written and readable', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  t.equal((await fhir('GET', `${srv.base}/Patient`)).status, 200);
+  await sleep(100);
+  const r = await fhir('GET', `${srv.base}/AuditEvent?subtype=search-type`);
+  t.equal(r.status, 200);
+  t.equal(r.body.total, 1);
+});

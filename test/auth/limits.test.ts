@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { request } from 'undici';
+import { buildApp } from '../../src/app.js';
+import { checkBind } from '../../src/auth/bind-check.js';
+import { configFromEnv, defaultAuthConfig, type Config } from '../../src/config.js';
+import type { Operation } from '../../src/operations/operation.js';
+import { fhir, startServer } from '../helpers/server.js';
+import { startAuthServer } from './helpers.js';
+
+const nested = (depth: number): unknown => {
+  let v: unknown = 'x';
+  for (let i = 0; i < depth; i++) v = { a: v };
+  return v;
+};
+
+t.test('JSON depth, _count and _include caps: clear 400s', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const deep = await fhir('POST', `${srv.base}/Basic`, { resourceType: 'Basic', code: { text: 'x' }, extension: [nested(100)] });
+  t.equal(deep.status, 400, 'a body nested 100 levels deep');
+  t.match(deep.body.issue[0].diagnostics, /MAX_JSON_DEPTH/);
+  const count = await fhir('GET', `${srv.base}/Patient?_count=5000`);
+  t.equal(count.status, 400);
+  t.equal(count.body.issue[0].code, 'too-costly');
+  t.equal((await fhir('GET', `${srv.base}/Patient?_count=1000`)).status, 200, '_count at the cap');
+  const inc = new URLSearchParams(Array.from({ length: 11 }, () => ['_include', 'Condition:subject'] as [string, string]));
+  const many = await fhir('GET', `${srv.base}/Condition?${inc}`);
+  t.equal(many.status, 400);
+  t.match(many.body.issue[0].diagnostics, /MAX_INCLUDES/);
+  t.equal((await fhir('GET', `${srv.base}/Condition?_include=Condition:subject`)).status, 200);
+});
+
+t.test('rate limit per client: 429 OperationOutcome with Retry-After', async (t) => {
+  const s = await startAuthServer({ rateLimitMax: 3, rateLimitWindowMs: 60_000 });
+  t.teardown(() => s.close());
+  const a = await s.token({ scope: 'system/*.rs', client_id: 'client-a' });
+  const b = await s.token({ scope: 'system/*.rs', client_id: 'client-b' });
+  for (let i = 0; i < 3; i++) t.equal((await s.as(a, 'GET', `${s.base}/Patient`)).status, 200);
+  const limited = await s.as(a, 'GET', `${s.base}/Patient`);
+  t.equal(limited.status, 429);
+  t.equal(limited.body.resourceType, 'OperationOutcome');
+  t.equal(limited.body.issue[0].code, 'throttled');
+  t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After');
+  t.equal((await s.as(b, 'GET', `${s.base}/Patient`)).status, 200, 'another client has its own budget');
+  t.equal((await fhir('GET', s.base.replace(/\/fhir$/, '/healthz'))).status, 200, 'health probes are not limited');
+});
+
+t.test('request timeout: 503 OperationOutcome', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ccm-to-'));
+  const config: Config = { ...configFromEnv({ LOG_LEVEL: 'silent' }), dataDir, auth: { ...defaultAuthConfig(), requestTimeoutMs: 100 } };
+  const slow: Operation = {
+    name: 'slow',
+    definition: 'urn:test:slow',
+    system: true,
+    types: [],
+    methods: ['GET'],
+    run: () => new Promise((resolve) => setTimeout(() => resolve({ status: 200, body: { resourceType: 'Parameters' } }), 400)),
+  };
+  const built = await buildApp(config, { logger: false, operations: [slow] });
+  t.teardown(async () => {
+    await built.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const r = await built.app.inject({ method: 'GET', url: '/fhir/$slow' });
+  t.equal(r.statusCode, 503);
+  t.equal(r.json().issue[0].code, 'timeout');
+  await new Promise((r) => setTimeout(r, 400));
+});
+
+t.test('CORS: off by default, on for the configured origins', async (t) => {
+  const off = await startServer();
+  t.teardown(() => off.close());
+  const r0 = await fhir('GET', `${off.base}/metadata`, undefined, { origin: 'https://app.example' });
+  t.notOk(r0.headers['access-control-allow-origin'], 'no CORS headers by default');
+  const s = await startAuthServer({ corsOrigins: ['https://app.example'] });
+  t.teardown(() => s.close());
+  const r1 = await fhir('GET', `${s.base}/metadata`, undefined, { origin: 'https://app.example' });
+  t.equal(r1.headers['access-control-allow-origin'], 'https://app.example');
+  const pre = await request(`${s.base}/Patient`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+  await pre.body.text();
+  t.equal(pre.statusCode, 204, 'preflight needs no token');
+  t.match(String(pre.headers['access-control-allow-headers']), /Authorization/);
+  const other = await fhir('GET', `${s.base}/metadata`, undefined, { origin: 'https://evil.example' });
+  t.notOk(other.headers['access-control-allow-origin'], 'other origins get no CORS headers');
+});
+
+t.test('secure default bind', async (t) => {
+  const base = configFromEnv({});
+  t.match(checkBind({ ...base, host: '127.0.0.1' }), /NO AUTHENTICATION/, 'loopback without auth: loud warning');
+  t.throws(() => checkBind({ ...base, host: '0.0.0.0' }), /Refusing to listen/, 'elsewhere without auth: refused');
+  t.match(checkBind({ ...base, host: '0.0.0.0', auth: { ...base.auth, disabled: true } }), /DISABLED/, 'AUTH_DISABLED=true: allowed, with a warning');
+  t.equal(checkBind({ ...base, host: '0.0.0.0', auth: { ...base.auth, jwksUrl: 'https://idp.example/jwks', issuer: 'https://idp.example/' } }), undefined, 'with auth: no warning');
+  t.equal(configFromEnv({}).host, '127.0.0.1', 'the default host is loopback');
+});
