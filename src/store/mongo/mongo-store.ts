@@ -216,7 +216,7 @@ export class MongoStore implements ResourceStore {
         // All or nothing without a transaction: the unit of work holds at most one write,
         // which is undone when fn fails after it (not crash-safe, and not isolated: others
         // may have read it meanwhile).
-        await tx.undo();
+        await tx.undo().catch(() => undefined); // the original error matters more
         throw e;
       } finally {
         await tx.releaseLocks();
