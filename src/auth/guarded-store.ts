@@ -5,6 +5,14 @@ import { requestAuth } from './context.js';
 import { PatientCompartment } from './patient-compartment.js';
 import { AccessPolicy } from './policy.js';
 
+/** Store methods that touch no resource data. */
+const PASS_THROUGH = new Set<string | symbol>(['init', 'close', 'ping', 'constructor']);
+
+/** A method the guarded view does not cover, called under a narrowed token: refused rather than unchecked. */
+const unguarded = (prop: string | symbol) => () => {
+  throw FhirError.of(500, 'exception', `Store method ${String(prop)} is not covered by the access-token view (src/auth/guarded-store.ts)`);
+};
+
 /** Most history versions looked at to fill one page (or count) for a narrowed token. */
 const HISTORY_SCAN_LIMIT = 100_000;
 
@@ -15,8 +23,9 @@ const HISTORY_SCAN_LIMIT = 100_000;
  * compartment (or are refused types the token may not see), rows are checked against v2 query
  * restrictions, writes are refused (403) outside the token's grants.
  *
- * Outside a request (start-up, background work) the raw store answers. Methods not listed pass
- * through unchanged (init, close, ping, capabilities).
+ * Outside a request (start-up, background work) the raw store answers. init, close, ping and
+ * capabilities pass through; any other store or transaction method this view does not know is
+ * refused (500) under a token that needs narrowing, so a new port method cannot bypass it silently.
  */
 export function guardStore(raw: ResourceStore, search: SearchService, resourceTypes: readonly string[]): ResourceStore {
   const comp = new PatientCompartment();
@@ -79,6 +88,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             return target.put(input);
           };
         const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v === 'function' && prop !== 'lock') return unguarded(prop);
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
@@ -134,6 +144,8 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             return p ? target.transact((tx) => fn(guardTx(p, tx))) : target.transact(fn);
           };
         default:
+          // Fail closed: a store method this view does not know could bypass it.
+          if (typeof v === 'function' && !PASS_THROUGH.has(prop) && readPolicy()) return unguarded(prop);
           return pass;
       }
     },
