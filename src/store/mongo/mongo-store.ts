@@ -16,6 +16,12 @@ export interface MongoStoreOptions {
 
 const DUPLICATE_KEY = 11000;
 const LOCK_LEASE_MS = 30_000;
+/**
+ * Without transactions, a history version above the current one that is older than this is
+ * taken for the leftover of a crash between the two writes of a put (a put in flight takes
+ * milliseconds); until then, writes to that resource get a version conflict.
+ */
+export const ORPHAN_AFTER_MS = 30_000;
 
 function isDuplicateKey(e: unknown): boolean {
   return e instanceof MongoServerError && e.code === DUPLICATE_KEY;
@@ -270,10 +276,12 @@ class MongoTx implements StoreTx {
     const currentVid = cur?.vid ?? 0;
     if (input.expectVid !== undefined && input.expectVid !== currentVid) throw new VersionConflict(key, input.expectVid, currentVid);
     const lu = Date.now();
-    // Without a transaction a crash can leave a history version above the current one (history
-    // is written first). Its vid is taken: the new version goes above it, so the resource is
-    // never stuck in VersionConflict. The conditional replace of the current document below is
-    // the compare-and-swap that decides between concurrent writers.
+    // Without a transaction the unique history _id (Type/id/vid) is the lock: of the writers
+    // based on one version, exactly one inserts the next. (Conditional updates are no
+    // compare-and-swap on FerretDB 1.x: concurrent replaceOne calls with the same filter all
+    // match.) A crash between the history insert and the current replace leaves a history
+    // version above the current one; once it is older than the in-flight window it is taken
+    // for such an orphan and the new version goes above it, instead of conflicting forever.
     let vid = currentVid + 1;
     if (this.session) vid = await this.nextFreeVid(input.type, input.id, vid);
     for (let attempt = 0; ; attempt++) {
@@ -285,10 +293,10 @@ class MongoTx implements StoreTx {
         await this.store.historyColl.insertOne({ ...doc, _id: historyId }, opts);
       } catch (e) {
         if (!isDuplicateKey(e) || this.session) throw isDuplicateKey(e) ? new VersionConflict(key, currentVid, vid) : e;
-        // Taken by a concurrent writer (still in flight or done) or left by a crash: go above it
-        // unless the current version has moved on, which is a plain conflict.
+        const taken = await this.store.historyColl.findOne({ _id: historyId }, { projection: { lu: 1 } });
+        const orphan = taken !== null && Date.now() - taken.lu > ORPHAN_AFTER_MS;
         const now = (await this.store.current.findOne({ _id: key }, { projection: { vid: 1 } }))?.vid ?? 0;
-        if (now !== currentVid || attempt >= 20) throw new VersionConflict(key, currentVid, now);
+        if (!orphan || now !== currentVid || attempt >= 20) throw new VersionConflict(key, currentVid, Math.max(now, vid));
         vid++;
         continue;
       }
