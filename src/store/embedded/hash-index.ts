@@ -77,33 +77,41 @@ export class HashIndexes {
 
   /**
    * Candidate "Type/id" keys for a filter, or undefined when no index applies (scan).
-   * `ids` resolves an `id` equality to keys.
+   * The returned set may be an index bucket itself: callers only read it.
    */
-  candidates(types: readonly string[], filter: Filter): Set<string> | undefined {
-    return this.plan(types, filter);
+  candidates(types: readonly string[], filter: Filter): ReadonlySet<string> | undefined {
+    const plan = this.plan(types, filter);
+    if (!plan) return undefined;
+    if (plan.length === 1) return plan[0];
+    const union = new Set<string>();
+    for (const set of plan) for (const k of set) union.add(k);
+    return union;
   }
 
-  private plan(types: readonly string[], filter: Filter): Set<string> | undefined {
-    let best: Set<string> | undefined;
-    const consider = (s: Set<string> | undefined) => {
-      if (s && (!best || s.size < best.size)) best = s;
+  /** The smallest applicable candidate source, as a union of sets (not yet materialised). */
+  private plan(types: readonly string[], filter: Filter): Array<ReadonlySet<string>> | undefined {
+    let best: Array<ReadonlySet<string>> | undefined;
+    let bestSize = Infinity;
+    const consider = (sets: Array<ReadonlySet<string>> | undefined) => {
+      if (!sets) return;
+      const size = sets.reduce((n, s) => n + s.size, 0);
+      if (size < bestSize) {
+        best = sets;
+        bestSize = size;
+      }
     };
     for (const [field, cond] of Object.entries(filter)) {
       if (field === '$and' && Array.isArray(cond)) {
         for (const sub of cond) consider(this.plan(types, sub as Filter));
       } else if (field === '$or' && Array.isArray(cond) && cond.length > 0) {
         const parts = cond.map((sub) => this.plan(types, sub as Filter));
-        if (parts.every((p) => p !== undefined)) {
-          const union = new Set<string>();
-          for (const p of parts) for (const k of p!) union.add(k);
-          consider(union);
-        }
+        if (parts.every((p) => p !== undefined)) consider(parts.flat() as Array<ReadonlySet<string>>);
       } else if (field === 'id') {
         const ids = eqValues(cond);
         if (ids) {
           const s = new Set<string>();
           for (const t of types) for (const id of ids) s.add(`${t}/${String(id)}`);
-          consider(s);
+          consider([s]);
         }
       } else {
         consider(this.lookupElem(types, field, cond));
@@ -112,7 +120,7 @@ export class HashIndexes {
     return best;
   }
 
-  private lookupElem(types: readonly string[], field: string, cond: unknown): Set<string> | undefined {
+  private lookupElem(types: readonly string[], field: string, cond: unknown): Array<ReadonlySet<string>> | undefined {
     const def = this.byField.get(field);
     if (!def || !cond || typeof cond !== 'object') return undefined;
     const em = (cond as Record<string, unknown>).$elemMatch;
@@ -124,12 +132,12 @@ export class HashIndexes {
       for (const { key, doc } of this.liveDocs()) this.updateOne(def, key, doc, true);
       def.built = true;
     }
-    const out = new Set<string>();
+    const out: Array<ReadonlySet<string>> = [];
     for (const t of types) {
       for (const a of as) {
         for (const b of bs) {
           const set = this.buckets.get(HashIndexes.bucketKey(t, field, a, b));
-          if (set) for (const k of set) out.add(k);
+          if (set) out.push(set);
         }
       }
     }
