@@ -84,3 +84,20 @@ t.test('hash-indexed lookups answer exactly like a full scan', async (t) => {
   await indexed.close();
   await plain.close();
 });
+
+t.test('a repeated query is answered again after a commit, and regex filters are told apart', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ccm-memo-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const s = new EmbeddedStore({ dataDir: dir, indexes: TEST_INDEXES });
+  await s.init();
+  await s.transact(async (tx) => {
+    await tx.put({ type: 'Patient', id: 'a', resource: obs(1), idx: { name: 'alice' } });
+    await tx.put({ type: 'Patient', id: 'b', resource: obs(2), idx: { name: 'bob' } });
+  });
+  t.equal(await s.count(['Patient'], { 'idx.name': { $regex: /^al/ } }), 1);
+  t.same((await s.find({ types: ['Patient'], filter: { 'idx.name': { $regex: /^bo/ } } })).map((v) => v.id), ['b']);
+  t.equal(await s.count(['Patient'], { 'idx.name': { $regex: /^a/ } }), 1);
+  await s.transact((tx) => tx.put({ type: 'Patient', id: 'c', resource: obs(3), idx: { name: 'alan' } }));
+  t.equal(await s.count(['Patient'], { 'idx.name': { $regex: /^a/ } }), 2, 'the commit is seen');
+  await s.close();
+});

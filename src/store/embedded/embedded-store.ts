@@ -18,6 +18,7 @@ import { resourceKey, stampResource, versionKey } from '../stamp.js';
 import { CommitLog } from './commit-log.js';
 import { EmbeddedVersion } from './version.js';
 import { HashIndexes } from './hash-index.js';
+import { sortByScalars } from './scalar-sort.js';
 
 export interface EmbeddedStoreOptions {
   /** Folder holding the commit log; created when missing. */
@@ -94,6 +95,7 @@ export class EmbeddedStore implements ResourceStore {
 
   /** Makes a version visible (commit or replay). */
   private apply(v: EmbeddedVersion): void {
+    this.commits++;
     const key = v.key;
     const prev = this.latest.get(key);
     if (prev && !prev.deleted) this.hash.update(key, prev.doc, false);
@@ -129,8 +131,26 @@ export class EmbeddedStore implements ResourceStore {
     return out;
   }
 
+  /**
+   * The last matching() answer, reused while nothing was committed: a search counts and then
+   * fetches the first page with the same filter.
+   */
+  private lastMatch: { key: string; commits: number; rows: EmbeddedVersion[] } | undefined;
+  private commits = 0;
+
   /** Matching live versions, before sort/skip/limit. */
   private matching(types: readonly string[], filter: Filter, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
+    if (overlay) return this.matchingNow(types, filter, overlay);
+    // RegExp values must be part of the key (plain JSON would print them all as {}).
+    const key = JSON.stringify([types, filter], (_k, v: unknown) => (v instanceof RegExp ? { $re: v.source, $flags: v.flags } : v));
+    const last = this.lastMatch;
+    if (last && last.key === key && last.commits === this.commits) return last.rows.slice();
+    const rows = this.matchingNow(types, filter);
+    this.lastMatch = { key, commits: this.commits, rows };
+    return rows.slice();
+  }
+
+  private matchingNow(types: readonly string[], filter: Filter, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
     const allTypes = types.length > 0 ? types : [...this.live.keys()];
     const query = new Query(filter);
     const out: EmbeddedVersion[] = [];
@@ -162,6 +182,8 @@ export class EmbeddedStore implements ResourceStore {
   private findIn(q: FindQuery, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
     const rows = this.matching(q.types, q.filter, overlay);
     if (!q.sort?.length && q.skip === undefined && q.limit === undefined) return rows;
+    const fast = q.sort?.length ? sortByScalars(rows, q.sort) : rows;
+    if (fast) return fast.slice(q.skip ?? 0, q.limit === undefined ? undefined : (q.skip ?? 0) + q.limit);
     const byDoc = new Map(rows.map((r) => [r.doc, r] as const));
     let cursor = new Query({}).find(rows.map((r) => r.doc));
     if (q.sort?.length) cursor = cursor.sort(Object.fromEntries(q.sort.map(([f, d]) => [f, d])));
