@@ -126,6 +126,13 @@ export interface ResourceStore {
   countHistory(query: Omit<HistoryQuery, 'limit' | 'after'>): Promise<number>;
 
   /**
+   * Replaces the index values of the current version, when it is still version `vid` and not
+   * deleted (for reindexing after search parameters changed: no new version is written).
+   * Returns false when the resource moved on; its newer version carries fresh values anyway.
+   */
+  setIndex(type: string, id: string, vid: number, idx: IndexValues): Promise<boolean>;
+
+  /**
    * Runs fn as one atomic unit: all its puts become visible and durable together, or none.
    * fn may be retried on a write conflict, so it must not have side effects outside tx.
    * The returned promise settles after the writes are durable.

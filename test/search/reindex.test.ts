@@ -50,6 +50,8 @@ t.test('reindexAll re-extracts with new definitions, through the store port', as
     .map((i) => `Patient/p${i}`)
     .sort();
   t.same(matchIds(await after.search(store, query)), expected);
+  t.equal((await store.read('Patient', 'p0'))!.vid, 1, 'reindexing writes no new version');
+  t.equal(await store.countHistory({}), 250, 'history untouched');
   t.equal(after.parametersFor('Patient').filter((p) => p.code === 'birth-city').length, 1);
   // findMatches reads through the same filter documents, inside a transaction
   const inTx = await store.transact((tx) => after.findMatches(tx, 'Patient', [['birth-city:exact', 'Lyon']]));
@@ -66,4 +68,10 @@ t.test('reindexAll re-extracts with new definitions, through the store port', as
     params = [...new URL(next.url).searchParams.entries()] as Array<[string, string]>;
   }
   t.same(seen.sort(), expected);
+  // the new index values are durable: a reopened store answers the same
+  await store.close();
+  const reopened = new EmbeddedStore({ dataDir: dir, indexes: after.indexes });
+  await reopened.init();
+  t.same(matchIds(await after.search(reopened, query)), expected, 'index values survive a restart');
+  await reopened.close();
 });

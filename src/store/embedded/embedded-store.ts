@@ -36,6 +36,8 @@ interface LogRecord {
   x?: IndexValues;
   /** Resource JSON; absent for a deletion. */
   r?: unknown;
+  /** Set on an index-only record (reindex): new index values for version v, no new version. */
+  ix?: IndexValues;
 }
 
 /**
@@ -73,6 +75,10 @@ export class EmbeddedStore implements ResourceStore {
     this.log = await CommitLog.open(join(this.opts.dataDir, 'commits.log'), (line) => {
       const records = JSON.parse(line) as LogRecord[];
       for (const r of records) {
+        if (r.ix) {
+          this.applyIndex(r.t, r.i, r.v, r.ix);
+          continue;
+        }
         this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.r === undefined ? undefined : JSON.stringify(r.r), r.x ?? {}));
       }
     });
@@ -112,6 +118,33 @@ export class EmbeddedStore implements ResourceStore {
     list.push(v);
     this.timeline.push(v);
     if (v.lu > this.lastLu) this.lastLu = v.lu;
+  }
+
+  /** Swaps the index values of the latest version when it is still `vid`; true when it did. */
+  private applyIndex(type: string, id: string, vid: number, idx: IndexValues): boolean {
+    const key = resourceKey(type, id);
+    const v = this.latest.get(key);
+    if (!v || v.vid !== vid || v.deleted) return false;
+    this.commits++;
+    this.hash.update(key, v.doc, false);
+    v.doc.idx = idx;
+    this.hash.update(key, v.doc, true);
+    return true;
+  }
+
+  async setIndex(type: string, id: string, vid: number, idx: IndexValues): Promise<boolean> {
+    const release = await this.mutex.acquire();
+    const log = this.log;
+    let done: boolean;
+    try {
+      if (!log) throw new Error('embedded store is not open');
+      if (log.failed) throw log.failed;
+      done = this.applyIndex(type, id, vid, idx);
+    } finally {
+      release();
+    }
+    if (done) await log.append(`[{"t":${JSON.stringify(type)},"i":${JSON.stringify(id)},"v":${vid},"l":0,"ix":${JSON.stringify(idx)}}]`);
+    return done;
   }
 
   async read(type: string, id: string): Promise<StoredVersion | undefined> {

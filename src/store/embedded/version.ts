@@ -8,6 +8,7 @@ import type { IndexValues, StoredVersion } from '../port.js';
  */
 export class EmbeddedVersion implements StoredVersion {
   /** The document that filters run against: { type, id, vid, lu, idx }. */
+  /** idx is replaced in place by a reindex (setIndex), which writes no new version. */
   readonly doc: { type: string; id: string; vid: number; lu: number; idx: IndexValues };
 
   constructor(

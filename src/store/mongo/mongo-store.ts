@@ -141,6 +141,12 @@ export class MongoStore implements ResourceStore {
     return d ? new MongoVersion(d) : undefined;
   }
 
+  async setIndex(type: string, id: string, vid: number, idx: Record<string, unknown>): Promise<boolean> {
+    // A single-document update: atomic on MongoDB without a transaction.
+    const r = await this.current.updateOne({ _id: resourceKey(type, id), vid, deleted: false }, { $set: { idx } });
+    return r.matchedCount === 1;
+  }
+
   async readMany(keys: readonly string[]): Promise<StoredVersion[]> {
     if (keys.length === 0) return [];
     const docs = await this.current.find({ _id: { $in: [...keys] }, deleted: false }).toArray();
