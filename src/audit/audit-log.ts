@@ -7,11 +7,21 @@ import type { AuditEvent } from 'fhir/r4.js';
 /** How long appended events may wait before they are written and fsynced together. */
 const FLUSH_MS = 50;
 
+/** Where AuditEvents are kept: a file (AuditLog) or MongoDB (MongoAuditLog). */
+export interface AuditSink {
+  append(event: AuditEvent): void;
+  /** Resolves once everything appended so far is durable. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  /** Every stored event, oldest first, that `keep` accepts. */
+  scan(keep: (e: AuditEvent) => boolean): Promise<AuditEvent[]>;
+}
+
 /**
  * The audit trail: an append-only NDJSON file (DATA_DIR/audit/audit.ndjson), apart from the
  * clinical store. Appends are batched: one write + fdatasync per batch; `flush()` waits for it.
  */
-export class AuditLog {
+export class AuditLog implements AuditSink {
   readonly file: string;
   private fh: FileHandle | undefined;
   private pending: string[] = [];

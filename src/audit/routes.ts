@@ -3,7 +3,7 @@ import type { AuditEvent, Bundle } from 'fhir/r4.js';
 import type { AuthContext } from '../auth/context.js';
 import { badRequest, FhirError, notFound } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
-import type { AuditLog } from './audit-log.js';
+import type { AuditSink } from './audit-log.js';
 
 export interface AuditRouteOptions {
   /** Auth on: reading the trail needs an explicit AuditEvent scope (system/ or user/, r or s). */
@@ -18,7 +18,7 @@ const DATE = /^(eq|ge|gt|le|lt)?(\d{4}(-\d{2}(-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:\d{2}
  * GET [base]/AuditEvent (search: date, agent, patient, subtype, outcome, _count) and
  * GET [base]/AuditEvent/[id], served from the audit trail, never from the clinical store.
  */
-export function registerAuditRoutes(app: FastifyInstance, s: Services, log: AuditLog, opts: AuditRouteOptions): void {
+export function registerAuditRoutes(app: FastifyInstance, s: Services, log: AuditSink, opts: AuditRouteOptions): void {
   const check = (req: FastifyRequest, perm: 'r' | 's') => {
     if (!opts.enabled) return;
     const ctx = opts.ctxOf(req);

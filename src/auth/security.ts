@@ -6,7 +6,8 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Parameters } from 'fhir/r4.js';
-import { AuditLog } from '../audit/audit-log.js';
+import { AuditLog, type AuditSink } from '../audit/audit-log.js';
+import { MongoAuditLog } from '../audit/mongo-audit-log.js';
 import { auditEventFor } from '../audit/events.js';
 import { registerAuditRoutes } from '../audit/routes.js';
 import type { Config } from '../config.js';
@@ -39,7 +40,7 @@ export interface Security {
   enabled: boolean;
   /** The store the interactions use: guarded when auth is on. */
   store: ResourceStore;
-  audit: AuditLog | undefined;
+  audit: AuditSink | undefined;
   register(app: FastifyInstance, s: Services): Promise<void>;
   close(): Promise<void>;
 }
@@ -63,7 +64,12 @@ export async function setupSecurity(config: Config, search: SearchService, resou
   }
   const verifier = new TokenVerifier({ audience: config.baseUrl, issuers });
   const comp = new PatientCompartment();
-  const audit = a.audit ? new AuditLog(join(config.dataDir, 'audit')) : undefined;
+  let audit: AuditSink | undefined;
+  if (a.audit && config.mongodbUri) {
+    const m = new MongoAuditLog(config.mongodbUri, config.mongodbDb);
+    await m.init();
+    audit = m;
+  } else if (a.audit) audit = new AuditLog(join(config.dataDir, 'audit'));
   const store = enabled ? guardStore(raw, search, resourceTypes) : raw;
   const infos = new WeakMap<FastifyRequest, RequestInfo>();
 
@@ -184,10 +190,27 @@ export async function setupSecurity(config: Config, search: SearchService, resou
       });
 
       if (enabled) {
+        // Failed authentications count per IP: past the rate limit they get a 429 instead of a 401.
+        const failures = new Map<string, { n: number; reset: number }>();
         app.addHook('onRequest', async (req) => {
           const info = infos.get(req)!;
           if (info.interaction.public || req.method === 'OPTIONS') return;
-          info.holder!.ctx = await authenticate(req);
+          const now = Date.now();
+          const f = failures.get(req.ip);
+          if (a.rateLimitMax > 0 && f && f.reset > now && f.n >= a.rateLimitMax) {
+            throw new FhirError(429, { severity: 'error', code: 'throttled', diagnostics: 'Too many failed authentications from this address' }, { 'Retry-After': String(Math.ceil((f.reset - now) / 1000)) });
+          }
+          try {
+            info.holder!.ctx = await authenticate(req);
+          } catch (e) {
+            if (a.rateLimitMax > 0) {
+              if (failures.size > 10_000) for (const [k, v] of failures) if (v.reset <= now) failures.delete(k);
+              const cur = f && f.reset > now ? f : { n: 0, reset: now + a.rateLimitWindowMs };
+              cur.n++;
+              failures.set(req.ip, cur);
+            }
+            throw e;
+          }
         });
       }
 

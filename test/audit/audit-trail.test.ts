@@ -2,8 +2,24 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
+import type { Config } from '../../src/config.js';
 import { fhir, startServer } from '../helpers/server.js';
 import { startAuthServer, type AuthTestServer } from '../auth/helpers.js';
+
+/** Everything the audit trail holds, as text: the NDJSON file, or the MongoDB collection when MONGODB_URI is set. */
+async function storedText(config: Config): Promise<string> {
+  if (!config.mongodbUri) return readFileSync(join(config.dataDir, 'audit', 'audit.ndjson'), 'utf8');
+  const { MongoClient } = await import('mongodb');
+  const c = new MongoClient(config.mongodbUri);
+  try {
+    await c.connect();
+    const docs = await c.db(config.mongodbDb).collection('audit_events').find({}).toArray();
+    if (docs.length === 0) throw new Error('no audit events in MongoDB');
+    return docs.map((d) => JSON.stringify(d)).join('\n');
+  } finally {
+    await c.close();
+  }
+}
 
 type Event = {
   resourceType: string;
@@ -59,7 +75,7 @@ t.test('every request leaves an AuditEvent, allowed and refused, without bodies 
   const patient = byClient('patient-app')[0];
   t.ok(patient.entity?.some((x) => x.what?.reference === 'Patient/p1'), 'the patient of a patient token is an entity');
 
-  const text = readFileSync(join(s.srv.config.dataDir, 'audit', 'audit.ndjson'), 'utf8');
+  const text = await storedText(s.srv.config);
   t.notMatch(text, /Zebulonsky/, 'no name in the audit trail');
   t.notMatch(text, /MRN-778899/, 'no identifier in the audit trail');
   t.notMatch(text, /"resourceType":"Patient"/, 'no resource body in the audit trail');

@@ -46,6 +46,10 @@ t.test('rate limit per client: 429 OperationOutcome with Retry-After', async (t)
   t.ok(Number(limited.headers['retry-after']) > 0, 'Retry-After');
   t.equal((await s.as(b, 'GET', `${s.base}/Patient`)).status, 200, 'another client has its own budget');
   t.equal((await fhir('GET', s.base.replace(/\/fhir$/, '/healthz'))).status, 200, 'health probes are not limited');
+  for (let i = 0; i < 3; i++) t.equal((await fhir('GET', `${s.base}/Patient`, undefined, { authorization: 'Bearer bad.token.here' })).status, 401);
+  const guessing = await fhir('GET', `${s.base}/Patient`, undefined, { authorization: 'Bearer bad.token.here' });
+  t.equal(guessing.status, 429, 'failed authentications are limited per address too');
+  t.ok(Number(guessing.headers['retry-after']) > 0);
 });
 
 t.test('request timeout: 503 OperationOutcome', async (t) => {
