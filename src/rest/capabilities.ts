@@ -8,6 +8,9 @@ export interface OperationInfo {
   definition: string;
   /** Resource types it runs on ('*' for all), empty for system level only. */
   types: string[];
+  system?: boolean;
+  typeLevel?: boolean;
+  instanceLevel?: boolean;
 }
 
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
@@ -16,7 +19,7 @@ const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'histor
 export function capabilityStatement(s: Services, operations: readonly OperationInfo[], software: { name: string; version: string }): CapabilityStatement {
   const resource: CapabilityStatementRestResource[] = [...s.resourceTypes].sort().map((type) => {
     const params = s.search.parametersFor(type);
-    const ops = operations.filter((o) => o.types.includes(type) || o.types.includes('*'));
+    const ops = operations.filter((o) => (o.typeLevel || o.instanceLevel) && (o.types.includes(type) || o.types.includes('*')));
     const r: CapabilityStatementRestResource = {
       type: type as CapabilityStatementRestResource['type'],
       profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
@@ -36,7 +39,7 @@ export function capabilityStatement(s: Services, operations: readonly OperationI
     if (ops.length) r.operation = ops.map((o) => ({ name: o.name, definition: o.definition }));
     return r;
   });
-  const systemOps = operations.filter((o) => o.types.length === 0);
+  const systemOps = operations.filter((o) => o.system);
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',

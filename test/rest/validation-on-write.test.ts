@@ -28,4 +28,7 @@ t.test('writes are validated; $validate reports without storing', async (t) => {
   t.equal((await fhir('GET', `${B}/_history`)).body.total, 0, 'nothing was stored');
   const cs = (await fhir('GET', `${B}/metadata`)).body;
   t.ok(cs.rest[0].resource.find((r: any) => r.type === 'Patient').operation.some((o: any) => o.name === 'validate'), '$validate is in the CapabilityStatement');
+  const systemOps = (cs.rest[0].operation ?? []).map((o: any) => o.name);
+  t.ok(systemOps.includes('ccm-billing'), 'system-level $ccm-billing is listed at system level');
+  t.notOk(systemOps.includes('validate'), '$validate is not a system-level operation');
 });
