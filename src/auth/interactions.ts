@@ -29,7 +29,7 @@ function operationNeeds(name: string): Interaction['needs'] {
 /** A FHIR path below the base (no leading '/fhir'), split on '/', and its query. */
 export function classify(method: string, parts: string[], query: URLSearchParams): Interaction {
   const m = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
-  const [a, b, c, d] = parts;
+  const [a, b, c] = parts;
   const n = parts.length;
   if (n === 0) {
     if (m === 'POST') return { code: 'transaction', action: 'E', needs: [] };
@@ -60,7 +60,6 @@ export function classify(method: string, parts: string[], query: URLSearchParams
   if (n === 4 && c === '_history') return { code: 'vread', action: 'R', type: a, id: b, needs: [{ type: a, perm: 'r' }] };
   if (n === 3 && c.startsWith('$')) return { code: 'operation', action: 'E', type: a, id: b, operation: c.slice(1), needs: operationNeeds(c.slice(1)) };
   if (n === 3) return { code: 'search-type', action: 'E', type: c, compartment: { type: a, id: b }, needs: [{ type: c, perm: 's' }] };
-  void d;
   return { code: 'other', action: 'E', needs: [] };
 }
 

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Parameters } from 'fhir/r4.js';
 import { AuditLog, type AuditSink } from '../audit/audit-log.js';
 import { MongoAuditLog } from '../audit/mongo-audit-log.js';
@@ -302,4 +302,3 @@ export function jsonDepth(value: unknown, limit: number): number {
   return max;
 }
 
-export type { FastifyReply };

@@ -123,6 +123,11 @@ t.test('patient/ scopes: confined to the patient compartment', async (t) => {
   t.same(ids(hasOther.body), [], "_has on the other patient's condition finds nothing");
   const sys = await s.as(pa, 'GET', `${B}?_type=Condition,Patient`);
   t.same(ids(sys.body), ['Condition/ca1', 'Condition/ca2', 'Patient/pa'], 'system search: own data only');
+  const everything = await s.as(pa, 'GET', `${B}?_count=100`);
+  t.notOk(ids(everything.body).some((x) => /\/(pb|cb1)$/.test(x)), 'system search without _type: no data of the other patient');
+  t.ok(ids(everything.body).includes('Condition/ca1'), 'but the own data');
+  const ownComp = await s.as(pa, 'GET', `${B}/Patient/pa/Condition`);
+  t.same(ids(ownComp.body), ['Condition/ca1', 'Condition/ca2'], 'own compartment search');
   const comp = await s.as(pa, 'GET', `${B}/Patient/pb/Condition`);
   t.equal(comp.status, 403, "the other patient's compartment is refused");
 
