@@ -4,6 +4,9 @@ import type { AuthContext } from '../auth/context.js';
 import type { Interaction } from '../auth/interactions.js';
 
 /** Query parameters whose values are kept in the audit trail (they shape results, they name nobody). */
+/** Most transaction/batch entries named in one AuditEvent. */
+const MAX_ENTRY_ENTITIES = 1000;
+
 const KEPT_VALUES = new Set(['_count', '_sort', '_include', '_revinclude', '_summary', '_elements', '_total', '_type', '_format']);
 
 /** The query with every value redacted except result parameters: an audit record names no one. */
@@ -17,6 +20,10 @@ export interface AuditInput {
   interaction: Interaction;
   /** Subtype override (transaction or batch, from the body). */
   code?: string;
+  /** Interactions of a transaction/batch's entries: their Type/id become entities. */
+  entries?: Interaction[];
+  /** Location header of a create: the new resource's Type/id. */
+  location?: string;
   status: number;
   ctx?: AuthContext;
   /** Client id of a token request. */
@@ -69,12 +76,20 @@ export function auditEventFor(a: AuditInput): AuditEvent {
     network: { address: a.baseUrl, type: '5' },
   });
   const entity: AuditEventEntity[] = [];
-  if (i.type && i.id) {
-    entity.push({
-      what: { reference: `${i.type}/${i.id}` },
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
-      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' },
-    });
+  const resourceEntity = (reference: string): AuditEventEntity => ({
+    what: { reference },
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+    role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' },
+  });
+  if (i.type && i.id) entity.push(resourceEntity(`${i.type}/${i.id}`));
+  const created = a.location && !i.id ? /\/([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})\/_history\//.exec(a.location)?.[1] : undefined;
+  if (created) entity.push(resourceEntity(created));
+  const seen = new Set<string>();
+  for (const e of a.entries ?? []) {
+    if (!e.type || !e.id || e.id.startsWith('$') || seen.size >= MAX_ENTRY_ENTITIES) continue;
+    const ref = `${e.type}/${e.id}`;
+    if (!seen.has(ref)) entity.push({ ...resourceEntity(ref), description: e.code });
+    seen.add(ref);
   }
   if (code.startsWith('search') || code.startsWith('history') || i.operation) {
     const q = redactQuery(a.query);

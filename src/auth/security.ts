@@ -30,6 +30,8 @@ interface RequestInfo {
   interaction: Interaction;
   /** transaction or batch, once the body is known. */
   code?: string;
+  /** Interactions of the transaction/batch entries. */
+  entries?: Interaction[];
   holder?: RequestAuth;
   timer?: NodeJS.Timeout;
 }
@@ -95,23 +97,27 @@ export async function setupSecurity(config: Config, search: SearchService, resou
   }
 
   /** Interaction-level checks: scopes for every interaction the request (or its bundle entries) asks for. */
+  /** The interactions of a transaction or batch's entries (and its type into info.code). */
+  function bundleEntries(req: FastifyRequest, info: RequestInfo): Interaction[] {
+    if (info.interaction.code !== 'transaction') return [];
+    const body = req.body as { resourceType?: string; type?: string; entry?: Array<{ request?: { method?: string; url?: string } }> } | undefined;
+    if (body?.resourceType !== 'Bundle' || (body.type !== 'transaction' && body.type !== 'batch')) return [];
+    info.code = body.type;
+    const out: Interaction[] = [];
+    for (const e of Array.isArray(body.entry) ? body.entry : []) {
+      const method = e?.request?.method;
+      const url = e?.request?.url;
+      if (typeof method !== 'string' || typeof url !== 'string') continue;
+      const rel = url.startsWith(config.baseUrl + '/') ? url.slice(config.baseUrl.length) : url;
+      const parsed = splitFhirUrl(rel);
+      if (parsed) out.push(classify(method, parsed.parts, parsed.query));
+    }
+    return out;
+  }
+
   function enforce(req: FastifyRequest, info: RequestInfo, ctx: AuthContext): void {
     const policy = new AccessPolicy(ctx, comp, search);
-    const interactions: Interaction[] = [info.interaction];
-    if (info.interaction.code === 'transaction') {
-      const body = req.body as { resourceType?: string; type?: string; entry?: Array<{ request?: { method?: string; url?: string } }> } | undefined;
-      if (body?.resourceType === 'Bundle' && (body.type === 'transaction' || body.type === 'batch')) {
-        info.code = body.type;
-        for (const e of Array.isArray(body.entry) ? body.entry : []) {
-          const method = e?.request?.method;
-          const url = e?.request?.url;
-          if (typeof method !== 'string' || typeof url !== 'string') continue;
-          const rel = url.startsWith(config.baseUrl + '/') ? url.slice(config.baseUrl.length) : url;
-          const parsed = splitFhirUrl(rel);
-          if (parsed) interactions.push(classify(method, parsed.parts, parsed.query));
-        }
-      }
-    }
+    const interactions: Interaction[] = [info.interaction, ...(info.entries ?? [])];
     const confined = policy.confinedToPatient();
     for (const i of interactions) {
       for (const n of i.needs) {
@@ -233,12 +239,10 @@ export async function setupSecurity(config: Config, search: SearchService, resou
       app.addHook('preHandler', async (req) => {
         limits(req);
         const info = infos.get(req);
-        const ctx = info?.holder?.ctx;
-        if (enabled && info && ctx && !info.interaction.public) enforce(req, info, ctx);
-        else if (info?.interaction.code === 'transaction') {
-          const t = (req.body as { type?: string } | undefined)?.type;
-          if (t === 'transaction' || t === 'batch') info.code = t;
-        }
+        if (!info) return;
+        info.entries = bundleEntries(req, info);
+        const ctx = info.holder?.ctx;
+        if (enabled && ctx && !info.interaction.public) enforce(req, info, ctx);
       });
 
       app.addHook('onResponse', async (req, reply) => {
@@ -249,6 +253,8 @@ export async function setupSecurity(config: Config, search: SearchService, resou
           auditEventFor({
             interaction: info.interaction,
             code: info.code,
+            entries: info.entries,
+            location: reply.getHeader('location') as string | undefined,
             status: reply.statusCode,
             ctx: info.holder?.ctx,
             tokenClient: (req as { authClientId?: string }).authClientId,

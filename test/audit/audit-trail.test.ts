@@ -46,6 +46,15 @@ t.test('every request leaves an AuditEvent, allowed and refused, without bodies 
   const reader = await s.token({ scope: 'system/Condition.rs', client_id: 'reader-app' });
   t.equal((await s.as(reader, 'GET', `${s.base}/Patient/p1`)).status, 403, 'refused: scope');
   t.equal((await fhir('GET', `${s.base}/Patient/p1`)).status, 401, 'refused: no token');
+  const made = await s.as(writer, 'POST', `${s.base}/Patient`, { resourceType: 'Patient', name: [{ family: 'Zebulonsky' }] });
+  t.equal(made.status, 201);
+  const madeId = String(made.headers.location).split('/Patient/')[1].split('/')[0];
+  const tx = await s.as(writer, 'POST', s.base, {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [{ resource: { resourceType: 'Patient', id: 'p2', name: [{ family: 'Zebulonsky' }] }, request: { method: 'PUT', url: 'Patient/p2' } }],
+  });
+  t.equal(tx.status, 200);
   const pt = await s.token({ scope: 'patient/*.rs', client_id: 'patient-app', patient: 'p1' });
   t.equal((await s.as(pt, 'GET', `${s.base}/Patient/p1`)).status, 200);
   await sleep(100);
@@ -67,6 +76,11 @@ t.test('every request leaves an AuditEvent, allowed and refused, without bodies 
   const query = Buffer.from(search.entity!.find((x) => x.query)!.query!, 'base64').toString();
   t.equal(query, 'GET Patient?name=*', 'the query is kept with values redacted');
 
+  const create = byClient('writer-app').find((e) => e.subtype[0].code === 'create')!;
+  t.equal(create.action, 'C');
+  t.ok(create.entity?.some((x) => x.what?.reference === `Patient/${madeId}`), 'a create names the new resource');
+  const txEvent = byClient('writer-app').find((e) => e.subtype[0].code === 'transaction')!;
+  t.ok(txEvent.entity?.some((x) => x.what?.reference === 'Patient/p2'), 'a transaction names its entries');
   const refused = byClient('reader-app')[0];
   t.equal(refused.outcome, '4', 'the 403 is audited as a failure');
   t.equal(refused.subtype[0].code, 'read');
