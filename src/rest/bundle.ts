@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Binary, Bundle, BundleEntry, BundleEntryResponse, Resource } from 'fhir/r4.js';
 import jsonPatch from 'fast-json-patch';
 import { badRequest, FhirError, outcomeOf, preconditionFailed } from '../fhir/errors.js';
-import type { StoreTx } from '../store/port.js';
+import { Query } from 'mingo';
+import type { StoredVersion, StoreTx } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody } from './checks.js';
 import { etagOf, parseVersionTag } from './etag.js';
 import { prepare, rerootIssues, type Prepared } from './prepare.js';
@@ -187,37 +188,50 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
       }
       if (p.fullUrl && p.id && (p.method === 'POST' || p.method === 'PUT')) map.set(p.fullUrl, `${p.type}/${p.id}`);
     }
-    // 3. Conditional references (Patient?identifier=...), resolved against the store.
-    for (const p of writes) {
-      if (!p.resource) continue;
+    // 3. The bundle's own resources with their urn:uuid/fullUrl references rewritten, and their
+    //    index values, so conditional references can match resources this bundle creates.
+    const pending = new Map<Planned, Prepared>();
+    const prepareEntry = (p: Planned) => {
+      const resource = rewriteReferences(p.resource!, map) as Resource;
+      if (p.id) resource.id = p.id;
+      pending.set(p, { ...prepare(noValidate, resource), warnings: preparedIssues.get(p.index) ?? [] });
+    };
+    const creating = writes.filter((p) => p.resource && (p.method === 'PUT' || (p.method === 'POST' && !p.outcome)));
+    for (const p of creating) prepareEntry(p);
+    // 4. Conditional references (Patient?identifier=...): exactly one match in the store or in this bundle.
+    const reader = bundleReader(tx, [...pending.entries()].map(([p, prep]) => ({ type: p.type, id: p.id!, prep })));
+    for (const p of creating) {
+      let resolved = false;
       for (const ref of collectReferences(p.resource)) {
         if (!/^[A-Z][A-Za-z]+\?/.test(ref.value)) continue;
-        const { type, params } = parseConditionalUrl(ref.value);
-        const matches = await step(p, () => s.search.findMatches(tx, type, params));
-        if (matches.length !== 1) {
-          throw prefixed(
-            FhirError.of(matches.length === 0 ? 404 : 412, matches.length === 0 ? 'not-found' : 'multiple-matches', `Conditional reference '${ref.value.slice(0, 100)}' matched ${matches.length} resources; it must match exactly one`),
-            `Bundle.entry[${p.index}]`,
-          );
+        if (!map.has(ref.value)) {
+          const { type, params } = parseConditionalUrl(ref.value);
+          const matches = await step(p, () => s.search.findMatches(reader, type, params));
+          if (matches.length !== 1) {
+            throw prefixed(
+              FhirError.of(matches.length === 0 ? 404 : 412, matches.length === 0 ? 'not-found' : 'multiple-matches', `Conditional reference '${ref.value.slice(0, 100)}' matched ${matches.length} resources; it must match exactly one`),
+              `Bundle.entry[${p.index}]`,
+            );
+          }
+          map.set(ref.value, `${type}/${matches[0].id}`);
         }
-        map.set(ref.value, `${type}/${matches[0].id}`);
+        resolved = true;
       }
+      if (resolved) prepareEntry(p); // index values again, with the resolved references
     }
-    // 4. Rewrite references, then write creates and updates.
+    // 5. Write creates and updates.
     for (const p of writes) {
       if (p.method === 'DELETE' || (p.method === 'POST' && p.outcome)) continue;
       p.outcome = await step(p, async () => {
         if (p.method === 'PATCH') return patchIn(tx, noValidate, s, p);
-        // The entry's resource is this request's own parsed object: rewritten in place.
-        const resource = rewriteReferences(p.resource!, map) as Resource;
-        const prepared: Prepared = { ...prepare(noValidate, resource), warnings: preparedIssues.get(p.index) ?? [] };
+        const prepared = pending.get(p)!;
         if (p.method === 'POST') return createIn(tx, s, prepared, undefined, p.id);
-        return updateIn(tx, { ...prepared, resource: { ...prepared.resource, id: p.id } as Resource }, p.id!, p.ifMatch);
+        return updateIn(tx, prepared, p.id!, p.ifMatch);
       });
     }
   });
   for (const p of writes) p.response = responseOf(p.outcome!, p, opts.representation);
-  // 5. Reads, after the writes, as the processing order says.
+  // 6. Reads, after the writes, as the processing order says.
   for (const p of planned.filter((x) => x.method === 'GET' || x.method === 'HEAD')) p.response = await getEntry(p, opts);
   return { status: 200, body: responseBundle('transaction-response', planned) };
 }
@@ -309,5 +323,24 @@ function responseBundle(type: 'transaction-response' | 'batch-response', planned
       if (resource) entry.resource = resource;
       return entry;
     }),
+  };
+}
+
+/**
+ * A reader for conditional references inside a transaction: the store as the transaction sees
+ * it, plus the resources this bundle is about to write (matched with the same filter documents).
+ */
+function bundleReader(tx: StoreTx, own: Array<{ type: string; id: string; prep: Prepared }>): { find: StoreTx['find'] } {
+  const docs = own.map((o) => ({ o, doc: { type: o.type, id: o.id, vid: 0, lu: 0, idx: o.prep.idx } }));
+  return {
+    async find(q) {
+      const stored = await tx.find(q);
+      const seen = new Set(stored.map((v) => `${v.type}/${v.id}`));
+      const test = new Query(q.filter);
+      const extra: StoredVersion[] = docs
+        .filter(({ o, doc }) => (q.types.length === 0 || q.types.includes(o.type)) && !seen.has(`${o.type}/${o.id}`) && test.test(doc))
+        .map(({ o }) => ({ type: o.type, id: o.id, vid: 0, lu: 0, deleted: false, resource: o.prep.resource, json: undefined }));
+      return [...stored, ...extra];
+    },
   };
 }

@@ -54,6 +54,27 @@ t.test('transaction: urn:uuid references, conditional references, processing ord
   t.equal((await fhir('GET', `${B}/Observation/${doomed.body.id}`)).status, 410);
 });
 
+t.test('transaction: a conditional reference can match a resource the same bundle creates', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const res = await fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry: [
+    { resource: { resourceType: 'Observation', status: 'final', code: { text: 'bp' }, subject: { reference: 'Patient?identifier=urn:new|P1' } }, request: { method: 'POST', url: 'Observation' } },
+    { fullUrl: uuid(7), resource: { resourceType: 'Patient', identifier: [{ system: 'urn:new', value: 'P1' }] }, request: { method: 'POST', url: 'Patient' } },
+  ] });
+  t.equal(res.status, 200, JSON.stringify(res.body?.issue ?? ''));
+  const obsId = res.body.entry[0].response.location.split('/')[1];
+  const patId = res.body.entry[1].response.location.split('/')[1];
+  t.equal((await fhir('GET', `${B}/Observation/${obsId}`)).body.subject.reference, `Patient/${patId}`);
+  const found = await fhir('GET', `${B}/Observation?subject=Patient/${patId}`);
+  t.equal(found.body.total, 1, 'the resolved reference is what gets indexed');
+  const twice = await fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry: [
+    { resource: { resourceType: 'Patient', identifier: [{ system: 'urn:new', value: 'P1' }] }, request: { method: 'POST', url: 'Patient' } },
+    { resource: { resourceType: 'Observation', status: 'final', code: { text: 'bp' }, subject: { reference: 'Patient?identifier=urn:new|P1' } }, request: { method: 'POST', url: 'Observation' } },
+  ] });
+  t.equal(twice.status, 412, 'one stored and one new match: ambiguous');
+});
+
 t.test('transaction: one bad entry leaves nothing behind', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
