@@ -4,6 +4,7 @@ import type { OperationOutcomeIssue, Parameters, ParametersParameter } from 'fhi
 import { CcmInputError, isFutureMonth, isValidMonth, referenceTarget } from '../ccm/index.js';
 import { badRequest, FhirError } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
+import { practiceToday } from './ccm-config.js';
 import { ccmRules } from './ccm-facts-source.js';
 import type { OperationCall } from './operation.js';
 
@@ -94,9 +95,9 @@ export function readInput(call: OperationCall, allowed: ReadonlySet<string>): Cc
   return input;
 }
 
-/** Today in the practice time zone (UTC until configurable). */
+/** Today in the practice time zone (CCM_TIME_ZONE, default UTC). */
 export function today(): string {
-  return new Date().toISOString().slice(0, 10);
+  return practiceToday();
 }
 
 /** The month asked for (or the current one), refused (400) when malformed, in the future or outside the rules' years. */

@@ -15,6 +15,7 @@ import type {
 import { CM_SYSTEM, factsFromFhir, loadCcmRules, referenceTarget, type CcmRules, type EngineOptions, type FactsFromFhir, type PatientResources } from '../ccm/index.js';
 import { FhirError, notFound } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
+import { ccmTimeZone } from './ccm-config.js';
 
 /** Most resources one search-based scan reads before it stops (bounded: fine for now). */
 export const SCAN_LIMIT = 100_000;
@@ -29,9 +30,9 @@ export function ccmRules(s: Services): CcmRules {
   return rulesCache.rules;
 }
 
-/** Engine options of this server: the rules, the practice time zone (UTC until configurable). */
+/** Engine options of this server: the rules, the practice time zone (CCM_TIME_ZONE, default UTC). */
 export function ccmOptions(s: Services): EngineOptions & { timeZone: string } {
-  return { rules: ccmRules(s), timeZone: 'UTC' };
+  return { rules: ccmRules(s), timeZone: ccmTimeZone() };
 }
 
 /** Every current resource of `type` matching `params`, paging through the search engine. */
