@@ -346,11 +346,7 @@ profile({
       id: 'Encounter',
       path: 'Encounter',
       constraint: [
-        { key: 'ccm-te-1', severity: 'error', human: 'A time entry states its minutes: length, or period.start and period.end', expression: 'length.exists() or (period.start.exists() and period.end.exists())' },
-        { key: 'ccm-te-2', severity: 'error', human: 'length is given in UCUM minutes (min) or hours (h)', expression: `length.empty() or ((length.code = 'min' or length.code = 'h') and (length.system.empty() or length.system = '${UCUM}') and length.value.exists() and length.value >= 0)` },
-        { key: 'ccm-te-3', severity: 'error', human: 'A time entry has a date: period.start', expression: 'period.start.exists()' },
         { key: 'ccm-te-4', severity: 'error', human: 'Encounter.type includes care-management-time', expression: `type.${cmHas('care-management-time')}` },
-        { key: 'ccm-te-5', severity: 'error', human: 'A participant is typed clinical-staff or billing-practitioner', expression: `participant.type.coding.where(system='${CM}' and (code='clinical-staff' or code='billing-practitioner')).exists()` },
       ],
     },
     { id: 'Encounter.extension', path: 'Encounter.extension', slicing: { discriminator: [{ type: 'value', path: 'url' }], rules: 'open' } },
@@ -358,9 +354,33 @@ profile({
     { id: 'Encounter.identifier', path: 'Encounter.identifier', mustSupport: true, comment: 'The first identifier (system|value) is the entry\'s dedupe id (EP3).' },
     { id: 'Encounter.type', path: 'Encounter.type', min: 1, mustSupport: true },
     { id: 'Encounter.subject', path: 'Encounter.subject', min: 1, type: [{ code: 'Reference', targetProfile: ['http://hl7.org/fhir/StructureDefinition/Patient'] }], mustSupport: true },
-    { id: 'Encounter.participant', path: 'Encounter.participant', min: 1, mustSupport: true },
-    { id: 'Encounter.period', path: 'Encounter.period', min: 1, mustSupport: true },
-    { id: 'Encounter.length', path: 'Encounter.length', mustSupport: true },
+    {
+      id: 'Encounter.participant',
+      path: 'Encounter.participant',
+      min: 1,
+      mustSupport: true,
+      constraint: [
+        { key: 'ccm-te-5', severity: 'error', human: 'A participant is typed clinical-staff or billing-practitioner (participant.type)', expression: `%resource.participant.type.coding.where(system='${CM}' and (code='clinical-staff' or code='billing-practitioner')).exists()` },
+      ],
+    },
+    {
+      id: 'Encounter.period',
+      path: 'Encounter.period',
+      min: 1,
+      mustSupport: true,
+      constraint: [
+        { key: 'ccm-te-1', severity: 'error', human: 'A time entry states its minutes: length, or period.end (with period.start)', expression: 'end.exists() or %resource.length.exists()' },
+        { key: 'ccm-te-3', severity: 'error', human: 'A time entry has a date: period.start', expression: 'start.exists()' },
+      ],
+    },
+    {
+      id: 'Encounter.length',
+      path: 'Encounter.length',
+      mustSupport: true,
+      constraint: [
+        { key: 'ccm-te-2', severity: 'error', human: 'length is given in UCUM minutes (min) or hours (h), with a value >= 0', expression: `(code = 'min' or code = 'h') and (system.empty() or system = '${UCUM}') and value.exists() and value >= 0` },
+      ],
+    },
   ],
 });
 
