@@ -25,6 +25,15 @@ export const NATIVE_CONSTRAINTS = new Set(['ele-1', 'ext-1', 'txt-1', 'txt-2', '
  */
 const UNSUPPORTED_FUNCTIONS = [/\bconformsTo\s*\(/, /\bmemberOf\s*\(/, /\bhtmlChecks\s*\(/, /\bresolve\s*\(/];
 
+/**
+ * Constraints whose empty result is a failure. The Java reference validator reads every constraint that
+ * way (only `true` passes); fhirpath.js gives empty results in places Java does not, so here it is done
+ * only where the expression guards its operands with hasValue(), and an empty result can only mean
+ * that the comparison itself is undecidable: per-1 with a start and an end of different precision on
+ * the same day (`2023-06-21` and `2023-06-21T06:20:00Z`) is not "start <= end".
+ */
+const EMPTY_FAILS = new Set(['per-1']);
+
 export interface CompiledConstraint {
   key: string;
   severity: 'error' | 'warning';
@@ -63,6 +72,7 @@ export class InvariantCompiler {
       if (fn) {
         const compiled = fn;
         const failures = this.failures;
+        const emptyFails = EMPTY_FAILS.has(c.key);
         result = {
           key: c.key,
           severity: c.severity === 'warning' ? 'warning' : 'error',
@@ -71,6 +81,7 @@ export class InvariantCompiler {
           run(node, resource, rootResource) {
             try {
               const out = compiled(node, { resource, rootResource });
+              if (out.length === 0) return !emptyFails;
               return !(out.length === 1 && out[0] === false);
             } catch (err) {
               // A constraint the engine cannot evaluate on this input is not held against the sender.

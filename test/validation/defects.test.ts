@@ -37,6 +37,7 @@ const cases: { name: string; resource: unknown; expect: string; code?: string }[
   { name: 'bad primitive extension', resource: { ...patient, _birthDate: { extension: [{ url: 'http://example.org/x', valueBoolean: 'yes' }] } }, expect: 'Patient.birthDate.extension[0].value.ofType(boolean)' },
   { name: 'bad decimal type', resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, valueQuantity: { value: '12' } }, expect: 'Observation.value.ofType(Quantity).value' },
   { name: 'per-1 violation', resource: { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period: { start: '2020-02-01', end: '2020-01-01' } }, expect: 'Encounter.period', code: 'invariant' },
+  { name: 'per-1: start a date, end a dateTime of the same day (undecidable, as Java: error)', resource: { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period: { start: '2023-06-21', end: '2023-06-21T06:20:00Z' } }, expect: 'Encounter.period', code: 'invariant' },
   { name: 'con-4 violation (abatement with active status)', resource: { ...condition, abatementDateTime: '2021-01-01' }, expect: 'Condition', code: 'invariant' },
   { name: 'bad required-binding code', resource: { ...condition, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'bogus' }] } }, expect: 'Condition.clinicalStatus', code: 'code-invalid' },
   { name: 'bad required code (Patient.gender)', resource: { ...patient, gender: 'f' }, expect: 'Patient.gender', code: 'code-invalid' },
@@ -58,6 +59,18 @@ for (const c of cases) {
     if (hit) t.match(hit.diagnostics, /\S/, 'diagnostics say what is wrong');
   });
 }
+
+t.test('per-1: mixed precision that can be decided passes', async (t) => {
+  for (const period of [
+    { start: '2023-06-20', end: '2023-06-21T06:20:00Z' },
+    { start: '2023-06-21T06:20:00Z', end: '2023-06-22' },
+    { start: '2023-06', end: '2023-07-01T00:00:00Z' },
+    { start: '2023-06-21' },
+  ]) {
+    const issues = validator.validate({ resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period });
+    t.same(errorsAt(issues), [], JSON.stringify(period));
+  }
+});
 
 t.test('issue paths can be re-rooted under a Bundle entry', async (t) => {
   const issues = rerootIssues(validator.validate({ ...patient, foo: 1 }), 'Bundle.entry[3].resource');
