@@ -1,3 +1,4 @@
+/** Reading and scoring the HL7 fhir-test-cases (used by test/validation and scripts/bench-validation-vs-medplum.ts). */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
