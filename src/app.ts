@@ -15,6 +15,7 @@ import type { Services, SearchService, ValidationService } from './rest/services
 import { createSearchEngine } from './search/engine.js';
 import { openStore } from './store/open-store.js';
 import { createValidator } from './validation/validator.js';
+import { ValidationPool } from './validation/pool.js';
 import { softwareInfo } from './software.js';
 
 export interface BuiltApp {
@@ -33,9 +34,11 @@ export interface AppOverrides {
 /** Builds the whole server from a config object (tests build it too). */
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<BuiltApp> {
   const definitions = loadDefinitions();
-  const validator: ValidationService | undefined = config.validate
-    ? await createValidator({ profileDirs: [config.profilesDir], packagePaths: config.igPackages, strictProfiles: config.strictProfiles })
-    : undefined;
+  const validatorOptions = { profileDirs: [config.profilesDir], packagePaths: config.igPackages, strictProfiles: config.strictProfiles };
+  // The workers start while this thread loads its own validator.
+  const poolStarting = config.validate ? ValidationPool.start(config.validationWorkers, validatorOptions) : Promise.resolve(undefined);
+  const validator: ValidationService | undefined = config.validate ? await createValidator(validatorOptions) : undefined;
+  const validatorPool = await poolStarting;
   const extraParams = ((validator as { conformanceResources?: () => unknown[] } | undefined)?.conformanceResources?.() ?? []).filter(
     (r): r is SearchParameter => (r as { resourceType?: string }).resourceType === 'SearchParameter',
   );
@@ -43,7 +46,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const store = await openStore(config, search.indexes);
   // Auth on: the interactions see the store through the access token (src/auth/guarded-store.ts).
   const security = await setupSecurity(config, search, definitions.resourceTypes, store);
-  const services: Services = { config, definitions, store: security.store, search, validator, resourceTypes: new Set(definitions.resourceTypes) };
+  const services: Services = { config, definitions, store: security.store, search, validator, validatorPool, resourceTypes: new Set(definitions.resourceTypes) };
 
   const app = Fastify({
     logger: overrides.logger === false ? false : logOptions(config.logLevel),
@@ -84,6 +87,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await app.close();
       await security.close();
       await store.close();
+      await validatorPool?.close();
     },
   };
 }

@@ -23,6 +23,8 @@ export interface Config {
   strictProfiles: boolean;
   /** Validate every write (turning it off is for bulk loads of trusted data only). */
   validate: boolean;
+  /** Validator worker threads that share the validation of large transactions (0 = none). */
+  validationWorkers: number;
   /** Security (src/auth, src/audit; README "Security"). Auth is on when a JWKS or a clients file is configured. */
   auth: AuthConfig;
 }
@@ -97,6 +99,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     profilesDir: env.PROFILES_DIR || join(projectRoot(), 'profiles'),
     strictProfiles: bool(env.STRICT_PROFILES, false),
     validate: bool(env.VALIDATE, true),
+    // Opt-in: each validator thread costs ~150 MB (its own definitions).
+    validationWorkers: num(env.VALIDATION_WORKERS, 0),
     auth: {
       ...defaultAuthConfig(),
       jwksUrl: env.AUTH_JWKS_URL || undefined,

@@ -143,18 +143,13 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
   const planned = entries.map((e, i) => planEntry(s, e, i));
   // Validate content before taking the store's lock; references are still the client's here.
   const preparedIssues = new Map<number, Prepared['warnings']>();
-  for (const p of planned) {
-    if (!p.resource) continue;
-    try {
-      if (s.config.validate && s.validator) {
-        const issues = rerootIssues(s.validator.validate(p.resource), p.type, `Bundle.entry[${p.index}].resource`);
-        if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw new FhirError(422, issues);
-        preparedIssues.set(p.index, issues);
-      }
-    } catch (err) {
-      throw prefixed(err, `Bundle.entry[${p.index}]`);
-    }
-  }
+  const withResource = planned.filter((p) => p.resource);
+  const results = await validateEntries(s, withResource.map((p) => p.resource!));
+  withResource.forEach((p, i) => {
+    const issues = rerootIssues(results[i], p.type, `Bundle.entry[${p.index}].resource`);
+    if (issues.some((x) => x.severity === 'error' || x.severity === 'fatal')) throw prefixed(new FhirError(422, issues), `Bundle.entry[${p.index}]`);
+    preparedIssues.set(p.index, issues);
+  });
   const fullUrls = new Set<string>();
   for (const p of planned) {
     if (!p.fullUrl) continue;
@@ -343,4 +338,23 @@ function bundleReader(tx: StoreTx, own: Array<{ type: string; id: string; prep: 
       return [...stored, ...extra];
     },
   };
+}
+
+/** Below this many resources a transaction is validated on this thread only. */
+const POOL_THRESHOLD = 64;
+
+/**
+ * Issues per resource. A large transaction is shared with the validator threads: they take
+ * part of the entries while this thread validates the rest, so two cores work on it.
+ */
+async function validateEntries(s: Services, resources: Resource[]): Promise<Prepared['warnings'][]> {
+  const v = s.config.validate ? s.validator : undefined;
+  if (!v) return resources.map(() => []);
+  const pool = s.validatorPool;
+  if (!pool || resources.length < POOL_THRESHOLD) return resources.map((r) => v.validate(r));
+  // Workers get a share each, this thread the same share, in order.
+  const share = Math.ceil(resources.length / (pool.size + 1));
+  const remote = Array.from({ length: pool.size }, (_, k) => pool.validateMany(resources.slice((k + 1) * share, (k + 2) * share)));
+  const local = resources.slice(0, share).map((r) => v.validate(r));
+  return [...local, ...(await Promise.all(remote)).flat()];
 }

@@ -20,5 +20,7 @@ export interface Services {
   store: ResourceStore;
   search: SearchEngine;
   validator: ValidationService | undefined;
+  /** Validator threads for large transactions; undefined when there are none. */
+  validatorPool?: { readonly size: number; validateMany(resources: unknown[]): Promise<OperationOutcomeIssue[][]> };
   resourceTypes: ReadonlySet<string>;
 }

@@ -1,0 +1,70 @@
+import { Worker } from 'node:worker_threads';
+import type { OperationOutcomeIssue } from 'fhir/r4.js';
+import type { ValidatorOptions } from './validator.js';
+
+type Reply = { id: number; results?: OperationOutcomeIssue[][]; error?: string };
+
+/**
+ * Validator workers, so that a large transaction is validated on two cores: the caller
+ * validates part of the entries itself while the workers take the rest. Each worker builds its
+ * own validator from the same options (definitions are per thread).
+ */
+export class ValidationPool {
+  private next = 0;
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve: (r: OperationOutcomeIssue[][]) => void; reject: (e: Error) => void }>();
+
+  private constructor(private readonly workers: Worker[]) {
+    for (const w of workers) {
+      w.on('message', (m: Reply) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.error !== undefined) p.reject(new Error(`validation worker: ${m.error}`));
+        else p.resolve(m.results!);
+      });
+      w.on('error', (e) => {
+        for (const p of this.pending.values()) p.reject(e);
+        this.pending.clear();
+      });
+    }
+  }
+
+  /**
+   * Starts `size` workers; undefined when size is 0 or the worker module cannot run here
+   * (the sources are executed as TypeScript, e.g. under the test runner: only compiled code has it).
+   */
+  static async start(size: number, opts: ValidatorOptions): Promise<ValidationPool | undefined> {
+    if (size <= 0 || import.meta.url.endsWith('.ts')) return undefined;
+    const workers = await Promise.all(
+      Array.from({ length: size }, () => {
+        const w = new Worker(new URL('./pool-worker.js', import.meta.url), { workerData: opts });
+        return new Promise<Worker>((resolve, reject) => {
+          w.once('message', () => resolve(w));
+          w.once('error', reject);
+        });
+      }),
+    );
+    const pool = new ValidationPool(workers);
+    for (const w of workers) w.unref();
+    return pool;
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Issues per resource, in order, from one worker. */
+  validateMany(resources: unknown[]): Promise<OperationOutcomeIssue[][]> {
+    const id = ++this.seq;
+    const w = this.workers[this.next++ % this.workers.length];
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ id, resources });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
