@@ -42,6 +42,8 @@ interface ConstraintRun {
   whenAbsent?: boolean;
   /** Results by the JSON of the mentioned children (the result depends on nothing else). */
   memo?: Map<string, boolean>;
+  /** The expression only asks whether children are there (`a.empty() or b.exists()`): memo by presence. */
+  presence?: boolean;
 }
 
 const MEMO_LIMIT = 4096;
@@ -49,6 +51,11 @@ const MEMO_KEY_LIMIT = 300;
 
 /** Expressions that look past named children (or at the context's own value) are always evaluated. */
 const CONTEXT_DEPENDENT = /%|\$this|\$index|\$total|descendants|children|hasValue|resolve|repeat|memberOf|conformsTo/;
+
+/** `a.empty() or b.exists().not() and c.exists()`: nothing but presence tests of direct children. */
+const PRESENCE_ONLY = /^(?:\s*\(?\s*[A-Za-z_]\w*\.(?:empty|exists)\(\)(?:\.not\(\))?\s*\)?\s*(?:or|and|xor|implies)?)+\s*$/;
+
+const NO_ITEMS: readonly Item[] = Object.freeze([]);
 
 function mentions(obj: Record<string, unknown>, names: string[]): boolean {
   for (const name of names) {
@@ -70,6 +77,8 @@ interface NodeInfo {
   choiceTypes?: Map<string, string>;
   visit: boolean;
   valueLimits: { key: string; value: unknown }[];
+  /** `_name`: where a primitive's id/extensions are. */
+  underName: string;
 }
 
 const REFERENCE_PATTERN = /(?:^|\/)([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
@@ -159,7 +168,10 @@ export class InstanceWalker {
       if (NATIVE_CONSTRAINTS.has(c.key)) continue;
       if (baseEd?.constraint?.some((b) => b.key === c.key)) continue;
       const compiled = this.invariants.compile(c, basePath);
-      if (compiled) constraints.push({ c: compiled, refs: this.constraintRefs(frame, node, compiled.expression) });
+      if (compiled) {
+        const refs = this.constraintRefs(frame, node, compiled.expression);
+        constraints.push({ c: compiled, refs, presence: !!refs && PRESENCE_ONLY.test(compiled.expression) });
+      }
     }
     let binding: NodeInfo['binding'];
     const b = ed.binding;
@@ -209,6 +221,7 @@ export class InstanceWalker {
       choiceTypes,
       valueLimits,
       visit: true,
+      underName: `_${node.name}`,
     };
     this.infos.set(node, info);
     info.visit = this.needsVisit(frame, node, info);
@@ -267,9 +280,9 @@ export class InstanceWalker {
     return map;
   }
 
-  private gather(node: ElementNode, info: NodeInfo, obj: Record<string, unknown>, path: string): Item[] {
-    const items: Item[] = [];
+  private gather(node: ElementNode, info: NodeInfo, obj: Record<string, unknown>, path: string): readonly Item[] {
     if (node.choice) {
+      const items: Item[] = [];
       for (const key in obj) {
         if (key.length <= node.name.length || !key.startsWith(node.name)) continue;
         const type = info.choiceTypes?.get(key.slice(node.name.length));
@@ -280,8 +293,9 @@ export class InstanceWalker {
       return items;
     }
     const raw = obj[node.name];
-    const under = obj[`_${node.name}`];
-    if (raw === undefined && under === undefined) return items;
+    const under = obj[info.underName];
+    if (raw === undefined && under === undefined) return NO_ITEMS;
+    const items: Item[] = [];
     const type = info.contentRef || node.children.length ? 'BackboneElement' : (node.types[0]?.code ?? '');
     this.pushItems(items, raw, under, type, `${path}.${node.name}`);
     return items;
@@ -360,10 +374,14 @@ export class InstanceWalker {
         ok = run.whenAbsent;
       } else if (run.refs) {
         let key = '';
-        for (const name of run.refs) {
-          if (value[name] !== undefined) key += `${name}=${JSON.stringify(value[name])};`;
-          if (value[`_${name}`] !== undefined) key += `_${name}=${JSON.stringify(value[`_${name}`])};`;
-          if (key.length > MEMO_KEY_LIMIT) break;
+        if (run.presence) {
+          for (const name of run.refs) key += value[name] !== undefined || value[`_${name}`] !== undefined ? '1' : '0';
+        } else {
+          for (const name of run.refs) {
+            if (value[name] !== undefined) key += `${name}=${JSON.stringify(value[name])};`;
+            if (value[`_${name}`] !== undefined) key += `_${name}=${JSON.stringify(value[`_${name}`])};`;
+            if (key.length > MEMO_KEY_LIMIT) break;
+          }
         }
         if (key.length > MEMO_KEY_LIMIT) ok = c.run(value, env.resource, env.rootResource);
         else {
@@ -530,7 +548,7 @@ export class InstanceWalker {
       env.issues.push(issue('error', 'value', path, `The value ${String(actual)} is ${isMin ? 'below the minimum' : 'above the maximum'} allowed (${String(bound)})`));
   }
 
-  private applySlicing(frame: Frame, node: ElementNode, items: Item[], path: string, env: WalkEnv): void {
+  private applySlicing(frame: Frame, node: ElementNode, items: readonly Item[], path: string, env: WalkEnv): void {
     const slicing = node.slicing;
     const discriminators = (slicing?.discriminators ?? []).map((d) => ({ type: d.type, steps: parseDiscriminatorPath(d.path), path: d.path }));
     const assigned = items.map((item) => node.slices.findIndex((s) => this.matchesSlice(s, item, discriminators, env)));

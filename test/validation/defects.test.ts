@@ -38,6 +38,10 @@ const cases: { name: string; resource: unknown; expect: string; code?: string }[
   { name: 'bad decimal type', resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, valueQuantity: { value: '12' } }, expect: 'Observation.value.ofType(Quantity).value' },
   { name: 'per-1 violation', resource: { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period: { start: '2020-02-01', end: '2020-01-01' } }, expect: 'Encounter.period', code: 'invariant' },
   { name: 'per-1: start a date, end a dateTime of the same day (undecidable, as Java: error)', resource: { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period: { start: '2023-06-21', end: '2023-06-21T06:20:00Z' } }, expect: 'Encounter.period', code: 'invariant' },
+  { name: 'per-1: two dateTimes in the same zone, end first', resource: { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period: { start: '2023-06-21T08:00:00-04:00', end: '2023-06-21T06:20:00-04:00' } }, expect: 'Encounter.period', code: 'invariant' },
+  { name: 'per-1: two dateTimes in different zones, end first', resource: { resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period: { start: '2023-06-21T08:00:00-04:00', end: '2023-06-21T11:20:00Z' } }, expect: 'Encounter.period', code: 'invariant' },
+  { name: 'obs-6: value and dataAbsentReason (after a valid Observation was seen)', resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, valueString: 'a', dataAbsentReason: { text: 'no' } }, expect: 'Observation', code: 'invariant' },
+  { name: 'obs-7: a component with the code of the Observation next to a value', resource: { resourceType: 'Observation', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '1-8' }] }, valueString: 'a', component: [{ code: { coding: [{ system: 'http://loinc.org', code: '1-8' }] }, valueString: 'b' }] }, expect: 'Observation', code: 'invariant' },
   { name: 'con-4 violation (abatement with active status)', resource: { ...condition, abatementDateTime: '2021-01-01' }, expect: 'Condition', code: 'invariant' },
   { name: 'bad required-binding code', resource: { ...condition, clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'bogus' }] } }, expect: 'Condition.clinicalStatus', code: 'code-invalid' },
   { name: 'bad required code (Patient.gender)', resource: { ...patient, gender: 'f' }, expect: 'Patient.gender', code: 'code-invalid' },
@@ -62,6 +66,8 @@ for (const c of cases) {
 
 t.test('per-1: mixed precision that can be decided passes', async (t) => {
   for (const period of [
+    { start: '2023-06-21T06:20:00-04:00', end: '2023-06-21T10:20:00Z' },
+    { start: '2023-06-21T06:20:00-04:00', end: '2023-06-21T06:20:00-04:00' },
     { start: '2023-06-20', end: '2023-06-21T06:20:00Z' },
     { start: '2023-06-21T06:20:00Z', end: '2023-06-22' },
     { start: '2023-06', end: '2023-07-01T00:00:00Z' },
@@ -69,6 +75,18 @@ t.test('per-1: mixed precision that can be decided passes', async (t) => {
   ]) {
     const issues = validator.validate({ resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period });
     t.same(errorsAt(issues), [], JSON.stringify(period));
+  }
+});
+
+t.test('obs-6 and obs-7 pass on valid Observations', async (t) => {
+  const loinc = (code: string) => ({ coding: [{ system: 'http://loinc.org', code }] });
+  for (const obs of [
+    { resourceType: 'Observation', status: 'final', code: { text: 'x' }, valueString: 'a' },
+    { resourceType: 'Observation', status: 'final', code: { text: 'x' }, dataAbsentReason: { text: 'no' } },
+    { resourceType: 'Observation', status: 'final', code: loinc('1-8'), component: [{ code: loinc('1-8'), valueString: 'b' }] },
+    { resourceType: 'Observation', status: 'final', code: loinc('1-8'), valueString: 'a', component: [{ code: loinc('2-6'), valueString: 'b' }] },
+  ]) {
+    t.same(errorsAt(validator.validate(obs)), [], JSON.stringify(obs));
   }
 });
 
