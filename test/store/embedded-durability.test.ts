@@ -101,3 +101,42 @@ t.test('a repeated query is answered again after a commit, and regex filters are
   t.equal(await s.count(['Patient'], { 'idx.name': { $regex: /^a/ } }), 2, 'the commit is seen');
   await s.close();
 });
+
+t.test('filters the hash indexes decide alone answer like the full filter', async (t) => {
+  const dir1 = mkdtempSync(join(tmpdir(), 'ccm-ex1-'));
+  const dir2 = mkdtempSync(join(tmpdir(), 'ccm-ex2-'));
+  t.teardown(() => [dir1, dir2].forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const specs = [...TEST_INDEXES, { type: 1 as const, 'idx.tok.p': 1 as const, 'idx.tok.c': 1 as const, 'idx.tok.s': 1 as const }];
+  const indexed = new EmbeddedStore({ dataDir: dir1, indexes: specs });
+  const plain = new EmbeddedStore({ dataDir: dir2, indexes: [] });
+  await indexed.init();
+  await plain.init();
+  for (const s of [indexed, plain]) {
+    await s.transact(async (tx) => {
+      for (let i = 0; i < 120; i++) {
+        const idx = {
+          ref: [{ p: 'patient', r: `Patient/${i % 5}` }],
+          tok: [{ p: 'status', s: 'sys', c: i % 3 ? 'active' : 'resolved' }, { p: 'num', c: i % 2 ? 1 : '1' }],
+        };
+        await tx.put({ type: i % 4 ? 'Condition' : 'Observation', id: `r${i}`, resource: obs(i), idx });
+      }
+      await tx.put({ type: 'Condition', id: 'r7', expectVid: 1 }); // deleted: never matches
+    });
+  }
+  const filters = [
+    { $and: [{ 'idx.ref': { $elemMatch: { p: 'patient', r: 'Patient/2' } } }, { 'idx.tok': { $elemMatch: { p: 'status', c: 'active' } } }] },
+    { 'idx.ref': { $elemMatch: { p: 'patient', r: { $in: ['Patient/1', 'Patient/3'] } } }, 'idx.tok': { $elemMatch: { p: 'status', c: 'resolved' } } },
+    { 'idx.tok': { $elemMatch: { p: 'num', c: 1 } } },
+    { 'idx.tok': { $elemMatch: { p: 'num', c: '1' } } },
+    { 'idx.tok': { $elemMatch: { p: 'status', c: 'active', s: 'sys' } } },
+  ];
+  for (const f of filters) {
+    for (const types of [['Condition'], ['Condition', 'Observation']]) {
+      const a = (await indexed.find({ types, filter: f, sort: [['id', 1]] })).map((v) => v.id);
+      const b = (await plain.find({ types, filter: f, sort: [['id', 1]] })).map((v) => v.id);
+      t.same(a, b, `${JSON.stringify(f)} on ${types.join(',')}`);
+    }
+  }
+  await indexed.close();
+  await plain.close();
+});

@@ -185,8 +185,19 @@ export class EmbeddedStore implements ResourceStore {
 
   private matchingNow(types: readonly string[], filter: Filter, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
     const allTypes = types.length > 0 ? types : [...this.live.keys()];
-    const query = new Query(filter);
     const out: EmbeddedVersion[] = [];
+    if (!overlay) {
+      // Decided by the hash indexes alone (e.g. patient + status): no filter evaluation needed.
+      const exact = this.hash.exact(allTypes, filter);
+      if (exact) {
+        for (const k of exact) {
+          const v = this.latest.get(k);
+          if (v && !v.deleted) out.push(v);
+        }
+        return out;
+      }
+    }
+    const query = new Query(filter);
     const candidates = this.hash.candidates(allTypes, filter);
     const consider = (v: EmbeddedVersion | undefined) => {
       if (!v || v.deleted) return;

@@ -45,8 +45,9 @@ export class HashIndexes {
     }
   }
 
+  /** Values keep their JavaScript type, as MongoDB equality does (1 and '1' differ). */
   private static bucketKey(type: string, field: string, a: unknown, b: unknown): string {
-    return type + SEP + field + SEP + String(a) + SEP + String(b);
+    return type + SEP + field + SEP + typeof a + String(a) + SEP + typeof b + String(b);
   }
 
   /** Adds (or removes) the entries of one document. */
@@ -86,6 +87,47 @@ export class HashIndexes {
     const union = new Set<string>();
     for (const set of plan) for (const k of set) union.add(k);
     return union;
+  }
+
+  /**
+   * The exact answer when the index alone decides the filter: a conjunction (top level or
+   * `$and`) whose every clause is an `$elemMatch` naming only the two hashed fields, with equality
+   * or `$in` values (for example patient + clinical-status). Such a clause matches exactly the
+   * documents in its buckets, so their intersection is the answer; undefined otherwise.
+   */
+  exact(types: readonly string[], filter: Filter): Set<string> | undefined {
+    const clauses: Array<[string, unknown]> = [];
+    for (const [field, cond] of Object.entries(filter)) {
+      if (field === '$and' && Array.isArray(cond)) {
+        for (const sub of cond) {
+          const entries = Object.entries(sub as Filter);
+          if (entries.length !== 1) return undefined;
+          clauses.push(entries[0]);
+        }
+      } else clauses.push([field, cond]);
+    }
+    if (clauses.length === 0) return undefined;
+    // Each clause is a union of buckets; intersect by walking the smallest union and probing the
+    // others, so no large bucket is ever copied.
+    const unions: Array<Array<ReadonlySet<string>>> = [];
+    for (const [field, cond] of clauses) {
+      const def = this.byField.get(field);
+      const em = def && cond && typeof cond === 'object' ? (cond as Record<string, unknown>).$elemMatch : undefined;
+      if (!def || !em || typeof em !== 'object' || Object.keys(cond as object).length !== 1) return undefined;
+      const keys = Object.keys(em);
+      if (keys.length !== 2 || !keys.includes(def.a) || !keys.includes(def.b)) return undefined;
+      const parts = this.lookupElem(types, field, cond);
+      if (!parts) return undefined;
+      unions.push(parts);
+    }
+    const size = (u: Array<ReadonlySet<string>>) => u.reduce((n, x) => n + x.size, 0);
+    unions.sort((x, y) => size(x) - size(y));
+    const [first, ...rest] = unions;
+    const out = new Set<string>();
+    for (const set of first) {
+      for (const k of set) if (rest.every((u) => u.some((b) => b.has(k)))) out.add(k);
+    }
+    return out;
   }
 
   /** The smallest applicable candidate source, as a union of sets (not yet materialised). */
