@@ -22,6 +22,7 @@ import { searchIndexes } from './search-indexes.js';
 import { compileSort, toStoreSort } from './sort.js';
 import { ElementFilter, parseElements, parseSummary } from './summary.js';
 import { Terminology } from './terminology.js';
+import { impliedSystemOf } from './implied-system.js';
 
 export interface SearchRequest {
   types: string[];
@@ -61,8 +62,8 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
   const defs = loadDefinitions();
   const base = opts.baseUrl.replace(/\/+$/, '');
   const registry = new ParamRegistry(defs.resourceTypes, defs.searchParameters, opts.extraSearchParameters ?? []);
-  const extractor = new IndexExtractor(registry, base);
   const terminology = new Terminology(opts.terminology ?? []);
+  const extractor = new IndexExtractor(registry, base, true, impliedSystemOf(defs, terminology));
   const compartments = new Compartments();
   const elements = new ElementFilter(defs.resourceDefinitions);
   const knownTypes = new Set(defs.resourceTypes);

@@ -27,7 +27,7 @@ const SORTABLE = new Set(['string', 'token', 'date', 'number', 'quantity', 'refe
  * expression, compiled once per (type, parameter), evaluated once per write, normalised.
  */
 export class IndexExtractor {
-  private readonly plans = new Map<string, Array<{ def: ParamDef; fn: Compiled; comps?: Array<{ def: ParamDef; fn: Compiled }> }>>();
+  private readonly plans = new Map<string, Array<{ def: ParamDef; fn: Compiled; implied?: string; comps?: Array<{ def: ParamDef; fn: Compiled }> }>>();
   private readonly ctx: ValueContext;
 
   constructor(
@@ -35,6 +35,11 @@ export class IndexExtractor {
     base: string,
     /** Use the fast path evaluator where it applies (off only to compare against fhirpath.js). */
     private readonly fast = true,
+    /**
+     * The code system implied by an expression's element (a `code` bound to a value set of one
+     * system, e.g. Patient.gender), so `gender=http://hl7.org/fhir/administrative-gender|male` matches.
+     */
+    private readonly impliedSystem: (expression: string) => string | undefined = () => undefined,
   ) {
     this.ctx = { base: base.replace(/\/+$/, '') };
   }
@@ -42,7 +47,7 @@ export class IndexExtractor {
   extract(resource: Resource): IndexValues {
     const idx: Idx = {};
     const plan = this.planFor(resource.resourceType);
-    for (const { def, fn, comps } of plan) {
+    for (const { def, fn, comps, implied } of plan) {
       let nodes: FpNode[];
       try {
         nodes = fn(resource).map(asNode);
@@ -59,7 +64,9 @@ export class IndexExtractor {
       const arr = ((idx[field] as Array<Record<string, unknown>> | undefined) ??= []);
       const before = arr.length;
       for (const n of nodes) {
-        for (const e of entriesOf(def.type, n.fhirNodeDataType ?? '', n.data, this.ctx)) arr.push({ p: def.code, ...e });
+        for (const e of entriesOf(def.type, n.fhirNodeDataType ?? '', n.data, this.ctx)) {
+          arr.push(implied && n.fhirNodeDataType === 'code' && e.s === undefined ? { p: def.code, s: implied, ...e } : { p: def.code, ...e });
+        }
         if (def.type === 'reference') {
           const ids = referenceIdentifier(n.data);
           if (ids.length) (idx.tok ??= []).push(...ids.map((e) => ({ p: `${def.code}:identifier`, ...e })));
@@ -126,7 +133,7 @@ export class IndexExtractor {
         // Composite components are evaluated on fhirpath.js nodes, so composites stay on fhirpath.js.
         const fn = (this.fast ? (compileFast(def.expression) as Compiled | undefined) : undefined) ?? compile(def.expression);
         if (!fn) continue;
-        plan.push({ def, fn });
+        plan.push({ def, fn, implied: def.type === 'token' ? this.impliedSystem(def.expression) : undefined });
         continue;
       }
       const fn = compile(def.expression);
