@@ -84,7 +84,7 @@ const bool = (v: string | undefined, d: boolean) => (v === undefined || v === ''
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const port = num(env.PORT, 8080);
   const host = env.HOST || '127.0.0.1';
-  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const shownHost = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(host) ? 'localhost' : host;
   return {
     port,
     host,
