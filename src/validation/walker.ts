@@ -42,18 +42,58 @@ interface ConstraintRun {
   whenAbsent?: boolean;
   /** Results by the JSON of the mentioned children (the result depends on nothing else). */
   memo?: Map<string, boolean>;
-  /** The expression only asks whether children are there (`a.empty() or b.exists()`): memo by presence. */
-  presence?: boolean;
+  /** Per ref: the expression only asks whether that child is there (`abatement.empty()`), so the memo key holds its presence, not its JSON. */
+  presence?: boolean[];
 }
 
 const MEMO_LIMIT = 4096;
 const MEMO_KEY_LIMIT = 300;
 
 /** Expressions that look past named children (or at the context's own value) are always evaluated. */
-const CONTEXT_DEPENDENT = /%|\$this|\$index|\$total|descendants|children|hasValue|resolve|repeat|memberOf|conformsTo/;
+const CONTEXT_DEPENDENT = /%|descendants|children|hasValue|resolve|repeat|memberOf|conformsTo/;
+const ITERATION_VARIABLE = /\$this|\$index|\$total/;
+const ITERATING_CALL = /\.(?:where|select|all|exists)\(/g;
 
-/** `a.empty() or b.exists().not() and c.exists()`: nothing but presence tests of direct children. */
-const PRESENCE_ONLY = /^(?:\s*\(?\s*[A-Za-z_]\w*\.(?:empty|exists)\(\)(?:\.not\(\))?\s*\)?\s*(?:or|and|xor|implies)?)+\s*$/;
+/**
+ * True when the expression reads more than the context's named children. `$this` inside the argument
+ * of where/select/all/exists is the item iterated over (`category.select($this = 'x')`), so only a
+ * `$this` outside those arguments reads the context itself.
+ */
+function contextDependent(expression: string): boolean {
+  if (CONTEXT_DEPENDENT.test(expression)) return true;
+  if (!ITERATION_VARIABLE.test(expression)) return false;
+  let outside = '';
+  let from = 0;
+  for (const m of expression.matchAll(ITERATING_CALL)) {
+    const open = (m.index ?? 0) + m[0].length;
+    if (open <= from) continue;
+    outside += expression.slice(from, open);
+    let depth = 1;
+    let i = open;
+    for (; i < expression.length && depth > 0; i++) {
+      const ch = expression[i];
+      if (ch === "'") {
+        while (++i < expression.length && expression[i] !== "'") if (expression[i] === '\\') i++;
+      } else if (ch === '(') depth++;
+      else if (ch === ')') depth--;
+    }
+    if (depth > 0) return true;
+    from = i - 1;
+  }
+  outside += expression.slice(from);
+  return ITERATION_VARIABLE.test(outside);
+}
+
+/** True when every use of `name` as a child of the context is `name.empty()` or `name.exists()`. */
+function presenceOnly(expression: string, name: string): boolean {
+  const uses = new RegExp(`(?<![.\\w\`$%])${name}(?!\\w)(\\.(?:empty|exists)\\(\\))?`, 'g');
+  let seen = false;
+  for (const m of expression.matchAll(uses)) {
+    if (!m[1]) return false;
+    seen = true;
+  }
+  return seen;
+}
 
 const NO_ITEMS: readonly Item[] = Object.freeze([]);
 
@@ -169,8 +209,10 @@ export class InstanceWalker {
       if (baseEd?.constraint?.some((b) => b.key === c.key)) continue;
       const compiled = this.invariants.compile(c, basePath);
       if (compiled) {
-        const refs = this.constraintRefs(frame, node, compiled.expression);
-        constraints.push({ c: compiled, refs, presence: !!refs && PRESENCE_ONLY.test(compiled.expression) });
+        const found = this.constraintRefs(frame, node, compiled.expression);
+        const refs = found?.map((r) => r.ref) ?? null;
+        const presence = found?.map((r) => presenceOnly(compiled.expression, r.name));
+        constraints.push({ c: compiled, refs, presence: presence?.some((p) => p) ? presence : undefined });
       }
     }
     let binding: NodeInfo['binding'];
@@ -229,21 +271,20 @@ export class InstanceWalker {
   }
 
   /** The child names an expression mentions, or null when it must always be evaluated. */
-  private constraintRefs(frame: Frame, node: ElementNode, expression: string): string[] | null {
-    if (CONTEXT_DEPENDENT.test(expression)) return null;
+  private constraintRefs(frame: Frame, node: ElementNode, expression: string): { ref: string; name: string }[] | null {
+    if (contextDependent(expression)) return null;
     let children = node.children;
     if (!children.length && node.ed.contentReference) children = this.index(frame.tree).get(node.ed.contentReference.slice(1))?.children ?? [];
     if (!children.length && node.types.length === 1) children = this.baseTree(node.types[0].code)?.root.children ?? [];
     if (!children.length) return null;
     // Only identifiers that start a path can name a child of the context (`a.b`: a, not b).
     const tokens = new Set([...expression.matchAll(/(?<![.\w`$%])([A-Za-z_]\w*)/g)].map((m) => m[1]));
-    const refs: string[] = [];
+    const refs: { ref: string; name: string }[] = [];
     for (const child of children) {
-      if (child.choice) {
-        // value[x]: any valueXxx property counts as present.
-        for (const t of child.types) refs.push(child.name + capitalize(t.code));
-        if (!tokens.has(child.name)) refs.splice(refs.length - child.types.length, child.types.length);
-      } else if (tokens.has(child.name)) refs.push(child.name);
+      if (!tokens.has(child.name)) continue;
+      // value[x]: any valueXxx property counts as present.
+      if (child.choice) for (const t of child.types) refs.push({ ref: child.name + capitalize(t.code), name: child.name });
+      else refs.push({ ref: child.name, name: child.name });
     }
     return refs;
   }
@@ -374,14 +415,16 @@ export class InstanceWalker {
         ok = run.whenAbsent;
       } else if (run.refs) {
         let key = '';
-        if (run.presence) {
-          for (const name of run.refs) key += value[name] !== undefined || value[`_${name}`] !== undefined ? '1' : '0';
-        } else {
-          for (const name of run.refs) {
-            if (value[name] !== undefined) key += `${name}=${JSON.stringify(value[name])};`;
-            if (value[`_${name}`] !== undefined) key += `_${name}=${JSON.stringify(value[`_${name}`])};`;
-            if (key.length > MEMO_KEY_LIMIT) break;
+        const presence = run.presence;
+        for (let i = 0; i < run.refs.length; i++) {
+          const name = run.refs[i];
+          if (presence?.[i]) {
+            if (value[name] !== undefined || value[`_${name}`] !== undefined) key += `${name};`;
+            continue;
           }
+          if (value[name] !== undefined) key += `${name}=${JSON.stringify(value[name])};`;
+          if (value[`_${name}`] !== undefined) key += `_${name}=${JSON.stringify(value[`_${name}`])};`;
+          if (key.length > MEMO_KEY_LIMIT) break;
         }
         if (key.length > MEMO_KEY_LIMIT) ok = c.run(value, env.resource, env.rootResource);
         else {

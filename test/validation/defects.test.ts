@@ -90,6 +90,22 @@ t.test('obs-6 and obs-7 pass on valid Observations', async (t) => {
   }
 });
 
+t.test('constraint results reused by input: only what the expression reads decides', async (t) => {
+  const status = (code: string) => ({ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code }] });
+  // con-4 `abatement.empty() or clinicalStatus.coding.where(...)`: abatement by presence, clinicalStatus by value
+  const run = (clinical: string, abatementDateTime?: string) =>
+    errorsAt(validator.validate({ ...condition, clinicalStatus: status(clinical), ...(abatementDateTime ? { abatementDateTime } : {}) }));
+  t.same(run('resolved', '2021-01-01'), [], 'resolved with abatement');
+  t.same(run('resolved', '2022-02-02'), [], 'resolved with another abatement');
+  t.same(run('active', '2021-01-01'), ['Condition'], 'active with abatement');
+  t.same(run('active', '2023-03-03'), ['Condition'], 'active with another abatement');
+  t.same(run('active'), [], 'active without abatement');
+  // obs-6 by presence, a string value read by its presence only
+  const obs = (extra: Record<string, unknown>) => errorsAt(validator.validate({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, ...extra }));
+  t.same(obs({ valueString: 'a' }), []);
+  t.same(obs({ _valueString: { extension: [{ url: 'http://example.org/x', valueBoolean: true }] }, dataAbsentReason: { text: 'no' } }), ['Observation'], 'a value with only an extension is a value');
+});
+
 t.test('issue paths can be re-rooted under a Bundle entry', async (t) => {
   const issues = rerootIssues(validator.validate({ ...patient, foo: 1 }), 'Bundle.entry[3].resource');
   t.same(errorsAt(issues), ['Bundle.entry[3].resource.foo']);
