@@ -116,7 +116,12 @@ t.test('filters the hash indexes decide alone answer like the full filter', asyn
       for (let i = 0; i < 120; i++) {
         const idx = {
           ref: [{ p: 'patient', r: `Patient/${i % 5}` }],
-          tok: [{ p: 'status', s: 'sys', c: i % 3 ? 'active' : 'resolved' }, { p: 'num', c: i % 2 ? 1 : '1' }],
+          tok: [
+            { p: 'status', s: i % 5 === 1 ? 'other' : 'sys', c: i % 3 ? 'active' : 'resolved' },
+            // the system and the code on different elements must not match {s, c} together
+            ...(i % 7 === 0 ? [{ p: 'status', s: 'sys', c: 'zzz' }, { p: 'status', s: 'nope', c: 'active' }] : []),
+            { p: 'num', c: i % 2 ? 1 : '1' },
+          ],
         };
         await tx.put({ type: i % 4 ? 'Condition' : 'Observation', id: `r${i}`, resource: obs(i), idx });
       }

@@ -188,7 +188,7 @@ export class EmbeddedStore implements ResourceStore {
     const out: EmbeddedVersion[] = [];
     if (!overlay) {
       // Decided by the hash indexes alone (e.g. patient + status): no filter evaluation needed.
-      const exact = this.hash.exact(allTypes, filter);
+      const exact = this.hash.exact(allTypes, filter, (k) => this.latest.get(k)?.doc);
       if (exact) {
         for (const k of exact) {
           const v = this.latest.get(k);

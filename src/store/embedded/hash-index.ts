@@ -90,12 +90,13 @@ export class HashIndexes {
   }
 
   /**
-   * The exact answer when the index alone decides the filter: a conjunction (top level or
-   * `$and`) whose every clause is an `$elemMatch` naming only the two hashed fields, with equality
-   * or `$in` values (for example patient + clinical-status). Such a clause matches exactly the
-   * documents in its buckets, so their intersection is the answer; undefined otherwise.
+   * The exact answer when the index decides the filter: a conjunction (top level or `$and`)
+   * whose every clause is an `$elemMatch` of equalities (or `$in` on the two hashed fields), for
+   * example patient + clinical-status, or code = system|code. A clause on just the two hashed
+   * fields matches exactly the documents in its buckets; further equality fields (the system of
+   * a token) are checked on the indexed elements themselves. Undefined otherwise.
    */
-  exact(types: readonly string[], filter: Filter): Set<string> | undefined {
+  exact(types: readonly string[], filter: Filter, docOf: (key: string) => object | undefined): Set<string> | undefined {
     const clauses: Array<[string, unknown]> = [];
     for (const [field, cond] of Object.entries(filter)) {
       if (field === '$and' && Array.isArray(cond)) {
@@ -110,22 +111,41 @@ export class HashIndexes {
     // Each clause is a union of buckets; intersect by walking the smallest union and probing the
     // others, so no large bucket is ever copied.
     const unions: Array<Array<ReadonlySet<string>>> = [];
+    const checks: Array<(key: string) => boolean> = [];
     for (const [field, cond] of clauses) {
       const def = this.byField.get(field);
       const em = def && cond && typeof cond === 'object' ? (cond as Record<string, unknown>).$elemMatch : undefined;
       if (!def || !em || typeof em !== 'object' || Object.keys(cond as object).length !== 1) return undefined;
       const keys = Object.keys(em);
-      if (keys.length !== 2 || !keys.includes(def.a) || !keys.includes(def.b)) return undefined;
+      if (!keys.includes(def.a) || !keys.includes(def.b)) return undefined;
+      const extra = keys.filter((k) => k !== def.a && k !== def.b);
+      const wanted = extra.map((k) => [k, (em as Record<string, unknown>)[k]] as const);
+      if (!wanted.every(([, v]) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) return undefined;
       const parts = this.lookupElem(types, field, cond);
       if (!parts) return undefined;
       unions.push(parts);
+      if (wanted.length) {
+        const as = new Set(eqValues((em as Record<string, unknown>)[def.a]));
+        const bs = new Set(eqValues((em as Record<string, unknown>)[def.b]));
+        const path = field.split('.');
+        checks.push((key) => {
+          let arr: unknown = docOf(key);
+          for (const part of path) arr = arr && typeof arr === 'object' ? (arr as Record<string, unknown>)[part] : undefined;
+          if (!Array.isArray(arr)) return false;
+          return arr.some((el) => {
+            if (!el || typeof el !== 'object') return false;
+            const e = el as Record<string, unknown>;
+            return as.has(e[def.a] as Scalar) && bs.has(e[def.b] as Scalar) && wanted.every(([k, v]) => e[k] === v);
+          });
+        });
+      }
     }
     const size = (u: Array<ReadonlySet<string>>) => u.reduce((n, x) => n + x.size, 0);
     unions.sort((x, y) => size(x) - size(y));
     const [first, ...rest] = unions;
     const out = new Set<string>();
     for (const set of first) {
-      for (const k of set) if (rest.every((u) => u.some((b) => b.has(k)))) out.add(k);
+      for (const k of set) if (rest.every((u) => u.some((b) => b.has(k))) && checks.every((c) => c(k))) out.add(k);
     }
     return out;
   }
