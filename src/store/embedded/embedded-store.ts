@@ -14,7 +14,7 @@ import type {
 } from '../port.js';
 import { VersionConflict } from '../port.js';
 import { Mutex } from '../mutex.js';
-import { resourceKey, stampResource, versionKey } from '../stamp.js';
+import { resourceKey, stampResource } from '../stamp.js';
 import { CommitLog } from './commit-log.js';
 import { EmbeddedVersion } from './version.js';
 import { HashIndexes } from './hash-index.js';
@@ -55,8 +55,9 @@ export class EmbeddedStore implements ResourceStore {
   private readonly live = new Map<string, Map<string, EmbeddedVersion>>();
   /** All versions of a resource, index vid - 1. */
   private readonly versions = new Map<string, EmbeddedVersion[]>();
-  /** Every version in commit order (lu non-decreasing). */
+  /** Every version in commit order (lu increasing), and the same per type. */
   private readonly timeline: EmbeddedVersion[] = [];
+  private readonly typeTimeline = new Map<string, EmbeddedVersion[]>();
   private readonly hash: HashIndexes;
   private readonly mutex = new Mutex();
   private log: CommitLog | undefined;
@@ -117,6 +118,9 @@ export class EmbeddedStore implements ResourceStore {
     if (!list) this.versions.set(key, (list = []));
     list.push(v);
     this.timeline.push(v);
+    let typeList = this.typeTimeline.get(v.type);
+    if (!typeList) this.typeTimeline.set(v.type, (typeList = []));
+    typeList.push(v);
     if (v.lu > this.lastLu) this.lastLu = v.lu;
   }
 
@@ -244,22 +248,38 @@ export class EmbeddedStore implements ResourceStore {
     return this.matching(types, filter).length;
   }
 
-  private historyRows(q: Omit<HistoryQuery, 'limit' | 'after'>): EmbeddedVersion[] {
-    let rows: EmbeddedVersion[];
-    if (q.type && q.id) rows = [...(this.versions.get(resourceKey(q.type, q.id)) ?? [])];
-    else rows = q.type ? this.timeline.filter((v) => v.type === q.type) : [...this.timeline];
-    return rows.filter((v) => (q.since === undefined || v.lu >= q.since) && (q.before === undefined || v.lu <= q.before));
+  /**
+   * The versions a history query ranges over, as [start, end) of a list in lu order. Every
+   * version has its own lastUpdated (nextLu), and the lists are appended in commit order, so
+   * bounds are binary searches and a page is a slice: no scan of the whole history.
+   */
+  private historyRange(q: Omit<HistoryQuery, 'limit'>): { list: EmbeddedVersion[]; start: number; end: number } {
+    const list =
+      q.type && q.id ? (this.versions.get(resourceKey(q.type, q.id)) ?? []) : q.type ? (this.typeTimeline.get(q.type) ?? []) : this.timeline;
+    const firstAtOrAfter = (lu: number) => {
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (list[mid].lu < lu) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    const start = q.since === undefined ? 0 : firstAtOrAfter(q.since);
+    let end = q.before === undefined ? list.length : firstAtOrAfter(q.before + 1);
+    if (q.after) end = Math.min(end, firstAtOrAfter(q.after.lu));
+    return { list, start, end: Math.max(start, end) };
   }
 
   async history(q: HistoryQuery): Promise<StoredVersion[]> {
-    const rows = this.historyRows(q).sort(newestFirst);
-    const after = q.after;
-    const start = after ? rows.findIndex((v) => newestFirst(v, { lu: after.lu, hk: after.key }) > 0) : 0;
-    return start < 0 ? [] : rows.slice(start, start + q.limit);
+    const { list, start, end } = this.historyRange(q);
+    return list.slice(Math.max(start, end - q.limit), end).reverse();
   }
 
   async countHistory(q: Omit<HistoryQuery, 'limit' | 'after'>): Promise<number> {
-    return this.historyRows(q).length;
+    const { start, end } = this.historyRange(q);
+    return end - start;
   }
 
   async transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -302,12 +322,7 @@ export class EmbeddedStore implements ResourceStore {
   }
 }
 
-const newestFirst = (a: { lu: number; hk?: string } & Partial<EmbeddedVersion>, b: { lu: number; hk?: string } & Partial<EmbeddedVersion>) => {
-  if (a.lu !== b.lu) return b.lu - a.lu;
-  const ka = a.hk ?? versionKey(a.type!, a.id!, a.vid!);
-  const kb = b.hk ?? versionKey(b.type!, b.id!, b.vid!);
-  return ka < kb ? 1 : ka > kb ? -1 : 0;
-};
+
 
 function logLine(v: EmbeddedVersion): string {
   const head = `{"t":${JSON.stringify(v.type)},"i":${JSON.stringify(v.id)},"v":${v.vid},"l":${v.lu}`;
