@@ -39,6 +39,8 @@ interface Item {
 interface ConstraintRun {
   c: CompiledConstraint;
   refs: string[] | null;
+  /** `_name` of each ref (a primitive's id/extensions). */
+  unders: string[];
   whenAbsent?: boolean;
   /** Results by the JSON of the mentioned children (the result depends on nothing else). */
   memo?: Map<string, boolean>;
@@ -97,9 +99,9 @@ function presenceOnly(expression: string, name: string): boolean {
 
 const NO_ITEMS: readonly Item[] = Object.freeze([]);
 
-function mentions(obj: Record<string, unknown>, names: string[]): boolean {
-  for (const name of names) {
-    if (obj[name] !== undefined || obj[`_${name}`] !== undefined) return true;
+function mentions(obj: Record<string, unknown>, names: string[], unders: string[]): boolean {
+  for (let i = 0; i < names.length; i++) {
+    if (obj[names[i]] !== undefined || obj[unders[i]] !== undefined) return true;
   }
   return false;
 }
@@ -153,7 +155,9 @@ export class InstanceWalker {
   private readonly trees = new Map<string, DefinitionTree | null>();
   private readonly infos = new WeakMap<ElementNode, NodeInfo>();
   private readonly pathIndex = new WeakMap<DefinitionTree, Map<string, ElementNode>>();
-  private readonly csCache = new Map<string, boolean | undefined>();
+  /** system -> code -> in the CodeSystem (undefined: the CodeSystem is not held here). */
+  private readonly keyIndexes = new Map<ElementNode, Map<string, number[]>>();
+  private readonly csCache = new Map<string, Map<string, boolean | undefined>>();
 
   constructor(
     private readonly registry: DefinitionRegistry,
@@ -212,7 +216,7 @@ export class InstanceWalker {
         const found = this.constraintRefs(frame, node, compiled.expression);
         const refs = found?.map((r) => r.ref) ?? null;
         const presence = found?.map((r) => presenceOnly(compiled.expression, r.name));
-        constraints.push({ c: compiled, refs, presence: presence?.some((p) => p) ? presence : undefined });
+        constraints.push({ c: compiled, refs, unders: refs?.map((r) => `_${r}`) ?? [], presence: presence?.some((p) => p) ? presence : undefined });
       }
     }
     let binding: NodeInfo['binding'];
@@ -358,7 +362,62 @@ export class InstanceWalker {
     items.push({ value: raw, elem: isObject(under) ? under : undefined, type, path: at });
   }
 
+  /** JSON property name -> the children it can belong to (by position), for walking by the instance's own keys. */
+  private keyIndex(frame: Frame, node: ElementNode): Map<string, number[]> {
+    let index = this.keyIndexes.get(node);
+    if (index) return index;
+    const m = new Map<string, number[]>();
+    const add = (key: string, i: number) => {
+      const at = m.get(key);
+      if (at) at.push(i);
+      else m.set(key, [i]);
+    };
+    node.children.forEach((child, i) => {
+      if (child.choice) {
+        for (const suffix of this.info(frame, child).choiceTypes?.keys() ?? []) {
+          add(child.name + suffix, i);
+          add(`_${child.name}${suffix}`, i);
+        }
+      } else {
+        add(child.name, i);
+        add(`_${child.name}`, i);
+      }
+    });
+    this.keyIndexes.set(node, m);
+    index = m;
+    return index;
+  }
+
   private walkChildren(frame: Frame, node: ElementNode, obj: Record<string, unknown>, path: string, env: WalkEnv): void {
+    if (!frame.profile) {
+      // Base definitions: nothing is checked on an absent child (the schema did cardinality), so only the
+      // children the instance has are visited, in the definition's order as below.
+      const index = this.keyIndex(frame, node);
+      let present: number[] | undefined;
+      for (const key in obj) {
+        const at = index.get(key);
+        if (at === undefined) continue;
+        if (!present) present = [];
+        for (const i of at) present.push(i);
+      }
+      if (present) {
+        if (present.length > 1) present.sort((a, b) => a - b);
+        let last = -1;
+        for (const i of present) {
+          if (i === last) continue;
+          last = i;
+          const child = node.children[i];
+          const info = this.info(frame, child);
+          if (!info.visit) continue;
+          const items = this.gather(child, info, obj, path);
+          if (!items.length) continue;
+          if (child.slices.length) this.applySlicing(frame, child, items, path, env);
+          else for (const item of items) this.checkItem(frame, child, info, item, env);
+        }
+      }
+      this.primitiveExtensions(obj, path, env);
+      return;
+    }
     for (const child of node.children) {
       const info = this.info(frame, child);
       if (!info.visit) continue;
@@ -410,7 +469,7 @@ export class InstanceWalker {
     for (const run of info.constraints) {
       const c = run.c;
       let ok: boolean;
-      if (run.refs && !mentions(value, run.refs)) {
+      if (run.refs && !mentions(value, run.refs, run.unders)) {
         if (run.whenAbsent === undefined) run.whenAbsent = c.run(value, env.resource, env.rootResource);
         ok = run.whenAbsent;
       } else if (run.refs) {
@@ -418,12 +477,13 @@ export class InstanceWalker {
         const presence = run.presence;
         for (let i = 0; i < run.refs.length; i++) {
           const name = run.refs[i];
+          const under = run.unders[i];
           if (presence?.[i]) {
-            if (value[name] !== undefined || value[`_${name}`] !== undefined) key += `${name};`;
+            if (value[name] !== undefined || value[under] !== undefined) key += `${name};`;
             continue;
           }
           if (value[name] !== undefined) key += `${name}=${JSON.stringify(value[name])};`;
-          if (value[`_${name}`] !== undefined) key += `_${name}=${JSON.stringify(value[`_${name}`])};`;
+          if (value[under] !== undefined) key += `${under}=${JSON.stringify(value[under])};`;
           if (key.length > MEMO_KEY_LIMIT) break;
         }
         if (key.length > MEMO_KEY_LIMIT) ok = c.run(value, env.resource, env.rootResource);
@@ -511,11 +571,15 @@ export class InstanceWalker {
     const system = v.system;
     const code = v.code;
     if (typeof system !== 'string' || typeof code !== 'string') return;
-    const key = `${system}|${code}`;
-    let known = this.csCache.get(key);
-    if (!this.csCache.has(key)) {
+    let codes = this.csCache.get(system);
+    if (!codes) {
+      codes = new Map();
+      if (this.csCache.size < 1000) this.csCache.set(system, codes);
+    }
+    let known = codes.get(code);
+    if (known === undefined && !codes.has(code)) {
       known = this.terminology.codeSystemHas(system, code);
-      if (this.csCache.size < 100000) this.csCache.set(key, known);
+      if (codes.size < 100000) codes.set(code, known);
     }
     // A warning: an element without a required binding may still carry the code (required bindings check membership themselves).
     if (known === false) env.issues.push(issue('warning', 'code-invalid', `${path}.code`, `Unknown code '${code}' in the CodeSystem '${system}'`));
