@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fhir } from '../helpers/server.js';
 import { startChild } from '../helpers/child-server.js';
+import { requires } from '../helpers/capabilities.js';
 
-t.test('with validator threads, a large transaction is refused at the right entry and accepted when valid', async (t) => {
+t.test('with validator threads, a large transaction is refused at the right entry and accepted when valid', await requires('transactions', 'the bundles write 200 resources atomically'), async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-pool-'));
   const srv = await startChild({ DATA_DIR: dataDir, VALIDATION_WORKERS: '1' });
   t.teardown(async () => {
