@@ -27,42 +27,66 @@ export class StructureValidator {
   constructor(registry: DefinitionRegistry, primitives: ReadonlyMap<string, PrimitiveType>) {
     this.factory = new SchemaFactory(registry, primitives);
     this.ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, validateSchema: false });
-    const checkPrimitive = (name: string, value: unknown): string | undefined => {
-      if (value === null) return undefined;
+    // The primitive type is looked up once per schema location (ajv "compile" keyword), not per value.
+    const primitiveKeyword = (name: string) => {
       const p = primitives.get(name);
-      return p && (typeof value === p.jsonType) ? p.check(value as string) : undefined;
+      const validate = function (data: unknown): boolean {
+        if (data === null || !p || typeof data !== p.jsonType) return true;
+        const msg = p.check(data as string);
+        if (!msg) return true;
+        (validate as unknown as { errors: FhirError[] }).errors = [{ keyword: 'fhirPrimitive', message: msg, params: { type: name } }];
+        return false;
+      };
+      return validate;
     };
-    const primitiveKeyword = function validate(this: unknown, name: string, data: unknown): boolean {
-      const msg = checkPrimitive(name, data);
-      if (!msg) return true;
-      (validate as unknown as { errors: FhirError[] }).errors = [{ keyword: 'fhirPrimitive', message: msg, params: { type: name } }];
-      return false;
-    };
-    this.ajv.addKeyword({ keyword: 'fhirPrimitive', schemaType: 'string', errors: true, validate: primitiveKeyword });
+    this.ajv.addKeyword({ keyword: 'fhirPrimitive', schemaType: 'string', errors: true, compile: primitiveKeyword });
+    // Runs on every object of every resource: loops instead of closures and arrays, errors allocated only when found.
     const objectKeyword = function validate(rules: ObjectRules, data: unknown): boolean {
       if (typeof data !== 'object' || data === null || Array.isArray(data)) return true;
       const obj = data as Record<string, unknown>;
-      const errors: FhirError[] = [];
+      let errors: FhirError[] | undefined;
       for (const r of rules.required) {
-        if (!r.props.some((p) => present(obj, p)))
-          errors.push({ keyword: 'fhirRequired', message: `minimum required = 1, but only found 0`, params: { name: r.name } });
+        let found = false;
+        for (const p of r.props) {
+          if (present(obj, p)) {
+            found = true;
+            break;
+          }
+        }
+        if (!found) (errors ??= []).push({ keyword: 'fhirRequired', message: `minimum required = 1, but only found 0`, params: { name: r.name } });
       }
       for (const c of rules.choices) {
-        const found = c.props.filter((p) => !p.startsWith('_') && present(obj, p));
-        if (found.length > 1)
-          errors.push({ keyword: 'fhirChoice', message: `only one of ${found.join(', ')} is allowed`, params: { name: c.name, found } });
+        let count = 0;
+        for (const p of c.props) if (p.charCodeAt(0) !== 95 && present(obj, p)) count++;
+        if (count > 1) {
+          const found = c.props.filter((p) => !p.startsWith('_') && present(obj, p));
+          (errors ??= []).push({ keyword: 'fhirChoice', message: `only one of ${found.join(', ')} is allowed`, params: { name: c.name, found } });
+        }
       }
       if (rules.ele1) {
-        const keys = Object.keys(obj);
-        if (keys.length > 0 && keys.every((k) => k === 'id'))
-          errors.push({ keyword: 'ele-1', message: 'All FHIR elements must have a @value or children (ele-1)', params: {} });
+        let any = false;
+        let onlyId = true;
+        for (const k in obj) {
+          any = true;
+          if (k !== 'id') {
+            onlyId = false;
+            break;
+          }
+        }
+        if (any && onlyId) (errors ??= []).push({ keyword: 'ele-1', message: 'All FHIR elements must have a @value or children (ele-1)', params: {} });
       }
       if (rules.ext1) {
-        const hasValue = Object.keys(obj).some((k) => k.startsWith('value'));
+        let hasValue = false;
+        for (const k in obj) {
+          if (k.startsWith('value')) {
+            hasValue = true;
+            break;
+          }
+        }
         if (present(obj, 'extension') === hasValue)
-          errors.push({ keyword: 'ext-1', message: 'Must have either extensions or value[x], not both (ext-1)', params: {} });
+          (errors ??= []).push({ keyword: 'ext-1', message: 'Must have either extensions or value[x], not both (ext-1)', params: {} });
       }
-      if (!errors.length) return true;
+      if (!errors) return true;
       (validate as unknown as { errors: FhirError[] }).errors = errors;
       return false;
     };
