@@ -22,6 +22,7 @@ t.test('scalar sort orders exactly like the MongoDB sort of mingo', async (t) =>
     const fast = sortByScalars(docs, sort)!.map((r) => r.doc.id);
     const ref = new Query({}).find(docs.map((r) => r.doc)).sort(Object.fromEntries(sort.map(([f, d]) => [f, d]))).all().map((d) => (d as { id: string }).id);
     t.same(fast, ref, JSON.stringify(sort));
+    for (const first of [1, 7, 50]) t.same(sortByScalars(docs, sort, first)!.map((r) => r.doc.id), ref.slice(0, first), `first ${first} of ${JSON.stringify(sort)}`);
   }
   t.equal(sortByScalars([{ doc: { a: [1, 2] } }, { doc: { a: 3 } }], [['a', 1]]), undefined, 'arrays are left to mingo');
 });

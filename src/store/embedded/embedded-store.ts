@@ -230,8 +230,9 @@ export class EmbeddedStore implements ResourceStore {
   private findIn(q: FindQuery, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
     const rows = this.matching(q.types, q.filter, overlay);
     if (!q.sort?.length && q.skip === undefined && q.limit === undefined) return rows;
-    const fast = q.sort?.length ? sortByScalars(rows, q.sort) : rows;
-    if (fast) return fast.slice(q.skip ?? 0, q.limit === undefined ? undefined : (q.skip ?? 0) + q.limit);
+    const upTo = q.limit === undefined ? Infinity : (q.skip ?? 0) + q.limit;
+    const fast = q.sort?.length ? sortByScalars(rows, q.sort, upTo) : rows;
+    if (fast) return fast.slice(q.skip ?? 0, upTo);
     const byDoc = new Map(rows.map((r) => [r.doc, r] as const));
     let cursor = new Query({}).find(rows.map((r) => r.doc));
     if (q.sort?.length) cursor = cursor.sort(Object.fromEntries(q.sort.map(([f, d]) => [f, d])));
