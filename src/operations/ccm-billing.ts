@@ -19,7 +19,7 @@ import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
 import { updateIn } from '../rest/write-ops.js';
 import { ccmGuard, checkMonth, DEFAULT_PAGE_SIZE, nextParameter, pageOver, readInput, today } from './ccm-common.js';
-import { ccmOptions, existingPatientFacts, patientFacts, patientsWithCareManagement, type PatientFacts } from './ccm-facts-source.js';
+import { ccmOptions, existingPatientFacts, PatientBatch, patientFacts, patientsWithCareManagement, type PatientFacts } from './ccm-facts-source.js';
 import type { Operation, OperationCall } from './operation.js';
 
 export const CCM_BILLING_DEFINITION = 'https://ccm-fhir.org/fhir/OperationDefinition/ccm-billing';
@@ -92,8 +92,9 @@ async function systemGet(s: Services, call: OperationCall): Promise<RestResult> 
   const input = readInput(call, SYSTEM_GET);
   const month = checkMonth(s, input.month, today(), true);
   const ids = await patientsWithCareManagement(s);
+  const batch = new PatientBatch(s, ids);
   const page = await pageOver(ids, input.count ?? DEFAULT_PAGE_SIZE, input.page, async (id) => {
-    const found = await ccmGuard(() => existingPatientFacts(s, id, month), `Patient/${id}`);
+    const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
     if (!found || !hasCareManagementInMonth(s, found, month)) return undefined;
     return billingOf(s, found);
   });
@@ -109,8 +110,10 @@ async function systemPost(s: Services, call: OperationCall): Promise<RestResult>
     // Listed patients: every one must exist (404 before anything is written).
     for (const id of [...new Set(input.patients)]) billings.push(await billingOf(s, await ccmGuard(() => patientFacts(s, id, month), `Patient/${id}`)));
   } else {
-    for (const id of await patientsWithCareManagement(s)) {
-      const found = await ccmGuard(() => existingPatientFacts(s, id, month), `Patient/${id}`);
+    const ids = await patientsWithCareManagement(s);
+    const batch = new PatientBatch(s, ids);
+    for (const id of ids) {
+      const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
       if (found && hasCareManagementInMonth(s, found, month)) billings.push(await billingOf(s, found));
     }
   }

@@ -5,7 +5,7 @@ import { eligibilityParameters, eligibilityParts, evaluateEligibility, patientPa
 import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
 import { ccmGuard, checkMonth, DEFAULT_PAGE_SIZE, nextParameter, pageOver, readInput, today } from './ccm-common.js';
-import { ccmOptions, existingPatientFacts, patientFacts, patientsWithConditions } from './ccm-facts-source.js';
+import { ccmOptions, existingPatientFacts, PatientBatch, patientFacts, patientsWithConditions } from './ccm-facts-source.js';
 import type { Operation, OperationCall } from './operation.js';
 
 export const CCM_ELIGIBILITY_DEFINITION = 'https://ccm-fhir.org/fhir/OperationDefinition/ccm-eligibility';
@@ -23,8 +23,9 @@ async function typeLevel(s: Services, call: OperationCall): Promise<RestResult> 
   const input = readInput(call, TYPE_PARAMS);
   const month = checkMonth(s, input.month, today());
   const ids = await patientsWithConditions(s);
+  const batch = new PatientBatch(s, ids);
   const page = await pageOver(ids, input.count ?? DEFAULT_PAGE_SIZE, input.page, async (id): Promise<ParametersParameter | undefined> => {
-    const found = await ccmGuard(() => existingPatientFacts(s, id, month), `Patient/${id}`);
+    const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
     if (!found) return undefined;
     const { facts, sources } = found;
     const result = await ccmGuard(() => evaluateEligibility(facts, ccmOptions(s)), sources.patient);

@@ -86,8 +86,73 @@ export async function patientFacts(s: Services, patientId: string, month: string
   return { ...factsFromFhir(resources, month, ccmOptions(s)), resources };
 }
 
-/** As patientFacts, but undefined when the patient does not exist (any more). */
-export async function existingPatientFacts(s: Services, patientId: string, month: string): Promise<PatientFacts | undefined> {
+/** Where each fact-bearing type points at its patient: the search parameter and the element. */
+const PATIENT_LINKS: Array<[type: string, param: string, element: string, key: keyof Omit<PatientResources, 'patient'>]> = [
+  ['Coverage', 'beneficiary', 'beneficiary', 'coverages'],
+  ['Condition', 'subject', 'subject', 'conditions'],
+  ['Consent', 'patient', 'patient', 'consents'],
+  ['CarePlan', 'subject', 'subject', 'carePlans'],
+  ['Encounter', 'subject', 'subject', 'encounters'],
+  ['Procedure', 'subject', 'subject', 'procedures'],
+  ['ChargeItem', 'subject', 'subject', 'chargeItems'],
+];
+
+/**
+ * The resources of many patients, read a chunk of patients at a time: one query per resource
+ * type for the whole chunk (`subject=Patient/a,Patient/b,...`), grouped by patient. A month over
+ * all patients then costs a bounded number of passes per chunk instead of one per patient and type.
+ */
+export class PatientBatch {
+  private readonly cache = new Map<string, PatientResources | null>();
+  private readonly position: Map<string, number>;
+
+  constructor(
+    private readonly s: Services,
+    private readonly ids: readonly string[],
+    private readonly chunk = 100,
+  ) {
+    this.position = new Map(ids.map((id, i) => [id, i]));
+  }
+
+  /** The patient's resources, or undefined when the patient does not exist (any more). */
+  async get(id: string): Promise<PatientResources | undefined> {
+    if (!this.cache.has(id)) await this.load(id);
+    return this.cache.get(id) ?? undefined;
+  }
+
+  private async load(id: string): Promise<void> {
+    const at = this.position.get(id);
+    const ids = (at === undefined ? [id] : this.ids.slice(at, at + this.chunk)).filter((x) => !this.cache.has(x));
+    const patients = await this.s.store.readMany(ids.map((x) => `Patient/${x}`));
+    const byId = new Map<string, PatientResources>();
+    for (const p of patients) {
+      if (!p.resource) continue;
+      byId.set(p.id, { patient: p.resource as Patient, coverages: [], conditions: [], consents: [], carePlans: [], encounters: [], procedures: [], chargeItems: [] });
+    }
+    const refs = [...byId.keys()].map((x) => `Patient/${x}`);
+    if (refs.length) {
+      await Promise.all(
+        PATIENT_LINKS.map(async ([type, param, element, key]) => {
+          // In lastUpdated order, the order a single patient's matches come in, so both paths
+          // hand the engine the same lists.
+          for (const r of await searchAll<Resource>(this.s, type, [[param, refs.join(',')], ['_sort', '_lastUpdated']])) {
+            const target = idOf(referenceTarget((r as unknown as Record<string, { reference?: string } | undefined>)[element]));
+            const bucket = target ? byId.get(target) : undefined;
+            if (bucket) (bucket[key] as Resource[]).push(r);
+          }
+        }),
+      );
+    }
+    for (const x of ids) this.cache.set(x, byId.get(x) ?? null);
+  }
+}
+
+/** As patientFacts, but undefined when the patient does not exist (any more); from `batch` when given. */
+export async function existingPatientFacts(s: Services, patientId: string, month: string, batch?: PatientBatch): Promise<PatientFacts | undefined> {
+  if (batch) {
+    const resources = await batch.get(patientId);
+    return resources ? { ...factsFromFhir(resources, month, ccmOptions(s)), resources } : undefined;
+  }
   try {
     return await patientFacts(s, patientId, month);
   } catch (err) {

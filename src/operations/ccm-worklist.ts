@@ -7,7 +7,7 @@ import { badRequest } from '../fhir/errors.js';
 import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
 import { ccmGuard, checkMonth, decodePage, DEFAULT_PAGE_SIZE, encodePage, nextParameter, readInput, today } from './ccm-common.js';
-import { ccmOptions, existingPatientFacts, patientsWithConditions } from './ccm-facts-source.js';
+import { ccmOptions, existingPatientFacts, PatientBatch, patientsWithConditions } from './ccm-facts-source.js';
 import type { Operation } from './operation.js';
 
 export const CCM_WORKLIST_DEFINITION = 'https://ccm-fhir.org/fhir/OperationDefinition/ccm-worklist';
@@ -18,8 +18,10 @@ const PARAMS = new Set(['month', 'practitioner', '_count', '_page']);
 export async function worklistRows(s: Services, month: string, todayDate: string, practitioner?: string): Promise<WorklistRow[]> {
   const rows: WorklistRow[] = [];
   const opts = ccmOptions(s);
-  for (const id of await patientsWithConditions(s)) {
-    const found = await ccmGuard(() => existingPatientFacts(s, id, month), `Patient/${id}`);
+  const ids = await patientsWithConditions(s);
+  const batch = new PatientBatch(s, ids);
+  for (const id of ids) {
+    const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
     if (!found) continue;
     const { facts, sources } = found;
     const row = await ccmGuard(() => {
