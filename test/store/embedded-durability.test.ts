@@ -134,6 +134,9 @@ t.test('filters the hash indexes decide alone answer like the full filter', asyn
     { 'idx.tok': { $elemMatch: { p: 'num', c: 1 } } },
     { 'idx.tok': { $elemMatch: { p: 'num', c: '1' } } },
     { 'idx.tok': { $elemMatch: { p: 'status', c: 'active', s: 'sys' } } },
+    // partly decided by the indexes: the other clause is evaluated on their set
+    { $and: [{ 'idx.tok': { $elemMatch: { p: 'status', c: 'active' } } }, { $or: [{ id: { $gt: 'r5' } }, { id: 'r10' }] }] },
+    { $and: [{ 'idx.ref': { $elemMatch: { p: 'patient', r: 'Patient/1' } } }, { 'idx.tok': { $elemMatch: { p: 'num', c: { $in: [1] } } } }, { id: { $lt: 'r9' } }] },
   ];
   for (const f of filters) {
     for (const types of [['Condition'], ['Condition', 'Observation']]) {

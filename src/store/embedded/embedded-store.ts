@@ -192,13 +192,36 @@ export class EmbeddedStore implements ResourceStore {
     const out: EmbeddedVersion[] = [];
     if (!overlay) {
       // Decided by the hash indexes alone (e.g. patient + status): no filter evaluation needed.
-      const exact = this.hash.exact(allTypes, filter, (k) => this.latest.get(k)?.doc);
+      const docOf = (k: string) => this.latest.get(k)?.doc;
+      const exact = this.hash.exact(allTypes, filter, docOf);
       if (exact) {
         for (const k of exact) {
           const v = this.latest.get(k);
           if (v && !v.deleted) out.push(v);
         }
         return out;
+      }
+      // An $and of which some clauses the indexes decide (e.g. a token plus a paging cursor):
+      // those give the exact set, and only the other clauses are evaluated, on that set.
+      const clauses = Object.keys(filter).length === 1 && Array.isArray(filter.$and) ? (filter.$and as Filter[]) : undefined;
+      if (clauses) {
+        const decided: Array<Set<string>> = [];
+        const rest: Filter[] = [];
+        for (const c of clauses) {
+          const set = this.hash.exact(allTypes, c, docOf);
+          if (set) decided.push(set);
+          else rest.push(c);
+        }
+        if (decided.length) {
+          decided.sort((a, b) => a.size - b.size);
+          const residual = new Query(rest.length === 1 ? rest[0] : { $and: rest });
+          for (const k of decided[0]) {
+            if (!decided.every((d) => d.has(k))) continue;
+            const v = this.latest.get(k);
+            if (v && !v.deleted && residual.test(v.doc)) out.push(v);
+          }
+          return out;
+        }
       }
     }
     const query = new Query(filter);
