@@ -1,14 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OperationOutcome, Resource } from 'fhir/r4.js';
-import type { Definitions } from '../fhir/definitions.js';
 import { etagOf } from '../rest/etag.js';
 import type { RestResult } from '../rest/result.js';
-import { parseElements, parseSummary, subset } from '../rest/summary.js';
+import { parseElements, parseSummary, type ElementFilter } from '../search/summary.js';
 import { responseFormat } from './format.js';
 import { parsePrefer } from './prefer.js';
 
 /** Sends an interaction's result: headers from the version, body per Prefer / _summary / _elements / _pretty. */
-export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResult, defs: Definitions, kind: 'read' | 'write' | 'other'): FastifyReply {
+export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResult, elements: ElementFilter, kind: 'read' | 'write' | 'other'): FastifyReply {
   const fmt = responseFormat(req);
   const v = r.version;
   reply.code(r.status);
@@ -29,9 +28,9 @@ export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResu
   const q = req.query as Record<string, string | undefined>;
   if (v && v.json !== undefined && kind !== 'other') {
     const summary = parseSummary(q._summary);
-    const elements = parseElements(q._elements);
-    if (!summary && !elements && !fmt.pretty) return reply.send(v.json);
-    return reply.send(serialize(subset(defs, v.resource!, summary, elements), fmt.pretty));
+    const only = parseElements(q._elements);
+    if (!summary && !only && !fmt.pretty) return reply.send(v.json);
+    return reply.send(serialize(elements.apply(v.resource!, summary, only), fmt.pretty));
   }
   if (r.body) return reply.send(serialize(r.body, fmt.pretty));
   return reply.send();

@@ -10,6 +10,7 @@ import { parseQuery } from '../rest/query-params.js';
 import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
 import { parsePrefer } from './prefer.js';
+import { ElementFilter } from '../search/summary.js';
 import { sendResult } from './render.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string> }>;
@@ -36,8 +37,8 @@ const restRequest = (req: Req, extra: Partial<rest.RestRequest> = {}): rest.Rest
 });
 
 export function registerFhirRoutes(app: FastifyInstance, s: Services, operations: Operation[], software: { name: string; version: string }): void {
-  const defs = s.definitions;
-  const send = (req: FastifyRequest, reply: FastifyReply, r: RestResult, kind: 'read' | 'write' | 'other') => sendResult(req, reply, r, defs, kind);
+  const elements = new ElementFilter(s.definitions.resourceDefinitions);
+  const send = (req: FastifyRequest, reply: FastifyReply, r: RestResult, kind: 'read' | 'write' | 'other') => sendResult(req, reply, r, elements, kind);
   const opByName = new Map(operations.map((o) => [o.name, o]));
 
   const search = async (req: Req, types: string[], params: Array<[string, string]>, path: string, compartment?: { type: string; id: string }) => {

@@ -6,7 +6,9 @@ import { Query } from 'mingo';
 import type { StoredVersion, StoreTx } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody } from './checks.js';
 import { etagOf, parseVersionTag } from './etag.js';
-import { prepare, rerootIssues, type Prepared } from './prepare.js';
+import { prepare, type Prepared } from './prepare.js';
+import { rerootIssues } from '../validation/validator.js';
+import { rerootPath } from '../validation/issues.js';
 import { conditionKey, parseConditionalUrl, parseQuery } from './query-params.js';
 import { collectReferences, rewriteReferences } from './references.js';
 import type { RestResult } from './result.js';
@@ -114,7 +116,7 @@ function prefixed(err: unknown, where: string): unknown {
   if (!(err instanceof FhirError)) return err;
   const issues = err.issues.map((i) => ({
     ...i,
-    expression: i.expression?.length ? i.expression.map((x) => (x.startsWith('Bundle.') ? x : `${where}.resource.${x.replace(/^[A-Z][A-Za-z]*\.?/, '')}`.replace(/\.$/, ''))) : [where],
+    expression: i.expression?.length ? i.expression.map((x) => (x.startsWith('Bundle.') ? x : rerootPath(x, `${where}.resource`))) : [where],
     diagnostics: i.diagnostics?.startsWith(where) ? i.diagnostics : `${where}: ${i.diagnostics ?? ''}`,
   }));
   return new FhirError(err.status, issues, err.headers);
@@ -146,7 +148,7 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
   const withResource = planned.filter((p) => p.resource);
   const results = await validateEntries(s, withResource.map((p) => p.resource!));
   withResource.forEach((p, i) => {
-    const issues = rerootIssues(results[i], p.type, `Bundle.entry[${p.index}].resource`);
+    const issues = rerootIssues(results[i], `Bundle.entry[${p.index}].resource`);
     if (issues.some((x) => x.severity === 'error' || x.severity === 'fatal')) throw prefixed(new FhirError(422, issues), `Bundle.entry[${p.index}]`);
     preparedIssues.set(p.index, issues);
   });

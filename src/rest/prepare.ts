@@ -1,5 +1,6 @@
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
 import { FhirError, hasErrors } from '../fhir/errors.js';
+import { rerootIssues } from '../validation/validator.js';
 import type { IndexValues } from '../store/port.js';
 import type { Services } from './services.js';
 
@@ -18,17 +19,10 @@ export interface Prepared {
 export function prepare(s: Services, resource: Resource, root?: string): Prepared {
   let warnings: OperationOutcomeIssue[] = [];
   if (s.config.validate && s.validator) {
-    const issues = rerootIssues(s.validator.validate(resource), resource.resourceType, root);
+    const raw = s.validator.validate(resource);
+    const issues = root ? rerootIssues(raw, root) : raw;
     if (hasErrors(issues)) throw new FhirError(422, issues);
     warnings = issues;
   }
   return { resource, idx: s.search.extractIndex(resource), warnings };
-}
-
-export function rerootIssues(issues: OperationOutcomeIssue[], type: string, root: string | undefined): OperationOutcomeIssue[] {
-  if (!root) return issues;
-  return issues.map((i) => ({
-    ...i,
-    expression: i.expression?.map((e) => (e === type || e.startsWith(type + '.') || e.startsWith(type + '[') ? root + e.slice(type.length) : `${root}.${e}`)),
-  }));
 }
