@@ -39,9 +39,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const poolStarting = config.validate ? ValidationPool.start(config.validationWorkers, validatorOptions) : Promise.resolve(undefined);
   const validator: ValidationService | undefined = config.validate ? await createValidator(validatorOptions) : undefined;
   const validatorPool = await poolStarting;
-  const extraParams = ((validator as { conformanceResources?: () => unknown[] } | undefined)?.conformanceResources?.() ?? []).filter(
-    (r): r is SearchParameter => (r as { resourceType?: string }).resourceType === 'SearchParameter',
-  );
+  const extraParams = (validator?.conformanceResources() ?? []).filter((r): r is SearchParameter => r.resourceType === 'SearchParameter');
   const search: SearchService = createSearchEngine({ baseUrl: config.baseUrl, extraSearchParameters: extraParams });
   const store = await openStore(config, search.indexes);
   // Auth on: the interactions see the store through the access token (src/auth/guarded-store.ts).

@@ -1,4 +1,4 @@
-import type { OperationOutcomeIssue } from 'fhir/r4.js';
+import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
 import type { SearchEngine } from '../search/engine.js';
 import type { Config } from '../config.js';
 import type { Definitions } from '../fhir/definitions.js';
@@ -11,6 +11,8 @@ export type { SearchEngine as SearchService, SearchRequest } from '../search/eng
 export interface ValidationService {
   validate(resource: unknown, opts?: { profiles?: string[] }): OperationOutcomeIssue[];
   knowsProfile(url: string): boolean;
+  /** Conformance resources of profiles/ and IG packages (their SearchParameters feed search). */
+  conformanceResources(): Resource[];
 }
 
 /** Everything an interaction may use; built once by app.ts. */
