@@ -6,80 +6,14 @@
  *   FHIR_TEST_DATA   folder of the shared data (default ../shared/data) for Synthea bundles
  *   BENCH_SECONDS    seconds per measurement (default 5)
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { projectRoot } from '../src/project-root.js';
+import { call, freePort, measure, SECONDS, startChild, type Measure } from './bench-kit.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const root = projectRoot();
-
-interface Measure { name: string; concurrency: number; ops: number; perSec: number; p50: number; p99: number; unit: string }
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** Runs op from `concurrency` workers for SECONDS (or until ops run out); op returns units done. */
-async function measure(name: string, concurrency: number, op: (i: number) => Promise<number>, unit = 'req', limit = Infinity): Promise<Measure> {
-  const latencies: number[] = [];
-  let units = 0;
-  let next = 0;
-  const end = Date.now() + SECONDS * 1000;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (Date.now() < end && next < limit) {
-        const i = next++;
-        const t0 = performance.now();
-        const done = await op(i); // not `units += await ...`: that reads units before the await
-        units += done;
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const secs = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { name, concurrency, ops: latencies.length, perSec: units / secs, p50: percentile(latencies, 50), p99: percentile(latencies, 99), unit };
-}
-
-async function startChild(script: string, env: Record<string, string>): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  if (env.PORT) {
-    const port = Number(env.PORT);
-    for (let i = 0; i < 300; i++) {
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-        if (r.ok) return { proc, port };
-      } catch {
-        /* starting */
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`${script} did not start`);
-  }
-  const port = await new Promise<number>((resolve) => proc.on('message', (m: { port: number }) => resolve(m.port)));
-  return { proc, port };
-}
-
-async function call(pool: Pool, method: string, path: string, body?: string, contentType = 'application/fhir+json'): Promise<{ status: number; text: string }> {
-  const r = await pool.request({ method: method as 'GET', path, body, headers: body ? { 'content-type': contentType } : {} });
-  const text = await r.body.text();
-  return { status: r.statusCode, text };
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const patient = JSON.stringify({
   resourceType: 'Patient',

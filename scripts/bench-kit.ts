@@ -1,0 +1,71 @@
+/** Shared pieces of the benchmark scripts: timed measurement loops, child servers, HTTP calls. */
+import { fork, type ChildProcess } from 'node:child_process';
+import { Pool } from 'undici';
+
+export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+
+export interface Measure { name: string; concurrency: number; ops: number; perSec: number; p50: number; p99: number; unit: string }
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Runs op from `concurrency` workers for SECONDS (or until ops run out); op returns units done. */
+export async function measure(name: string, concurrency: number, op: (i: number) => Promise<number>, unit = 'req', limit = Infinity): Promise<Measure> {
+  const latencies: number[] = [];
+  let units = 0;
+  let next = 0;
+  const end = Date.now() + SECONDS * 1000;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end && next < limit) {
+        const i = next++;
+        const t0 = performance.now();
+        const done = await op(i); // not `units += await ...`: that reads units before the await
+        units += done;
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const secs = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { name, concurrency, ops: latencies.length, perSec: units / secs, p50: percentile(latencies, 50), p99: percentile(latencies, 99), unit };
+}
+
+export async function startChild(script: string, env: Record<string, string>): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  if (env.PORT) {
+    const port = Number(env.PORT);
+    for (let i = 0; i < 300; i++) {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
+        if (r.ok) return { proc, port };
+      } catch {
+        /* starting */
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${script} did not start`);
+  }
+  const port = await new Promise<number>((resolve) => proc.on('message', (m: { port: number }) => resolve(m.port)));
+  return { proc, port };
+}
+
+export async function call(pool: Pool, method: string, path: string, body?: string, contentType = 'application/fhir+json'): Promise<{ status: number; text: string }> {
+  const r = await pool.request({ method: method as 'GET', path, body, headers: body ? { 'content-type': contentType } : {} });
+  const text = await r.body.text();
+  return { status: r.statusCode, text };
+}
+
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
