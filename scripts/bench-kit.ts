@@ -34,8 +34,8 @@ export async function measure(name: string, concurrency: number, op: (i: number)
   return { name, concurrency, ops: latencies.length, perSec: units / secs, p50: percentile(latencies, 50), p99: percentile(latencies, 99), unit };
 }
 
-export async function startChild(script: string, env: Record<string, string>): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = fork(script, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+export async function startChild(script: string, env: Record<string, string>, execArgv: string[] = []): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = fork(script, [], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   if (env.PORT) {
     const port = Number(env.PORT);
     for (let i = 0; i < 300; i++) {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { projectRoot } from '../src/project-root.js';
 import { call, freePort, measure, SECONDS, startChild, type Measure } from './bench-kit.js';
+import { loadPatients, measureSearches } from './search-bench.js';
 
 const root = projectRoot();
 
@@ -135,62 +136,13 @@ async function main() {
     console.log(`# Synthea bundles not found under ${data}: transaction benchmark skipped`);
   }
   // Search on a dataset like the one Medplum was measured on: 5,000 patients with 10 Conditions
-  // each (6 active, 3 resolved, 1 inactive), loaded through transactions.
+  // each (6 active, 3 resolved, 1 inactive); `npm run bench:search` adds the scale set.
   const patients = Number(process.env.BENCH_PATIENTS ?? 5000);
-  const snomed = ['44054006', '38341003', '195967001', '13645005', '49436004', '73211009', '414545008', '15777000', '271737000', '40055000'];
-  const patientIds: string[] = [];
   const loadStart = performance.now();
-  for (let b = 0; b < patients; b += 100) {
-    const entry: unknown[] = [];
-    for (let p = b; p < Math.min(patients, b + 100); p++) {
-      const full = `urn:uuid:00000000-0000-4000-8000-${String(p).padStart(12, '0')}`;
-      entry.push({ fullUrl: full, resource: { resourceType: 'Patient', identifier: [{ system: 'urn:bench', value: String(p) }], gender: p % 2 ? 'male' : 'female' }, request: { method: 'POST', url: 'Patient' } });
-      for (let c = 0; c < 10; c++) {
-        const status = c < 6 ? 'active' : c < 9 ? 'resolved' : 'inactive';
-        entry.push({
-          resource: {
-            resourceType: 'Condition',
-            clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: status }] },
-            verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
-            code: { coding: [{ system: 'http://snomed.info/sct', code: snomed[(p + c) % snomed.length] }] },
-            subject: { reference: full },
-            onsetDateTime: `20${String(10 + (c % 10)).padStart(2, '0')}-0${1 + (c % 9)}-15`,
-            ...(status === 'resolved' ? { abatementDateTime: '2021-01-01' } : {}),
-          },
-          request: { method: 'POST', url: 'Condition' },
-        });
-      }
-    }
-    const r = await call(pool, 'POST', '/fhir', JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }));
-    if (r.status !== 200) throw new Error(`load failed: ${r.status} ${r.text.slice(0, 300)}`);
-    const resp = JSON.parse(r.text) as { entry: Array<{ response: { location: string } }> };
-    resp.entry.forEach((e, i) => {
-      if (i % 11 === 0) patientIds.push(e.response.location.split('/')[1]);
-    });
-  }
+  const patientIds = await loadPatients(pool, patients, 10, 0, 'medplum');
   const loadSecs = (performance.now() - loadStart) / 1000;
   console.log(`# search dataset: ${patients} patients, ${patients * 10} conditions loaded in ${loadSecs.toFixed(1)} s (${((patients * 11) / loadSecs).toFixed(0)} resources/s)`);
-  const readRate: Record<number, Measure> = {};
-  for (const c of [16]) {
-    readRate[c] = await measure('read Patient by id (search dataset)', c, async (i) => {
-      const r = await call(pool, 'GET', `/fhir/Patient/${patientIds[i % patientIds.length]}`);
-      if (r.status !== 200) throw new Error(`read failed: ${r.status}`);
-      return 1;
-    });
-    results.push(readRate[c]);
-    const searchOf = async (name: string, path: (i: number) => string, check: (b: { total?: number; entry?: unknown[] }) => boolean) => {
-      const m = await measure(name, c, async (i) => {
-        const r = await call(pool, 'GET', path(i));
-        if (r.status !== 200 || !check(JSON.parse(r.text))) throw new Error(`${name} failed: ${r.status} ${r.text.slice(0, 200)}`);
-        return 1;
-      });
-      results.push(m);
-      console.log(`# ${name}: ${(m.perSec / readRate[c].perSec * 100).toFixed(0)}% of the read rate; p50 ${(m.p50 / readRate[c].p50).toFixed(1)}x a read's; p99/p50 ${(m.p99 / m.p50).toFixed(1)}`);
-    };
-    await searchOf('Condition?patient=X&clinical-status=active', (i) => `/fhir/Condition?patient=Patient/${patientIds[i % patientIds.length]}&clinical-status=active`, (b) => b.total === 6);
-    await searchOf('Condition?code=sct|44054006&_count=100', () => `/fhir/Condition?code=http://snomed.info/sct%7C44054006&_count=100`, (b) => (b.entry?.length ?? 0) === 100);
-    await searchOf('Patient?_id=X&_revinclude=Condition:patient', (i) => `/fhir/Patient?_id=${patientIds[i % patientIds.length]}&_revinclude=Condition:patient`, (b) => (b.entry?.length ?? 0) === 11);
-  }
+  results.push(...(await measureSearches(pool, 'search dataset', patientIds, 16)));
   await ccmBench(pool);
   await pool.close();
   server.proc.kill('SIGTERM');

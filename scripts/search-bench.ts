@@ -1,0 +1,91 @@
+/**
+ * The search part of the benchmarks: the dataset Medplum was measured on here (5,000 Patients
+ * with 10 Conditions each: 6 active, 3 resolved, 1 inactive), an optional scale set (10,000
+ * patients, 100,000 Conditions, 200,000 Encounters), and the searches the targets name, each
+ * reported against a read by id measured in the same run.
+ */
+import type { Pool } from 'undici';
+import { call, measure, type Measure } from './bench-kit.js';
+
+const SNOMED = ['44054006', '38341003', '195967001', '13645005', '49436004', '73211009', '414545008', '15777000', '271737000', '40055000'];
+
+async function transact(pool: Pool, entry: unknown[]): Promise<Array<{ response: { location: string } }>> {
+  const r = await call(pool, 'POST', '/fhir', JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }));
+  if (r.status !== 200) throw new Error(`load failed: ${r.status} ${r.text.slice(0, 300)}`);
+  return (JSON.parse(r.text) as { entry: Array<{ response: { location: string } }> }).entry;
+}
+
+function condition(subject: string, p: number, c: number): unknown {
+  const status = c % 10 < 6 ? 'active' : c % 10 < 9 ? 'resolved' : 'inactive';
+  return {
+    resource: {
+      resourceType: 'Condition',
+      clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: status }] },
+      verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'confirmed' }] },
+      code: { coding: [{ system: 'http://snomed.info/sct', code: SNOMED[(p + c) % SNOMED.length] }] },
+      subject: { reference: subject },
+      onsetDateTime: `20${String(10 + (c % 10)).padStart(2, '0')}-0${1 + (c % 9)}-15`,
+      ...(status === 'resolved' ? { abatementDateTime: '2021-01-01' } : {}),
+    },
+    request: { method: 'POST', url: 'Condition' },
+  };
+}
+
+function encounter(subject: string, p: number, e: number): unknown {
+  const day = 1 + ((p + e) % 28);
+  return {
+    resource: {
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      type: [{ coding: [{ system: 'http://snomed.info/sct', code: '185349003' }] }],
+      subject: { reference: subject },
+      period: { start: `2025-${String(1 + (e % 12)).padStart(2, '0')}-${String(day).padStart(2, '0')}T10:00:00Z`, end: `2025-${String(1 + (e % 12)).padStart(2, '0')}-${String(day).padStart(2, '0')}T10:30:00Z` },
+    },
+    request: { method: 'POST', url: 'Encounter' },
+  };
+}
+
+/** Loads `patients` patients with `conditions` Conditions and `encounters` Encounters each; returns the patient ids. */
+export async function loadPatients(pool: Pool, patients: number, conditions: number, encounters: number, tag: string): Promise<string[]> {
+  const ids: string[] = [];
+  const perBundle = Math.max(1, Math.floor(1000 / (1 + conditions + encounters)));
+  for (let b = 0; b < patients; b += perBundle) {
+    const entry: unknown[] = [];
+    const firsts: number[] = [];
+    for (let p = b; p < Math.min(patients, b + perBundle); p++) {
+      const full = `urn:uuid:00000000-0000-4000-8000-${String(p).padStart(12, '0')}`;
+      firsts.push(entry.length);
+      entry.push({ fullUrl: full, resource: { resourceType: 'Patient', identifier: [{ system: `urn:bench:${tag}`, value: String(p) }], gender: p % 2 ? 'male' : 'female' }, request: { method: 'POST', url: 'Patient' } });
+      for (let c = 0; c < conditions; c++) entry.push(condition(full, p, c));
+      for (let e = 0; e < encounters; e++) entry.push(encounter(full, p, e));
+    }
+    const resp = await transact(pool, entry);
+    for (const i of firsts) ids.push(resp[i].response.location.split('/')[1]);
+  }
+  return ids;
+}
+
+/** The searches of the targets, each with its share of the read rate and its p50 against a read's. */
+export async function measureSearches(pool: Pool, label: string, patientIds: string[], concurrency: number): Promise<Measure[]> {
+  const results: Measure[] = [];
+  const read = await measure(`read Patient by id (${label})`, concurrency, async (i) => {
+    const r = await call(pool, 'GET', `/fhir/Patient/${patientIds[i % patientIds.length]}`);
+    if (r.status !== 200) throw new Error(`read failed: ${r.status}`);
+    return 1;
+  });
+  results.push(read);
+  const searchOf = async (name: string, path: (i: number) => string, check: (b: { total?: number; entry?: unknown[] }) => boolean) => {
+    const m = await measure(`${name} (${label})`, concurrency, async (i) => {
+      const r = await call(pool, 'GET', path(i));
+      if (r.status !== 200 || !check(JSON.parse(r.text))) throw new Error(`${name} failed: ${r.status} ${r.text.slice(0, 200)}`);
+      return 1;
+    });
+    results.push(m);
+    console.log(`# ${name} (${label}): ${((m.perSec / read.perSec) * 100).toFixed(0)}% of the read rate; p50 ${(m.p50 / read.p50).toFixed(1)}x a read's; p99/p50 ${(m.p99 / m.p50).toFixed(1)}`);
+  };
+  await searchOf('Condition?patient=X&clinical-status=active', (i) => `/fhir/Condition?patient=Patient/${patientIds[i % patientIds.length]}&clinical-status=active`, (b) => b.total === 6);
+  await searchOf('Condition?code=sct|44054006&_count=100', () => `/fhir/Condition?code=http://snomed.info/sct%7C44054006&_count=100`, (b) => (b.entry?.length ?? 0) === 100);
+  await searchOf('Patient?_id=X&_revinclude=Condition:patient', (i) => `/fhir/Patient?_id=${patientIds[i % patientIds.length]}&_revinclude=Condition:patient`, (b) => (b.entry?.length ?? 0) === 11);
+  return results;
+}
