@@ -1,6 +1,7 @@
 import { badRequest } from '../fhir/errors.js';
 import type { Filter } from '../store/port.js';
 import { splitEscaped, splitPrefix, unescapeValue, type Prefix } from './search-value.js';
+import { canonicalConverter, UCUM_SYSTEM } from './ucum.js';
 
 const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -14,51 +15,66 @@ export function numberCondition(param: string, raw: string): Filter {
   return numericCondition(param, prefix, rest);
 }
 
-function numericCondition(param: string, prefix: Prefix, text: string): Filter {
+/** Field names of a stored range, and how a query bound maps onto them (identity, or a unit conversion). */
+interface Scale {
+  lo: string;
+  hi: string;
+  convert: (v: number) => number;
+}
+const AS_IS: Scale = { lo: 'lo', hi: 'hi', convert: (v) => v };
+
+function numericCondition(param: string, prefix: Prefix, text: string, scale: Scale = AS_IS): Filter {
   if (!NUMBER_RE.test(text)) throw badRequest(`Invalid number '${text}' in parameter '${param}'`, 'value');
   const v = Number(text);
   if (!Number.isFinite(v)) throw badRequest(`Invalid number '${text}' in parameter '${param}'`, 'value');
   const [mant, exp] = text.toLowerCase().split('e');
   const decimals = mant.includes('.') ? mant.length - mant.indexOf('.') - 1 : 0;
   const half = 0.5 * 10 ** (Number(exp ?? 0) - decimals);
-  const sLo = v - half;
-  const sHi = v + half;
+  // Bounds are worked out in the query's unit, then converted (conversions are increasing).
+  const c = scale.convert;
+  const { lo, hi } = scale;
   switch (prefix) {
     case 'eq':
-      return { lo: { $gte: sLo }, hi: { $lt: sHi } };
+      return { [lo]: { $gte: c(v - half) }, [hi]: { $lt: c(v + half) } };
     case 'ne':
-      return { $or: [{ lo: { $lt: sLo } }, { hi: { $gte: sHi } }] };
+      return { $or: [{ [lo]: { $lt: c(v - half) } }, { [hi]: { $gte: c(v + half) } }] };
     case 'gt':
-      return { hi: { $gt: v } };
+      return { [hi]: { $gt: c(v) } };
     case 'lt':
-      return { lo: { $lt: v } };
+      return { [lo]: { $lt: c(v) } };
     case 'ge':
-      return { hi: { $gte: v } };
+      return { [hi]: { $gte: c(v) } };
     case 'le':
-      return { lo: { $lte: v } };
+      return { [lo]: { $lte: c(v) } };
     case 'sa':
-      return { lo: { $gt: v } };
+      return { [lo]: { $gt: c(v) } };
     case 'eb':
-      return { hi: { $lt: v } };
+      return { [hi]: { $lt: c(v) } };
     case 'ap': {
       const d = Math.max(Math.abs(v) * 0.1, half);
-      return { lo: { $lte: v + d }, hi: { $gte: v - d } };
+      return { [lo]: { $lte: c(v + d) }, [hi]: { $gte: c(v - d) } };
     }
   }
 }
 
 /**
  * Quantity search: `[prefix]number|system|code`; `number||code` matches the code or the unit
- * text. Units are compared as given (no UCUM conversion).
+ * text. With the UCUM system and a unit UCUM can convert, values are compared in UCUM base
+ * units (`ge5|http://unitsofmeasure.org|g` matches 5000 mg); any other system|code is matched
+ * exactly as written.
  */
 export function quantityCondition(param: string, raw: string): Filter {
   const parts = splitEscaped(raw, '|');
   if (parts.length !== 1 && parts.length !== 3) throw badRequest(`Invalid quantity '${raw}' in parameter '${param}'`, 'value');
   const { prefix, rest } = splitPrefix(param, unescapeValue(parts[0]));
-  const cond: Filter = numericCondition(param, prefix, rest);
   if (parts.length === 3) {
     const system = unescapeValue(parts[1]);
     const code = unescapeValue(parts[2]);
+    if (system === UCUM_SYSTEM && code) {
+      const canonical = canonicalCondition(param, prefix, rest, code);
+      if (canonical) return canonical;
+    }
+    const cond: Filter = numericCondition(param, prefix, rest);
     if (system) {
       cond.s = system;
       if (code) cond.c = code;
@@ -66,8 +82,23 @@ export function quantityCondition(param: string, raw: string): Filter {
       const unit = { $or: [{ c: code }, { u: code }] };
       return cond.$or ? { $and: [{ $or: cond.$or }, unit], ...without(cond, '$or') } : { ...cond, ...unit };
     }
+    return cond;
   }
-  return cond;
+  return numericCondition(param, prefix, rest);
+}
+
+/** The condition on the canonical fields, or undefined when UCUM cannot convert the unit (or a bound). */
+function canonicalCondition(param: string, prefix: Prefix, text: string, code: string): Filter | undefined {
+  const conv = canonicalConverter(code);
+  if (!conv) return undefined;
+  let finite = true;
+  const convert = (v: number) => {
+    const r = conv.convert(v);
+    if (!Number.isFinite(r)) finite = false;
+    return r;
+  };
+  const cond = numericCondition(param, prefix, text, { lo: 'clo', hi: 'chi', convert });
+  return finite ? { cu: conv.unit, ...cond } : undefined;
 }
 
 function without(f: Filter, key: string): Filter {

@@ -7,7 +7,8 @@ export interface StrEntry { p: string; v: string; x: string }
 export interface TokEntry { p: string; s?: string; c?: string; t?: string; ts?: string; tc?: string }
 export interface DateEntry { p: string; lo: number; hi: number }
 export interface NumEntry { p: string; lo: number; hi: number }
-export interface QtyEntry { p: string; lo: number; hi: number; s?: string; c?: string; u?: string }
+/** cu/clo/chi: the value in UCUM base units (canonical unit and bounds) when the unit is UCUM and convertible. */
+export interface QtyEntry { p: string; lo: number; hi: number; s?: string; c?: string; u?: string; cu?: string; clo?: number; chi?: number }
 export interface RefEntry { p: string; r: string }
 export interface UriEntry { p: string; v: string }
 /** Composite: the component values of one element, component i under `k<i>`. */

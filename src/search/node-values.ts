@@ -1,6 +1,7 @@
 import { fold } from './fold.js';
 import { dateRange, MAX_MS, MIN_MS } from './date-range.js';
 import type { ParamType } from './params.js';
+import { toCanonical, canonicalUnit, UCUM_SYSTEM } from './ucum.js';
 
 /**
  * Turns one FHIRPath result (its FHIR data type and JSON value) into index entries of a
@@ -176,11 +177,26 @@ function quantityEntries(dataType: string, data: unknown): Entry[] {
     const hi = num(high?.value);
     if (lo === undefined && hi === undefined) return [];
     const unit = low ?? high ?? {};
-    return [dropUndefined({ lo: lo ?? -Number.MAX_VALUE, hi: hi ?? Number.MAX_VALUE, ...units(unit) })];
+    const entry = dropUndefined({ lo: lo ?? -Number.MAX_VALUE, hi: hi ?? Number.MAX_VALUE, ...units(unit) });
+    return [withCanonical(entry, lo, hi)];
   }
   const v = num(data.value);
   if (v === undefined) return [];
-  return [dropUndefined({ lo: v, hi: v, ...units(data) })];
+  return [withCanonical(dropUndefined({ lo: v, hi: v, ...units(data) }), v, v)];
+}
+
+/**
+ * Beside the value as written, a UCUM quantity carries its value in UCUM base units (`cu` the
+ * canonical unit, `clo`/`chi` the bounds), which searches with a UCUM unit compare on.
+ */
+function withCanonical(e: Entry, lo: number | undefined, hi: number | undefined): Entry {
+  if (e.s !== UCUM_SYSTEM || typeof e.c !== 'string') return e;
+  const cu = canonicalUnit(e.c);
+  if (cu === undefined) return e;
+  const clo = lo === undefined ? -Number.MAX_VALUE : toCanonical(e.c, lo);
+  const chi = hi === undefined ? Number.MAX_VALUE : toCanonical(e.c, hi);
+  if (clo === undefined || chi === undefined) return e;
+  return { ...e, cu, clo, chi };
 }
 
 function units(q: Obj): Entry {

@@ -11,5 +11,7 @@ export const searchIndexes: Array<Record<string, 1 | -1>> = [
   { type: 1, 'idx.str.p': 1, 'idx.str.v': 1 },
   { type: 1, 'idx.dt.p': 1, 'idx.dt.lo': 1, 'idx.dt.hi': 1 },
   { type: 1, 'idx.uri.p': 1, 'idx.uri.v': 1 },
+  // UCUM quantities are searched on their canonical unit and value; others on the value as written
+  { type: 1, 'idx.qty.p': 1, 'idx.qty.cu': 1, 'idx.qty.clo': 1 },
   { type: 1, 'idx.qty.p': 1, 'idx.qty.lo': 1 },
 ];

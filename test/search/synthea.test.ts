@@ -145,7 +145,56 @@ t.test('quantity and composite on Observation', async (t) => {
     await all(['Observation'], [['code', 'http://loinc.org|29463-7'], ['value-quantity', 'le60|http://unitsofmeasure.org|kg']]),
     keys(observations.filter((o) => weight(o) && o.valueQuantity!.value! <= 60 && o.valueQuantity!.system === 'http://unitsofmeasure.org' && o.valueQuantity!.code === 'kg')),
   );
-  t.same(await all(['Observation'], [['value-quantity', 'le60|http://unitsofmeasure.org|g']]), [], 'units are compared by code');
+  // UCUM: the query's unit is converted (test-side factors are the UCUM definitions: 1 kg = 1000 g,
+  // 1 [lb_av] = 0.45359237 kg, 1 g/L = 100 mg/dL, [degF] = Cel * 9/5 + 32)
+  const UCUM = 'http://unitsofmeasure.org';
+  const ucumValue = (o: Observation, code: string) => (o.valueQuantity?.system === UCUM && o.valueQuantity.code === code ? o.valueQuantity.value : undefined);
+  const kg = (o: Observation) => (weight(o) ? ucumValue(o, 'kg') : undefined);
+  /** Conversion tests only count when both answers are possible (some match, some do not). */
+  const sameSplit = async (params: Array<[string, string]>, want: string[], msg: string) => {
+    t.ok(want.length > 0 && want.length < observations.length, `${msg}: ${want.length} expected`);
+    t.same(await all(['Observation'], params), want, msg);
+  };
+  t.ok(observations.some((o) => kg(o) !== undefined), 'data has body weights in kg');
+  await sameSplit(
+    [['code', 'http://loinc.org|29463-7'], ['value-quantity', `ge70000|${UCUM}|g`]],
+    keys(observations.filter((o) => (kg(o) ?? -1) * 1000 >= 70000)),
+    'kg stored, g asked',
+  );
+  await sameSplit(
+    [['code', 'http://loinc.org|29463-7'], ['value-quantity', `le150|${UCUM}|[lb_av]`]],
+    keys(observations.filter((o) => kg(o) !== undefined && kg(o)! <= 150 * 0.45359237)),
+    'kg stored, pounds asked',
+  );
+  // eq keeps the precision of the value as given, in its unit: 70000 g means [69999.5, 70000.5) g
+  t.same(
+    await all(['Observation'], [['code', 'http://loinc.org|29463-7'], ['value-quantity', `70000|${UCUM}|g`]]),
+    keys(observations.filter((o) => kg(o) !== undefined && kg(o)! * 1000 >= 69999.5 && kg(o)! * 1000 < 70000.5)),
+  );
+  const glucose = (o: Observation) => codings(o.code).some((c) => c.code === '2339-0') ? ucumValue(o, 'mg/dL') : undefined;
+  t.ok(observations.some((o) => glucose(o) !== undefined), 'data has glucose in mg/dL');
+  await sameSplit(
+    [['code', 'http://loinc.org|2339-0'], ['value-quantity', `gt1|${UCUM}|g/L`]],
+    keys(observations.filter((o) => (glucose(o) ?? -1) > 100)),
+    'mg/dL stored, g/L asked',
+  );
+  const celsius = (o: Observation) => ucumValue(o, 'Cel');
+  t.ok(observations.some((o) => celsius(o) !== undefined), 'data has temperatures in Cel');
+  await sameSplit(
+    [['value-quantity', `gt99.5|${UCUM}|[degF]`]],
+    keys(observations.filter((o) => celsius(o) !== undefined && celsius(o)! * 9 / 5 + 32 > 99.5)),
+    'Cel stored, [degF] asked (a special unit, converted by its function)',
+  );
+  t.same(await all(['Observation'], [['value-quantity', `le60|${UCUM}|g`]]), keys(observations.filter((o) => {
+    const q = o.valueQuantity;
+    return q?.system === UCUM && ((q.code === 'g' && q.value! <= 60) || (q.code === 'kg' && q.value! <= 0.06) || (q.code === 'mg' && q.value! <= 60000) || (q.code === 'pg' && q.value! <= 6e13));
+  })), 'masses of every unit compared in grams');
+  t.same(await all(['Observation'], [['value-quantity', 'le60|http://example.org/units|kg']]), [], 'other systems: system and code as written');
+  t.same(
+    await all(['Observation'], [['code', 'http://loinc.org|29463-7'], ['value-quantity', 'le60||kg']]),
+    keys(observations.filter((o) => weight(o) && o.valueQuantity!.value! <= 60 && (o.valueQuantity!.code === 'kg' || o.valueQuantity!.unit === 'kg'))),
+    'no system: the code or unit as written',
+  );
   const systolicOver = (o: Observation, v: number) =>
     (o.component ?? []).some((c) => codings(c.code).some((x) => x.code === '8480-6') && (c.valueQuantity?.value ?? -1) > v);
   t.same(await all(['Observation'], [['component-code-value-quantity', 'http://loinc.org|8480-6$gt140']]), keys(observations.filter((o) => systolicOver(o, 140))));
