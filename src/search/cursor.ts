@@ -14,6 +14,8 @@ export interface Cursor {
   /** 'n': rows after v; 'p': rows before v. */
   d: 'n' | 'p';
   v: SortValue[];
+  /** The total counted on an earlier page, repeated by `_total=estimate` (see total.ts). */
+  t?: number;
 }
 
 export function encodeCursor(c: Cursor): string {
@@ -33,7 +35,8 @@ export function decodeCursor(token: string, specs: readonly SortSpec[]): Cursor 
   if (!c || (c.d !== 'n' && c.d !== 'p') || !Array.isArray(c.v) || c.v.length !== specs.length) throw bad();
   // only plain scalars may reach the filter: an object here could be read as a query operator
   if (!c.v.every((x) => x === null || typeof x === 'string' || (typeof x === 'number' && Number.isFinite(x)))) throw bad();
-  return { d: c.d, v: c.v };
+  if (c.t !== undefined && !(Number.isSafeInteger(c.t) && c.t >= 0)) throw bad();
+  return c.t === undefined ? { d: c.d, v: c.v } : { d: c.d, v: c.v, t: c.t };
 }
 
 /** Sort values of a result row, computed from its resource (the page holds resources, not index documents). */

@@ -23,6 +23,7 @@ import { compileSort, toStoreSort } from './sort.js';
 import { ElementFilter, parseElements, parseSummary } from './summary.js';
 import { Terminology } from './terminology.js';
 import { impliedSystemOf } from './implied-system.js';
+import { searchTotal, TOTAL_MODES, type TotalMode } from './total.js';
 
 export interface SearchRequest {
   types: string[];
@@ -133,8 +134,8 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       // result parameters
       const summary = parseSummary(single('_summary'));
       const elementList = parseElements(single('_elements'));
-      const totalMode = single('_total') ?? 'accurate';
-      if (!['none', 'estimate', 'accurate'].includes(totalMode)) throw badRequest(`Invalid _total value '${totalMode}'`, 'value');
+      const totalMode = (single('_total') ?? 'accurate') as TotalMode;
+      if (!TOTAL_MODES.includes(totalMode)) throw badRequest(`Invalid _total value '${totalMode}'`, 'value');
       const countRaw = single('_count');
       let count = DEFAULT_COUNT;
       if (countRaw !== undefined) {
@@ -164,7 +165,6 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       const filter = await typesFilter(e, types, selecting, comp ? (t) => compartments.filter(comp.type, comp.id, t) : undefined);
 
       const countOnly = summary === 'count' || count === 0;
-      const total = totalMode === 'none' && !countOnly ? undefined : await store.count(types, filter);
 
       let rows: StoredVersion[] = [];
       let hasNext = false;
@@ -184,6 +184,11 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
           hasPrev = cursor !== undefined;
         }
       }
+
+      const total = await searchTotal(
+        { mode: totalMode, countOnly, paging: cursor !== undefined, rows: rows.length, hasNext, carried: cursor?.t },
+        () => store.count(types, filter),
+      );
 
       const { included, truncated } = rows.length && directives.length
         ? await resolveIncludes(store, registry, extractor, rows, directives)
@@ -212,8 +217,9 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         return `${base}${path}${q ? `?${q}` : ''}`;
       };
       const link: BundleLink[] = [{ relation: 'self', url: linkTo(cursor) }];
-      if (hasNext && rows.length) link.push({ relation: 'next', url: linkTo({ d: 'n', v: rowValues(rows[rows.length - 1], sortSpecs, extractor) }) });
-      if (hasPrev && rows.length) link.push({ relation: 'previous', url: linkTo({ d: 'p', v: rowValues(rows[0], sortSpecs, extractor) }) });
+      const t = totalMode === 'estimate' && total !== undefined ? { t: total } : {};
+      if (hasNext && rows.length) link.push({ relation: 'next', url: linkTo({ d: 'n', v: rowValues(rows[rows.length - 1], sortSpecs, extractor), ...t }) });
+      if (hasPrev && rows.length) link.push({ relation: 'previous', url: linkTo({ d: 'p', v: rowValues(rows[0], sortSpecs, extractor), ...t }) });
 
       const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset' };
       if (total !== undefined) bundle.total = total;

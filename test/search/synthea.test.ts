@@ -281,6 +281,9 @@ t.test('_sort with keyset paging, next and previous links, _total', async (t) =>
 
   const none = await engine.search(store.asStore(), { types: ['Patient'], params: [['_total', 'none']], path: 'Patient' });
   t.equal(none.total, undefined);
+  const noneNext = none.link!.find((l) => l.relation === 'next')!;
+  const none2 = await engine.search(store.asStore(), { types: ['Patient'], params: [...new URL(noneNext.url).searchParams.entries()] as Array<[string, string]>, path: 'Patient' });
+  t.equal(none2.total, undefined, '_total=none: no total on later pages either');
   const count = await engine.search(store.asStore(), { types: ['Condition'], params: [['_summary', 'count'], ['code', '44054006']], path: 'Condition' });
   t.equal(count.total, conditions.filter((c) => codings(c.code).some((x) => x.code === '44054006')).length);
   t.equal(count.entry, undefined);
@@ -293,6 +296,45 @@ t.test('_sort with keyset paging, next and previous links, _total', async (t) =>
     .filter((e) => e.subject?.reference === `Patient/${patients[1].id}`)
     .sort((a, b) => (a.class.code! < b.class.code! ? -1 : a.class.code! > b.class.code! ? 1 : ms(b.period!.end ?? b.period!.start!) - ms(a.period!.end ?? a.period!.start!) || (a.id! < b.id! ? -1 : 1)));
   t.same(got.map((e) => e.id), want.map((e) => e.id));
+});
+
+t.test('_total=estimate and accurate: which pages count', async (t) => {
+  // a store wrapper that counts the count queries
+  let counts = 0;
+  const counting = Object.assign(Object.create(store), { count: (...a: Parameters<MemoryStore['count']>) => (counts++, store.count(...a)) }) as MemoryStore;
+  const page = async (params: Array<[string, string]>) => engine.search(counting.asStore(), { types: ['Patient'], params, path: 'Patient' });
+  const nextOf = (b: Bundle) => [...new URL(b.link!.find((l) => l.relation === 'next')!.url).searchParams.entries()] as Array<[string, string]>;
+  const female = patients.filter((p) => p.gender === 'female').length;
+
+  // a first page that holds every match: the total is known without a count query
+  for (const mode of ['accurate', 'estimate']) {
+    counts = 0;
+    const b = await page([['gender', 'female'], ['_total', mode], ['_count', '1000']]);
+    t.equal(b.total, female, `${mode}: whole result on one page`);
+    t.equal(counts, 0, `${mode}: no count query`);
+  }
+  // paging with estimate: counted once, then carried
+  counts = 0;
+  const e1 = await page([['gender', 'female'], ['_total', 'estimate'], ['_count', '5']]);
+  t.equal(e1.total, female);
+  t.equal(counts, 1, 'estimate: the first page counts');
+  store.put({ resourceType: 'Patient', id: 'aaa-estimate', gender: 'female', birthDate: '2030-01-01' } as Patient);
+  const e2 = await page(nextOf(e1));
+  const e3 = await page(nextOf(e2));
+  t.equal(counts, 1, 'estimate: later pages do not count');
+  t.equal(e2.total, female, 'estimate: the carried total (drifts by what changed meanwhile)');
+  t.equal(e3.total, female);
+  // accurate counts on every later page and sees the change
+  counts = 0;
+  const a1 = await page([['gender', 'female'], ['_total', 'accurate'], ['_count', '5']]);
+  const a2 = await page(nextOf(a1));
+  t.equal(counts, 2, 'accurate: every page with more than one page of matches counts');
+  t.equal(a1.total, female + 1);
+  t.equal(a2.total, female + 1);
+  store.delete('Patient', 'aaa-estimate');
+  // a forged carried total is refused like any broken cursor
+  const forged = nextOf(e1).map(([k, v]): [string, string] => (k === '_cursor' ? [k, Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(v, 'base64url').toString()), t: -3 })).toString('base64url')] : [k, v]));
+  await t.rejects(page(forged), /cursor/);
 });
 
 t.test('_include, _revinclude, _summary, _elements, _type, _tag, _lastUpdated', async (t) => {
