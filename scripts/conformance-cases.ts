@@ -16,10 +16,12 @@ export interface CaseRow {
   profile: null | { source: string; supporting?: string[]; expected: { errorCount: number; issues: { severity: string; expression?: string }[] } | null };
 }
 
-interface ManifestEntry {
+/** A manifest entry; besides these, validator options such as `security-checks` (see policiesFromManifest). */
+export interface ManifestEntry {
   name: string;
   profiles?: string[];
   supporting?: string[];
+  [option: string]: unknown;
 }
 
 export function readCases(root: string): { rows: CaseRow[]; manifest: Map<string, ManifestEntry> } {

@@ -1,7 +1,9 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { issue, type Issue } from './issues.js';
+import { issue, type Issue, type Severity } from './issues.js';
+import { JAVA_DEFAULT_POLICIES, type ValidationPolicies } from './policies.js';
 import type { PrimitiveType } from './primitives.js';
 import { SchemaFactory, TYPES_ID, type ObjectRules, type PathModel } from './schema.js';
+import { containsHtmlTags, markdownHtmlAt } from './string-content.js';
 import type { DefinitionRegistry } from './registry.js';
 
 interface FhirError {
@@ -23,18 +25,27 @@ export class StructureValidator {
   private readonly ajv: Ajv;
   private readonly compiled = new Map<string, ValidateFunction | null>();
   private readonly factory: SchemaFactory;
+  /** The policies of the validation running now (validation is synchronous; set by validate()). */
+  private policies: ValidationPolicies = JAVA_DEFAULT_POLICIES;
 
   constructor(registry: DefinitionRegistry, primitives: ReadonlyMap<string, PrimitiveType>) {
     this.factory = new SchemaFactory(registry, primitives);
+    // The ajv keyword functions read the current policies through this.
+    const self = this;
     this.ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, validateSchema: false });
     // The primitive type is looked up once per schema location (ajv "compile" keyword), not per value.
     const primitiveKeyword = (name: string) => {
       const p = primitives.get(name);
+      // Narrative xhtml has its own checks (xhtml.ts); text content is only looked at when it holds a '<'.
+      const textual = p?.jsonType === 'string' && name !== 'xhtml';
       const validate = function (data: unknown): boolean {
         if (data === null || !p || typeof data !== p.jsonType) return true;
         const msg = p.check(data as string);
-        if (!msg) return true;
-        (validate as unknown as { errors: FhirError[] }).errors = [{ keyword: 'fhirPrimitive', message: msg, params: { type: name } }];
+        let errors: FhirError[] | undefined;
+        if (msg) errors = [{ keyword: 'fhirPrimitive', message: msg, params: { type: name } }];
+        if (textual && (data as string).indexOf('<') >= 0) errors = self.contentErrors(name, data as string, errors);
+        if (!errors) return true;
+        (validate as unknown as { errors: FhirError[] }).errors = errors;
         return false;
       };
       return validate;
@@ -112,11 +123,33 @@ export class StructureValidator {
     return this.validatorFor(type) !== null;
   }
 
-  validate(type: string, resource: unknown): Issue[] {
+  validate(type: string, resource: unknown, policies: ValidationPolicies = JAVA_DEFAULT_POLICIES): Issue[] {
     const fn = this.validatorFor(type);
     if (!fn) return [issue('error', 'not-supported', type, `Unknown resource type '${type}'`)];
+    this.policies = policies;
     if (fn(resource)) return [];
     return (fn.errors ?? []).map((e) => this.toIssue(type, e));
+  }
+
+  /** Security and markdown checks on a text value holding a '<' (messages as the Java validator words them). */
+  private contentErrors(type: string, value: string, errors: FhirError[] | undefined): FhirError[] | undefined {
+    const { securityChecks, htmlInMarkdown } = this.policies;
+    if (securityChecks && containsHtmlTags(value))
+      (errors ??= []).push({
+        keyword: 'fhirContent',
+        message: 'The string value contains text that looks like embedded HTML tags, which are not allowed for security reasons in this context',
+        params: { severity: 'error' },
+      });
+    if (type === 'markdown' && htmlInMarkdown !== 'none') {
+      const at = markdownHtmlAt(value);
+      if (at >= 0)
+        (errors ??= []).push({
+          keyword: 'fhirContent',
+          message: `The markdown contains content that appears to be an embedded HTML tag starting at '${value.slice(at, at + 2)}'. This will (or SHOULD) be escaped by the presentation layer. The content should be checked to confirm that this is the desired behaviour`,
+          params: { severity: htmlInMarkdown },
+        });
+    }
+    return errors;
   }
 
   /** Turns a JSON pointer such as /code/coding/0/system into Condition.code.coding[0].system. */
@@ -151,6 +184,8 @@ export class StructureValidator {
         return issue('error', 'invariant', at, e.message ?? 'ele-1');
       case 'fhirPrimitive':
         return issue('error', 'value', at, e.message ?? 'Invalid value');
+      case 'fhirContent':
+        return issue(p.severity as Severity, 'invalid', at, e.message ?? 'Invalid content');
       case 'type':
         return issue('error', 'structure', at, `The property ${at} must be JSON ${Array.isArray(p.type) ? p.type.join(' or ') : String(p.type)}`);
       case 'minItems':

@@ -7,7 +7,9 @@ import { checkBundle, checkDocumentReferences } from './bundle-rules.js';
 import { checkContainedReferenced } from './contained.js';
 import { InvariantCompiler } from './invariants.js';
 import { issue, rerootIssues, type Issue } from './issues.js';
+import { JAVA_DEFAULT_POLICIES, type ValidationPolicies } from './policies.js';
 import { buildPrimitiveTypes } from './primitives.js';
+import { LocalTargets } from './references.js';
 import { DefinitionRegistry } from './registry.js';
 import { StructureValidator } from './structure.js';
 import { Terminology } from './terminology.js';
@@ -24,11 +26,26 @@ export interface ValidatorOptions {
   strictProfiles?: boolean;
   /** Profiles the server applies to every resource of a type. */
   typeProfiles?: Record<string, string[]>;
+  /** Optional checks (policies.ts); unset ones keep the Java validator's defaults. */
+  policies?: Partial<ValidationPolicies>;
+}
+
+export interface ValidateCallOptions {
+  profiles?: string[];
+  /** Policies for this call, over the validator's own. */
+  policies?: Partial<ValidationPolicies>;
+}
+
+/** What one validate() call carries down to nested resources. */
+interface CallContext {
+  policies: ValidationPolicies;
+  /** The Bundle/Parameters whose resources references may resolve to (only when references are resolved). */
+  targets?: LocalTargets;
 }
 
 export interface Validator {
   /** Synchronous and fast: base + applicable profiles + invariants. */
-  validate(resource: unknown, opts?: { profiles?: string[] }): OperationOutcomeIssue[];
+  validate(resource: unknown, opts?: ValidateCallOptions): OperationOutcomeIssue[];
   knowsProfile(url: string): boolean;
   /** All StructureDefinitions/ValueSets/CodeSystems/SearchParameters loaded from profiles/ and IG packages. */
   conformanceResources(): Resource[];
@@ -56,6 +73,7 @@ export class FhirValidator implements Validator {
   readonly terminology: Terminology;
   readonly invariants = new InvariantCompiler();
   private applicability!: Applicability;
+  private readonly policies: ValidationPolicies;
 
   constructor(
     private readonly registry: DefinitionRegistry,
@@ -68,6 +86,7 @@ export class FhirValidator implements Validator {
     const typeNames = new Set([...registry.baseByType.keys()].filter((t) => registry.baseByType.get(t)?.kind !== 'resource'));
     this.walker = new InstanceWalker(registry, this.terminology, this.invariants, typeNames);
     this.applicability = new Applicability(rules, (url) => registry.structures.get(url)?.type, this.terminology);
+    this.policies = { ...JAVA_DEFAULT_POLICIES, ...opts.policies };
   }
 
   /**
@@ -90,11 +109,12 @@ export class FhirValidator implements Validator {
     return [...this.registry.local];
   }
 
-  validate(resource: unknown, opts: { profiles?: string[] } = {}): Issue[] {
+  validate(resource: unknown, opts: ValidateCallOptions = {}): Issue[] {
     if (!isRecord(resource) || typeof resource.resourceType !== 'string')
       return [issue('error', 'structure', 'Resource', 'A resource must be a JSON object with a resourceType')];
     const issues: Issue[] = [];
-    this.validateResource(resource, resource.resourceType, resource, issues, opts.profiles ?? []);
+    const policies = opts.policies ? { ...this.policies, ...opts.policies } : this.policies;
+    this.validateResource(resource, resource.resourceType, resource, issues, opts.profiles ?? [], { policies });
     return issues;
   }
 
@@ -113,15 +133,18 @@ export class FhirValidator implements Validator {
     rootResource: Record<string, unknown>,
     issues: Issue[],
     requested: string[],
+    ctx: CallContext,
   ): void {
     const type = resource.resourceType;
     if (typeof type !== 'string' || !this.structure.knowsType(type)) {
       issues.push(issue('error', 'structure', path, `Unknown resource type '${String(type)}'`));
       return;
     }
-    const structural = this.structure.validate(type, resource);
+    const structural = this.structure.validate(type, resource, ctx.policies);
     issues.push(...(path === type ? structural : rerootIssues(structural, path)));
-    const env: WalkEnv = { resource, rootResource, issues };
+    const references = ctx.policies.references;
+    if (references !== 'IGNORE' && (type === 'Bundle' || type === 'Parameters')) ctx = { ...ctx, targets: new LocalTargets(resource) };
+    const env: WalkEnv = references === 'IGNORE' ? { resource, rootResource, issues } : { resource, rootResource, issues, references, targets: ctx.targets };
     const base = this.walker.baseTree(type);
     if (base) this.walker.validate(base, resource, path, env);
     const declared = new Set(
@@ -143,36 +166,40 @@ export class FhirValidator implements Validator {
       }
       this.walker.validate(tree, resource, path, env);
     }
-    checkContainedReferenced(resource, path, issues);
+    // validateContains IGNORE: contained resources are not looked at, dom-3 included (as in the Java validator).
+    if (ctx.policies.contained !== 'IGNORE') checkContainedReferenced(resource, path, issues);
     if (type === 'Bundle') {
       checkBundle(resource, path, issues);
       checkDocumentReferences(resource, path, (t, pointer) => this.structure.toPath(t, pointer), issues);
     }
-    this.validateNested(resource, type, path, rootResource, issues);
+    this.validateNested(resource, type, path, rootResource, issues, ctx);
   }
 
   /** Resources inside resources are validated as their own type: contained, Bundle entries, Parameters. */
-  private validateNested(resource: Record<string, unknown>, type: string, path: string, root: Record<string, unknown>, issues: Issue[]): void {
+  private validateNested(resource: Record<string, unknown>, type: string, path: string, root: Record<string, unknown>, issues: Issue[], ctx: CallContext): void {
     const contained = resource.contained;
-    if (Array.isArray(contained)) {
+    if (Array.isArray(contained) && ctx.policies.contained !== 'IGNORE') {
       contained.forEach((c, i) => {
-        if (isRecord(c)) this.validateResource(c, `${path}.contained[${i}]`, root, issues, []);
+        if (!isRecord(c)) return;
+        if (ctx.policies.contained === 'CHECK_VALID') this.validateResource(c, `${path}.contained[${i}]`, root, issues, [], ctx);
+        else if (typeof c.resourceType !== 'string' || !this.structure.knowsType(c.resourceType))
+          issues.push(issue('error', 'structure', `${path}.contained[${i}]`, `Unknown resource type '${String(c.resourceType)}'`));
       });
     }
     if (type === 'Bundle' && Array.isArray(resource.entry)) {
       resource.entry.forEach((e, i) => {
-        if (isRecord(e) && isRecord(e.resource)) this.validateResource(e.resource, `${path}.entry[${i}].resource`, e.resource, issues, []);
+        if (isRecord(e) && isRecord(e.resource)) this.validateResource(e.resource, `${path}.entry[${i}].resource`, e.resource, issues, [], ctx);
       });
     }
-    if (type === 'Parameters') this.validateParameters(resource.parameter, `${path}.parameter`, issues);
+    if (type === 'Parameters') this.validateParameters(resource.parameter, `${path}.parameter`, issues, ctx);
   }
 
-  private validateParameters(params: unknown, path: string, issues: Issue[]): void {
+  private validateParameters(params: unknown, path: string, issues: Issue[], ctx: CallContext): void {
     if (!Array.isArray(params)) return;
     params.forEach((p, i) => {
       if (!isRecord(p)) return;
-      if (isRecord(p.resource)) this.validateResource(p.resource, `${path}[${i}].resource`, p.resource, issues, []);
-      this.validateParameters(p.part, `${path}[${i}].part`, issues);
+      if (isRecord(p.resource)) this.validateResource(p.resource, `${path}[${i}].resource`, p.resource, issues, [], ctx);
+      this.validateParameters(p.part, `${path}[${i}].part`, issues, ctx);
     });
   }
 

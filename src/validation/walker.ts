@@ -4,6 +4,8 @@ import { evalPath, nodeAtPath, parseDiscriminatorPath, type Step } from './discr
 import { capitalize, maxOf } from './elements.js';
 import { NATIVE_CONSTRAINTS, type CompiledConstraint, type InvariantCompiler } from './invariants.js';
 import { issue, type Issue } from './issues.js';
+import { checksReferenceExists, checksReferenceType, type ValidationPolicies } from './policies.js';
+import { mustResolveLocally, type LocalTargets } from './references.js';
 import type { DefinitionRegistry } from './registry.js';
 import { splitCanonical } from './registry.js';
 import type { Terminology } from './terminology.js';
@@ -16,6 +18,10 @@ export interface WalkEnv {
   resource: Record<string, unknown>;
   rootResource: Record<string, unknown>;
   issues: Issue[];
+  /** Reference policy (policies.ts); undefined = IGNORE. */
+  references?: ValidationPolicies['references'];
+  /** The other resources of the Bundle/Parameters being validated, when references are resolved. */
+  targets?: LocalTargets;
 }
 
 interface Frame {
@@ -186,8 +192,10 @@ export class InstanceWalker {
     const frame: Frame = { tree, profile: !tree.isBase };
     const info = this.info(frame, tree.root);
     this.runConstraints(info, value, path, env);
-    if (tree.isBase && tree.type === 'Reference') this.checkLocalReference(value, path, env);
-    else if (tree.isBase && tree.type === 'Attachment') this.checkAttachmentSize(value, path, env);
+    if (tree.isBase && tree.type === 'Reference') {
+      this.checkLocalReference(value, path, env);
+      if (env.references && checksReferenceExists(env.references)) this.checkResolves(value, path, env);
+    } else if (tree.isBase && tree.type === 'Attachment') this.checkAttachmentSize(value, path, env);
     this.walkChildren(frame, tree.root, value, path, env);
   }
 
@@ -615,10 +623,23 @@ export class InstanceWalker {
         const m = REFERENCE_PATTERN.exec(ref.split('?')[0]);
         if (m && this.registry.isResourceType(m[1])) type = m[1];
       }
+      // A urn:uuid: (or other untyped) reference has the type of what it resolves to, when that is here.
+      if (!type && env.references && checksReferenceType(env.references)) {
+        const hit = env.targets?.find(ref);
+        if (hit && typeof hit.resourceType === 'string') type = hit.resourceType;
+      }
     }
     if (!type && typeof v.type === 'string') type = v.type;
     if (type && !targets.has(type))
       env.issues.push(issue('error', 'structure', path, `Invalid Resource target type. Found ${type}, but expected one of (${[...targets].join(', ')})`));
+  }
+
+  /** validateReference CHECK_EXISTS and stronger: a reference this validator can judge must resolve here. */
+  private checkResolves(v: Record<string, unknown>, path: string, env: WalkEnv): void {
+    const ref = v.reference;
+    if (typeof ref !== 'string' || ref.charCodeAt(0) === 35 || !mustResolveLocally(ref)) return;
+    if (env.targets?.find(ref)) return;
+    env.issues.push(issue('error', 'structure', path, `Unable to resolve resource with reference '${ref}'`));
   }
 
   /** ref-1, done natively (it runs on every Reference): a local reference '#id' names a contained resource. */
