@@ -3,6 +3,7 @@ import { badRequest, FhirError, notSupported } from '../fhir/errors.js';
 import type { Filter, FindQuery, StoredVersion } from '../store/port.js';
 import { allOf, anyOf, elem, missing, none, NOTHING } from './compiled.js';
 import { compileComposite } from './compile-composite.js';
+import { compileContained, compileList } from './compile-list.js';
 import { dateCondition } from './compile-date.js';
 import { numberCondition, quantityCondition } from './compile-number.js';
 import { compileReference } from './compile-reference.js';
@@ -34,8 +35,8 @@ export interface CompileEnv {
 
 /** Parameters that shape the result rather than select resources (handled by the engine). */
 export const RESULT_PARAMS = new Set([
-  '_count', '_sort', '_total', '_summary', '_elements', '_include', '_revinclude', '_contained',
-  '_containedType', '_format', '_pretty', '_cursor', '_type',
+  '_count', '_sort', '_total', '_summary', '_elements', '_include', '_revinclude',
+  '_format', '_pretty', '_cursor', '_type',
 ]);
 
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -67,6 +68,8 @@ async function compileParam(env: CompileEnv, type: string, name: string, value: 
   const modifier = colon < 0 ? undefined : head.slice(colon + 1);
 
   if (code === '_id' && !chain) return compileId(name, modifier, value);
+  if (code === '_list' && !chain) return compileList(env.find, type, name, modifier, value, env.base, MAX_JOIN);
+  if ((code === '_contained' || code === '_containedType') && !chain) return compileContained(name, modifier, value);
   if (code === '_lastUpdated' && !chain) {
     if (modifier) throw notSupported(`Unsupported modifier ':${modifier}' on '_lastUpdated'`);
     return anyOf(orValues(name, value).map((v) => dateCondition(name, v, 'lu', 'lu', env.now)));

@@ -142,8 +142,6 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         if (!/^\d{1,9}$/.test(countRaw)) throw badRequest(`Invalid _count '${countRaw}'`, 'value');
         count = Math.min(Number(countRaw), MAX_COUNT);
       }
-      const contained = single('_contained');
-      if (contained !== undefined && contained !== 'false') throw badRequest('_contained is not supported', 'not-supported');
       const directives: IncludeDirective[] = [];
       for (const [n, v] of req.params) {
         const b = n.split(':')[0];

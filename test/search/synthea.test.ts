@@ -337,6 +337,59 @@ t.test('_total=estimate and accurate: which pages count', async (t) => {
   await t.rejects(page(forged), /cursor/);
 });
 
+t.test('_list, _contained, _containedType', async (t) => {
+  // a care-team worklist of real Synthea resources, in the reference forms a List may use
+  const chosen = patients.filter((p) => p.gender === 'female' && p.birthDate! < '1960');
+  t.ok(chosen.length >= 3, 'enough patients for the list');
+  const [first, second, third, ...rest] = chosen;
+  const cond = conditions.find((c) => c.subject.reference === `Patient/${first.id}`)!;
+  const list = {
+    resourceType: 'List', id: 'worklist', status: 'current', mode: 'working',
+    contained: [{ resourceType: 'Patient', id: first.id }],
+    entry: [
+      { item: { reference: `Patient/${first.id}` } },
+      { item: { reference: `${BASE}/Patient/${second.id}` } },
+      { item: { reference: `Patient/${third.id}/_history/1` } },
+      ...rest.map((p) => ({ item: { reference: `Patient/${p.id}` }, deleted: true })),
+      { item: { reference: `#${first.id}` } },
+      { item: { reference: `Condition/${cond.id}` } },
+    ],
+  } as unknown as Resource;
+  const other = { resourceType: 'List', id: 'other', status: 'current', mode: 'snapshot', entry: [{ item: { reference: `Patient/${patients[0].id}` } }] } as unknown as Resource;
+  store.put(list);
+  store.put(other);
+  t.teardown(() => (store.delete('List', 'worklist'), store.delete('List', 'other')));
+  // what the list names, computed from the List: live entries, references to outside resources only
+  const named = (l: { entry?: Array<{ item: { reference?: string }; deleted?: boolean }> }, type: string) =>
+    (l.entry ?? [])
+      .filter((e) => !e.deleted && e.item.reference && !e.item.reference.startsWith('#'))
+      .map((e) => e.item.reference!.replace(`${BASE}/`, '').replace(/\/_history\/.*$/, ''))
+      .filter((r) => r.startsWith(`${type}/`))
+      .sort();
+  t.same(await all(['Patient'], [['_list', 'worklist']]), named(list as never, 'Patient'));
+  t.same(await all(['Condition'], [['_list', 'worklist']]), named(list as never, 'Condition'));
+  t.same(await all(['Patient'], [['_list', 'worklist,other']]), [...named(list as never, 'Patient'), ...named(other as never, 'Patient')].sort(), 'comma = either list');
+  t.same(await all(['Patient'], [['_list', 'worklist'], ['birthdate', `lt${third.birthDate}`]]), keys([first, second, third].filter((p) => p.birthDate! < third.birthDate!)), 'ANDed with other parameters');
+  t.same(await all(['Patient'], [['_list', 'no-such-list']]), []);
+  const refused = async (params: Array<[string, string]>, re: RegExp) => {
+    const e = await engine.search(store.asStore(), { types: ['Patient'], params, path: 'Patient' }).then(() => undefined, (x: unknown) => x as { status: number; message?: string; issues: Array<{ diagnostics?: string }> });
+    t.equal(e?.status, 400, `${params.map((p) => p.join('=')).join('&')} refused`);
+    t.match(e?.issues[0].diagnostics ?? '', re);
+  };
+  await refused([['_list', '$current-allergies']], /\$current-allergies/);
+  await refused([['_list:not', 'worklist']], /_list/);
+  await refused([['_contained', 'true']], /_contained/);
+  await refused([['_contained', 'both']], /_contained/);
+  await refused([['_containedType', 'contained']], /_containedType/);
+  await refused([['_contained', 'maybe']], /_contained/);
+  // the defaults are what this server does
+  t.same(await all(['Patient'], [['_contained', 'false'], ['_containedType', 'container'], ['_list', 'other']]), [`Patient/${patients[0].id}`]);
+  // lenient: ignored and reported
+  const lenient = await engine.search(store.asStore(), { types: ['Patient'], params: [['_contained', 'true'], ['_list', 'other']], path: 'Patient', lenient: true });
+  t.same(matchIds(lenient), [`Patient/${patients[0].id}`]);
+  t.match(JSON.stringify(lenient.entry?.find((e) => e.search?.mode === 'outcome')), /_contained/);
+});
+
 t.test('_include, _revinclude, _summary, _elements, _type, _tag, _lastUpdated', async (t) => {
   const p = patients[4];
   const ref = `Patient/${p.id}`;
