@@ -39,6 +39,8 @@ export function compileReference(
 /** The stored forms a reference search value can match. */
 export function referenceKeys(param: string, value: string, targets: readonly string[], base: string, type?: string): string[] {
   if (!value) throw badRequest(`Empty reference in parameter '${param}'`, 'value');
+  // '#id' names a resource contained in each resource that uses it: no resource on the server
+  if (value.startsWith('#')) throw badRequest(`'${value}' in parameter '${param}' is a reference to a contained resource, which has no meaning outside its container`, 'value');
   if (ID_RE.test(value)) {
     const types = type ? [type] : targets;
     return types.map((t) => `${t}/${value}`);

@@ -95,12 +95,16 @@ export function expressionFor(expression: string, type: string, base: string): s
 
 /**
  * `x.where(resolve() is Patient)` needs the target resource, which fhirpath.js would fetch over
- * HTTP; judging by the reference itself is what a server can do at write time.
+ * HTTP; judging by the reference itself is what a server can do at write time. A reference to
+ * a contained resource (`#id`) is judged by that resource, found in the resource being indexed
+ * (`%context` there); it stays indexed as `#id`, which no search for an outside resource matches.
  */
 function rewriteResolve(expr: string): string {
   return expr.replace(
     /\.where\(\s*resolve\(\)\s+is\s+([A-Za-z]+)\s*\)/g,
-    (_m, t: string) => `.where(reference.startsWith('${t}/') or reference.contains('/${t}/') or type = '${t}')`,
+    (_m, t: string) =>
+      `.where(reference.startsWith('${t}/') or reference.contains('/${t}/') or type = '${t}'` +
+      ` or (reference.startsWith('#') and (%context.contained.ofType(${t}).select('#' + id) contains reference)))`,
   );
 }
 

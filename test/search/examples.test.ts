@@ -41,6 +41,39 @@ t.test('reference :identifier and contained references', async (t) => {
   t.same(await ids(['CarePlan'], [['condition', 'Condition/f204']]), keys(plans.filter((p) => p.addresses?.some((a) => a.reference === 'Condition/f204'))));
 });
 
+t.test('references to contained resources (#id) with where(resolve() is X)', async (t) => {
+  // Observation.patient is `subject.where(resolve() is Patient)`: a '#id' subject counts when the
+  // contained resource with that id is a Patient, judged from the container itself
+  const obs = ofType<Observation>('Observation');
+  const containedOf = (o: Observation, ref: string | undefined) =>
+    ref?.startsWith('#') ? o.contained?.find((c) => `#${c.id}` === ref) : undefined;
+  const toPatient = (o: Observation) => {
+    const r = o.subject?.reference;
+    return !!r && (r.startsWith('Patient/') || o.subject?.type === 'Patient' || containedOf(o, r)?.resourceType === 'Patient');
+  };
+  const viaContained = obs.filter((o) => containedOf(o, o.subject?.reference)?.resourceType === 'Patient');
+  t.ok(viaContained.length >= 5, `${viaContained.length} examples have a contained Patient subject`);
+  t.same(await ids(['Observation'], [['patient:missing', 'false']]), keys(obs.filter(toPatient)));
+  t.same(await ids(['Observation'], [['patient:missing', 'true']]), keys(obs.filter((o) => !toPatient(o))));
+  // a contained Group subject is no Patient
+  const group = { resourceType: 'Observation', id: 'contained-group', status: 'final', code: { text: 'x' }, contained: [{ resourceType: 'Group', id: 'newborn', type: 'person', actual: true }], subject: { reference: '#newborn' } } as unknown as Observation;
+  store.put(group);
+  t.teardown(() => store.delete('Observation', 'contained-group'));
+  t.notOk((await ids(['Observation'], [['patient:missing', 'false']])).includes('Observation/contained-group'));
+  // '#newborn' is not Patient/newborn: a server Patient with that id matches none of them
+  const outside = { resourceType: 'Patient', id: 'newborn' } as Resource;
+  store.put(outside);
+  t.teardown(() => store.delete('Patient', 'newborn'));
+  t.same(await ids(['Observation'], [['patient', 'newborn']]), keys(obs.filter((o) => o.subject?.reference === 'Patient/newborn')));
+  t.same(await ids(['Observation'], [['subject', 'Patient/newborn']]), keys(obs.filter((o) => o.subject?.reference === 'Patient/newborn')));
+  t.same(await ids(['Observation'], [['subject:Patient._id', 'newborn']]), keys(obs.filter((o) => o.subject?.reference === 'Patient/newborn')), 'nor through a chain');
+  const inc = await run(['Observation'], [['_id', viaContained[0].id!], ['_include', 'Observation:patient'], ['_include', 'Observation:subject']]);
+  t.same((inc.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => e.resource!.id), [], '_include does not fetch an outside resource for #id');
+  // a search value '#id' has no meaning across resources: refused
+  const e = await run(['Observation'], [['subject', '#newborn']]).then(() => undefined, (x: { status: number }) => x);
+  t.equal(e?.status, 400);
+});
+
 t.test('_include=*, _revinclude:iterate, _has nested, system search', async (t) => {
   const plan = ofType<CarePlan>('CarePlan').find((p) => p.id === 'f201')!;
   const refs = new Set<string>();
