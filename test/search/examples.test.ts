@@ -74,6 +74,26 @@ t.test('references to contained resources (#id) with where(resolve() is X)', asy
   t.equal(e?.status, 400);
 });
 
+t.test('_security, _source, and common parameters this server does not implement', async (t) => {
+  const TBOO = 'http://terminology.hl7.org/CodeSystem/v3-ActCode|TBOO';
+  const taboo = resources.filter((r) => r.meta?.security?.some((s) => `${s.system}|${s.code}` === TBOO));
+  t.ok(taboo.length > 0, 'an example carries a security label');
+  t.same(await ids(['Condition'], [['_security', TBOO]]), keys(taboo.filter((r) => r.resourceType === 'Condition')));
+  t.same(await ids(['Condition'], [['_security:not', TBOO]]), keys(ofType('Condition').filter((r) => !taboo.includes(r))));
+  // no example has meta.source: copies of the Observation examples get one of two feeds
+  const feeds = ['http://ehr.example.org/feed-a', 'http://ehr.example.org/feed-b#batch7'];
+  const copies = ofType<Observation>('Observation').map((o, i) => ({ ...o, id: `src-${o.id}`.slice(0, 64), meta: { ...o.meta, source: feeds[i % 2] } }) as Observation);
+  for (const c of copies) store.put(c);
+  t.teardown(() => copies.forEach((c) => store.delete('Observation', c.id!)));
+  for (const f of feeds) t.same(await ids(['Observation'], [['_source', f]]), keys(copies.filter((c) => c.meta!.source === f)), `_source=${f}`);
+  // strict: R4's other common parameters are refused by name, not ignored
+  for (const p of ['_text', '_content', '_query', '_filter']) {
+    const e = await run(['Observation'], [[p, 'x']]).then(() => undefined, (x: { status: number; issues: Array<{ diagnostics?: string }> }) => x);
+    t.equal(e?.status, 400, `${p} refused`);
+    t.match(e?.issues[0].diagnostics ?? '', p);
+  }
+});
+
 t.test('_include=*, _revinclude:iterate, _has nested, system search', async (t) => {
   const plan = ofType<CarePlan>('CarePlan').find((p) => p.id === 'f201')!;
   const refs = new Set<string>();

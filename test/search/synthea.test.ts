@@ -30,11 +30,11 @@ const encounters = ofType<Encounter>('Encounter');
 const keys = (rs: Resource[]) => rs.map((r) => `${r.resourceType}/${r.id}`).sort();
 
 /** All matches, following next links (exercises keyset paging too). */
-async function all(types: string[], params: Array<[string, string]>, count = 500): Promise<string[]> {
+async function all(types: string[], params: Array<[string, string]>, count = 500, eng = engine): Promise<string[]> {
   const out: string[] = [];
   let req: SearchRequest = { types, params: [...params, ['_count', String(count)]], path: types[0] ?? '' };
   for (let guard = 0; guard < 200; guard++) {
-    const b: Bundle = await engine.search(store.asStore(), req);
+    const b: Bundle = await eng.search(store.asStore(), req);
     out.push(...matchIds(b));
     const next = b.link?.find((l) => l.relation === 'next')?.url;
     if (!next) break;
@@ -335,6 +335,40 @@ t.test('_total=estimate and accurate: which pages count', async (t) => {
   // a forged carried total is refused like any broken cursor
   const forged = nextOf(e1).map(([k, v]): [string, string] => (k === '_cursor' ? [k, Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(v, 'base64url').toString()), t: -3 })).toString('base64url')] : [k, v]));
   await t.rejects(page(forged), /cursor/);
+});
+
+t.test('token :in/:not-in with a value set given as data, :above, :missing; quantity ne sa eb ap', async (t) => {
+  // a value set of our own (data, as an IG would bring): ambulatory encounters only
+  const V3 = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+  const ambulatory = { resourceType: 'ValueSet', url: 'urn:test:ambulatory', status: 'active', compose: { include: [{ system: V3, concept: [{ code: 'AMB' }] }] } } as const;
+  const withVs = createSearchEngine({ baseUrl: BASE, terminology: [ambulatory as never] });
+  const run = (type: string, params: Array<[string, string]>) => all([type], params, 500, withVs);
+  const amb = (e: Encounter) => e.class.system === V3 && e.class.code === 'AMB';
+  t.ok(encounters.some(amb) && encounters.some((e) => !amb(e)), 'data has ambulatory and other encounters');
+  t.same((await run('Encounter', [['class:in', 'urn:test:ambulatory']])).sort(), keys(encounters.filter(amb)));
+  t.same((await run('Encounter', [['class:not-in', 'urn:test:ambulatory']])).sort(), keys(encounters.filter((e) => !amb(e))));
+  // :above — the codes the given code sits under, itself included (recurrence is under active)
+  const CC = 'http://terminology.hl7.org/CodeSystem/condition-clinical';
+  const aboveRecurrence = (c: Condition) => codings(c.clinicalStatus).some((x) => x.system === CC && (x.code === 'recurrence' || x.code === 'active'));
+  t.ok(conditions.some(aboveRecurrence) && conditions.some((c) => !aboveRecurrence(c)));
+  t.same(await all(['Condition'], [['clinical-status:above', `${CC}|recurrence`]]), keys(conditions.filter(aboveRecurrence)));
+  // :missing on a token
+  const hasReason = (e: Encounter) => (e.reasonCode ?? []).some((r) => (r.coding ?? []).length > 0 || !!r.text);
+  t.ok(encounters.some(hasReason) && encounters.some((e) => !hasReason(e)));
+  t.same(await all(['Encounter'], [['reason-code:missing', 'true']]), keys(encounters.filter((e) => !hasReason(e))));
+  t.same(await all(['Encounter'], [['reason-code:missing', 'false']]), keys(encounters.filter(hasReason)));
+  // quantity prefixes on a single value: ne outside [79.5, 80.5); sa/eb strictly after/before; ap within 10%
+  const weights = observations.filter((o) => codings(o.code).some((c) => c.code === '29463-7') && typeof o.valueQuantity?.value === 'number');
+  const w = (o: Observation) => o.valueQuantity!.value!;
+  const cases: Array<[string, (v: number) => boolean]> = [
+    ['ne80', (v) => v < 79.5 || v >= 80.5],
+    ['sa80', (v) => v > 80],
+    ['eb80', (v) => v < 80],
+    ['ap80', (v) => v >= 72 && v <= 88],
+  ];
+  for (const [q, holds] of cases) {
+    t.same(await all(['Observation'], [['code', 'http://loinc.org|29463-7'], ['value-quantity', q]]), keys(weights.filter((o) => holds(w(o)))), `value-quantity=${q}`);
+  }
 });
 
 t.test('_list, _contained, _containedType', async (t) => {
