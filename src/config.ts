@@ -57,6 +57,12 @@ export interface AuthConfig {
   maxIncludes: number;
   /** Write an AuditEvent for every request (DATA_DIR/audit). */
   audit: boolean;
+  /**
+   * What user/ scopes reach (src/auth/user-access.ts): 'care-team' (default) = the data of the
+   * patients the token's fhirUser cares for; 'all' = everything (deployments whose authorization
+   * server already confines user tokens).
+   */
+  userAccess: 'care-team' | 'all';
 }
 
 /** Auth off, limits on: what tests and a local developer get with an empty environment. */
@@ -71,6 +77,7 @@ export const defaultAuthConfig = (): AuthConfig => ({
   maxCount: 1000,
   maxIncludes: 10,
   audit: true,
+  userAccess: 'care-team',
 });
 
 const num = (v: string | undefined, d: number) => {
@@ -80,6 +87,12 @@ const num = (v: string | undefined, d: number) => {
   return n;
 };
 const bool = (v: string | undefined, d: boolean) => (v === undefined || v === '' ? d : /^(1|true|yes|on)$/i.test(v));
+
+function userAccessOf(v: string | undefined): AuthConfig['userAccess'] {
+  if (v === undefined || v === '' || v === 'care-team') return 'care-team';
+  if (v === 'all') return 'all';
+  throw new Error(`USER_ACCESS must be care-team or all, not ${v}`);
+}
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
   const port = num(env.PORT, 8080);
@@ -118,6 +131,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
       maxCount: num(env.MAX_COUNT, 1000),
       maxIncludes: num(env.MAX_INCLUDES, 10),
       audit: bool(env.AUDIT, true),
+      userAccess: userAccessOf(env.USER_ACCESS),
     },
   };
 }

@@ -1,9 +1,9 @@
 import { FhirError } from '../fhir/errors.js';
 import type { SearchService } from '../rest/services.js';
 import type { FindQuery, HistoryQuery, PutInput, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
-import { requestAuth } from './context.js';
-import { PatientCompartment } from './patient-compartment.js';
-import { AccessPolicy } from './policy.js';
+import { requestAuth, type AuthContext } from './context.js';
+import { Policies } from './policies.js';
+import type { AccessPolicy } from './policy.js';
 
 /** Store methods that touch no resource data. */
 const PASS_THROUGH = new Set<string | symbol>(['init', 'close', 'ping', 'constructor']);
@@ -27,22 +27,25 @@ const HISTORY_SCAN_LIMIT = 100_000;
  * capabilities pass through; any other store or transaction method this view does not know is
  * refused (500) under a token that needs narrowing, so a new port method cannot bypass it silently.
  */
-export function guardStore(raw: ResourceStore, search: SearchService, resourceTypes: readonly string[]): ResourceStore {
-  const comp = new PatientCompartment();
-  const policies = new WeakMap<object, AccessPolicy>();
-  const policy = (): AccessPolicy | undefined => {
+export function guardStore(raw: ResourceStore, search: SearchService, resourceTypes: readonly string[], policies = new Policies(raw, search, 'care-team', '')): ResourceStore {
+  /** The verified token of the current request; undefined outside a request. */
+  const token = (): AuthContext | undefined => {
     const holder = requestAuth.getStore();
     if (!holder) return undefined;
     if (!holder.ctx) throw FhirError.of(401, 'login', 'Authentication is required');
-    let p = policies.get(holder.ctx);
-    if (!p) policies.set(holder.ctx, (p = new AccessPolicy(holder.ctx, comp, search)));
-    return p;
+    return holder.ctx;
+  };
+  const policy = async (): Promise<AccessPolicy | undefined> => {
+    const ctx = token();
+    return ctx ? policies.for(ctx) : undefined;
+  };
+  /** Whether reads must be narrowed (decided synchronously). */
+  const narrowed = () => {
+    const ctx = token();
+    return ctx !== undefined && !policies.seesEverything(ctx);
   };
   /** The policy when reads must be narrowed; undefined when the raw store may answer. */
-  const readPolicy = () => {
-    const p = policy();
-    return p?.seesEverything ? undefined : p;
-  };
+  const readPolicy = async () => (narrowed() ? policy() : undefined);
 
   const find = async (p: AccessPolicy, reader: { find: StoreTx['find'] }, q: FindQuery): Promise<StoredVersion[]> => {
     const n = p.narrow(q.types.length ? q.types : resourceTypes);
@@ -84,7 +87,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             const current = await target.read(input.type, input.id);
             const existing = current && !current.deleted ? current.resource : undefined;
             if (input.resource === undefined) p.checkWrite(input.type, 'd', existing, undefined);
-            else p.checkWrite(input.type, existing ? 'u' : 'c', existing, input.resource);
+            else p.checkWrite(input.type, existing ? 'u' : 'c', existing, input.resource, current === undefined);
             return target.put(input);
           };
         const v = Reflect.get(target, prop, receiver) as unknown;
@@ -99,13 +102,13 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
       const pass = typeof v === 'function' ? v.bind(target) : v;
       switch (prop) {
         case 'find':
-          return (q: FindQuery) => {
-            const p = readPolicy();
+          return async (q: FindQuery) => {
+            const p = await readPolicy();
             return p ? find(p, target, q) : target.find(q);
           };
         case 'count':
           return async (types: readonly string[], filter: Record<string, unknown>) => {
-            const p = readPolicy();
+            const p = await readPolicy();
             if (!p) return target.count(types, filter);
             const n = p.narrow(types.length ? types : resourceTypes);
             if (n.types.length === 0) return 0;
@@ -113,39 +116,39 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
           };
         case 'read':
           return async (type: string, id: string) => {
-            const p = readPolicy();
+            const p = await readPolicy();
             return p ? one(p, await target.read(type, id)) : target.read(type, id);
           };
         case 'readVersion':
           return async (type: string, id: string, vid: number) => {
-            const p = readPolicy();
+            const p = await readPolicy();
             return p ? one(p, await target.readVersion(type, id, vid)) : target.readVersion(type, id, vid);
           };
         case 'readMany':
           return async (keys: readonly string[]) => {
-            const p = readPolicy();
+            const p = await readPolicy();
             const rows = await target.readMany(keys);
             return p ? p.visibleRows(rows, target, false) : rows;
           };
         case 'history':
-          return (q: HistoryQuery) => {
-            const p = readPolicy();
+          return async (q: HistoryQuery) => {
+            const p = await readPolicy();
             return p ? history(p, q) : target.history(q);
           };
         case 'countHistory':
           return async (q: Omit<HistoryQuery, 'limit' | 'after'>) => {
-            const p = readPolicy();
+            const p = await readPolicy();
             if (!p) return target.countHistory(q);
             return (await history(p, { ...q, limit: HISTORY_SCAN_LIMIT })).length;
           };
         case 'transact':
-          return <T>(fn: (tx: StoreTx) => Promise<T>) => {
-            const p = policy();
+          return async <T>(fn: (tx: StoreTx) => Promise<T>) => {
+            const p = await policy();
             return p ? target.transact((tx) => fn(guardTx(p, tx))) : target.transact(fn);
           };
         default:
           // Fail closed: a store method this view does not know could bypass it.
-          if (typeof v === 'function' && !PASS_THROUGH.has(prop) && readPolicy()) return unguarded(prop);
+          if (typeof v === 'function' && !PASS_THROUGH.has(prop) && narrowed()) return unguarded(prop);
           return pass;
       }
     },

@@ -2,39 +2,65 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompartmentDefinition, Resource } from 'fhir/r4.js';
 import { r4PackageDir } from '../fhir/package-dir.js';
-import type { IndexValues } from '../store/port.js';
+import type { Filter, IndexValues } from '../store/port.js';
 
 /**
- * Membership of single resources in a Patient compartment, from the R4 CompartmentDefinition:
- * the same rule as the compartment search (src/search/compartment.ts), applied to one resource's
- * index values, for checks on reads and writes.
+ * Membership of single resources in compartments of one kind (Patient, Practitioner), from the
+ * R4 CompartmentDefinition: the same rule as the compartment search (src/search/compartment.ts),
+ * applied to one resource's index values for checks on reads and writes, and as one query filter
+ * for the compartments of several owners at once (a practitioner's panel of patients).
  */
-export class PatientCompartment {
+export class CompartmentMembers {
   private readonly params: Map<string, string[]>;
 
-  constructor() {
-    const file = join(r4PackageDir(), 'CompartmentDefinition-patient.json');
+  constructor(readonly compartment: 'Patient' | 'Practitioner' | 'RelatedPerson' = 'Patient') {
+    const name = compartment[0].toLowerCase() + compartment.slice(1);
+    const file = join(r4PackageDir(), `CompartmentDefinition-${name}.json`);
     const def = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as CompartmentDefinition) : { resource: [] };
     this.params = new Map((def.resource ?? []).map((r) => [r.code, (r.param ?? []).filter((p) => p !== '{def}')]));
   }
 
-  /** Types that can be in a Patient compartment. */
+  /** Types that can be in a compartment of this kind. */
   isCompartmentType(type: string): boolean {
-    return type === 'Patient' || (this.params.get(type)?.length ?? 0) > 0;
+    return type === this.compartment || (this.params.get(type)?.length ?? 0) > 0;
   }
 
   paramsFor(type: string): string[] {
     return this.params.get(type) ?? [];
   }
 
-  /** Whether the resource (with its index values) is in Patient/{patient}'s compartment. */
-  contains(resource: Resource, idx: IndexValues, patient: string): boolean {
-    if (resource.resourceType === 'Patient') return resource.id === patient;
+  /** Whether the resource (with its index values) is in the compartment of `owner` (an id). */
+  contains(resource: Resource, idx: IndexValues, owner: string): boolean {
+    return this.containsAny(resource, idx, new Set([owner]));
+  }
+
+  /** Whether the resource is in the compartment of one of `owners` (ids). */
+  containsAny(resource: Resource, idx: IndexValues, owners: ReadonlySet<string>): boolean {
+    if (resource.resourceType === this.compartment) return owners.has(resource.id ?? '');
     const params = this.paramsFor(resource.resourceType);
     if (!params.length) return false;
-    const ref = `Patient/${patient}`;
+    const prefix = `${this.compartment}/`;
     const refs = (idx.ref as Array<{ p?: string; r?: string }> | undefined) ?? [];
-    return refs.some((e) => e.r === ref && params.includes(String(e.p)));
+    return refs.some((e) => typeof e.r === 'string' && e.r.startsWith(prefix) && owners.has(e.r.slice(prefix.length)) && params.includes(String(e.p)));
+  }
+
+  /** Query filter for resources of `type` in the compartment of any of `owners`; undefined when none can be. */
+  filter(owners: readonly string[], type: string): Filter | undefined {
+    if (owners.length === 0) return undefined;
+    const params = this.paramsFor(type);
+    const alternatives: Filter[] = [];
+    const one = <T>(xs: readonly T[]) => (xs.length === 1 ? xs[0] : { $in: xs });
+    if (type === this.compartment) alternatives.push({ id: one(owners) });
+    if (params.length) alternatives.push({ 'idx.ref': { $elemMatch: { p: one(params), r: one(owners.map((o) => `${this.compartment}/${o}`)) } } });
+    if (alternatives.length === 0) return undefined;
+    return alternatives.length === 1 ? alternatives[0] : { $or: alternatives };
+  }
+}
+
+/** Membership in Patient compartments (patient/ scopes, patient users, a practitioner's panel). */
+export class PatientCompartment extends CompartmentMembers {
+  constructor() {
+    super('Patient');
   }
 }
 

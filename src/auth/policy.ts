@@ -1,18 +1,25 @@
-import type { Resource } from 'fhir/r4.js';
+import type { Patient, Resource } from 'fhir/r4.js';
 import { FhirError } from '../fhir/errors.js';
 import type { SearchService } from '../rest/services.js';
-import { Compartments } from '../search/compartment.js';
 import type { Filter, StoredVersion, StoreTx } from '../store/port.js';
 import type { AuthContext } from './context.js';
-import { PatientCompartment, SHARED_TYPES } from './patient-compartment.js';
+import { CompartmentMembers, type PatientCompartment, SHARED_TYPES } from './patient-compartment.js';
 import { grantsFor, readGrants, type Grant, type Perm } from './scopes.js';
+import type { Confinement, UserAccessMode } from './user-access.js';
 
 export const forbidden = (diagnostics: string) => FhirError.of(403, 'forbidden', diagnostics);
 
 type Reader = { find: StoreTx['find'] };
 
-/** How a grant reaches resources of one type: all of them, those in the patient's compartment, or none. */
+/** How a grant reaches resources of one type: all of them, those in its confinement, or none. */
 type Reach = 'all' | 'compartment' | 'none';
+
+interface GrantReach {
+  g: Grant;
+  reach: Reach;
+  /** Whose compartments a 'compartment' reach covers. */
+  conf?: Confinement;
+}
 
 interface TypeAccess {
   visible: boolean;
@@ -20,49 +27,101 @@ interface TypeAccess {
   narrowing?: Filter;
   /** Rows found with the narrowing need no further check (an unrestricted grant covers them). */
   exact: boolean;
-  grants: Array<{ g: Grant; reach: Reach }>;
+  grants: GrantReach[];
 }
+
+/** What user/ grants reach: everything ('all' mode), or the fhirUser's confinement (care-team mode). */
+export interface UserAccess {
+  mode: UserAccessMode;
+  /** Care-team mode: loaded from the current data for this request; undefined = the token names no usable user. */
+  confinement?: Confinement;
+}
+
+/** Whether a token's grants read every resource unnarrowed (a system/ `*` read grant, or user/ in 'all' mode). */
+export function seesEverything(grants: readonly Grant[], userMode: UserAccessMode): boolean {
+  return grants.some((g) => open(g, userMode) && g.type === '*' && !g.params && (g.perms.has('r') || g.perms.has('s')));
+}
+
+/** A grant that is not confined to compartments. */
+const open = (g: Grant, userMode: UserAccessMode) => g.context === 'system' || (g.context === 'user' && userMode === 'all');
+
+let practitionerMembers: CompartmentMembers | undefined;
+const practitioners = () => (practitionerMembers ??= new CompartmentMembers('Practitioner'));
 
 /**
  * What one access token may see and change: the data view behind every interaction, used by
- * the guarded store (src/auth/guarded-store.ts). patient/ grants reach the patient's compartment
- * and shared reference types (read only); v2 query restrictions are checked against the store.
+ * the guarded store (src/auth/guarded-store.ts). patient/ grants reach the patient's compartment,
+ * user/ grants the compartments of the user's patients (src/auth/user-access.ts), both also the
+ * shared reference types (read only); v2 query restrictions are checked against the store.
  */
 export class AccessPolicy {
   private readonly cache = new Map<string, TypeAccess>();
-  private readonly compartments = new Compartments();
+  private readonly patientConf: Confinement | undefined;
 
   constructor(
     readonly ctx: AuthContext,
     private readonly comp: PatientCompartment,
     private readonly search: SearchService,
+    private readonly user: UserAccess,
   ) {
-    this.seesEverything = ctx.grants.some((g) => g.context !== 'patient' && g.type === '*' && !g.params && (g.perms.has('r') || g.perms.has('s')));
+    this.patientConf = ctx.patient ? { patients: new Set([ctx.patient]) } : undefined;
+    this.seesEverything = seesEverything(ctx.grants, user.mode);
   }
 
-  /** A system/ or user/ `*` read grant: reads need no narrowing or checks. */
+  /** A system/ (or unconfined user/) `*` read grant: reads need no narrowing or checks. */
   readonly seesEverything: boolean;
 
+  /** The token has user/ grants but names no user they could reach (care-team mode). */
+  get userUnresolved(): boolean {
+    return this.user.mode === 'care-team' && !this.user.confinement && this.ctx.grants.some((g) => g.context === 'user');
+  }
+
+  private confOf(g: Grant): Confinement | undefined {
+    return g.context === 'patient' ? this.patientConf : g.context === 'user' ? this.user.confinement : undefined;
+  }
+
   private reach(g: Grant, type: string, write: boolean): Reach {
-    if (g.context !== 'patient') return 'all';
+    if (open(g, this.user.mode)) return 'all';
+    const conf = this.confOf(g);
+    if (!conf) return 'none';
     if (this.comp.isCompartmentType(type)) return 'compartment';
-    return !write && SHARED_TYPES.has(type) ? 'all' : 'none';
+    if (write) return 'none';
+    if (SHARED_TYPES.has(type)) return 'all';
+    return conf.practitioner && practitioners().isCompartmentType(type) ? 'compartment' : 'none';
+  }
+
+  /** Query filter for the resources of `type` inside `conf`; undefined when none can be. */
+  private confFilter(conf: Confinement, type: string): Filter | undefined {
+    const alternatives = [
+      this.comp.isCompartmentType(type) ? this.comp.filter([...conf.patients], type) : undefined,
+      conf.practitioner && practitioners().isCompartmentType(type) ? practitioners().filter([conf.practitioner], type) : undefined,
+    ].filter((f): f is Filter => f !== undefined);
+    return alternatives.length > 1 ? { $or: alternatives } : alternatives[0];
   }
 
   typeAccess(type: string): TypeAccess {
     const hit = this.cache.get(type);
     if (hit) return hit;
-    const grants = readGrants(this.ctx.grants, type)
-      .map((g) => ({ g, reach: this.reach(g, type, false) }))
+    let grants: GrantReach[] = readGrants(this.ctx.grants, type)
+      .map((g) => ({ g, reach: this.reach(g, type, false), conf: this.confOf(g) }))
       .filter((x) => x.reach !== 'none');
-    const open = grants.some((x) => x.reach === 'all');
-    const a: TypeAccess = {
-      visible: grants.length > 0,
-      narrowing: grants.length && !open && this.ctx.patient ? this.compartments.filter('Patient', this.ctx.patient, type) : undefined,
-      // Exact when an unrestricted grant reaches at least as far as the narrowing.
-      exact: grants.some((x) => !x.g.params && (x.reach === 'all' || !open)),
-      grants,
-    };
+    let a: TypeAccess;
+    if (grants.some((x) => x.reach === 'all')) {
+      a = { visible: true, exact: grants.some((x) => x.reach === 'all' && !x.g.params), grants };
+    } else {
+      // Confined grants only: the narrowing is the union of their confinements.
+      const confs = [...new Set(grants.map((x) => x.conf!))];
+      const filters = new Map(confs.map((c) => [c, this.confFilter(c, type)] as const));
+      grants = grants.filter((x) => filters.get(x.conf!) !== undefined);
+      const parts = [...new Set(grants.map((x) => x.conf!))].map((c) => filters.get(c)!);
+      a = {
+        visible: grants.length > 0,
+        narrowing: parts.length > 1 ? { $or: parts } : parts[0],
+        // Exact when every confinement in the narrowing has an unrestricted grant.
+        exact: grants.length > 0 && grants.every((x) => grants.some((y) => y.conf === x.conf && !y.g.params)),
+        grants,
+      };
+    }
     this.cache.set(type, a);
     return a;
   }
@@ -75,12 +134,12 @@ export class AccessPolicy {
   /** Types among `types` the token can see, and the filter that keeps queries inside what it may see. */
   narrow(types: readonly string[]): { types: string[]; filter?: Filter } {
     const visible = types.filter((t) => this.typeAccess(t).visible);
-    const open: string[] = [];
+    const unnarrowed: string[] = [];
     const groups = new Map<string, { types: string[]; filter: Filter }>();
     for (const t of visible) {
       const n = this.typeAccess(t).narrowing;
       if (!n) {
-        open.push(t);
+        unnarrowed.push(t);
         continue;
       }
       const key = JSON.stringify(n);
@@ -90,13 +149,15 @@ export class AccessPolicy {
     }
     if (groups.size === 0) return { types: visible };
     const branches: Filter[] = [];
-    if (open.length) branches.push({ type: { $in: open } });
+    if (unnarrowed.length) branches.push({ type: { $in: unnarrowed } });
     for (const g of groups.values()) branches.push({ $and: [{ type: { $in: g.types } }, g.filter] });
     return { types: visible, filter: branches.length === 1 ? branches[0] : { $or: branches } };
   }
 
-  private inCompartment(r: Resource): boolean {
-    return this.ctx.patient !== undefined && this.comp.contains(r, this.search.extractIndex(r), this.ctx.patient);
+  /** Whether the resource is inside `conf`: a patient's compartment, or (reads) the user's Practitioner compartment. */
+  private inside(r: Resource, conf: Confinement, read: boolean, idx = this.search.extractIndex(r)): boolean {
+    if (this.comp.containsAny(r, idx, conf.patients)) return true;
+    return read && conf.practitioner !== undefined && practitioners().contains(r, idx, conf.practitioner);
   }
 
   /**
@@ -117,8 +178,8 @@ export class AccessPolicy {
         live.forEach((v) => keep.add(v));
         continue;
       }
-      for (const { g, reach } of a.grants) {
-        let candidates = live.filter((v) => !keep.has(v) && (reach === 'all' || this.inCompartment(v.resource!)));
+      for (const { g, reach, conf } of a.grants) {
+        let candidates = live.filter((v) => !keep.has(v) && (reach === 'all' || this.inside(v.resource!, conf!, true)));
         if (candidates.length && g.params) {
           const ids = [...new Set(candidates.map((v) => v.id))];
           const matched = new Set<string>();
@@ -136,20 +197,34 @@ export class AccessPolicy {
 
   /**
    * Refuses (403) a write the token may not make: `existing` is the current live version (update,
-   * delete), `next` the new content (create, update). Query-restricted grants do not allow writes.
+   * delete), `next` the new content (create, update); `isNew` = the id never existed. Query-restricted
+   * grants do not allow writes. A confined grant writes only inside its patients' compartments (as
+   * they are when the request starts); a caring user may also register a new Patient that names
+   * them as general practitioner.
    */
-  checkWrite(type: string, perm: 'c' | 'u' | 'd', existing: Resource | undefined, next: Resource | undefined): void {
+  checkWrite(type: string, perm: 'c' | 'u' | 'd', existing: Resource | undefined, next: Resource | undefined, isNew = false): void {
     const perms: Perm[] = perm === 'c' ? ['c', 'u'] : [perm];
     const grants = perms.flatMap((p) => grantsFor(this.ctx.grants, type, p)).filter((g) => !g.params);
     const what = perm === 'c' ? 'create' : perm === 'u' ? 'update' : 'delete';
     if (grants.some((g) => this.reach(g, type, true) === 'all')) return;
-    if (!grants.some((g) => this.reach(g, type, true) === 'compartment')) throw forbidden(`The access token does not allow ${what} on ${type}`);
-    if (existing && !this.inCompartment(existing)) throw forbidden(`${type}/${existing.id} is outside the patient's compartment`);
-    if (next && !this.inCompartment(next)) throw forbidden(`The ${type} would be outside the patient's compartment (patient ${this.ctx.patient})`);
+    const confs = [...new Set(grants.filter((g) => this.reach(g, type, true) === 'compartment').map((g) => this.confOf(g)!))];
+    if (!confs.length) throw forbidden(this.userUnresolved ? USER_UNRESOLVED : `The access token does not allow ${what} on ${type}`);
+    const existingIdx = existing && this.search.extractIndex(existing);
+    const nextIdx = next && this.search.extractIndex(next);
+    if (existing && !confs.some((c) => this.inside(existing, c, false, existingIdx))) throw forbidden(`${type}/${existing.id} is outside the compartments of the access token's patients`);
+    const registers = (c: Confinement) => isNew && next?.resourceType === 'Patient' && c.careRef !== undefined && ((next as Patient).generalPractitioner ?? []).some((r) => r.reference === c.careRef);
+    if (next && !confs.some((c) => this.inside(next, c, false, nextIdx) || registers(c))) {
+      throw forbidden(`The ${type} would be outside the compartments of the access token's patients`);
+    }
   }
 
-  /** Patient/{id} targets of a request must be the token's own patient when only patient/ grants reach Patient. */
-  confinedToPatient(): boolean {
-    return this.ctx.patient !== undefined && !this.ctx.grants.some((g) => g.context !== 'patient');
+  /** Whether a request may name Patient/{id} as its target (read, compartment, operation parameter). */
+  patientTargetAllowed(id: string): boolean {
+    if (this.ctx.grants.some((g) => open(g, this.user.mode))) return true;
+    return [this.patientConf, this.user.confinement].some((c) => c?.patients.has(id) === true);
   }
 }
+
+/** Why a user/ token reaches nothing. */
+export const USER_UNRESOLVED =
+  'user/ scopes need a fhirUser claim naming a Practitioner, PractitionerRole, Patient or RelatedPerson (USER_ACCESS=care-team)';

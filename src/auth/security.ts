@@ -18,8 +18,8 @@ import { loadClients } from './clients.js';
 import { requestAuth, type AuthContext, type RequestAuth } from './context.js';
 import { guardStore } from './guarded-store.js';
 import { classify, splitFhirUrl, type Interaction } from './interactions.js';
-import { PatientCompartment } from './patient-compartment.js';
-import { AccessPolicy, forbidden } from './policy.js';
+import { Policies } from './policies.js';
+import { forbidden, USER_UNRESOLVED } from './policy.js';
 import { smartConfiguration } from './smart-configuration.js';
 import { authEnabled, authUrls } from './urls.js';
 import { loadSigningKey } from './signing-key.js';
@@ -65,14 +65,14 @@ export async function setupSecurity(config: Config, search: SearchService, resou
     issuers.push({ issuer: urls.issuer, keys: createLocalJWKSet({ keys: [signingKey.publicJwk] }) });
   }
   const verifier = new TokenVerifier({ audience: config.baseUrl, issuers });
-  const comp = new PatientCompartment();
   let audit: AuditSink | undefined;
   if (a.audit && config.mongodbUri) {
     const m = new MongoAuditLog(config.mongodbUri, config.mongodbDb);
     await m.init();
     audit = m;
   } else if (a.audit) audit = new AuditLog(join(config.dataDir, 'audit'));
-  const store = enabled ? guardStore(raw, search, resourceTypes) : raw;
+  const policies = new Policies(raw, search, a.userAccess, config.baseUrl);
+  const store = enabled ? guardStore(raw, search, resourceTypes, policies) : raw;
   const infos = new WeakMap<FastifyRequest, RequestInfo>();
 
   const challenge = (e: TokenError | undefined) => {
@@ -115,22 +115,21 @@ export async function setupSecurity(config: Config, search: SearchService, resou
     return out;
   }
 
-  function enforce(req: FastifyRequest, info: RequestInfo, ctx: AuthContext): void {
-    const policy = new AccessPolicy(ctx, comp, search);
+  async function enforce(req: FastifyRequest, info: RequestInfo, ctx: AuthContext): Promise<void> {
+    const policy = await policies.for(ctx);
     const interactions: Interaction[] = [info.interaction, ...(info.entries ?? [])];
-    const confined = policy.confinedToPatient();
     for (const i of interactions) {
       for (const n of i.needs) {
         const ok = n.type === '*' ? ctx.grants.some((g) => g.perms.has(n.perm)) : policy.allows(n.type, n.perm);
+        if (!ok && policy.userUnresolved) throw forbidden(USER_UNRESOLVED);
         if (!ok) throw forbidden(`The access token's scopes do not allow this ${i.code} (needs '${n.perm}' on ${n.type === '*' ? 'some type' : n.type}, e.g. system/${n.type}.${n.perm})`);
       }
-      if (!confined) continue;
       const targets: string[] = [];
       if (i.type === 'Patient' && i.id && !i.id.startsWith('$')) targets.push(i.id);
       if (i.compartment?.type === 'Patient') targets.push(i.compartment.id);
       if (i.operation) targets.push(...operationPatients(req));
-      const other = targets.find((t) => t !== ctx.patient);
-      if (other !== undefined) throw forbidden(`The access token is limited to patient ${ctx.patient}`);
+      const other = targets.find((t) => !policy.patientTargetAllowed(t));
+      if (other !== undefined) throw forbidden(ctx.patient ? `The access token is limited to patient ${ctx.patient}` : `Patient/${other} is not among the patients the access token's user cares for`);
     }
     // A search on a type the token sees only through one query-restricted scope gets that restriction.
     const i = info.interaction;
@@ -242,7 +241,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         if (!info) return;
         info.entries = bundleEntries(req, info);
         const ctx = info.holder?.ctx;
-        if (enabled && ctx && !info.interaction.public) enforce(req, info, ctx);
+        if (enabled && ctx && !info.interaction.public) await enforce(req, info, ctx);
       });
 
       app.addHook('onResponse', async (req, reply) => {

@@ -24,9 +24,9 @@ t.before(async () => {
     const res = await s.as(admin, 'PUT', `${B}/${r.resourceType}/${r.id}`, r);
     if (res.status >= 300) throw new Error(`seed ${r.resourceType}/${r.id}: ${res.status} ${res.text}`);
   };
-  await put({ resourceType: 'Patient', id: 'pa', name: [{ family: 'Alpha', given: ['Alice'] }] } as never);
-  await put({ resourceType: 'Patient', id: 'pb', name: [{ family: 'Beta', given: ['Bob'] }] } as never);
   await put({ resourceType: 'Practitioner', id: 'pr1' } as never);
+  await put({ resourceType: 'Patient', id: 'pa', name: [{ family: 'Alpha', given: ['Alice'] }], generalPractitioner: [{ reference: 'Practitioner/pr1' }] } as never);
+  await put({ resourceType: 'Patient', id: 'pb', name: [{ family: 'Beta', given: ['Bob'] }] } as never);
   await put(condition('ca1', 'pa', 'problem-list-item', '111'));
   await put(condition('ca2', 'pa', 'encounter-diagnosis', '112'));
   await put(condition('cb1', 'pb', 'problem-list-item', '221'));
@@ -80,8 +80,11 @@ t.test('scopes v1 and v2: each interaction needs its permission', async (t) => {
   const v1 = await s.token({ scope: 'system/Condition.read' });
   t.equal((await s.as(v1, 'GET', `${B}/Condition`)).status, 200, 'v1 .read allows search');
   t.equal((await s.as(v1, 'PUT', `${B}/Condition/ca1`, condition('ca1', 'pa', 'problem-list-item', '111'))).status, 403, 'v1 .read does not allow update');
-  const w = await s.token({ scope: 'user/*.*' });
-  t.equal((await s.as(w, 'PUT', `${B}/Condition/ca1`, condition('ca1', 'pa', 'problem-list-item', '111'))).status, 200, 'v1 user/*.* allows update');
+  const w = await s.token({ scope: 'user/*.*', fhirUser: 'Practitioner/pr1' });
+  t.equal((await s.as(w, 'PUT', `${B}/Condition/ca1`, condition('ca1', 'pa', 'problem-list-item', '111'))).status, 200, "v1 user/*.* allows update (of the user's patient)");
+  const noUser = await s.as(await s.token({ scope: 'user/*.*' }), 'GET', `${B}/Condition/ca1`);
+  t.equal(noUser.status, 403, 'user/ scopes without a fhirUser claim reach nothing (test/auth/user-access.test.ts has the rest)');
+  t.match(noUser.body.issue[0].diagnostics, /fhirUser/);
 
   const inc = await s.as(rs, 'GET', `${B}/Condition?_include=Condition:subject`);
   t.equal(inc.status, 200);

@@ -1,0 +1,99 @@
+// The access policy behind SMART user/ scopes. SMART App Launch leaves "what the current user can
+// access" to the server; in Chronic Care Management that is the user's own patient panel:
+// https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html
+//
+// The token names its user in the `fhirUser` claim. What the user reaches is read from the
+// current data on every request, so access follows the care team as it changes:
+//  - Practitioner / PractitionerRole: the Patient compartments of the patients they care for, i.e.
+//    patients whose Patient.generalPractitioner is the user, or who are the subject of an active
+//    CareTeam with the user as a current participant (CareTeam.participant.member, period covering
+//    now). These are the two places R4 records "this practitioner is responsible for this patient"
+//    as a relation (both are in the R4 Practitioner CompartmentDefinition); a Practitioner also
+//    reads its own Practitioner compartment (e.g. Encounters it took part in). CarePlan.author is
+//    not used: R4 has no search parameter for it, and a CCM care plan is owned by its care team.
+//  - Patient: that patient's compartment, as patient/ scopes.
+//  - RelatedPerson: the compartment of RelatedPerson.patient (while the RelatedPerson is active).
+// A user/ token without a usable fhirUser reaches nothing. USER_ACCESS=all turns this off.
+import type { CareTeam, RelatedPerson } from 'fhir/r4.js';
+import type { StoreTx } from '../store/port.js';
+
+export type UserAccessMode = 'care-team' | 'all';
+
+/** Whose data a confined grant reaches: Patient compartments, plus (reads) a Practitioner compartment. */
+export interface Confinement {
+  patients: ReadonlySet<string>;
+  /** Practitioner id whose own compartment is readable (the user itself). */
+  practitioner?: string;
+  /** Practitioner/PractitionerRole reference of a caring user: may register a new Patient naming it as general practitioner. */
+  careRef?: string;
+}
+
+const USER_TYPES = ['Practitioner', 'PractitionerRole', 'Patient', 'RelatedPerson'] as const;
+type UserType = (typeof USER_TYPES)[number];
+
+/** `Type/id` of a fhirUser claim (relative, or absolute under this server's base URL); undefined when unusable. */
+export function fhirUserRef(claim: string | undefined, baseUrl: string): { type: UserType; id: string } | undefined {
+  if (!claim) return undefined;
+  const rel = claim.startsWith(baseUrl + '/') ? claim.slice(baseUrl.length + 1) : claim;
+  const m = /^([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(rel);
+  if (!m || !(USER_TYPES as readonly string[]).includes(m[1])) return undefined;
+  return { type: m[1] as UserType, id: m[2] };
+}
+
+/** Care team statuses under which participants count (absent status counts: the team exists). */
+const ACTIVE_TEAM = new Set([undefined, 'active']);
+
+type Reader = { find: StoreTx['find']; read: StoreTx['read'] };
+
+/** Reference params that relate a patient to a caring user, by the resource type they are on. */
+const CARE_LINKS: Array<{ type: 'Patient' | 'CareTeam'; param: string }> = [
+  { type: 'Patient', param: 'general-practitioner' },
+  { type: 'CareTeam', param: 'participant' },
+];
+
+/** The confinement of a user/ token in care-team mode, from the current data; undefined when fhirUser names no usable user. */
+export async function userConfinement(fhirUser: string | undefined, baseUrl: string, reader: Reader, now = Date.now()): Promise<Confinement | undefined> {
+  const user = fhirUserRef(fhirUser, baseUrl);
+  if (!user) return undefined;
+  if (user.type === 'Patient') return { patients: new Set([user.id]) };
+  if (user.type === 'RelatedPerson') {
+    const rp = (await reader.read('RelatedPerson', user.id))?.resource as RelatedPerson | undefined;
+    const patient = rp && rp.active !== false ? /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(rp.patient?.reference ?? '')?.[1] : undefined;
+    return { patients: new Set(patient ? [patient] : []) };
+  }
+  const ref = `${user.type}/${user.id}`;
+  const patients = new Set<string>();
+  for (const link of CARE_LINKS) {
+    const rows = await reader.find({ types: [link.type], filter: { 'idx.ref': { $elemMatch: { p: link.param, r: ref } } } });
+    for (const row of rows) {
+      const r = row.resource;
+      if (!r) continue;
+      if (r.resourceType === 'Patient') patients.add(r.id!);
+      else if (isCurrentMember(r as CareTeam, ref, now)) {
+        const p = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec((r as CareTeam).subject?.reference ?? '')?.[1];
+        if (p) patients.add(p);
+      }
+    }
+  }
+  return { patients, practitioner: user.type === 'Practitioner' ? user.id : undefined, careRef: ref };
+}
+
+/** The care team is active and `ref` is one of its participants now (no period, or a period covering now). */
+function isCurrentMember(team: CareTeam, ref: string, now: number): boolean {
+  if (!ACTIVE_TEAM.has(team.status)) return false;
+  if (team.period?.end && endOf(team.period.end) < now) return false;
+  return (team.participant ?? []).some((p) => {
+    if (p.member?.reference !== ref) return false;
+    if (p.period?.start && Date.parse(p.period.start) > now) return false;
+    return !(p.period?.end && endOf(p.period.end) < now);
+  });
+}
+
+/** Last millisecond of a FHIR dateTime at its precision (2025-03 -> end of March). */
+function endOf(value: string): number {
+  if (/^\d{4}$/.test(value)) return Date.UTC(Number(value) + 1, 0, 1) - 1;
+  if (/^\d{4}-\d{2}$/.test(value)) return Date.UTC(Number(value.slice(0, 4)), Number(value.slice(5, 7)), 1) - 1;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return Date.parse(value + 'T00:00:00Z') + 86_400_000 - 1;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
+}
