@@ -1,42 +1,94 @@
-import { mkdirSync, createReadStream, existsSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { appendFile, open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { AuditEvent } from 'fhir/r4.js';
+import { auditKeys, type AuditQuery } from './audit-query.js';
+import { DayIndex, forEachLine, keyLine, loadDayIndex, type KeyRow } from './day-index.js';
 
 /** How long appended events may wait before they are written and fsynced together. */
 const FLUSH_MS = 50;
+/** Most key rows kept in memory over all cached days; least recently used days are dropped first. */
+const CACHED_ROWS = 1_000_000;
+const DAY_MS = 86_400_000;
 
-/** Where AuditEvents are kept: a file (AuditLog) or MongoDB (MongoAuditLog). */
+export interface AuditPage {
+  /** Number of events that match. */
+  total: number;
+  /** The first `count` of them, newest first. */
+  events: AuditEvent[];
+}
+
+/** Where AuditEvents are kept: files (AuditLog) or MongoDB (MongoAuditLog). */
 export interface AuditSink {
+  init(): Promise<void>;
   append(event: AuditEvent): void;
   /** Resolves once everything appended so far is durable. */
   flush(): Promise<void>;
   close(): Promise<void>;
-  /** Every stored event, oldest first, that `keep` accepts. */
-  scan(keep: (e: AuditEvent) => boolean): Promise<AuditEvent[]>;
+  search(q: AuditQuery): Promise<AuditPage>;
+  read(id: string): Promise<AuditEvent | undefined>;
 }
 
+/** UTC day of an event's `recorded` (its partition). */
+const dayOf = (e: AuditEvent) => {
+  const t = Date.parse(e.recorded);
+  return new Date(Number.isNaN(t) ? Date.now() : t).toISOString().slice(0, 10);
+};
+
 /**
- * The audit trail: an append-only NDJSON file (DATA_DIR/audit/audit.ndjson), apart from the
- * clinical store. Appends are batched: one write + fdatasync per batch; `flush()` waits for it.
+ * The audit trail on disk, apart from the clinical store: one append-only NDJSON file per UTC day
+ * (DATA_DIR/audit/YYYY-MM-DD.ndjson, by `recorded`) plus its key file (YYYY-MM-DD.keys.ndjson: id,
+ * time, agents, patients, entities, subtype, outcome, action and the line's byte range). A search
+ * opens only the days its date range overlaps, answers the query from the key rows (posting lists
+ * by id, agent, patient, entity) and reads just the event lines of the page it returns.
+ * Appends are batched: per batch one write + fdatasync of the events, then the key rows (derived
+ * data, rebuilt from the events when behind). An `audit.ndjson` of earlier versions is moved into
+ * the day files once, at init.
  */
 export class AuditLog implements AuditSink {
-  readonly file: string;
-  private fh: FileHandle | undefined;
-  private pending: string[] = [];
+  private pending: AuditEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
+  /** Serialises writes, index loads and searches. */
+  private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly days = new Set<string>();
+  /** Day indexes, least recently used first. */
+  private readonly cache = new Map<string, DayIndex>();
+  private target: { day: string; fh: FileHandle; size: number } | undefined;
 
-  constructor(dir: string) {
+  constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.file = join(dir, 'audit.ndjson');
+    for (const f of readdirSync(dir)) {
+      const m = /^(\d{4}-\d{2}-\d{2})\.ndjson$/.exec(f);
+      if (m) this.days.add(m[1]);
+    }
+  }
+
+  async init(): Promise<void> {
+    const legacy = join(this.dir, 'audit.ndjson');
+    if (!existsSync(legacy)) return;
+    let batch: AuditEvent[] = [];
+    const moves: Array<Promise<void>> = [];
+    await forEachLine(legacy, (line) => {
+      try {
+        batch.push(JSON.parse(line.toString('utf8')) as AuditEvent);
+      } catch {
+        return;
+      }
+      if (batch.length >= 10_000) {
+        const b = batch;
+        batch = [];
+        moves.push(this.exclusive(() => this.write(b)));
+      }
+    });
+    moves.push(this.exclusive(() => this.write(batch)));
+    await Promise.all(moves);
+    await rename(legacy, `${legacy}.moved-to-days`);
   }
 
   append(event: AuditEvent): void {
     if (this.closed) return;
-    this.pending.push(JSON.stringify(event) + '\n');
+    this.pending.push(event);
     this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_MS);
   }
 
@@ -44,38 +96,144 @@ export class AuditLog implements AuditSink {
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const lines = this.pending;
+    const events = this.pending;
     this.pending = [];
-    this.writing = this.writing.then(async () => {
-      if (lines.length === 0) return;
-      this.fh ??= await open(this.file, 'a', 0o600);
-      await this.fh.appendFile(lines.join(''));
-      await this.fh.datasync();
-    });
-    return this.writing;
+    return this.exclusive(() => this.write(events));
   }
 
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    await this.fh?.close();
-    this.fh = undefined;
+    await this.exclusive(async () => {
+      await this.target?.fh.close();
+      this.target = undefined;
+    });
   }
 
-  /** Every stored event, oldest first, that `keep` accepts. */
-  async scan(keep: (e: AuditEvent) => boolean): Promise<AuditEvent[]> {
+  async search(q: AuditQuery): Promise<AuditPage> {
     await this.flush();
-    if (!existsSync(this.file)) return [];
-    const out: AuditEvent[] = [];
-    const rl = createInterface({ input: createReadStream(this.file, 'utf8'), crlfDelay: Infinity });
-    for await (const line of rl) {
-      if (!line) continue;
-      try {
-        const e = JSON.parse(line) as AuditEvent;
-        if (keep(e)) out.push(e);
-      } catch {
-        // a torn last line after a crash: skip it
+    return this.exclusive(async () => {
+      const from = q.from ?? Number.NEGATIVE_INFINITY;
+      const to = q.to ?? Number.POSITIVE_INFINITY;
+      const days = [...this.days].filter((d) => {
+        const start = Date.parse(d + 'T00:00:00Z');
+        return start < to && start + DAY_MS > from;
+      });
+      days.sort().reverse();
+      let total = 0;
+      const page: Array<{ day: string; row: KeyRow }> = [];
+      for (const day of days) {
+        const rows = (await this.index(day)).match(q);
+        total += rows.length;
+        for (const row of rows) {
+          if (page.length >= q.count) break;
+          page.push({ day, row });
+        }
       }
+      return { total, events: await this.readRows(page) };
+    });
+  }
+
+  async read(id: string): Promise<AuditEvent | undefined> {
+    await this.flush();
+    return this.exclusive(async () => {
+      for (const day of [...this.days].sort().reverse()) {
+        const row = (await this.index(day)).find(id);
+        if (row) return (await this.readRows([{ day, row }]))[0];
+      }
+      return undefined;
+    });
+  }
+
+  /** Runs fn after everything queued before it; a failure is the caller's, the chain goes on. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn);
+    this.chain = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  private events(day: string): string {
+    return join(this.dir, `${day}.ndjson`);
+  }
+  private keys(day: string): string {
+    return join(this.dir, `${day}.keys.ndjson`);
+  }
+
+  /** The day's index (cached; loading it repairs a key file left behind by a crash). */
+  private async index(day: string): Promise<DayIndex> {
+    let idx = this.cache.get(day);
+    if (idx) {
+      this.cache.delete(day);
+    } else {
+      idx = this.days.has(day) ? await loadDayIndex(this.events(day), this.keys(day)) : new DayIndex();
+      let rows = idx.rows.length;
+      for (const other of this.cache.values()) rows += other.rows.length;
+      for (const [d, other] of this.cache) {
+        if (rows <= CACHED_ROWS) break;
+        if (d === this.target?.day) continue;
+        this.cache.delete(d);
+        rows -= other.rows.length;
+      }
+    }
+    this.cache.set(day, idx);
+    return idx;
+  }
+
+  private async write(events: readonly AuditEvent[]): Promise<void> {
+    const byDay = new Map<string, AuditEvent[]>();
+    for (const e of events) (byDay.get(dayOf(e)) ?? byDay.set(dayOf(e), []).get(dayOf(e))!).push(e);
+    for (const [day, list] of byDay) {
+      const t = await this.appendTarget(day);
+      const rows: KeyRow[] = [];
+      let text = '';
+      for (const e of list) {
+        const line = JSON.stringify(e) + '\n';
+        const n = Buffer.byteLength(line);
+        rows.push({ ...auditKeys(e), o: t.size, n });
+        t.size += n;
+        text += line;
+      }
+      await t.fh.appendFile(text);
+      await t.fh.datasync();
+      // Key rows are derived from the events: a crash before they are written is repaired on load.
+      await appendFile(this.keys(day), rows.map(keyLine).join(''), { mode: 0o600 });
+      const idx = this.cache.get(day);
+      if (idx) for (const r of rows) idx.add(r);
+    }
+  }
+
+  /** The open event file of `day`, its index loaded first (so its key file is whole before rows are added). */
+  private async appendTarget(day: string): Promise<{ day: string; fh: FileHandle; size: number }> {
+    if (this.target?.day === day) return this.target;
+    await this.target?.fh.close();
+    this.target = undefined;
+    const idx = await this.index(day);
+    const fh = await open(this.events(day), 'a', 0o600);
+    this.days.add(day);
+    this.target = { day, fh, size: idx.end };
+    return this.target;
+  }
+
+  private async readRows(rows: ReadonlyArray<{ day: string; row: KeyRow }>): Promise<AuditEvent[]> {
+    const out: AuditEvent[] = [];
+    let fh: FileHandle | undefined;
+    let open_: string | undefined;
+    try {
+      for (const { day, row } of rows) {
+        if (open_ !== day) {
+          await fh?.close();
+          fh = await open(this.events(day), 'r');
+          open_ = day;
+        }
+        const buf = Buffer.alloc(row.n);
+        await fh!.read(buf, 0, row.n, row.o);
+        out.push(JSON.parse(buf.toString('utf8')) as AuditEvent);
+      }
+    } finally {
+      await fh?.close();
     }
     return out;
   }

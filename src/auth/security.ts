@@ -70,7 +70,10 @@ export async function setupSecurity(config: Config, search: SearchService, resou
     const m = new MongoAuditLog(config.mongodbUri, config.mongodbDb);
     await m.init();
     audit = m;
-  } else if (a.audit) audit = new AuditLog(join(config.dataDir, 'audit'));
+  } else if (a.audit) {
+    audit = new AuditLog(join(config.dataDir, 'audit'));
+    await audit.init();
+  }
   const policies = new Policies(raw, search, a.userAccess, config.baseUrl);
   const store = enabled ? guardStore(raw, search, resourceTypes, policies) : raw;
   const infos = new WeakMap<FastifyRequest, RequestInfo>();

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
@@ -8,7 +8,10 @@ import { startAuthServer, type AuthTestServer } from '../auth/helpers.js';
 
 /** Everything the audit trail holds, as text: the NDJSON file, or the MongoDB collection when MONGODB_URI is set. */
 async function storedText(config: Config): Promise<string> {
-  if (!config.mongodbUri) return readFileSync(join(config.dataDir, 'audit', 'audit.ndjson'), 'utf8');
+  if (!config.mongodbUri) {
+    const dir = join(config.dataDir, 'audit');
+    return readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+  }
   const { MongoClient } = await import('mongodb');
   const c = new MongoClient(config.mongodbUri);
   try {
@@ -101,6 +104,25 @@ t.test('every request leaves an AuditEvent, allowed and refused, without bodies 
   const one = await s.as(auditor, 'GET', `${s.base}/AuditEvent/${(put as unknown as { id: string }).id}`);
   t.equal(one.status, 200);
   t.equal(one.body.resourceType, 'AuditEvent');
+  t.equal((await s.as(auditor, 'GET', `${s.base}/AuditEvent/no-such-event`)).status, 404);
+
+  const today = new Date().toISOString().slice(0, 10);
+  const day = await s.as(auditor, 'GET', `${s.base}/AuditEvent?date=${today}&agent=writer-app&subtype=update`);
+  t.equal(day.body.total, 1, 'search by day, agent and subtype');
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  t.equal((await s.as(auditor, 'GET', `${s.base}/AuditEvent?date=${yesterday}`)).body.total, 0, 'another day: nothing');
+  t.equal((await s.as(auditor, 'GET', `${s.base}/AuditEvent?date=ge${yesterday}&date=lt${today}`)).body.total, 0, 'a range that ends before today');
+  const limited = await s.as(auditor, 'GET', `${s.base}/AuditEvent?agent=writer-app&_count=2`);
+  t.equal(limited.body.entry.length, 2, '_count limits the page');
+  t.ok(limited.body.total > 2, 'total counts every match');
+  const times = limited.body.entry.map((e: { resource: Event }) => e.resource.recorded);
+  t.ok(times[0] >= times[1], 'newest first');
+  t.equal((await s.as(auditor, 'GET', `${s.base}/AuditEvent?entity=Patient/p2&action=E`)).body.total, 1, 'search by entity and action (the transaction)');
+  for (const bad of ['name=x', 'date=yesterday', 'date=2026-13-01', 'agent:missing=true', '_sort=date', 'agent=']) {
+    const r = await s.as(auditor, 'GET', `${s.base}/AuditEvent?${bad}`);
+    t.equal(r.status, 400, `unsupported or malformed: ${bad} -> 400`);
+    t.equal(r.body.resourceType, 'OperationOutcome');
+  }
 });
 
 t.test('the audit trail is apart from clinical data and needs an audit scope', async (t) => {

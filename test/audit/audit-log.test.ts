@@ -1,0 +1,109 @@
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import type { AuditEvent } from 'fhir/r4.js';
+import { AuditLog } from '../../src/audit/audit-log.js';
+import { dateRange, parseAuditQuery } from '../../src/audit/audit-query.js';
+
+// The file audit trail: day partitions, key index, crash repair, migration of the single-file trail.
+const event = (id: string, recorded: string, client: string, patient?: string, subtype = 'read'): AuditEvent => ({
+  resourceType: 'AuditEvent',
+  id,
+  type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
+  subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: subtype }],
+  action: subtype === 'read' ? 'R' : 'E',
+  recorded,
+  outcome: '0',
+  agent: [{ who: { identifier: { system: 'urn:ietf:params:oauth:client-id', value: client } }, requestor: true }],
+  source: { observer: { display: 'test' } },
+  entity: patient ? [{ what: { reference: `Patient/${patient}` } }] : undefined,
+});
+
+const q = (s: string) => parseAuditQuery(new URLSearchParams(s), 1000);
+const idsOf = (events: AuditEvent[]) => events.map((e) => e.id);
+const cachedDays = (log: AuditLog) => [...(log as unknown as { cache: Map<string, unknown> }).cache.keys()].sort();
+
+function seed(log: AuditLog): void {
+  log.append(event('a1', '2026-01-01T10:00:00.000Z', 'app-a', 'p1'));
+  log.append(event('a2', '2026-01-01T23:59:59.999Z', 'app-b', 'p2'));
+  log.append(event('b1', '2026-01-02T00:00:00.000Z', 'app-a', 'p1', 'search-type'));
+  log.append(event('b2', '2026-01-02T12:00:00.000Z', 'app-a', 'p2'));
+  log.append(event('c1', '2026-01-03T08:30:00.000Z', 'app-b', 'p1'));
+}
+
+t.test('partitions by day; queries answered from the key index, newest first', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = new AuditLog(dir);
+  await log.init();
+  seed(log);
+  await log.flush();
+  t.same(readdirSync(dir).filter((f) => !f.includes('.keys.')).sort(), ['2026-01-01.ndjson', '2026-01-02.ndjson', '2026-01-03.ndjson'], 'one event file per UTC day');
+  await log.close();
+
+  const fresh = new AuditLog(dir);
+  await fresh.init();
+  const day = await fresh.search(q('date=2026-01-02'));
+  t.same(idsOf(day.events), ['b2', 'b1'], 'one day, newest first');
+  t.same(cachedDays(fresh), ['2026-01-02'], 'only that day was opened');
+  t.same(idsOf((await fresh.search(q('patient=p1'))).events), ['c1', 'b1', 'a1'], 'by patient over all days');
+  t.same(idsOf((await fresh.search(q('patient=Patient/p2&agent=app-a'))).events), ['b2'], 'patient and agent');
+  t.same(idsOf((await fresh.search(q('agent=app-b,app-x'))).events), ['c1', 'a2'], 'comma = or');
+  t.same(idsOf((await fresh.search(q('subtype=http://hl7.org/fhir/restful-interaction|search-type'))).events), ['b1'], 'subtype system|code');
+  t.same(idsOf((await fresh.search(q('date=ge2026-01-01T23:00:00Z&date=lt2026-01-02T12:00:00Z'))).events), ['b1', 'a2'], 'a range across midnight');
+  t.same(idsOf((await fresh.search(q('date=gt2026-01-02'))).events), ['c1'], 'gt a day = after it');
+  t.same(idsOf((await fresh.search(q('date=le2026-01-01'))).events), ['a2', 'a1'], 'le a day = up to its end');
+  const page = await fresh.search(q('_count=2'));
+  t.equal(page.total, 5);
+  t.same(idsOf(page.events), ['c1', 'b2'], 'a page of the newest across days');
+  t.equal((await fresh.read('a2'))?.id, 'a2', 'read by id');
+  t.equal(await fresh.read('zz'), undefined);
+  await fresh.close();
+});
+
+t.test('crash repair: key rows missing, a torn event line', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = new AuditLog(dir);
+  seed(log);
+  await log.close();
+  // The key file lost its last row (a crash between the two appends) ...
+  const keys = join(dir, '2026-01-02.keys.ndjson');
+  writeFileSync(keys, readFileSync(keys, 'utf8').split('\n')[0] + '\n');
+  // ... and the event file of another day ends in half a line.
+  appendFileSync(join(dir, '2026-01-03.ndjson'), '{"resourceType":"AuditEvent","id":"torn');
+  const again = new AuditLog(dir);
+  await again.init();
+  t.same(idsOf((await again.search(q('date=2026-01-02'))).events), ['b2', 'b1'], 'key file rebuilt from the events');
+  t.same(idsOf((await again.search(q('date=2026-01-03'))).events), ['c1'], 'torn line skipped');
+  again.append(event('c2', '2026-01-03T09:00:00.000Z', 'app-a', 'p3'));
+  t.same(idsOf((await again.search(q('date=2026-01-03'))).events), ['c2', 'c1'], 'an append after the torn line is whole');
+  await again.close();
+  const third = new AuditLog(dir);
+  t.same(idsOf((await third.search(q('patient=p3'))).events), ['c2'], 'and still after a restart');
+  await third.close();
+});
+
+t.test('the single-file trail of earlier versions moves into day files', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(dir, { recursive: true });
+  const old = [event('o1', '2025-12-31T10:00:00.000Z', 'old', 'p9'), event('o2', '2026-01-01T10:00:00.000Z', 'old', 'p9')];
+  writeFileSync(join(dir, 'audit.ndjson'), old.map((e) => JSON.stringify(e) + '\n').join(''));
+  const log = new AuditLog(dir);
+  await log.init();
+  t.notOk(existsSync(join(dir, 'audit.ndjson')), 'moved once');
+  t.same(idsOf((await log.search(q('patient=p9'))).events), ['o2', 'o1']);
+  t.same(idsOf((await log.search(q('date=2025-12-31'))).events), ['o1']);
+  await log.close();
+});
+
+t.test('date parameter ranges', async (t) => {
+  t.same(dateRange('2026-02'), { op: 'eq', start: Date.UTC(2026, 1, 1), end: Date.UTC(2026, 2, 1) });
+  t.same(dateRange('ge2026-02-28T10:15+01:00'), { op: 'ge', start: Date.UTC(2026, 1, 28, 9, 15), end: Date.UTC(2026, 1, 28, 9, 16) });
+  t.equal(dateRange('2026-02-30'), undefined, 'no such day');
+  t.equal(dateRange('2026-02-03T10:00'), undefined, 'a time needs a zone');
+  t.throws(() => q('date=sa2026'), /Invalid date/, 'unsupported prefix');
+  t.throws(() => q('identity=x'), /Unknown AuditEvent search parameter/);
+});
