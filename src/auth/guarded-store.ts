@@ -1,6 +1,6 @@
 import { FhirError } from '../fhir/errors.js';
 import type { SearchService } from '../rest/services.js';
-import type { FindQuery, HistoryQuery, PutInput, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
+import type { DistinctQuery, FindQuery, HistoryQuery, PutInput, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
 import { requestAuth, type AuthContext } from './context.js';
 import { Policies } from './policies.js';
 import type { AccessPolicy } from './policy.js';
@@ -113,6 +113,19 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             const n = p.narrow(types.length ? types : resourceTypes);
             if (n.types.length === 0) return 0;
             return target.count(n.types, n.filter ? { $and: [filter, n.filter] } : filter);
+          };
+        case 'distinct':
+          return async (q: DistinctQuery) => {
+            const p = await readPolicy();
+            if (!p) return target.distinct(q);
+            const n = p.narrow(q.types.length ? q.types : resourceTypes);
+            if (n.types.length === 0) return [];
+            const filter = n.filter ? { $and: [q.filter, n.filter] } : q.filter;
+            if (n.types.every((t) => p.typeAccess(t).exact)) return target.distinct({ ...q, types: n.types, filter });
+            // Query-restricted grants: values only from the rows the token sees.
+            const rows = await find(p, target, { types: n.types, filter });
+            if (rows.length === 0) return [];
+            return target.distinct({ ...q, types: n.types, filter: { $and: [filter, { $or: rows.map((r) => ({ type: r.type, id: r.id })) }] } });
           };
         case 'read':
           return async (type: string, id: string) => {

@@ -47,6 +47,31 @@ export interface FindQuery {
   skip?: number;
 }
 
+/**
+ * Distinct values of one field of the index elements of matching resources, e.g. the patients
+ * the care-management time entries point to: `field: 'idx.ref', where: { p: 'subject' },
+ * key: 'r', prefix: 'Patient/'`. Answered from index values, without reading resources; ordered
+ * and paged by value so that a pass over all values costs one page at a time.
+ */
+export interface DistinctQuery {
+  /** Resource types to look at; empty = all types. */
+  types: readonly string[];
+  /** Which resources (current, non-deleted versions), as for find. */
+  filter: Filter;
+  /** Array of index elements in the search document, e.g. 'idx.ref'. */
+  field: string;
+  /** Only elements whose fields equal these, e.g. { p: 'subject' }. */
+  where?: Readonly<Record<string, string>>;
+  /** The element field whose (string) values are returned, e.g. 'r'. */
+  key: string;
+  /** Only values that start with this, e.g. 'Patient/'. */
+  prefix?: string;
+  /** Only values after this one (the last value of the previous page). */
+  after?: string;
+  /** Most values returned. */
+  limit: number;
+}
+
 export interface HistoryQuery {
   type?: string;
   id?: string;
@@ -121,6 +146,8 @@ export interface ResourceStore {
   readMany(keys: readonly string[]): Promise<StoredVersion[]>;
   find(query: FindQuery): Promise<StoredVersion[]>;
   count(types: readonly string[], filter: Filter): Promise<number>;
+  /** Distinct index element values, ascending by code unit (ids and references are ASCII), at most `limit`. */
+  distinct(query: DistinctQuery): Promise<string[]>;
   /** Versions newest first. */
   history(query: HistoryQuery): Promise<StoredVersion[]>;
   countHistory(query: Omit<HistoryQuery, 'limit' | 'after'>): Promise<number>;

@@ -119,6 +119,39 @@ for (const factory of storeFactories()) {
       t.equal(await store.countHistory({}), (await store.history({ limit: 100000 })).length);
     });
 
+    // One write per unit of work: runs on servers without multi-document transactions too.
+    t.test('distinct: index element values of matching resources, ordered and paged', async (t) => {
+      const cm = { p: 'dtype', s: 'S', c: 'cm' };
+      const put = (type: string, id: string, idx: Record<string, unknown> | undefined) =>
+        store.transact((tx) => tx.put({ type, id, resource: idx ? ({ resourceType: type } as Resource) : undefined, idx }));
+      await put('Encounter', 'd1', { ref: [{ p: 'dsubj', r: 'Patient/b' }, { p: 'dpart', r: 'Practitioner/x' }], tok: [cm] });
+      await put('Encounter', 'd2', { ref: [{ p: 'dsubj', r: 'Patient/a' }], tok: [cm] });
+      await put('Encounter', 'd3', { ref: [{ p: 'dsubj', r: 'Patient/b' }], tok: [cm, { p: 'dtype', s: 'S', c: 'other' }] });
+      await put('Encounter', 'd4', { ref: [{ p: 'dsubj', r: 'Patient/c' }], tok: [{ p: 'dtype', s: 'S', c: 'other' }] });
+      await put('Encounter', 'd5', { ref: [{ p: 'dsubj', r: 'Group/g' }], tok: [cm] });
+      await put('Encounter', 'd6', { ref: [{ p: 'dsubj', r: 'Patient/d' }], tok: [cm] });
+      await put('Encounter', 'd6', undefined); // deleted: its values no longer count
+      await put('Encounter', 'd7', { ref: [{ p: 'dpatient', r: 'Patient/z' }], tok: [cm] });
+      await put('Procedure', 'd8', { ref: [{ p: 'dsubj', r: 'Patient/y' }], tok: [cm] });
+      const isCm = { 'idx.tok': { $elemMatch: { p: 'dtype', c: 'cm', s: 'S' } } };
+      const q = { types: ['Encounter'], filter: isCm, field: 'idx.ref', where: { p: 'dsubj' }, key: 'r', prefix: 'Patient/', limit: 100 };
+      t.same(await store.distinct(q), ['Patient/a', 'Patient/b'], 'each value once, ascending; other elements, other codes, other prefixes, deleted resources left out');
+      t.same(await store.distinct({ ...q, limit: 1 }), ['Patient/a'], 'limit');
+      t.same(await store.distinct({ ...q, after: 'Patient/a' }), ['Patient/b'], 'after the last value of a page');
+      t.same(await store.distinct({ ...q, after: 'Patient/b' }), [], 'past the end');
+      t.same(await store.distinct({ ...q, limit: 0 }), []);
+      // A filter without $elemMatch, which every server runs exactly (the pipeline on FerretDB too).
+      const plain = { ...q, filter: { id: { $in: ['d1', 'd2', 'd4', 'd5', 'd6', 'd7'] } }, prefix: undefined };
+      t.same(await store.distinct(plain), ['Group/g', 'Patient/a', 'Patient/b', 'Patient/c'], 'no prefix: every value of the element');
+      t.same(await store.distinct({ ...plain, where: undefined }), ['Group/g', 'Patient/a', 'Patient/b', 'Patient/c', 'Patient/z', 'Practitioner/x'], 'no where: every element');
+      t.same(await store.distinct({ ...q, types: [] }), ['Patient/a', 'Patient/b', 'Patient/y'], 'all types');
+      // A new write is seen by the next call (nothing stale is kept).
+      await put('Encounter', 'd9', { ref: [{ p: 'dsubj', r: 'Patient/0' }], tok: [cm] });
+      t.same(await store.distinct(q), ['Patient/0', 'Patient/a', 'Patient/b']);
+      await put('Encounter', 'd2', { ref: [{ p: 'dsubj', r: 'Patient/a2' }], tok: [cm] });
+      t.same(await store.distinct(q), ['Patient/0', 'Patient/a2', 'Patient/b'], 'an update moves the value');
+    });
+
     t.test('ping', async (t) => {
       await t.resolves(store.ping());
     });

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Query } from 'mingo';
 import type {
+  DistinctQuery,
   Filter,
   FindQuery,
   HistoryQuery,
@@ -19,6 +20,7 @@ import { CommitLog } from './commit-log.js';
 import { EmbeddedVersion } from './version.js';
 import { HashIndexes } from './hash-index.js';
 import { sortByScalars } from './scalar-sort.js';
+import { DistinctValues } from './distinct-values.js';
 
 export interface EmbeddedStoreOptions {
   /** Folder holding the commit log; created when missing. */
@@ -270,6 +272,12 @@ export class EmbeddedStore implements ResourceStore {
 
   async count(types: readonly string[], filter: Filter): Promise<number> {
     return this.matching(types, filter).length;
+  }
+
+  private readonly distinctValues = new DistinctValues({ commits: () => this.commits, matching: (types, filter) => this.matching(types, filter) });
+
+  async distinct(q: DistinctQuery): Promise<string[]> {
+    return this.distinctValues.values(q);
   }
 
   /**

@@ -1,11 +1,12 @@
 import { Query } from 'mingo';
 import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db, type Document } from 'mongodb';
-import type { Filter, FindQuery, HistoryQuery, PutInput, ResourceStore, StoreCapabilities, StoredVersion, StoreTx } from '../port.js';
+import type { DistinctQuery, Filter, FindQuery, HistoryQuery, PutInput, ResourceStore, StoreCapabilities, StoredVersion, StoreTx } from '../port.js';
 import { VersionConflict } from '../port.js';
 import { resourceKey, stampResource, versionKey } from '../stamp.js';
 import { MongoVersion, type VersionDoc } from './mongo-version.js';
 import { FhirError } from '../../fhir/errors.js';
 import { relaxFilter } from './relax.js';
+import { aggregateDistinct, scanDistinct } from './mongo-distinct.js';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -188,6 +189,16 @@ export class MongoStore implements ResourceStore {
     const candidates = await this.current.find(relaxed, { projection: { res: 0 } }).toArray();
     const query = new Query(full);
     return candidates.reduce((n, d) => (query.test(d) ? n + 1 : n), 0);
+  }
+
+  async distinct(q: DistinctQuery): Promise<string[]> {
+    if (q.limit <= 0) return [];
+    const full = this.liveFilter(q.types, q.filter);
+    const relaxed = this.relaxed(full);
+    // Not on FerretDB 1.x, not even as a probe: its $project takes no field paths, $unwind of a
+    // nested array answers nothing, and $unwind of a projected field closes the connection.
+    if (!relaxed && !this.server.startsWith('FerretDB')) return aggregateDistinct(this.current, full, q);
+    return scanDistinct(this.current, full, relaxed ?? full, q);
   }
 
   /** The filter to send instead of `full` when the server cannot answer it exactly; undefined = send `full`. */

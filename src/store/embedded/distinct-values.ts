@@ -1,0 +1,73 @@
+import type { DistinctQuery, Filter } from '../port.js';
+
+/** What the embedded store lends this module: its commit counter and its filter matching. */
+export interface DistinctSource {
+  /** Changes whenever something is committed. */
+  commits(): number;
+  /** Current live search documents matching the filter (the store's hash indexes narrow them). */
+  matching(types: readonly string[], filter: Filter): Iterable<{ doc: object }>;
+}
+
+/** Distinct value lists kept between commits (a few queries page through at once: a month's candidates). */
+const KEPT = 8;
+
+/**
+ * `distinct` of the embedded store. The sorted values of a query are kept until the next commit,
+ * so paging through them (one call per page, each after the previous page's last value) costs one
+ * pass over the matching index values, not one per page; only strings are kept, never resources.
+ */
+export class DistinctValues {
+  private readonly kept = new Map<string, string[]>();
+  private at = -1;
+
+  constructor(private readonly source: DistinctSource) {}
+
+  values(q: DistinctQuery): string[] {
+    if (q.limit <= 0) return [];
+    const all = this.sorted(q);
+    let lo = 0;
+    if (q.after !== undefined) {
+      let hi = all.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (all[mid] <= q.after) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    return all.slice(lo, lo + q.limit);
+  }
+
+  private sorted(q: DistinctQuery): string[] {
+    const commits = this.source.commits();
+    if (commits !== this.at) {
+      this.kept.clear();
+      this.at = commits;
+    }
+    // RegExp values must be part of the key (plain JSON prints them all as {}).
+    const key = JSON.stringify([q.types, q.filter, q.field, q.where ?? {}, q.key, q.prefix ?? ''], (_k, v: unknown) =>
+      v instanceof RegExp ? { $re: v.source, $flags: v.flags } : v,
+    );
+    const hit = this.kept.get(key);
+    if (hit) return hit;
+    const path = q.field.split('.');
+    const where = Object.entries(q.where ?? {});
+    const prefix = q.prefix ?? '';
+    const seen = new Set<string>();
+    for (const { doc } of this.source.matching(q.types, q.filter)) {
+      let arr: unknown = doc;
+      for (const part of path) arr = arr && typeof arr === 'object' ? (arr as Record<string, unknown>)[part] : undefined;
+      if (!Array.isArray(arr)) continue;
+      for (const el of arr) {
+        if (!el || typeof el !== 'object') continue;
+        const e = el as Record<string, unknown>;
+        const v = e[q.key];
+        if (typeof v !== 'string' || !v.startsWith(prefix)) continue;
+        if (where.every(([k, want]) => e[k] === want)) seen.add(v);
+      }
+    }
+    const all = [...seen].sort();
+    if (this.kept.size >= KEPT) this.kept.delete(this.kept.keys().next().value!);
+    this.kept.set(key, all);
+    return all;
+  }
+}
