@@ -4,13 +4,18 @@ import type { AuthContext } from '../auth/context.js';
 import { FhirError, notFound } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
 import type { AuditSink } from './audit-log.js';
-import { parseAuditQuery } from './audit-query.js';
+import { auditKeys, parseAuditQuery } from './audit-query.js';
 
 export interface AuditRouteOptions {
   /** Auth on: reading the trail needs an explicit AuditEvent scope (system/ or user/, r or s). */
   enabled: boolean;
   maxCount: number;
   ctxOf(req: FastifyRequest): AuthContext | undefined;
+  /**
+   * The patients a user/ AuditEvent grant reaches (USER_ACCESS=care-team): the user reads only the
+   * events about its own patients. undefined = the user is not confined (USER_ACCESS=all).
+   */
+  userPatients(ctx: AuthContext): Promise<ReadonlySet<string> | undefined>;
 }
 
 /**
@@ -19,19 +24,26 @@ export interface AuditRouteOptions {
  * the clinical store.
  */
 export function registerAuditRoutes(app: FastifyInstance, s: Services, log: AuditSink, opts: AuditRouteOptions): void {
-  const check = (req: FastifyRequest, perm: 'r' | 's') => {
-    if (!opts.enabled) return;
+  /** Refuses a token without an audit scope; the Patient references a user/ grant is confined to, or undefined (whole trail). */
+  const check = async (req: FastifyRequest, perm: 'r' | 's'): Promise<string[] | undefined> => {
+    if (!opts.enabled) return undefined;
     const ctx = opts.ctxOf(req);
-    if (!ctx?.grants.some((g) => g.type === 'AuditEvent' && g.context !== 'patient' && g.perms.has(perm) && !g.params)) {
+    const grants = ctx?.grants.filter((g) => g.type === 'AuditEvent' && g.context !== 'patient' && g.perms.has(perm) && !g.params) ?? [];
+    if (!ctx || grants.length === 0) {
       throw FhirError.of(403, 'forbidden', `Reading the audit trail needs an explicit AuditEvent scope (system/AuditEvent.${perm})`);
     }
+    if (grants.some((g) => g.context === 'system')) return undefined;
+    const patients = await opts.userPatients(ctx);
+    return patients && [...patients].map((id) => `Patient/${id}`);
   };
   const send = (reply: import('fastify').FastifyReply, body: unknown) => reply.header('Content-Type', 'application/fhir+json; charset=utf-8').send(JSON.stringify(body));
 
   app.get('/fhir/AuditEvent', async (req, reply) => {
-    check(req, 's');
+    const confined = await check(req, 's');
     const q = new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
-    const page = await log.search(parseAuditQuery(q, opts.maxCount));
+    const query = parseAuditQuery(q, opts.maxCount);
+    if (confined) query.patient.push(confined);
+    const page = await log.search(query);
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'searchset',
@@ -43,11 +55,11 @@ export function registerAuditRoutes(app: FastifyInstance, s: Services, log: Audi
   });
 
   app.get('/fhir/AuditEvent/:id', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
-    check(req, 'r');
+    const confined = await check(req, 'r');
     const id = req.params.id;
     if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) throw notFound(`AuditEvent/${id.slice(0, 64)} is not known`);
     const found = await log.read(id);
-    if (!found) throw notFound(`AuditEvent/${id} is not known`);
+    if (!found || (confined && !auditKeys(found).p.some((p) => confined.includes(p)))) throw notFound(`AuditEvent/${id} is not known`);
     return send(reply, found);
   });
 }

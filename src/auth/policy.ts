@@ -71,6 +71,11 @@ export class AccessPolicy {
   /** A system/ (or unconfined user/) `*` read grant: reads need no narrowing or checks. */
   readonly seesEverything: boolean;
 
+  /** The patients user/ grants reach in care-team mode (undefined: 'all' mode, or no usable fhirUser). */
+  get userPatients(): ReadonlySet<string> | undefined {
+    return this.user.confinement?.patients;
+  }
+
   /** The token has user/ grants but names no user they could reach (care-team mode). */
   get userUnresolved(): boolean {
     return this.user.mode === 'care-team' && !this.user.confinement && this.ctx.grants.some((g) => g.context === 'user');

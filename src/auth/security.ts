@@ -276,7 +276,14 @@ export async function setupSecurity(config: Config, search: SearchService, resou
       if (signingKey) {
         registerTokenEndpoint(app, { tokenUrl: urls.tokenUrl, issuer: urls.issuer, audience: config.baseUrl, clients, key: signingKey, lifetimeSeconds: a.tokenLifetime });
       }
-      if (audit) registerAuditRoutes(app, s, audit, { enabled, maxCount: a.maxCount, ctxOf: (req) => infos.get(req)?.holder?.ctx });
+      if (audit) {
+        registerAuditRoutes(app, s, audit, {
+          enabled,
+          maxCount: a.maxCount,
+          ctxOf: (req) => infos.get(req)?.holder?.ctx,
+          userPatients: async (ctx) => (a.userAccess === 'all' ? undefined : ((await policies.for(ctx)).userPatients ?? new Set<string>())),
+        });
+      }
     },
   };
 }

@@ -135,6 +135,25 @@ t.test('the audit trail is apart from clinical data and needs an audit scope', a
   t.notOk((clinical.body.entry ?? []).some((e: { resource: { resourceType: string } }) => e.resource.resourceType === 'AuditEvent'));
 });
 
+t.test("a user/ AuditEvent scope reads only the events about the user's patients", async (t) => {
+  const admin = await s.token({ scope: 'system/*.cruds', client_id: 'admin' });
+  t.equal((await s.as(admin, 'PUT', `${s.base}/Practitioner/aud-dr`, { resourceType: 'Practitioner', id: 'aud-dr' })).status, 201);
+  t.equal((await s.as(admin, 'PUT', `${s.base}/Patient/p3`, { resourceType: 'Patient', id: 'p3', generalPractitioner: [{ reference: 'Practitioner/aud-dr' }] })).status, 201);
+  t.equal((await s.as(admin, 'GET', `${s.base}/Patient/p3`)).status, 200);
+  await sleep(100);
+  const user = await s.token({ scope: 'user/AuditEvent.rs', fhirUser: 'Practitioner/aud-dr' });
+  const mine = await s.as(user, 'GET', `${s.base}/AuditEvent?_count=100`);
+  t.equal(mine.status, 200);
+  const events = (mine.body.entry as Array<{ resource: Event & { id: string } }>).map((e) => e.resource);
+  t.ok(events.length >= 2, "the events about the user's patient");
+  t.ok(events.every((e) => e.entity?.some((x) => x.what?.reference === 'Patient/p3')), 'and only those');
+  t.equal((await s.as(user, 'GET', `${s.base}/AuditEvent?patient=p1`)).body.total, 0, "another patient's events: none");
+  t.equal((await s.as(user, 'GET', `${s.base}/AuditEvent/${events[0].id}`)).status, 200, 'read of an own event');
+  const auditor = await s.token({ scope: 'system/AuditEvent.rs' });
+  const other = await s.as(auditor, 'GET', `${s.base}/AuditEvent?patient=p1&_count=1`);
+  t.equal((await s.as(user, 'GET', `${s.base}/AuditEvent/${other.body.entry[0].resource.id}`)).status, 404, "read of another patient's event: 404");
+});
+
 t.test('auth off (local development): the trail is written and readable', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
