@@ -38,9 +38,13 @@ export function registerAuditRoutes(app: FastifyInstance, s: Services, log: Audi
   };
   const send = (reply: import('fastify').FastifyReply, body: unknown) => reply.header('Content-Type', 'application/fhir+json; charset=utf-8').send(JSON.stringify(body));
 
-  app.get('/fhir/AuditEvent', async (req, reply) => {
+  const searchRoute = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const confined = await check(req, 's');
     const q = new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
+    if (req.method === 'POST') {
+      if (req.body !== undefined && !(req.body instanceof URLSearchParams)) throw FhirError.of(415, 'not-supported', 'POST _search takes an application/x-www-form-urlencoded body');
+      for (const [k, v] of req.body ?? []) q.append(k, v);
+    }
     const query = parseAuditQuery(q, opts.maxCount);
     if (confined) query.patient.push(confined);
     const page = await log.search(query);
@@ -52,7 +56,9 @@ export function registerAuditRoutes(app: FastifyInstance, s: Services, log: Audi
       entry: page.events.map((e) => ({ fullUrl: `${s.config.baseUrl}/AuditEvent/${e.id}`, resource: e, search: { mode: 'match' } })),
     };
     return send(reply, bundle);
-  });
+  };
+  app.get('/fhir/AuditEvent', searchRoute);
+  app.post('/fhir/AuditEvent/_search', searchRoute);
 
   app.get('/fhir/AuditEvent/:id', async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
     const confined = await check(req, 'r');

@@ -243,6 +243,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         const info = infos.get(req);
         if (!info) return;
         info.entries = bundleEntries(req, info);
+        if (audit) refuseAuditWrites([info.interaction, ...info.entries]);
         const ctx = info.holder?.ctx;
         if (enabled && ctx && !info.interaction.public) await enforce(req, info, ctx);
       });
@@ -286,6 +287,15 @@ export async function setupSecurity(config: Config, search: SearchService, resou
       }
     },
   };
+}
+
+const WRITES = new Set(['create', 'update', 'patch', 'delete']);
+
+/** While the audit trail is on, AuditEvents are the trail's, written by the server alone: no client writes them (directly or in a bundle). */
+function refuseAuditWrites(interactions: readonly Interaction[]): void {
+  if (interactions.some((i) => i.type === 'AuditEvent' && WRITES.has(i.code))) {
+    throw FhirError.of(405, 'not-supported', 'AuditEvent is the audit trail, written by the server only: it cannot be created, changed or deleted');
+  }
 }
 
 /** Patient ids a CCM operation asks about: `patient` in the query or the Parameters body. */

@@ -1,4 +1,5 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4.js';
+import { auditCapability } from '../audit/capability.js';
 import { restSecurity } from '../auth/capability-security.js';
 import type { Services } from './services.js';
 
@@ -37,7 +38,7 @@ export function capabilityStatement(s: Services, operations: readonly OperationI
       searchParam: params.map((p) => ({ name: p.code, definition: p.url, type: p.type, documentation: p.description })),
     };
     if (ops.length) r.operation = ops.map((o) => ({ name: o.name, definition: o.definition }));
-    return r;
+    return type === 'AuditEvent' && s.config.auth.audit ? auditCapability(r) : r;
   });
   const systemOps = operations.filter((o) => o.system);
   return {

@@ -154,6 +154,25 @@ t.test("a user/ AuditEvent scope reads only the events about the user's patients
   t.equal((await s.as(user, 'GET', `${s.base}/AuditEvent/${other.body.entry[0].resource.id}`)).status, 404, "read of another patient's event: 404");
 });
 
+t.test('AuditEvent belongs to the trail: no client writes, POST _search, CapabilityStatement', async (t) => {
+  const admin = await s.token({ scope: 'system/*.cruds system/AuditEvent.rs', client_id: 'admin' });
+  const forged = { resourceType: 'AuditEvent', id: 'forged', type: { code: 'rest' }, recorded: new Date().toISOString(), agent: [{ requestor: true }], source: { observer: { display: 'x' } } };
+  t.equal((await s.as(admin, 'POST', `${s.base}/AuditEvent`, forged)).status, 405, 'create refused');
+  t.equal((await s.as(admin, 'PUT', `${s.base}/AuditEvent/forged`, forged)).status, 405, 'update refused');
+  const tx = await s.as(admin, 'POST', s.base, { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: forged, request: { method: 'PUT', url: 'AuditEvent/forged' } }] });
+  t.equal(tx.status, 405, 'a transaction entry writing an AuditEvent refused');
+  t.equal((await s.as(admin, 'GET', `${s.base}/AuditEvent/forged`)).status, 404, 'nothing was written');
+  const viaPost = await fhir('POST', `${s.base}/AuditEvent/_search`, 'subtype=read&_count=1', { authorization: `Bearer ${admin}`, 'content-type': 'application/x-www-form-urlencoded' });
+  t.equal(viaPost.status, 200, 'POST _search');
+  const viaGet = await s.as(admin, 'GET', `${s.base}/AuditEvent?subtype=read&_count=1`);
+  t.equal(viaPost.body.total, viaGet.body.total, 'POST _search = GET search');
+  const cap = await fhir('GET', `${s.base}/metadata`);
+  const entry = cap.body.rest[0].resource.find((r: { type: string }) => r.type === 'AuditEvent');
+  t.same(entry.interaction.map((i: { code: string }) => i.code), ['read', 'search-type'], 'CapabilityStatement: read and search only');
+  t.same(entry.searchParam.map((p: { name: string }) => p.name).sort(), ['_id', 'action', 'agent', 'date', 'entity', 'outcome', 'patient', 'subtype'].filter((n) => entry.searchParam.some((p: { name: string }) => p.name === n)), 'only the parameters the trail serves');
+  t.notOk(entry.searchParam.some((p: { name: string }) => ['site', 'source', 'type', 'policy'].includes(p.name)), 'no others');
+});
+
 t.test('auth off (local development): the trail is written and readable', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
