@@ -50,6 +50,7 @@ t.test('authentication: 401 with a Bearer challenge, public endpoints stay publi
     ['wrong audience', s.token({ scope: 'system/Condition.rs' }, { aud: 'https://other.example/fhir' })],
     ['wrong issuer', s.token({ scope: 'system/Condition.rs' }, { iss: 'https://evil.example/' })],
     ['expired (beyond the clock skew)', s.token({ scope: 'system/Condition.rs' }, { exp: Math.floor(Date.now() / 1000) - 120 })],
+    ['not valid yet (nbf beyond the clock skew)', s.token({ scope: 'system/Condition.rs', nbf: Math.floor(Date.now() / 1000) + 120 })],
     ['signed by another key', generateKeyPair('RS256').then(({ privateKey }) => s.token({ scope: 'system/Condition.rs' }, { key: privateKey }))],
     ['alg none', Promise.resolve(unsigned({ iss: 'https://idp.test.example/', aud: B, exp: Math.floor(Date.now() / 1000) + 60, scope: 'system/*.cruds' }))],
     ['HMAC', hmac({ iss: 'https://idp.test.example/', aud: B, exp: Math.floor(Date.now() / 1000) + 60, scope: 'system/*.cruds' })],
@@ -62,6 +63,8 @@ t.test('authentication: 401 with a Bearer challenge, public endpoints stay publi
   }
   const nearlyExpired = await s.token({ scope: 'system/Condition.rs' }, { exp: Math.floor(Date.now() / 1000) - 5 });
   t.equal((await s.as(nearlyExpired, 'GET', `${B}/Condition`)).status, 200, 'a token expired within the clock skew is still accepted');
+  const nearlyValid = await s.token({ scope: 'system/Condition.rs', nbf: Math.floor(Date.now() / 1000) + 5 });
+  t.equal((await s.as(nearlyValid, 'GET', `${B}/Condition`)).status, 200, 'a token valid within the clock skew is accepted');
 });
 
 t.test('scopes v1 and v2: each interaction needs its permission', async (t) => {
