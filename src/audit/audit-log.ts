@@ -173,7 +173,6 @@ export class AuditLog implements AuditSink {
       for (const other of this.cache.values()) rows += other.rows.length;
       for (const [d, other] of this.cache) {
         if (rows <= CACHED_ROWS) break;
-        if (d === this.target?.day) continue;
         this.cache.delete(d);
         rows -= other.rows.length;
       }
@@ -205,15 +204,17 @@ export class AuditLog implements AuditSink {
     }
   }
 
-  /** The open event file of `day`, its index loaded first (so its key file is whole before rows are added). */
+  /** The open event file of `day`. */
   private async appendTarget(day: string): Promise<{ day: string; fh: FileHandle; size: number }> {
     if (this.target?.day === day) return this.target;
     await this.target?.fh.close();
     this.target = undefined;
-    const idx = await this.index(day);
+    // Loading the index repairs a key file a crash left behind, before rows are appended to it
+    // (not cached here: appending must not pin a large day in memory).
+    const end = this.cache.get(day)?.end ?? (this.days.has(day) ? (await loadDayIndex(this.events(day), this.keys(day))).end : 0);
     const fh = await open(this.events(day), 'a', 0o600);
     this.days.add(day);
-    this.target = { day, fh, size: idx.end };
+    this.target = { day, fh, size: end };
     return this.target;
   }
 

@@ -83,6 +83,14 @@ t.test('crash repair: key rows missing, a torn event line', async (t) => {
   const third = new AuditLog(dir);
   t.same(idsOf((await third.search(q('patient=p3'))).events), ['c2'], 'and still after a restart');
   await third.close();
+  // A torn line, then an append before any search.
+  appendFileSync(join(dir, '2026-01-01.ndjson'), '{"resourceType":"Audit');
+  const fourth = new AuditLog(dir);
+  fourth.append(event('a3', '2026-01-01T12:00:00.000Z', 'app-c', 'p4'));
+  await fourth.flush();
+  t.same(idsOf((await fourth.search(q('date=2026-01-01'))).events), ['a2', 'a3', 'a1'], 'the append after a torn line is found');
+  t.same(idsOf((await fourth.search(q('agent=app-c'))).events), ['a3']);
+  await fourth.close();
 });
 
 t.test('the single-file trail of earlier versions moves into day files', async (t) => {
