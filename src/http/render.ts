@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OperationOutcome, Resource } from 'fhir/r4.js';
+import { serializeJson } from '../fhir/raw-json.js';
 import { etagOf } from '../rest/etag.js';
 import type { RestResult } from '../rest/result.js';
 import { parseElements, parseSummary, type ElementFilter } from '../search/summary.js';
@@ -37,7 +38,7 @@ export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResu
 }
 
 export function serialize(body: Resource, pretty: boolean): string {
-  return pretty ? JSON.stringify(body, null, 2) : JSON.stringify(body);
+  return serializeJson(body, pretty);
 }
 
 function outcomeFor(r: RestResult): OperationOutcome {

@@ -9,6 +9,7 @@ import type {
   ValueSet,
 } from 'fhir/r4.js';
 import { badRequest, outcomeOf } from '../fhir/errors.js';
+import { entryWithStoredJson } from '../fhir/raw-json.js';
 import { loadDefinitions } from '../fhir/definitions.js';
 import type { Filter, IndexValues, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
 import { allOf } from './compiled.js';
@@ -194,13 +195,13 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       if (truncated) issues.push({ severity: 'warning', code: 'too-costly', diagnostics: 'Included resources were truncated' });
 
       const entry: BundleEntry[] = [];
+      const whole = (!summary || summary === 'false') && !elementList;
       const render = (v: StoredVersion, mode: 'match' | 'include') => {
-        if (!v.resource) return;
-        entry.push({
-          fullUrl: `${base}/${v.type}/${v.id}`,
-          resource: elements.apply(v.resource, summary, elementList),
-          search: { mode },
-        });
+        if (v.json === undefined) return;
+        const fullUrl = `${base}/${v.type}/${v.id}`;
+        // Whole resources go out as their stored JSON, never parsed (see raw-json.ts).
+        if (whole) entry.push(entryWithStoredJson(fullUrl, v.json, { mode }));
+        else entry.push({ fullUrl, resource: elements.apply(v.resource!, summary, elementList), search: { mode } });
       };
       for (const v of rows) render(v, 'match');
       for (const v of included) render(v, 'include');

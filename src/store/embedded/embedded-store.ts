@@ -20,6 +20,8 @@ import { CommitLog } from './commit-log.js';
 import { EmbeddedVersion } from './version.js';
 import { HashIndexes } from './hash-index.js';
 import { sortByScalars } from './scalar-sort.js';
+import { compileScalarFilter } from './scalar-filter.js';
+import { topKeys } from './top-keys.js';
 import { DistinctValues } from './distinct-values.js';
 
 export interface EmbeddedStoreOptions {
@@ -180,13 +182,29 @@ export class EmbeddedStore implements ResourceStore {
   /** Matching live versions, before sort/skip/limit. */
   private matching(types: readonly string[], filter: Filter, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
     if (overlay) return this.matchingNow(types, filter, overlay);
-    // RegExp values must be part of the key (plain JSON would print them all as {}).
-    const key = JSON.stringify([types, filter], (_k, v: unknown) => (v instanceof RegExp ? { $re: v.source, $flags: v.flags } : v));
+    const key = filterKey(types, filter);
     const last = this.lastMatch;
     if (last && last.key === key && last.commits === this.commits) return last.rows.slice();
     const rows = this.matchingNow(types, filter);
     this.lastMatch = { key, commits: this.commits, rows };
     return rows.slice();
+  }
+
+  /** The last decided() answer, reused while nothing was committed (count, then the first page). */
+  private lastDecided: { key: string; commits: number; keys: ReadonlySet<string> | undefined } | undefined;
+
+  /**
+   * The exact set of matching "Type/id" keys when the hash indexes decide the whole filter
+   * (e.g. patient + status, or code = system|code), without touching a version; else undefined.
+   */
+  private decided(types: readonly string[], filter: Filter): ReadonlySet<string> | undefined {
+    const key = filterKey(types, filter);
+    const last = this.lastDecided;
+    if (last && last.key === key && last.commits === this.commits) return last.keys;
+    const allTypes = types.length > 0 ? types : [...this.live.keys()];
+    const keys = this.hash.exact(allTypes, filter, (k) => this.latest.get(k)?.doc);
+    this.lastDecided = { key, commits: this.commits, keys };
+    return keys;
   }
 
   private matchingNow(types: readonly string[], filter: Filter, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
@@ -195,7 +213,7 @@ export class EmbeddedStore implements ResourceStore {
     if (!overlay) {
       // Decided by the hash indexes alone (e.g. patient + status): no filter evaluation needed.
       const docOf = (k: string) => this.latest.get(k)?.doc;
-      const exact = this.hash.exact(allTypes, filter, docOf);
+      const exact = this.decided(types, filter);
       if (exact) {
         for (const k of exact) {
           const v = this.latest.get(k);
@@ -216,11 +234,12 @@ export class EmbeddedStore implements ResourceStore {
         }
         if (decided.length) {
           decided.sort((a, b) => a.size - b.size);
-          const residual = new Query(rest.length === 1 ? rest[0] : { $and: rest });
+          const rf = rest.length === 1 ? rest[0] : { $and: rest };
+          const residual = compileScalarFilter(rf) ?? ((q: Query) => (d: EmbeddedVersion['doc']) => q.test(d))(new Query(rf));
           for (const k of decided[0]) {
             if (!decided.every((d) => d.has(k))) continue;
             const v = this.latest.get(k);
-            if (v && !v.deleted && residual.test(v.doc)) out.push(v);
+            if (v && !v.deleted && residual(v.doc)) out.push(v);
           }
           return out;
         }
@@ -253,6 +272,21 @@ export class EmbeddedStore implements ResourceStore {
   }
 
   private findIn(q: FindQuery, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
+    const order = defaultOrder(q.sort);
+    if (!overlay && order !== undefined && q.limit !== undefined) {
+      // The first page of a search in the default (type, id) order, decided by the indexes:
+      // chosen from the keys alone, and only the page's versions are looked up.
+      const keys = this.decided(q.types, q.filter);
+      if (keys) {
+        const skip = q.skip ?? 0;
+        const out: EmbeddedVersion[] = [];
+        for (const k of topKeys(keys, skip + q.limit, order === -1).slice(skip)) {
+          const v = this.latest.get(k);
+          if (v && !v.deleted) out.push(v);
+        }
+        return out;
+      }
+    }
     const rows = this.matching(q.types, q.filter, overlay);
     if (!q.sort?.length && q.skip === undefined && q.limit === undefined) return rows;
     const upTo = q.limit === undefined ? Infinity : (q.skip ?? 0) + q.limit;
@@ -271,7 +305,7 @@ export class EmbeddedStore implements ResourceStore {
   }
 
   async count(types: readonly string[], filter: Filter): Promise<number> {
-    return this.matching(types, filter).length;
+    return this.decided(types, filter)?.size ?? this.matching(types, filter).length;
   }
 
   private readonly distinctValues = new DistinctValues({ commits: () => this.commits, matching: (types, filter) => this.matching(types, filter) });
@@ -396,4 +430,15 @@ class EmbeddedTx implements StoreTx {
   async lock(): Promise<void> {
     // Transactions are already serialised by the store's mutex.
   }
+}
+
+/** Memo key of a query. RegExp values must be part of it (plain JSON prints them all as {}). */
+function filterKey(types: readonly string[], filter: Filter): string {
+  return JSON.stringify([types, filter], (_k, v: unknown) => (v instanceof RegExp ? { $re: v.source, $flags: v.flags } : v));
+}
+
+/** 1 or -1 when the sort is (type, id) in one direction — the order of "Type/id" keys; else undefined. */
+function defaultOrder(sort: FindQuery['sort']): 1 | -1 | undefined {
+  if (sort?.length !== 2 || sort[0][0] !== 'type' || sort[1][0] !== 'id' || sort[0][1] !== sort[1][1]) return undefined;
+  return sort[0][1];
 }

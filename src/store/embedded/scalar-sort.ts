@@ -1,4 +1,5 @@
 import type { Sort } from '../port.js';
+import { firstK } from './first-k.js';
 
 /**
  * Sorting by scalar fields (type, id, lu, precomputed sort keys) without the general MongoDB
@@ -9,64 +10,44 @@ import type { Sort } from '../port.js';
  * large result).
  */
 export function sortByScalars<T extends { doc: object }>(rows: T[], sort: Sort, first = Infinity): T[] | undefined {
+  const n = rows.length;
+  const nk = sort.length;
   const paths = sort.map(([field]) => field.split('.'));
   const dirs = sort.map(([, d]) => d);
-  const keys: unknown[][] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const ks = paths.map((p) => getPath(rows[i].doc, p));
-    for (const v of ks) if (v !== null && typeof v === 'object') return undefined;
-    keys[i] = ks;
+  // One flat array of keys (row-major) instead of an array per row: this loop runs over every
+  // match of a search, so allocation per row is what it costs.
+  const keys: unknown[] = new Array(n * nk);
+  for (let i = 0; i < n; i++) {
+    const doc = rows[i].doc;
+    for (let k = 0; k < nk; k++) {
+      const v = getPath(doc, paths[k]);
+      if (v !== null && typeof v === 'object') return undefined;
+      keys[i * nk + k] = v;
+    }
   }
   const cmp = (x: number, y: number) => {
-    for (let k = 0; k < dirs.length; k++) {
-      const c = compare(keys[x][k], keys[y][k]);
+    const bx = x * nk;
+    const by = y * nk;
+    for (let k = 0; k < nk; k++) {
+      const a = keys[bx + k];
+      const b = keys[by + k];
+      if (a === b) continue;
+      const c = typeof a === 'string' && typeof b === 'string' ? (a < b ? -1 : 1) : compare(a, b);
       if (c !== 0) return dirs[k] === 1 ? c : -c;
     }
     return x - y; // stable
   };
   let order: number[];
-  if (first < rows.length / 4) order = smallest(rows.length, first, cmp);
+  if (first < n / 4) order = firstK(indexes(n), first, (x, y) => cmp(x, y) < 0);
   else {
-    order = rows.map((_, i) => i);
+    order = new Array<number>(n);
+    for (let i = 0; i < n; i++) order[i] = i;
     order.sort(cmp);
     if (first < order.length) order.length = first;
   }
-  return order.map((i) => rows[i]);
-}
-
-/** The `k` smallest of 0..n-1 under cmp, in order: a max-heap of size k. */
-function smallest(n: number, k: number, cmp: (a: number, b: number) => number): number[] {
-  const heap: number[] = [];
-  const up = (i: number) => {
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (cmp(heap[i], heap[p]) <= 0) break;
-      [heap[i], heap[p]] = [heap[p], heap[i]];
-      i = p;
-    }
-  };
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && cmp(heap[l], heap[m]) > 0) m = l;
-      if (r < heap.length && cmp(heap[r], heap[m]) > 0) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m], heap[i]];
-      i = m;
-    }
-  };
-  for (let i = 0; i < n && k > 0; i++) {
-    if (heap.length < k) {
-      heap.push(i);
-      up(heap.length - 1);
-    } else if (cmp(i, heap[0]) < 0) {
-      heap[0] = i;
-      down(0);
-    }
-  }
-  return heap.sort(cmp);
+  const out = new Array<T>(order.length);
+  for (let i = 0; i < order.length; i++) out[i] = rows[order[i]];
+  return out;
 }
 
 const rank = (v: unknown) => (v === undefined || v === null ? 0 : typeof v === 'number' ? 1 : typeof v === 'string' ? 2 : 3);
@@ -82,10 +63,17 @@ function compare(a: unknown, b: unknown): number {
 
 function getPath(obj: unknown, path: readonly string[]): unknown {
   let cur = obj;
-  for (const part of path) {
+  for (let i = 0; i < path.length; i++) {
+    const part = path[i];
     if (cur === null || cur === undefined) return undefined;
     if (typeof cur !== 'object' || Array.isArray(cur)) return { notScalar: true };
     cur = (cur as Record<string, unknown>)[part];
   }
   return cur;
+}
+
+function indexes(n: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
 }
