@@ -1,7 +1,8 @@
 // $ccm-billing (OperationDefinition ccm-billing): Patient/{id}/$ccm-billing, [base]/$ccm-billing
 // (one `patient` part per patient with care-management time or a qualifying consent in the month,
 // paged) and POST [base]/$ccm-billing (month, patient*, persist) which, with persist=true, writes
-// one ChargeItem per line idempotently (deterministic ids, PUT semantics, one transaction).
+// one ChargeItem per line idempotently (deterministic ids, PUT semantics): in one transaction per
+// chunk of patients where the store has transactions, else one ChargeItem per unit of work.
 import type { ChargeItem, Parameters, ParametersParameter } from 'fhir/r4.js';
 import {
   billingParameters,
@@ -18,8 +19,10 @@ import { prepare, type Prepared } from '../rest/prepare.js';
 import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
 import { updateIn } from '../rest/write-ops.js';
-import { ccmGuard, checkMonth, DEFAULT_PAGE_SIZE, nextParameter, pageOver, readInput, today } from './ccm-common.js';
-import { ccmOptions, existingPatientFacts, PatientBatch, patientFacts, patientsWithCareManagement, type PatientFacts } from './ccm-facts-source.js';
+import { VersionConflict } from '../store/port.js';
+import { billingSources, candidatePatients } from './ccm-candidates.js';
+import { ccmGuard, checkMonth, chunksOf, DEFAULT_PAGE_SIZE, nextParameter, pageOver, readInput, today } from './ccm-common.js';
+import { ccmOptions, existingPatientFacts, PatientBatch, patientFacts, type PatientFacts } from './ccm-facts-source.js';
 import type { Operation, OperationCall } from './operation.js';
 
 export const CCM_BILLING_DEFINITION = 'https://ccm-fhir.org/fhir/OperationDefinition/ccm-billing';
@@ -59,13 +62,37 @@ function chargeItemWrites(s: Services, billings: readonly PatientBilling[], mont
   return writes.map((item) => prepare(s, item));
 }
 
-/** Writes the ChargeItems in one transaction (PUT by deterministic id: unchanged content is not rewritten). */
+/** Patients whose resources are read (and whose ChargeItems are written) together by POST over all patients. */
+const CHUNK = 100;
+/** Attempts at one ChargeItem that a concurrent writer keeps moving on. */
+const ATTEMPTS = 3;
+
+/**
+ * Writes the ChargeItems (PUT by deterministic id: unchanged content is not rewritten). With
+ * transactions, all of them in one. Without (FerretDB, standalone MongoDB), one ChargeItem per
+ * unit of work: each write is whole or absent, and as ids and contents are functions of the
+ * stored facts, running the same request again writes what is missing and changes nothing else.
+ */
 async function persist(s: Services, billings: readonly PatientBilling[], month: string): Promise<void> {
   const prepared = chargeItemWrites(s, billings, month);
   if (!prepared.length) return;
-  await s.store.transact(async (tx) => {
-    for (const p of prepared) await updateIn(tx, p, p.resource.id!);
-  });
+  if (s.store.capabilities.transactions) {
+    await s.store.transact(async (tx) => {
+      for (const p of prepared) await updateIn(tx, p, p.resource.id!);
+    });
+    return;
+  }
+  for (const p of prepared) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await s.store.transact((tx) => updateIn(tx, p, p.resource.id!));
+        break;
+      } catch (err) {
+        // Another writer got there first: read again and compare (same content = nothing to do).
+        if (!(err instanceof VersionConflict) || attempt >= ATTEMPTS) throw err;
+      }
+    }
+  }
 }
 
 function patientsParameters(month: string, billings: readonly PatientBilling[], extra: ParametersParameter[] = []): Parameters {
@@ -91,34 +118,47 @@ async function instanceLevel(s: Services, call: OperationCall, id: string): Prom
 async function systemGet(s: Services, call: OperationCall): Promise<RestResult> {
   const input = readInput(call, SYSTEM_GET);
   const month = checkMonth(s, input.month, today(), true);
-  const ids = await patientsWithCareManagement(s);
-  const batch = new PatientBatch(s, ids);
-  const page = await pageOver(ids, input.count ?? DEFAULT_PAGE_SIZE, input.page, async (id) => {
-    const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
-    if (!found || !hasCareManagementInMonth(s, found, month)) return undefined;
-    return billingOf(s, found);
-  });
+  const page = await pageOver(
+    (after) => candidatePatients(s, billingSources(month), after),
+    input.count ?? DEFAULT_PAGE_SIZE,
+    input.page,
+    (ids) => billingsOf(s, ids, month),
+  );
   const extra = page.next ? [nextParameter(s, '$ccm-billing', call.query, page.next)] : [];
   return { status: 200, body: patientsParameters(month, page.items, extra) };
+}
+
+/** Billing of each candidate of a chunk, read together; undefined where there is nothing to bill this month. */
+async function billingsOf(s: Services, ids: readonly string[], month: string): Promise<Array<PatientBilling | undefined>> {
+  const batch = new PatientBatch(s, ids, ids.length);
+  const out: Array<PatientBilling | undefined> = [];
+  for (const id of ids) {
+    const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
+    out.push(found && hasCareManagementInMonth(s, found, month) ? await billingOf(s, found) : undefined);
+  }
+  return out;
 }
 
 async function systemPost(s: Services, call: OperationCall): Promise<RestResult> {
   const input = readInput(call, SYSTEM_POST);
   const month = checkMonth(s, input.month, today(), true);
-  const billings: PatientBilling[] = [];
   if (input.patients.length) {
     // Listed patients: every one must exist (404 before anything is written).
+    const billings: PatientBilling[] = [];
     for (const id of [...new Set(input.patients)]) billings.push(await billingOf(s, await ccmGuard(() => patientFacts(s, id, month), `Patient/${id}`)));
-  } else {
-    const ids = await patientsWithCareManagement(s);
-    const batch = new PatientBatch(s, ids);
-    for (const id of ids) {
-      const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
-      if (found && hasCareManagementInMonth(s, found, month)) billings.push(await billingOf(s, found));
-    }
+    if (input.persist) await persist(s, billings, month);
+    return { status: 200, body: patientsParameters(month, billings) };
   }
-  if (input.persist) await persist(s, billings, month);
-  return { status: 200, body: patientsParameters(month, billings) };
+  // Every candidate, a chunk at a time: its resources are read, billed, written and let go; the
+  // answer keeps only the parts.
+  const parts: ParametersParameter[] = [];
+  for await (const ids of chunksOf(candidatePatients(s, billingSources(month)), CHUNK)) {
+    const billings = (await billingsOf(s, ids, month)).filter((b): b is PatientBilling => b !== undefined);
+    if (input.persist) await persist(s, billings, month);
+    parts.push(...billings.map((b) => patientPart(b.patient, billingParts(b.result, b.found.sources))));
+  }
+  const body: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'month', valueString: month }, ...parts] };
+  return { status: 200, body };
 }
 
 export const ccmBillingOperation: Operation = {

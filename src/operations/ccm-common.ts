@@ -161,22 +161,58 @@ export interface Page<T> {
 }
 
 /**
- * Keyset paging over sorted candidate ids: evaluates candidates after the token in order, keeps
- * those `pick` returns a value for, and stops once one more than the page size was found.
+ * Keyset paging over candidate ids in ascending order (`candidates(after)` streams those after a
+ * page token's id): takes as many candidates as the page still needs plus one (to know whether
+ * there is a next page), lets `pick` evaluate them together (one batch of reads), keeps what it
+ * returns, and repeats until one more than the page size was found or the candidates ran out.
+ * Only a chunk of candidates is ever held, never the month.
  */
-export async function pageOver<T>(ids: readonly string[], count: number, token: string | undefined, pick: (id: string) => Promise<T | undefined>): Promise<Page<T>> {
+export async function pageOver<T>(
+  candidates: (after: string | undefined) => AsyncIterable<string>,
+  count: number,
+  token: string | undefined,
+  pick: (ids: readonly string[]) => Promise<ReadonlyArray<T | undefined>>,
+): Promise<Page<T>> {
   const after = token === undefined ? undefined : decodePage(token);
   const items: Array<{ id: string; item: T }> = [];
-  for (const id of ids) {
-    if (after !== undefined && id <= after) continue;
-    const item = await pick(id);
-    if (item === undefined) continue;
-    items.push({ id, item });
-    if (items.length > count) break;
+  const source = candidates(after)[Symbol.asyncIterator]();
+  try {
+    for (let exhausted = false; !exhausted && items.length <= count; ) {
+      const ids: string[] = [];
+      while (ids.length < count + 1 - items.length) {
+        const next = await source.next();
+        if (next.done) {
+          exhausted = true;
+          break;
+        }
+        ids.push(next.value);
+      }
+      if (ids.length === 0) break;
+      const picked = await pick(ids);
+      ids.forEach((id, i) => {
+        const item = picked[i];
+        if (item !== undefined) items.push({ id, item });
+      });
+    }
+  } finally {
+    await source.return?.(undefined);
   }
   if (items.length > count) {
     const page = items.slice(0, count);
     return { items: page.map((i) => i.item), next: encodePage(page[page.length - 1].id) };
   }
   return { items: items.map((i) => i.item) };
+}
+
+/** The ids of an async stream in arrays of `size` (the last one shorter). */
+export async function* chunksOf(ids: AsyncIterable<string>, size: number): AsyncGenerator<string[]> {
+  let chunk: string[] = [];
+  for await (const id of ids) {
+    chunk.push(id);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length) yield chunk;
 }

@@ -5,7 +5,8 @@ import { eligibilityParameters, eligibilityParts, evaluateEligibility, patientPa
 import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
 import { ccmGuard, checkMonth, DEFAULT_PAGE_SIZE, nextParameter, pageOver, readInput, today } from './ccm-common.js';
-import { ccmOptions, existingPatientFacts, PatientBatch, patientFacts, patientsWithConditions } from './ccm-facts-source.js';
+import { candidatePatients, CONDITION_SOURCES } from './ccm-candidates.js';
+import { ccmOptions, existingPatientFacts, PatientBatch, patientFacts } from './ccm-facts-source.js';
 import type { Operation, OperationCall } from './operation.js';
 
 export const CCM_ELIGIBILITY_DEFINITION = 'https://ccm-fhir.org/fhir/OperationDefinition/ccm-eligibility';
@@ -22,16 +23,26 @@ export async function eligibilityOf(s: Services, patientId: string, month: strin
 async function typeLevel(s: Services, call: OperationCall): Promise<RestResult> {
   const input = readInput(call, TYPE_PARAMS);
   const month = checkMonth(s, input.month, today());
-  const ids = await patientsWithConditions(s);
-  const batch = new PatientBatch(s, ids);
-  const page = await pageOver(ids, input.count ?? DEFAULT_PAGE_SIZE, input.page, async (id): Promise<ParametersParameter | undefined> => {
-    const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
-    if (!found) return undefined;
-    const { facts, sources } = found;
-    const result = await ccmGuard(() => evaluateEligibility(facts, ccmOptions(s)), sources.patient);
-    if (result.conditions.length === 0) return undefined;
-    return patientPart(sources.patient, eligibilityParts(result, sources));
-  });
+  const page = await pageOver(
+    (after) => candidatePatients(s, CONDITION_SOURCES, after),
+    input.count ?? DEFAULT_PAGE_SIZE,
+    input.page,
+    async (ids) => {
+      const batch = new PatientBatch(s, ids, ids.length);
+      const parts: Array<ParametersParameter | undefined> = [];
+      for (const id of ids) {
+        const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
+        if (!found) {
+          parts.push(undefined);
+          continue;
+        }
+        const { facts, sources } = found;
+        const result = await ccmGuard(() => evaluateEligibility(facts, ccmOptions(s)), sources.patient);
+        parts.push(result.conditions.length === 0 ? undefined : patientPart(sources.patient, eligibilityParts(result, sources)));
+      }
+      return parts;
+    },
+  );
   const parameter: ParametersParameter[] = [{ name: 'month', valueString: month }, ...page.items];
   if (page.next) parameter.push(nextParameter(s, 'Patient/$ccm-eligibility', [...call.query.filter(([k]) => k !== 'month'), ['month', month]], page.next));
   const body: Parameters = { resourceType: 'Parameters', parameter };

@@ -12,7 +12,7 @@ import type {
   Procedure,
   Resource,
 } from 'fhir/r4.js';
-import { CM_SYSTEM, factsFromFhir, loadCcmRules, referenceTarget, type CcmRules, type EngineOptions, type FactsFromFhir, type PatientResources } from '../ccm/index.js';
+import { factsFromFhir, loadCcmRules, referenceTarget, type CcmRules, type EngineOptions, type FactsFromFhir, type PatientResources } from '../ccm/index.js';
 import { FhirError, notFound } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
 import { ccmTimeZone } from './ccm-config.js';
@@ -162,27 +162,3 @@ export async function existingPatientFacts(s: Services, patientId: string, month
 }
 
 const idOf = (ref: string | null): string | null => (ref?.startsWith('Patient/') ? ref.slice('Patient/'.length) : null);
-
-/** Sorted ids of the patients some resource of `type` (matching `params`) points to through `element`. */
-async function patientIdsFrom(s: Services, type: string, params: Array<[string, string]>, element: string): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for (const r of await searchAll<Resource>(s, type, [...params, ['_elements', element]])) {
-    const id = idOf(referenceTarget((r as unknown as Record<string, { reference?: string } | undefined>)[element]));
-    if (id) ids.add(id);
-  }
-  return ids;
-}
-
-const sorted = (ids: Iterable<string>) => [...ids].sort();
-
-/** Patients with at least one Condition (candidates for eligibility and the worklist), sorted by id. */
-export async function patientsWithConditions(s: Services): Promise<string[]> {
-  return sorted(await patientIdsFrom(s, 'Condition', [], 'subject'));
-}
-
-/** Patients with a care-management time entry or a CCM consent (candidates for system-level billing), sorted by id. */
-export async function patientsWithCareManagement(s: Services): Promise<string[]> {
-  const time = await patientIdsFrom(s, 'Encounter', [['type', `${CM_SYSTEM}|care-management-time`]], 'subject');
-  const consent = await patientIdsFrom(s, 'Consent', [['category', `${CM_SYSTEM}|ccm-consent`]], 'patient');
-  return sorted(new Set([...time, ...consent]));
-}

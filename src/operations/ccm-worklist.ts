@@ -6,31 +6,37 @@ import { evaluateEligibility, sortWorklist, worklistParameters, worklistRow, typ
 import { badRequest } from '../fhir/errors.js';
 import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
-import { ccmGuard, checkMonth, decodePage, DEFAULT_PAGE_SIZE, encodePage, nextParameter, readInput, today } from './ccm-common.js';
-import { ccmOptions, existingPatientFacts, PatientBatch, patientsWithConditions } from './ccm-facts-source.js';
+import { ccmGuard, checkMonth, chunksOf, decodePage, DEFAULT_PAGE_SIZE, encodePage, nextParameter, readInput, today } from './ccm-common.js';
+import { candidatePatients, CONDITION_SOURCES } from './ccm-candidates.js';
+import { ccmOptions, existingPatientFacts, PatientBatch } from './ccm-facts-source.js';
 import type { Operation } from './operation.js';
 
 export const CCM_WORKLIST_DEFINITION = 'https://ccm-fhir.org/fhir/OperationDefinition/ccm-worklist';
 
 const PARAMS = new Set(['month', 'practitioner', '_count', '_page']);
+/** Patients whose resources are read together. */
+const CHUNK = 100;
 
 /** All rows of the month, sorted; `todayDate` is the practice's local date. */
 export async function worklistRows(s: Services, month: string, todayDate: string, practitioner?: string): Promise<WorklistRow[]> {
   const rows: WorklistRow[] = [];
   const opts = ccmOptions(s);
-  const ids = await patientsWithConditions(s);
-  const batch = new PatientBatch(s, ids);
-  for (const id of ids) {
-    const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
-    if (!found) continue;
-    const { facts, sources } = found;
-    const row = await ccmGuard(() => {
-      if (evaluateEligibility(facts, opts).conditions.length === 0) return undefined;
-      return worklistRow(facts, todayDate, { ...opts, patient: sources.patient });
-    }, sources.patient);
-    if (!row) continue;
-    if (practitioner !== undefined && row.billingPractitioner !== practitioner) continue;
-    rows.push(row);
+  // Resources are read a chunk of patients at a time; only the (small) rows are kept, as the
+  // worklist order needs all of them.
+  for await (const ids of chunksOf(candidatePatients(s, CONDITION_SOURCES), CHUNK)) {
+    const batch = new PatientBatch(s, ids, ids.length);
+    for (const id of ids) {
+      const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
+      if (!found) continue;
+      const { facts, sources } = found;
+      const row = await ccmGuard(() => {
+        if (evaluateEligibility(facts, opts).conditions.length === 0) return undefined;
+        return worklistRow(facts, todayDate, { ...opts, patient: sources.patient });
+      }, sources.patient);
+      if (!row) continue;
+      if (practitioner !== undefined && row.billingPractitioner !== practitioner) continue;
+      rows.push(row);
+    }
   }
   return sortWorklist(rows);
 }

@@ -1,0 +1,114 @@
+/**
+ * The CCM part of `npm run bench`, also runnable alone (`npm run build && node
+ * dist/scripts/bench-ccm.js`, on a fresh embedded store): system-level $ccm-billing for one
+ * month over N enrolled patients (the example patient of docs/ccm-integration.md with 20 time
+ * entries each, BENCH_CCM_PATIENTS, default 1000), against the time the server takes just to
+ * read those resources through search, with the server's memory before and during the month.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Pool } from 'undici';
+import { projectRoot } from '../src/project-root.js';
+import { call, freePort, startChild } from './bench-kit.js';
+
+const root = projectRoot();
+
+/** Resident set size of a process in MB (Linux), NaN elsewhere. */
+function rssMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Loads the dataset, then times reading it through search and billing the month over it. */
+export async function ccmBench(pool: Pool, serverPid?: number): Promise<void> {
+  const n = Number(process.env.BENCH_CCM_PATIENTS ?? 1000);
+  if (n <= 0) return;
+  const example = readFileSync(join(root, 'profiles/examples/ccm-example-transaction.json'), 'utf8');
+  const prefix = '7b1c5a8e-0d1f-4c57-9a2e-1f0c3b9d00';
+  const loadStart = performance.now();
+  let resources = 0;
+  for (let p = 0; p < n; p++) {
+    const tag = p.toString(16).padStart(10, '0');
+    const bundle = JSON.parse(example.split(prefix).join(`${tag.slice(0, 8)}-0000-4000-8000-${tag}`)) as { entry: Array<{ fullUrl: string; resource: any; request: unknown }> };
+    const entries = bundle.entry;
+    const isTime = (e: { resource: any }) => JSON.stringify(e.resource.type ?? '').includes('care-management-time');
+    const timeEntries = entries.filter(isTime);
+    for (let k = 0; entries.filter(isTime).length < 20; k++) {
+      const copy = JSON.parse(JSON.stringify(timeEntries[k % timeEntries.length]));
+      copy.fullUrl = `urn:uuid:00000000-0000-4000-9000-${String(p * 100 + k).padStart(12, '0')}`;
+      copy.resource.identifier = [{ system: 'https://bench.example/te', value: `${p}-${k}` }];
+      copy.resource.length = { value: 2, unit: 'min', system: 'http://unitsofmeasure.org', code: 'min' };
+      entries.push(copy);
+    }
+    resources += entries.length;
+    const r = await call(pool, 'POST', '/fhir', JSON.stringify(bundle));
+    if (r.status !== 200) throw new Error(`ccm load failed: ${r.status} ${r.text.slice(0, 300)}`);
+  }
+  console.log(`# ccm dataset: ${n} enrolled patients, ${resources} resources in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
+  const pageAll = async (first: string, nextOf: (b: any) => string | undefined, each?: (b: any) => void) => {
+    let url: string | undefined = first;
+    let pages = 0;
+    while (url) {
+      const r = await call(pool, 'GET', url);
+      if (r.status !== 200) throw new Error(`${url}: ${r.status} ${r.text.slice(0, 200)}`);
+      const body = JSON.parse(r.text);
+      each?.(body);
+      const next = nextOf(body);
+      url = next ? next.slice(next.indexOf('/fhir')) : undefined;
+      pages++;
+    }
+    return pages;
+  };
+  let t0 = performance.now();
+  for (const type of ['Patient', 'Coverage', 'Condition', 'Consent', 'CarePlan', 'Encounter']) {
+    await pageAll(`/fhir/${type}?_count=1000`, (b) => b.link?.find((l: { relation: string }) => l.relation === 'next')?.url);
+  }
+  const readSecs = (performance.now() - t0) / 1000;
+  // Memory of the server while the month is billed, sampled: the pass must hold a page, not the month.
+  const before = rssMb(serverPid);
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(serverPid))), 50);
+  let billed = 0;
+  t0 = performance.now();
+  const pages = await pageAll(
+    '/fhir/$ccm-billing?month=2025-03&_count=100',
+    (b) => b.parameter?.find((x: { name: string }) => x.name === 'next')?.valueUri,
+    (b) => (billed += (b.parameter ?? []).filter((x: { name: string }) => x.name === 'patient').length),
+  );
+  const billSecs = (performance.now() - t0) / 1000;
+  clearInterval(sampler);
+  peak = Math.max(peak, rssMb(serverPid));
+  if (billed !== n) throw new Error(`$ccm-billing answered ${billed} patients, expected ${n}`);
+  console.log(`# $ccm-billing for 2025-03 over ${n} patients: ${billSecs.toFixed(2)} s in ${pages} pages; reading the same resources through search: ${readSecs.toFixed(2)} s; ratio ${(billSecs / readSecs).toFixed(2)}x (target < 3x)`);
+  if (serverPid !== undefined) {
+    console.log(`# server RSS: ${before.toFixed(0)} MB before the month, at most ${peak.toFixed(0)} MB while billing it (+${(peak - before).toFixed(0)} MB); peak over the run ${rssMb(serverPid, 'VmHWM').toFixed(0)} MB`);
+  }
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ccm-bench-'));
+  const port = await freePort();
+  const server = await startChild(join(root, 'dist/src/server.js'), { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 8, pipelining: 1 });
+  try {
+    await ccmBench(pool, server.proc.pid);
+  } finally {
+    await pool.close();
+    server.proc.kill('SIGTERM');
+    await new Promise((r) => server.proc.on('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
