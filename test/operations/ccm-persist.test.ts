@@ -1,0 +1,158 @@
+// POST [base]/$ccm-billing persist=true on a store with multi-document transactions and on one
+// without (FerretDB with MONGODB_URI, and here a wrapper that allows one write per unit of work,
+// as FerretDB does): the ChargeItems converge, a re-run changes nothing, and a run that failed
+// half-way is repaired by running it again. The data is loaded one resource per write (a batch of
+// PUTs), so this file runs on every store (`npm run test:mongo -- test/operations/ccm-persist.test.ts`).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bundle, BundleEntry, ChargeItem, Resource } from 'fhir/r4.js';
+import tap from 'tap';
+import { chargeItemId } from '../../src/ccm/index.js';
+import { projectRoot } from '../../src/project-root.js';
+import type { PutInput, ResourceStore, StoreTx } from '../../src/store/port.js';
+import { fhir, startServer, type TestServer } from '../helpers/server.js';
+
+const MONTH = '2025-03';
+const example = JSON.parse(readFileSync(join(projectRoot(), 'profiles/examples/ccm-example-transaction.json'), 'utf8')) as Bundle;
+
+/** The example as a batch of PUTs with ids `${tag}-${n}` (no transaction needed), and its Patient id. */
+function examplePuts(tag: string): { batch: Bundle; patient: string; encounters: string[] } {
+  const ids = new Map<string, string>();
+  example.entry!.forEach((e, i) => ids.set(e.fullUrl!, `${e.resource!.resourceType}/${tag}-${i}`));
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'reference' && typeof x === 'string' && ids.has(x) ? ids.get(x) : walk(x)]));
+    }
+    return v;
+  };
+  const entry: BundleEntry[] = example.entry!.map((e) => {
+    const ref = ids.get(e.fullUrl!)!;
+    return { resource: { ...(walk(e.resource) as Resource), id: ref.split('/')[1] }, request: { method: 'PUT', url: ref } };
+  });
+  const of = (type: string) => entry.filter((e) => e.resource!.resourceType === type).map((e) => e.resource!.id!);
+  return { batch: { resourceType: 'Bundle', type: 'batch', entry }, patient: of('Patient')[0], encounters: of('Encounter') };
+}
+
+/**
+ * The store as a server without multi-document transactions sees it: capabilities say so, and a
+ * unit of work that writes a second resource fails, as on FerretDB. `failAt` makes the n-th
+ * ChargeItem write fail (a crash half-way through).
+ */
+function withoutTransactions(store: ResourceStore, failAt?: { n: number }): ResourceStore {
+  let chargeItems = 0;
+  const bind = <T extends object>(target: T, prop: string | symbol) => {
+    const v = Reflect.get(target, prop) as unknown;
+    return typeof v === 'function' ? v.bind(target) : v;
+  };
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'capabilities') return { ...target.capabilities, transactions: false };
+      if (prop !== 'transact') return bind(target, prop);
+      return <T>(fn: (tx: StoreTx) => Promise<T>) =>
+        target.transact((tx) => {
+          let writes = 0;
+          const one = new Proxy(tx, {
+            get(inner, p) {
+              if (p !== 'put') return bind(inner, p);
+              return (input: PutInput) => {
+                if (++writes > 1) throw new Error('a second write in one unit of work: needs a multi-document transaction');
+                if (input.type === 'ChargeItem' && ++chargeItems === failAt?.n) throw new Error('injected failure');
+                return inner.put(input);
+              };
+            },
+          });
+          return fn(one);
+        });
+    },
+  });
+}
+
+const persistBody = { resourceType: 'Parameters' as const, parameter: [{ name: 'month', valueString: MONTH }, { name: 'persist', valueBoolean: true }] };
+const chargeItems = async (B: string) =>
+  ((await fhir('GET', `${B}/ChargeItem?_count=100&_sort=_id`)).body as Bundle).entry?.map((e) => e.resource as ChargeItem) ?? [];
+const versions = (items: ChargeItem[]) => Object.fromEntries(items.map((c) => [c.id!, `${c.status} v${c.meta!.versionId}`]));
+
+/** Loads the example once per tag, one resource per write; throws unless every write succeeded. */
+async function load(srv: TestServer, tags: string[]) {
+  const loaded = [];
+  for (const tag of tags) {
+    const x = examplePuts(tag);
+    const r = await fhir('POST', srv.base, x.batch);
+    const statuses = (r.body as Bundle | undefined)?.entry?.map((e) => e.response?.status ?? '') ?? [];
+    if (r.status !== 200 || !statuses.every((s) => /^20[01]/.test(s))) throw new Error(`batch ${tag}: ${r.status} ${statuses.join(',')}`);
+    loaded.push(x);
+  }
+  return loaded;
+}
+
+tap.test('persist=true on the store as configured (FerretDB: no transactions)', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  t.comment(`store: ${srv.built.services.store.capabilities.backend}`);
+  const [a, b] = await load(srv, ['pa', 'pb']);
+  const expectedIds = [a, b].flatMap((x) => ['99490', '99439'].map((code) => chargeItemId(`Patient/${x.patient}`, MONTH, code))).sort();
+
+  const first = await fhir('POST', `${B}/$ccm-billing`, persistBody);
+  t.equal(first.status, 200, 'several ChargeItems written without a multi-document transaction');
+  t.strictSame((await fhir('GET', `${B}/$ccm-billing?month=${MONTH}`)).body, first.body, 'answers like GET');
+  const items1 = await chargeItems(B);
+  t.strictSame(items1.map((c) => c.id), expectedIds, 'one ChargeItem per line, by deterministic id');
+  t.ok(items1.every((c) => c.status === 'billable' && c.meta!.versionId === '1'));
+
+  const again = await fhir('POST', `${B}/$ccm-billing`, persistBody);
+  t.strictSame(again.body, first.body);
+  t.strictSame(await chargeItems(B), items1, 're-run: nothing rewritten');
+
+  // A time entry of patient b goes away: 99439 is no longer billed and its ChargeItem is retired.
+  t.equal((await fhir('DELETE', `${B}/Encounter/${b.encounters[2]}`)).status, 204);
+  t.equal((await fhir('POST', `${B}/$ccm-billing`, persistBody)).status, 200);
+  const retired = chargeItemId(`Patient/${b.patient}`, MONTH, '99439');
+  t.strictSame(
+    versions(await chargeItems(B)),
+    Object.fromEntries(expectedIds.map((id) => [id, id === retired ? 'not-billable v2' : 'billable v1'])),
+    'the code no longer billed is retired, the others untouched',
+  );
+});
+
+tap.test('persist=true one ChargeItem per unit of work: a run that failed half-way is repaired by the next', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const services = srv.built.services;
+  const raw = services.store;
+  const [a, b] = await load(srv, ['qa', 'qb']);
+  const expectedIds = [a, b].flatMap((x) => ['99490', '99439'].map((code) => chargeItemId(`Patient/${x.patient}`, MONTH, code))).sort();
+
+  services.store = withoutTransactions(raw, { n: 3 });
+  const failed = await fhir('POST', `${B}/$ccm-billing`, persistBody);
+  t.equal(failed.status, 500, 'the third ChargeItem write fails');
+  const partial = await chargeItems(B);
+  t.equal(partial.length, 2, 'the two written before the failure stay (each write is whole)');
+  t.ok(partial.every((c) => c.status === 'billable' && c.meta!.versionId === '1'));
+
+  services.store = withoutTransactions(raw);
+  const repaired = await fhir('POST', `${B}/$ccm-billing`, persistBody);
+  t.equal(repaired.status, 200);
+  const items = await chargeItems(B);
+  t.strictSame(items.map((c) => c.id), expectedIds, 'the re-run writes what was missing');
+  t.ok(items.every((c) => c.status === 'billable' && c.meta!.versionId === '1'), 'and rewrites nothing that was there');
+
+  // A ChargeItem deleted by hand (or a write lost) comes back on the next run; the rest stay.
+  t.equal((await fhir('DELETE', `${B}/ChargeItem/${expectedIds[0]}`)).status, 204);
+  t.equal((await fhir('POST', `${B}/$ccm-billing`, persistBody)).status, 200);
+  const after = versions(await chargeItems(B));
+  t.equal(after[expectedIds[0]], 'billable v3', 'recreated after its deletion');
+  for (const id of expectedIds.slice(1)) t.equal(after[id], 'billable v1', `${id} untouched`);
+
+  // The instance level and listed patients go the same way.
+  const listed = await fhir('POST', `${B}/$ccm-billing`, {
+    ...persistBody,
+    parameter: [...persistBody.parameter, { name: 'patient', valueReference: { reference: `Patient/${a.patient}` } }],
+  });
+  t.equal(listed.status, 200);
+  t.equal((await fhir('POST', `${B}/Patient/${b.patient}/$ccm-billing`, persistBody)).status, 200);
+  t.strictSame(versions(await chargeItems(B)), after, 'nothing changed');
+  services.store = raw;
+});
