@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Bundle, SearchParameter, StructureDefinition } from 'fhir/r4.js';
-import { r4PackageDir } from './package-dir.js';
+import type { ElementDefinition, SearchParameter, StructureDefinition } from 'fhir/r4.js';
+import { readR4Bundle } from './r4-bundle.js';
 
 /**
  * The FHIR R4 knowledge the server needs, loaded once from the official package:
@@ -12,13 +10,22 @@ export interface Definitions {
   resourceTypes: readonly string[];
   /** The official R4 SearchParameters. */
   searchParameters: readonly SearchParameter[];
-  /** StructureDefinitions of the resources (with snapshots), by type name. */
+  /** StructureDefinitions of the resources (snapshots slimmed to path, cardinality, summary flag, types, binding), by type name. */
   resourceDefinitions: ReadonlyMap<string, StructureDefinition>;
 }
 
 function readBundle<T>(file: string): T[] {
-  const bundle = JSON.parse(readFileSync(join(r4PackageDir(), file), 'utf8')) as Bundle;
-  return (bundle.entry ?? []).map((e) => e.resource as unknown as T);
+  return readR4Bundle(file) as unknown as T[];
+}
+
+/** What the server reads of an element (_summary/_elements, implied code systems); the rest is documentation and ~45 MB of heap. */
+function slim(sd: StructureDefinition): StructureDefinition {
+  const element = (sd.snapshot?.element ?? []).map((e): ElementDefinition => {
+    const out: ElementDefinition = { id: e.id, path: e.path, min: e.min, max: e.max, isSummary: e.isSummary, type: e.type };
+    if (e.binding) out.binding = { strength: e.binding.strength, valueSet: e.binding.valueSet };
+    return out;
+  });
+  return { resourceType: 'StructureDefinition', url: sd.url, name: sd.name, status: sd.status, kind: sd.kind, abstract: sd.abstract, type: sd.type, derivation: sd.derivation, snapshot: { element } };
 }
 
 let cached: Definitions | undefined;
@@ -29,7 +36,7 @@ export function loadDefinitions(): Definitions {
   for (const sd of readBundle<StructureDefinition>('Bundle-resources.json')) {
     if (sd.resourceType !== 'StructureDefinition') continue;
     if (sd.kind === 'resource' && sd.derivation === 'specialization' && !sd.abstract) {
-      resourceDefinitions.set(sd.type, sd);
+      resourceDefinitions.set(sd.type, slim(sd));
     }
   }
   const searchParameters = readBundle<SearchParameter>('Bundle-searchParams.json').filter(

@@ -1,14 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type {
-  Bundle,
   CodeSystem,
   ElementDefinition,
   Resource,
   StructureDefinition,
   ValueSet,
 } from 'fhir/r4.js';
-import { r4PackageDir } from '../fhir/package-dir.js';
+import { readR4Bundle } from '../fhir/r4-bundle.js';
 
 /** Files of the official R4 package that carry definitions (never examples). */
 const CORE_STRUCTURES = [
@@ -31,19 +28,32 @@ const ELEMENT_DOCS = [
   'meaningWhenMissing',
   'isModifierReason',
   'orderMeaning',
-  'isSummary',
 ] as const;
 
+const DROPPED_ELEMENT_KEYS: ReadonlySet<string> = new Set(ELEMENT_DOCS);
+
+/** A copy without the documentation keys (a copy, not `delete`: deleting puts V8 objects in slow dictionary mode, several times larger). */
+function withoutKeys<T extends object>(value: T, drop: (key: string) => boolean): T {
+  const out: Record<string, unknown> = {};
+  for (const key in value) if (!drop(key)) out[key] = (value as Record<string, unknown>)[key];
+  return out as T;
+}
+
+function slimElement(el: ElementDefinition): ElementDefinition {
+  const out = withoutKeys(el, (k) => DROPPED_ELEMENT_KEYS.has(k));
+  if (out.constraint) out.constraint = out.constraint.map((c) => withoutKeys(c, (k) => k === 'xpath'));
+  if (out.binding) out.binding = withoutKeys(out.binding, (k) => k === 'description');
+  return out;
+}
+
+/** Drops what validation never reads, in place (the object stays the one its package list holds). */
 function slimStructure(sd: StructureDefinition): StructureDefinition {
   delete sd.text;
-  delete sd.differential;
+  // The differential is read only to generate a missing snapshot (snapshot.ts).
+  if (sd.snapshot?.element?.length) delete sd.differential;
   delete sd.mapping;
   delete (sd as { description?: string }).description;
-  for (const el of sd.snapshot?.element ?? []) {
-    for (const key of ELEMENT_DOCS) delete (el as unknown as Record<string, unknown>)[key];
-    for (const c of el.constraint ?? []) delete c.xpath;
-    if (el.binding) delete el.binding.description;
-  }
+  if (sd.snapshot?.element) sd.snapshot.element = sd.snapshot.element.map(slimElement);
   return sd;
 }
 
@@ -69,9 +79,29 @@ function slimCodeSystem(cs: CodeSystem): CodeSystem {
   return cs;
 }
 
-function readBundle(file: string): Resource[] {
-  const bundle = JSON.parse(readFileSync(join(r4PackageDir(), file), 'utf8')) as Bundle;
-  return (bundle.entry ?? []).map((e) => e.resource).filter((r): r is Resource => !!r);
+/** Strings up to this length are shared between definitions (constraint texts, type URLs, paths...). */
+const INTERN_MAX = 256;
+
+/**
+ * Replaces repeated strings inside a definition with one shared copy: JSON.parse makes a new string
+ * per occurrence, and the same constraint text (ele-1 alone is on every element) or type URL
+ * appears tens of thousands of times across the R4 and IG definitions.
+ */
+function intern(value: unknown, pool: Map<string, string>): unknown {
+  if (typeof value === 'string') {
+    if (value.length > INTERN_MAX) return value;
+    const hit = pool.get(value);
+    if (hit !== undefined) return hit;
+    pool.set(value, value);
+    return value;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = intern(value[i], pool);
+  } else if (typeof value === 'object' && value !== null) {
+    const obj = value as Record<string, unknown>;
+    for (const k in obj) obj[k] = intern(obj[k], pool);
+  }
+  return value;
 }
 
 /** Splits a canonical `url|version` into its two parts. */
@@ -100,8 +130,8 @@ class CanonicalMap<T extends { url?: string; version?: string }> {
 }
 
 /**
- * All definitions the validator knows: the official R4 ones (slimmed) plus those from
- * `profiles/` folders and IG packages (kept whole, since search and `conformanceResources()` hand them out).
+ * All definitions the validator knows: the official R4 ones plus those from `profiles/` folders and
+ * IG packages, slimmed to what validation reads and with repeated strings shared.
  */
 export class DefinitionRegistry {
   readonly structures = new CanonicalMap<StructureDefinition>();
@@ -114,6 +144,8 @@ export class DefinitionRegistry {
   /** Element definitions of the base types by path, e.g. `Coding.system` (for profile-vs-base comparisons). */
   private readonly baseElements = new Map<string, ElementDefinition>();
   private terminologyLoaded = false;
+  /** Shared strings of the definitions (see intern()). */
+  private readonly strings: Map<string, string> = new Map();
 
   /** A copy that can take more local definitions without changing this one (definitions are shared, not cloned). */
   fork(): DefinitionRegistry {
@@ -125,13 +157,14 @@ export class DefinitionRegistry {
     for (const [k, v] of this.baseElements) copy.baseElements.set(k, v);
     copy.local.push(...this.local);
     copy.terminologyLoaded = this.terminologyLoaded;
+    (copy as unknown as { strings: Map<string, string> }).strings = this.strings;
     return copy;
   }
 
   static core(): DefinitionRegistry {
     const reg = new DefinitionRegistry();
     for (const file of CORE_STRUCTURES) {
-      for (const r of readBundle(file)) {
+      for (const r of readR4Bundle(file)) {
         if (r.resourceType === 'StructureDefinition') reg.addStructure(slimStructure(r as StructureDefinition));
       }
     }
@@ -143,7 +176,7 @@ export class DefinitionRegistry {
     if (this.terminologyLoaded) return;
     this.terminologyLoaded = true;
     for (const file of CORE_TERMINOLOGY) {
-      for (const r of readBundle(file)) {
+      for (const r of readR4Bundle(file)) {
         // Local (profile/package) definitions were added first and take precedence.
         if (r.resourceType === 'ValueSet') {
           const vs = r as ValueSet;
@@ -158,6 +191,7 @@ export class DefinitionRegistry {
   }
 
   private addStructure(sd: StructureDefinition): void {
+    if (sd.snapshot) intern(sd.snapshot, this.strings);
     this.structures.add(sd);
     const isBase =
       sd.derivation === 'specialization' ||
@@ -168,12 +202,18 @@ export class DefinitionRegistry {
     }
   }
 
-  /** Adds a conformance resource from a profile folder or IG package. */
+  /**
+   * Adds a conformance resource from a profile folder or IG package, slimmed like the core ones
+   * (narrative, descriptions, mappings: validation never reads them; SearchParameters stay whole,
+   * since search and the CapabilityStatement use them).
+   */
   addLocal(r: Resource): void {
     this.local.push(r);
-    if (r.resourceType === 'StructureDefinition') this.addStructure(r as StructureDefinition);
-    else if (r.resourceType === 'ValueSet') this.valueSets.add(r as ValueSet);
-    else if (r.resourceType === 'CodeSystem') this.codeSystems.add(r as CodeSystem);
+    if (r.resourceType === 'StructureDefinition') this.addStructure(slimStructure(r as StructureDefinition));
+    else if (r.resourceType === 'ValueSet') {
+      delete (r as ValueSet).text;
+      this.valueSets.add(r as ValueSet);
+    } else if (r.resourceType === 'CodeSystem') this.codeSystems.add(slimCodeSystem(r as CodeSystem));
   }
 
   baseElement(path: string): ElementDefinition | undefined {
