@@ -34,7 +34,12 @@ export interface AppOverrides {
 /** Builds the whole server from a config object (tests build it too). */
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<BuiltApp> {
   const definitions = loadDefinitions();
-  const validatorOptions = { profileDirs: [config.profilesDir], packagePaths: config.igPackages, strictProfiles: config.strictProfiles };
+  const validatorOptions = {
+    profileDirs: [config.profilesDir],
+    packagePaths: config.igPackages,
+    strictProfiles: config.strictProfiles,
+    policies: config.validationPolicies,
+  };
   // The workers start while this thread loads its own validator.
   const poolStarting = config.validate ? ValidationPool.start(config.validationWorkers, validatorOptions) : Promise.resolve(undefined);
   const validator: ValidationService | undefined = config.validate ? await createValidator(validatorOptions) : undefined;

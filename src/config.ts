@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { projectRoot } from './project-root.js';
+import { CONTAINED_POLICIES, MARKDOWN_HTML_LEVELS, oneOf, type ValidationPolicies } from './validation/policies.js';
 
 /** Server configuration, read from the environment (documented in the README). */
 export interface Config {
@@ -25,6 +26,8 @@ export interface Config {
   validate: boolean;
   /** Validator worker threads that share the validation of large transactions (0 = none). */
   validationWorkers: number;
+  /** Optional validator checks (src/validation/policies.ts); defaults chosen for a PHI server, see the README. */
+  validationPolicies: ValidationPolicies;
   /** Security (src/auth, src/audit; README "Security"). Auth is on when a JWKS or a clients file is configured. */
   auth: AuthConfig;
 }
@@ -114,6 +117,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     validate: bool(env.VALIDATE, true),
     // Opt-in: each validator thread costs ~150 MB (its own definitions).
     validationWorkers: num(env.VALIDATION_WORKERS, 0),
+    validationPolicies: {
+      securityChecks: bool(env.VALIDATE_SECURITY_CHECKS, true),
+      htmlInMarkdown: oneOf(MARKDOWN_HTML_LEVELS, env.VALIDATE_HTML_IN_MARKDOWN || 'warning', 'VALIDATE_HTML_IN_MARKDOWN'),
+      contained: oneOf(CONTAINED_POLICIES, env.VALIDATE_CONTAINED || 'CHECK_VALID', 'VALIDATE_CONTAINED'),
+      // Writes are validated one resource at a time before the store is read: existence cannot be judged here.
+      references: oneOf(['IGNORE', 'CHECK_TYPE_IF_EXISTS'] as const, env.VALIDATE_REFERENCES || 'IGNORE', 'VALIDATE_REFERENCES'),
+    },
     auth: {
       ...defaultAuthConfig(),
       jwksUrl: env.AUTH_JWKS_URL || undefined,
