@@ -4,6 +4,7 @@
  * month over N enrolled patients (the example patient of docs/ccm-integration.md with 20 time
  * entries each, BENCH_CCM_PATIENTS, default 1000), against the time the server takes just to
  * read those resources through search, with the server's memory before and during the month.
+ * BENCH_CCM_NODE_ARGS passes Node options to the server alone (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,7 +95,7 @@ export async function ccmBench(pool: Pool, serverPid?: number): Promise<void> {
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-bench-'));
   const port = await freePort();
-  const server = await startChild(join(root, 'dist/src/server.js'), { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+  const server = await startChild(join(root, 'dist/src/server.js'), { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, (process.env.BENCH_CCM_NODE_ARGS ?? '').split(' ').filter(Boolean));
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 8, pipelining: 1 });
   try {
     await ccmBench(pool, server.proc.pid);

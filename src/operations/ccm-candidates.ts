@@ -5,7 +5,8 @@
 // is one pass over the candidates, not one per page.
 import { CM_SYSTEM } from '../ccm/index.js';
 import type { Services } from '../rest/services.js';
-import type { DistinctQuery, Filter } from '../store/port.js';
+import type { DistinctQuery } from '../store/port.js';
+import { compiledFilter } from './ccm-compiled-filter.js';
 
 /** Resources of `type` matching `params` whose `param` reference points at the patient. */
 export interface CandidateSource {
@@ -18,23 +19,6 @@ export interface CandidateSource {
 const PATIENT = 'Patient/';
 /** Values fetched from the store per call and source. */
 const CHUNK = 500;
-
-/** The filter the search engine compiles for `params` (findMatches hands it to the reader's find). */
-async function compiledFilter(s: Services, type: string, params: Array<[string, string]>): Promise<Filter> {
-  let filter: Filter | undefined;
-  await s.search.findMatches(
-    {
-      find: async (q) => {
-        filter = q.filter;
-        return [];
-      },
-    },
-    type,
-    params,
-  );
-  if (!filter) throw new Error(`no filter compiled for ${type}`);
-  return filter;
-}
 
 /**
  * Ids of the patients the sources point to, ascending, each once, starting after `after`.

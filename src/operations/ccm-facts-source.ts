@@ -15,11 +15,9 @@ import type {
 import { factsFromFhir, loadCcmRules, referenceTarget, type CcmRules, type EngineOptions, type FactsFromFhir, type PatientResources } from '../ccm/index.js';
 import { FhirError, notFound } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
+import type { Sort } from '../store/port.js';
+import { compiledFilter } from './ccm-compiled-filter.js';
 import { ccmTimeZone } from './ccm-config.js';
-
-/** Most resources one search-based scan reads before it stops (bounded: fine for now). */
-export const SCAN_LIMIT = 100_000;
-const PAGE = 1000;
 
 let rulesCache: { dir: string; rules: CcmRules } | undefined;
 
@@ -35,29 +33,20 @@ export function ccmOptions(s: Services): EngineOptions & { timeZone: string } {
   return { rules: ccmRules(s), timeZone: ccmTimeZone() };
 }
 
-/** Every current resource of `type` matching `params`, paging through the search engine. */
-export async function searchAll<T extends Resource>(s: Services, type: string, params: Array<[string, string]>, limit = SCAN_LIMIT): Promise<T[]> {
-  const out: T[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page: Array<[string, string]> = [...params, ['_count', String(PAGE)], ['_total', 'none']];
-    if (cursor) page.push(['_cursor', cursor]);
-    const bundle = await s.search.search(s.store, { types: [type], params: page, path: type });
-    for (const e of bundle.entry ?? []) {
-      if (e.search?.mode === 'match' && e.resource?.resourceType === type) out.push(e.resource as T);
-    }
-    const next = bundle.link?.find((l) => l.relation === 'next')?.url;
-    if (!next || out.length >= limit) return out;
-    const c = new URL(next).searchParams.get('_cursor');
-    if (!c || c === cursor) return out;
-    cursor = c;
-  }
-}
+/** In lastUpdated order: both the one-patient and the many-patient path hand the engine the same lists. */
+const LU_ORDER: Sort = [
+  ['lu', 1],
+  ['id', 1],
+];
 
-async function matches<T extends Resource>(s: Services, type: string, param: string, patientRef: string): Promise<T[]> {
-  const rows = await s.search.findMatches(s.store, type, [[param, patientRef]]);
+/** Every current resource of `type` whose `param` points at one of `refs` (no page limit: a patient may have thousands of time entries). */
+async function referencing<T extends Resource>(s: Services, type: string, param: string, refs: readonly string[]): Promise<T[]> {
+  const filter = await compiledFilter(s, type, [[param, refs.join(',')]]);
+  const rows = await s.store.find({ types: [type], filter, sort: LU_ORDER });
   return rows.map((r) => r.resource).filter((r): r is Resource => r !== undefined) as T[];
 }
+
+const matches = <T extends Resource>(s: Services, type: string, param: string, patientRef: string): Promise<T[]> => referencing<T>(s, type, param, [patientRef]);
 
 /** The resources of one patient (throws 404 when the patient does not exist). */
 export async function patientResources(s: Services, patientId: string): Promise<PatientResources> {
@@ -133,9 +122,7 @@ export class PatientBatch {
     if (refs.length) {
       await Promise.all(
         PATIENT_LINKS.map(async ([type, param, element, key]) => {
-          // In lastUpdated order, the order a single patient's matches come in, so both paths
-          // hand the engine the same lists.
-          for (const r of await searchAll<Resource>(this.s, type, [[param, refs.join(',')], ['_sort', '_lastUpdated']])) {
+          for (const r of await referencing<Resource>(this.s, type, param, refs)) {
             const target = idOf(referenceTarget((r as unknown as Record<string, { reference?: string } | undefined>)[element]));
             const bucket = target ? byId.get(target) : undefined;
             if (bucket) (bucket[key] as Resource[]).push(r);
