@@ -13,6 +13,7 @@ import { Pool } from 'undici';
 import { projectRoot } from '../src/project-root.js';
 import { call, freePort, measure, SECONDS, startChild, type Measure } from './bench-kit.js';
 import { loadPatients, measureSearches } from './search-bench.js';
+import { ccmBench } from './bench-ccm.js';
 
 const root = projectRoot();
 
@@ -24,58 +25,6 @@ const patient = JSON.stringify({
   birthDate: '1948-03-12',
   address: [{ line: ['1 Main St'], city: 'Springfield', state: 'MA', postalCode: '01101' }],
 });
-
-/**
- * System-level $ccm-billing for a month over N enrolled patients (the example patient of
- * docs/ccm-integration.md, each with 20 time entries), against the time the server takes just
- * to read those resources through search.
- */
-async function ccmBench(pool: Pool): Promise<void> {
-  const n = Number(process.env.BENCH_CCM_PATIENTS ?? 1000);
-  if (n <= 0) return;
-  const example = readFileSync(join(root, 'profiles/examples/ccm-example-transaction.json'), 'utf8');
-  const prefix = '7b1c5a8e-0d1f-4c57-9a2e-1f0c3b9d00';
-  const loadStart = performance.now();
-  let resources = 0;
-  for (let p = 0; p < n; p++) {
-    const tag = p.toString(16).padStart(10, '0');
-    const bundle = JSON.parse(example.split(prefix).join(`${tag.slice(0, 8)}-0000-4000-8000-${tag}`)) as { entry: Array<{ fullUrl: string; resource: any; request: unknown }> };
-    const entries = bundle.entry;
-    const timeEntries = entries.filter((e) => JSON.stringify(e.resource.type ?? '').includes('care-management-time'));
-    for (let k = 0; entries.filter((e) => JSON.stringify(e.resource.type ?? '').includes('care-management-time')).length < 20; k++) {
-      const copy = JSON.parse(JSON.stringify(timeEntries[k % timeEntries.length]));
-      copy.fullUrl = `urn:uuid:00000000-0000-4000-9000-${String(p * 100 + k).padStart(12, '0')}`;
-      copy.resource.identifier = [{ system: 'https://bench.example/te', value: `${p}-${k}` }];
-      copy.resource.length = { value: 2, unit: 'min', system: 'http://unitsofmeasure.org', code: 'min' };
-      entries.push(copy);
-    }
-    resources += entries.length;
-    const r = await call(pool, 'POST', '/fhir', JSON.stringify(bundle));
-    if (r.status !== 200) throw new Error(`ccm load failed: ${r.status} ${r.text.slice(0, 300)}`);
-  }
-  console.log(`# ccm dataset: ${n} enrolled patients, ${resources} resources in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
-  const pageAll = async (first: string, nextOf: (b: any) => string | undefined) => {
-    let url: string | undefined = first;
-    let pages = 0;
-    while (url) {
-      const r = await call(pool, 'GET', url);
-      if (r.status !== 200) throw new Error(`${url}: ${r.status} ${r.text.slice(0, 200)}`);
-      const next = nextOf(JSON.parse(r.text));
-      url = next ? next.slice(next.indexOf('/fhir')) : undefined;
-      pages++;
-    }
-    return pages;
-  };
-  let t0 = performance.now();
-  for (const type of ['Patient', 'Coverage', 'Condition', 'Consent', 'CarePlan', 'Encounter']) {
-    await pageAll(`/fhir/${type}?_count=1000`, (b) => b.link?.find((l: { relation: string }) => l.relation === 'next')?.url);
-  }
-  const readSecs = (performance.now() - t0) / 1000;
-  t0 = performance.now();
-  const pages = await pageAll('/fhir/$ccm-billing?month=2025-03&_count=100', (b) => b.parameter?.find((x: { name: string }) => x.name === 'next')?.valueUri);
-  const billSecs = (performance.now() - t0) / 1000;
-  console.log(`# $ccm-billing for 2025-03 over ${n} patients: ${billSecs.toFixed(2)} s in ${pages} pages; reading the same resources through search: ${readSecs.toFixed(2)} s; ratio ${(billSecs / readSecs).toFixed(2)}x (target < 3x)`);
-}
 
 async function main() {
   const results: Measure[] = [];
@@ -143,7 +92,7 @@ async function main() {
   const loadSecs = (performance.now() - loadStart) / 1000;
   console.log(`# search dataset: ${patients} patients, ${patients * 10} conditions loaded in ${loadSecs.toFixed(1)} s (${((patients * 11) / loadSecs).toFixed(0)} resources/s)`);
   results.push(...(await measureSearches(pool, 'search dataset', patientIds, 16)));
-  await ccmBench(pool);
+  await ccmBench(pool, server.proc.pid);
   await pool.close();
   server.proc.kill('SIGTERM');
   await new Promise((r) => server.proc.on('exit', r));
