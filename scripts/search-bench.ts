@@ -92,6 +92,21 @@ export async function measureSearches(pool: Pool, label: string, patientIds: str
     results.push(m);
     console.log(`# ${name} (${label}): ${((m.perSec / read.perSec) * 100).toFixed(0)}% of the read rate; p50 ${(m.p50 / read.p50).toFixed(1)}x a read's; p99/p50 ${(m.p99 / m.p50).toFixed(1)}`);
   };
+  // Latency unloaded (one request at a time): the population and _revinclude targets compare latencies.
+  const read1 = await measure(`read Patient by id (${label})`, 1, async (i) => {
+    const r = await call(pool, 'GET', `/fhir/Patient/${patientIds[i % patientIds.length]}`);
+    if (r.status !== 200) throw new Error(`read failed: ${r.status}`);
+    return 1;
+  });
+  results.push(read1);
+  for (const [name, path] of [
+    ['Condition?code=sct|44054006&_count=100', () => `/fhir/Condition?code=http://snomed.info/sct%7C44054006&_count=100`],
+    ['Patient?_id=X&_revinclude=Condition:patient', (i: number) => `/fhir/Patient?_id=${patientIds[i % patientIds.length]}&_revinclude=Condition:patient`],
+  ] as const) {
+    const m = await measure(`${name} (${label})`, 1, async (i) => ((await call(pool, 'GET', path(i))).status === 200 ? 1 : 0));
+    results.push(m);
+    console.log(`# ${name} (${label}), one at a time: p50 ${(m.p50 / read1.p50).toFixed(1)}x a read's (target <= 5x)`);
+  }
   await searchOf('Condition?patient=X&clinical-status=active', (i) => `/fhir/Condition?patient=Patient/${patientIds[i % patientIds.length]}&clinical-status=active`, (b) => b.total === 6);
   await searchOf('Condition?code=sct|44054006&_count=100', () => `/fhir/Condition?code=http://snomed.info/sct%7C44054006&_count=100`, (b) => (b.entry?.length ?? 0) === 100);
   await searchOf('Patient?_id=X&_revinclude=Condition:patient', (i) => `/fhir/Patient?_id=${patientIds[i % patientIds.length]}&_revinclude=Condition:patient`, (b) => (b.entry?.length ?? 0) === 11);

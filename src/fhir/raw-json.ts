@@ -1,42 +1,65 @@
 import type { BundleEntry, Resource } from 'fhir/r4.js';
 
-const RAW = Symbol('raw-json');
-type RawCarrier = { [RAW]?: string };
-
 /**
  * A Bundle entry whose resource is still the stored JSON text. A search page would otherwise
  * parse every resource only to serialise it again: serializeJson splices the text as it is.
  * Reading `entry.resource` parses it (once); from then on the object is what gets serialised,
- * so code that changes it still sees its change in the response.
+ * so code that changes it still sees its change in the response. A class (not an accessor
+ * defined per object) keeps entries cheap to make: a page has up to 1,000 of them.
  */
+class StoredJsonEntry {
+  #json: string | undefined;
+  #parsed: Resource | undefined;
+
+  constructor(
+    public fullUrl: string,
+    json: string,
+    public search?: BundleEntry['search'],
+  ) {
+    this.#json = json;
+    if (search === undefined) delete this.search;
+  }
+
+  get resource(): Resource {
+    if (this.#parsed === undefined) {
+      this.#parsed = JSON.parse(this.#json!) as Resource;
+      this.#json = undefined;
+    }
+    return this.#parsed;
+  }
+
+  set resource(v: Resource) {
+    this.#parsed = v;
+    this.#json = undefined;
+  }
+
+  /** The entry's JSON text with the stored resource spliced in, while nothing replaced it. */
+  text(): string | undefined {
+    const json = this.#json;
+    if (json === undefined) return undefined;
+    const keys = Object.keys(this);
+    if (keys.length === 1) return `{"fullUrl":${JSON.stringify(this.fullUrl)},"resource":${json}}`;
+    if (keys.length === 2 && this.search !== undefined) return `{"fullUrl":${JSON.stringify(this.fullUrl)},"resource":${json},"search":${JSON.stringify(this.search)}}`;
+    return undefined;
+  }
+
+  /** For JSON.stringify (pretty output and anything else): fullUrl, resource, then the rest. */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = { fullUrl: this.fullUrl, resource: this.resource };
+    for (const [k, v] of Object.entries(this)) if (k !== 'fullUrl') out[k] = v;
+    return out;
+  }
+}
+
 export function entryWithStoredJson(fullUrl: string, json: string, search: BundleEntry['search']): BundleEntry {
-  const entry = { fullUrl } as BundleEntry & RawCarrier;
-  let parsed: Resource | undefined;
-  Object.defineProperty(entry, 'resource', {
-    enumerable: true,
-    configurable: true,
-    get() {
-      if (parsed === undefined) {
-        parsed = JSON.parse(json) as Resource;
-        entry[RAW] = undefined;
-      }
-      return parsed;
-    },
-    set(v: Resource) {
-      parsed = v;
-      entry[RAW] = undefined;
-    },
-  });
-  entry[RAW] = json;
-  if (search) entry.search = search;
-  return entry;
+  return new StoredJsonEntry(fullUrl, json, search) as BundleEntry;
 }
 
 /** JSON text of a response body; a Bundle's entries that still hold stored JSON are spliced in. */
 export function serializeJson(body: object, pretty: boolean): string {
   if (pretty) return JSON.stringify(body, null, 2);
   const entries = (body as { resourceType?: string; entry?: unknown }).entry;
-  if ((body as { resourceType?: string }).resourceType !== 'Bundle' || !Array.isArray(entries) || !entries.some((e) => typeof (e as RawCarrier)?.[RAW] === 'string')) {
+  if ((body as { resourceType?: string }).resourceType !== 'Bundle' || !Array.isArray(entries) || !entries.some((e) => e instanceof StoredJsonEntry)) {
     return JSON.stringify(body);
   }
   const parts: string[] = [];
@@ -48,15 +71,5 @@ export function serializeJson(body: object, pretty: boolean): string {
 }
 
 function entryJson(e: unknown): string {
-  const raw = (e as RawCarrier)?.[RAW];
-  if (typeof raw !== 'string') return JSON.stringify(e);
-  const parts: string[] = [];
-  for (const k of Object.keys(e as object)) {
-    if (k === 'resource') parts.push(`"resource":${raw}`);
-    else {
-      const v = (e as Record<string, unknown>)[k];
-      if (v !== undefined) parts.push(`${JSON.stringify(k)}:${JSON.stringify(v)}`);
-    }
-  }
-  return `{${parts.join(',')}}`;
+  return (e instanceof StoredJsonEntry ? e.text() : undefined) ?? JSON.stringify(e);
 }

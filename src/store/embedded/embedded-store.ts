@@ -21,7 +21,7 @@ import { EmbeddedVersion } from './version.js';
 import { HashIndexes } from './hash-index.js';
 import { sortByScalars } from './scalar-sort.js';
 import { compileScalarFilter } from './scalar-filter.js';
-import { topKeys } from './top-keys.js';
+import { DecidedKeys } from './decided-keys.js';
 import { DistinctValues } from './distinct-values.js';
 
 export interface EmbeddedStoreOptions {
@@ -106,7 +106,7 @@ export class EmbeddedStore implements ResourceStore {
 
   /** Makes a version visible (commit or replay). */
   private apply(v: EmbeddedVersion): void {
-    this.commits++;
+    this.bump(v.type);
     const key = v.key;
     const prev = this.latest.get(key);
     if (prev && !prev.deleted) this.hash.update(key, prev.doc, false);
@@ -133,7 +133,7 @@ export class EmbeddedStore implements ResourceStore {
     const key = resourceKey(type, id);
     const v = this.latest.get(key);
     if (!v || v.vid !== vid || v.deleted) return false;
-    this.commits++;
+    this.bump(type);
     this.hash.update(key, v.doc, false);
     v.doc.idx = idx;
     this.hash.update(key, v.doc, true);
@@ -176,7 +176,7 @@ export class EmbeddedStore implements ResourceStore {
    * The last matching() answer, reused while nothing was committed: a search counts and then
    * fetches the first page with the same filter.
    */
-  private lastMatch: { key: string; commits: number; rows: EmbeddedVersion[] } | undefined;
+  private lastMatch: { key: string; epoch: number; rows: EmbeddedVersion[] } | undefined;
   private commits = 0;
 
   /** Matching live versions, before sort/skip/limit. */
@@ -184,27 +184,39 @@ export class EmbeddedStore implements ResourceStore {
     if (overlay) return this.matchingNow(types, filter, overlay);
     const key = filterKey(types, filter);
     const last = this.lastMatch;
-    if (last && last.key === key && last.commits === this.commits) return last.rows.slice();
+    const epoch = this.epochOf(types);
+    if (last && last.key === key && last.epoch === epoch) return last.rows.slice();
     const rows = this.matchingNow(types, filter);
-    this.lastMatch = { key, commits: this.commits, rows };
+    this.lastMatch = { key, epoch, rows };
     return rows.slice();
   }
 
-  /** The last decided() answer, reused while nothing was committed (count, then the first page). */
-  private lastDecided: { key: string; commits: number; keys: ReadonlySet<string> | undefined } | undefined;
+  /** Commits per resource type: a query's memo stays valid while none of its types changed. */
+  private readonly typeCommits = new Map<string, number>();
+
+  private epochOf(types: readonly string[]): number {
+    if (types.length === 0) return this.commits;
+    let n = 0;
+    for (const t of types) n += this.typeCommits.get(t) ?? 0;
+    return n;
+  }
+
+  private bump(type: string): void {
+    this.commits++;
+    this.typeCommits.set(type, (this.typeCommits.get(type) ?? 0) + 1);
+  }
+
+  private readonly decidedKeys = new DecidedKeys(
+    (types) => this.epochOf(types),
+    (types, filter) => this.hash.exact(types.length > 0 ? types : [...this.live.keys()], filter, (k) => this.latest.get(k)?.doc),
+  );
 
   /**
    * The exact set of matching "Type/id" keys when the hash indexes decide the whole filter
    * (e.g. patient + status, or code = system|code), without touching a version; else undefined.
    */
   private decided(types: readonly string[], filter: Filter): ReadonlySet<string> | undefined {
-    const key = filterKey(types, filter);
-    const last = this.lastDecided;
-    if (last && last.key === key && last.commits === this.commits) return last.keys;
-    const allTypes = types.length > 0 ? types : [...this.live.keys()];
-    const keys = this.hash.exact(allTypes, filter, (k) => this.latest.get(k)?.doc);
-    this.lastDecided = { key, commits: this.commits, keys };
-    return keys;
+    return this.decidedKeys.keys(types, filterKey(types, filter), filter);
   }
 
   private matchingNow(types: readonly string[], filter: Filter, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
@@ -276,11 +288,10 @@ export class EmbeddedStore implements ResourceStore {
     if (!overlay && order !== undefined && q.limit !== undefined) {
       // The first page of a search in the default (type, id) order, decided by the indexes:
       // chosen from the keys alone, and only the page's versions are looked up.
-      const keys = this.decided(q.types, q.filter);
+      const keys = this.decidedKeys.page(q.types, filterKey(q.types, q.filter), q.filter, q.skip ?? 0, q.limit, order === -1);
       if (keys) {
-        const skip = q.skip ?? 0;
         const out: EmbeddedVersion[] = [];
-        for (const k of topKeys(keys, skip + q.limit, order === -1).slice(skip)) {
+        for (const k of keys) {
           const v = this.latest.get(k);
           if (v && !v.deleted) out.push(v);
         }

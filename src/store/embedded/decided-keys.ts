@@ -1,0 +1,64 @@
+import type { Filter } from '../port.js';
+import { topKeys } from './top-keys.js';
+
+/** How many recent queries keep their answer (a few dashboards or paging clients at once). */
+const KEPT = 16;
+
+interface Entry {
+  /** The commit epoch of the query's types when computed: a commit to any of them invalidates it. */
+  epoch: number;
+  keys: ReadonlySet<string> | undefined;
+  uses: number;
+  /** All keys in (type, id) order, built once the same query came back. */
+  sorted?: string[];
+}
+
+/**
+ * The "Type/id" keys that the hash indexes decide for recent queries (e.g. patient + status,
+ * or code = system|code), kept while none of the query's resource types had a commit. A
+ * search counts and then fetches its first page with the same filter, and dashboards repeat
+ * the same population query: the second time, the keys are sorted once, and every later page
+ * in the default order is a slice instead of a pass over all of them.
+ */
+export class DecidedKeys {
+  private readonly kept = new Map<string, Entry>();
+
+  constructor(
+    private readonly epochOf: (types: readonly string[]) => number,
+    private readonly compute: (types: readonly string[], filter: Filter) => ReadonlySet<string> | undefined,
+  ) {}
+
+  /** The decided key set, or undefined when the indexes do not decide the filter. */
+  keys(types: readonly string[], key: string, filter: Filter): ReadonlySet<string> | undefined {
+    return this.entry(types, key, filter).keys;
+  }
+
+  /** Keys skip..skip+limit in (type, id) order, ascending or descending; undefined if not decided. */
+  page(types: readonly string[], key: string, filter: Filter, skip: number, limit: number, descending: boolean): string[] | undefined {
+    const e = this.entry(types, key, filter);
+    if (!e.keys) return undefined;
+    e.uses++;
+    if (!e.sorted && e.uses > 1 && e.keys.size > skip + limit) e.sorted = [...e.keys].sort();
+    if (!e.sorted) return topKeys(e.keys, skip + limit, descending).slice(skip);
+    const s = e.sorted;
+    if (!descending) return s.slice(skip, skip + limit);
+    const out: string[] = [];
+    for (let i = s.length - 1 - skip; i >= 0 && out.length < limit; i--) out.push(s[i]);
+    return out;
+  }
+
+  private entry(types: readonly string[], key: string, filter: Filter): Entry {
+    const epoch = this.epochOf(types);
+    const e = this.kept.get(key);
+    if (e && e.epoch === epoch) {
+      this.kept.delete(key); // most recently used last
+      this.kept.set(key, e);
+      return e;
+    }
+    const fresh: Entry = { epoch, keys: this.compute(types, filter), uses: 0 };
+    this.kept.delete(key);
+    this.kept.set(key, fresh);
+    if (this.kept.size > KEPT) this.kept.delete(this.kept.keys().next().value as string);
+    return fresh;
+  }
+}
