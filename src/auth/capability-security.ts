@@ -11,6 +11,9 @@ export function restSecurity(config: Config): CapabilityStatementRestSecurity | 
     service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }], text: 'OAuth2 using SMART-on-FHIR profile' }],
     description:
       'Bearer JWT access tokens with SMART v1/v2 scopes (system/, user/, patient/). ' +
+      (config.auth.userAccess === 'care-team'
+        ? "user/ scopes reach the patients the fhirUser cares for (general practitioner or current care team member), or a Patient/RelatedPerson user's own record. "
+        : 'user/ scopes reach all data (USER_ACCESS=all). ') +
       (config.auth.clientsFile ? `SMART Backend Services: POST ${urls.tokenUrl} (client_credentials, private_key_jwt RS384/ES384). ` : '') +
       `See ${config.baseUrl}/.well-known/smart-configuration.`,
   };

@@ -178,9 +178,16 @@ t.test('v2 query-restricted user scope', async (t) => {
   t.equal((await s.as(tok, 'GET', `${B}/Condition/c1b`)).status, 404);
 });
 
+t.test('the CapabilityStatement describes the user access policy', async (t) => {
+  const cap = await s.as(admin, 'GET', `${B}/metadata`);
+  t.match(cap.body.rest[0].security.description, /user\/ scopes reach the patients the fhirUser cares for/);
+});
+
 t.test('USER_ACCESS=all: user/ scopes reach everything', async (t) => {
   const all = await startAuthServer({ userAccess: 'all' });
   t.teardown(() => all.close());
+  const cap = await all.as(await all.token({ scope: 'system/*.rs' }), 'GET', `${all.base}/metadata`);
+  t.match(cap.body.rest[0].security.description, /USER_ACCESS=all/);
   const adm = await all.token({ scope: 'system/*.cruds' });
   await all.as(adm, 'PUT', `${all.base}/Patient/q1`, { resourceType: 'Patient', id: 'q1' });
   const tok = await all.token({ scope: 'user/*.rs' });
