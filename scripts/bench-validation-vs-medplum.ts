@@ -230,9 +230,13 @@ if (existsSync(join(root, 'index.json'))) {
   const crashesBefore = medplumCrashes;
   for (const c of rows.filter((r) => r.tier === 'profile' && r.jsonParses)) {
     const m = manifest.get(c.name);
-    const files = [...(m?.profiles ?? []), ...(m?.supporting ?? []), ...(c.profile?.supporting ?? []), ...(c.profile ? [c.profile.source] : [])];
+    // As the Java harness: the instance step knows the case's supporting files, the profile step adds the profile's.
+    const instanceFiles = [...(m?.profiles ?? []), ...(m?.supporting ?? [])];
+    const files = [...instanceFiles, ...(c.profile?.supporting ?? []), ...(c.profile ? [c.profile.source] : [])];
     const support = loadSupport(root, [...new Set(files)]);
+    const instanceUrls = new Set(loadSupport(root, [...new Set(instanceFiles)]).resources.map((r) => (r as { url?: string }).url));
     const ours = oursBase.extend(support.resources);
+    const oursInstance = oursBase.extend(support.resources.filter((r) => instanceUrls.has((r as { url?: string }).url)));
     const sds = new Map<string, StructureDefinition>();
     for (const r of support.resources) {
       if (r.resourceType !== 'StructureDefinition' || !(r as StructureDefinition).snapshot) continue;
@@ -245,29 +249,30 @@ if (existsSync(join(root, 'index.json'))) {
       }
     }
     const instance = read(c.file);
+    const policies = policiesFromManifest(m ?? { name: c.name });
     const mpInstance = (): OperationOutcomeIssue[] => {
       // as Medplum's server does: the base definition, then each meta.profile it knows
       const issues = medplumValidate(instance);
       for (const p of instance.meta?.profile ?? []) {
-        const sd = sds.get(p.split('|')[0]);
+        const sd = instanceUrls.has(p.split('|')[0]) ? sds.get(p.split('|')[0]) : undefined;
         if (sd) issues.push(...medplumValidate(instance, sd));
       }
       return issues;
     };
     const pairs: { ours: OperationOutcomeIssue[]; medplum: OperationOutcomeIssue[]; expected: NonNullable<typeof c.expected> }[] = [
-      { ours: ours.validate(instance), medplum: mpInstance(), expected: c.expected },
+      { ours: oursInstance.validate(instance, { policies }), medplum: mpInstance(), expected: c.expected },
     ];
     if (c.profile?.expected) {
       const source = c.profile.source.endsWith('.json') ? (read(c.profile.source) as StructureDefinition) : undefined;
       if (source?.snapshot) {
         pairs.push({
-          ours: ours.validate(instance, { profiles: [source.url] }),
+          ours: ours.validate(instance, { profiles: [source.url], policies }),
           medplum: medplumValidate(instance, source),
           expected: c.profile.expected as NonNullable<typeof c.expected>,
         });
       } else if (source) {
         // Differential only: Medplum cannot take it as published; give it the snapshot ours generates.
-        const oursIssues = ours.validate(instance, { profiles: [source.url] });
+        const oursIssues = ours.validate(instance, { profiles: [source.url], policies });
         const generated = (ours as unknown as { registry: { structures: { get(url: string): StructureDefinition | undefined } } }).registry.structures.get(source.url);
         if (generated?.snapshot) {
           generatedSteps++;

@@ -532,7 +532,9 @@ export class InstanceWalker {
       this.runConstraints(info, v, item.path, env);
       if (item.type === 'Resource' || this.registry.isResourceType(item.type)) return;
       const target = info.contentRef ?? node;
-      if (target.children.length) this.walkChildren(frame, target, v, item.path, env);
+      // A profile reaching into a contained/entry resource: inside it, %resource is that resource
+      // (the constraints on the element itself, run above, still see the outer one).
+      if (target.children.length) this.walkChildren(frame, target, v, item.path, typeof v.resourceType === 'string' ? { ...env, resource: v } : env);
       else if (!frame.profile) {
         const tree = this.baseTree(item.type);
         if (tree) this.validate(tree, v, item.path, env);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import type { Resource } from 'fhir/r4.js';
+import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
 import { policiesFromManifest } from '../../src/validation/policies.js';
 import { createValidator } from '../../src/validation/validator.js';
 import { agrees, errorsOf, loadSupport, readCases } from '../../scripts/conformance-cases.js';
@@ -46,17 +46,21 @@ if (!data) {
     let unreadable = 0;
     for (const c of rows.filter((r) => r.tier === 'profile' && r.jsonParses)) {
       const m = manifest.get(c.name);
-      const files = [...(m?.profiles ?? []), ...(m?.supporting ?? []), ...(c.profile?.supporting ?? []), ...(c.profile ? [c.profile.source] : [])];
-      const support = loadSupport(join(root), [...new Set(files)]);
-      unreadable += support.unreadable.length;
-      const v = validator.extend(support.resources);
+      // As the Java test harness does: the instance step knows the case's own supporting files; the
+      // profile step adds the profile and its supporting files.
+      const instanceFiles = [...(m?.profiles ?? []), ...(m?.supporting ?? [])];
+      const profileFiles = [...instanceFiles, ...(c.profile?.supporting ?? []), ...(c.profile ? [c.profile.source] : [])];
+      const instanceSupport = loadSupport(root, [...new Set(instanceFiles)]);
+      const profileSupport = loadSupport(root, [...new Set(profileFiles)]);
+      unreadable += profileSupport.unreadable.length;
       const instance = read(c.file);
       const policies = policiesOf(c.name);
-      const steps: { name: string; issues: ReturnType<typeof v.validate>; expected: NonNullable<typeof c.expected> }[] = [
-        { name: 'instance', issues: v.validate(instance, { policies }), expected: c.expected },
+      const steps: { name: string; issues: OperationOutcomeIssue[]; expected: NonNullable<typeof c.expected> }[] = [
+        { name: 'instance', issues: validator.extend(instanceSupport.resources).validate(instance, { policies }), expected: c.expected },
       ];
       if (c.profile?.expected && c.profile.source.endsWith('.json')) {
         const url = (read(c.profile.source) as { url?: string }).url as string;
+        const v = validator.extend(profileSupport.resources);
         steps.push({ name: 'profile', issues: v.validate(instance, { profiles: [url], policies }), expected: c.profile.expected as NonNullable<typeof c.expected> });
       } else if (c.profile?.expected) {
         total++;
