@@ -5,6 +5,8 @@
  *
  *   npx tsc -p tsconfig.build.json && node dist/scripts/bench-audit.js
  *   BENCH_EVENTS (default 100000) over BENCH_DAYS (default 10) days, 1,000 patients, 20 clients.
+ * "cold" = a new process-like AuditLog (nothing in memory); the summaries of closed days are on
+ * disk after the first case has loaded every day once.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +21,8 @@ const DAYS = Number(process.env.BENCH_DAYS ?? 10);
 const START = Date.UTC(2026, 0, 1);
 
 function event(n: number): AuditEvent {
-  const patient = `p${(n * 7919) % 1000}`;
+  // Every patient on every day, except one seen on a single day (in 100 events).
+  const patient = n >= 0.45 * EVENTS && n < 0.45 * EVENTS + 100 ? 'p-rare' : `p${(n * 7919) % 1000}`;
   return {
     resourceType: 'AuditEvent',
     id: `e${n}`,
@@ -81,6 +84,7 @@ async function main() {
       ['one day', `date=${day}&_count=50`],
       ['one patient (all days)', 'patient=p42&_count=50'],
       ['one client, one day, refused only', `agent=client-10&date=${day}&outcome=4&_count=50`],
+      ['a patient seen on one day (all days searched)', 'patient=p-rare&_count=50'],
     ];
     console.log(`${EVENTS} events over ${DAYS} days`);
     for (const [name, query] of cases) {

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { appendFile, open, rename, type FileHandle } from 'node:fs/promises';
+import { appendFile, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditEvent } from 'fhir/r4.js';
 import { auditKeys, type AuditQuery } from './audit-query.js';
 import { DayIndex, forEachLine, keyLine, loadDayIndex, type KeyRow } from './day-index.js';
+import { mayMatch, readSummary, summarize, writeSummary, type DaySummary } from './day-summary.js';
 
 /** How long appended events may wait before they are written and fsynced together. */
 const FLUSH_MS = 50;
@@ -40,7 +41,9 @@ const dayOf = (e: AuditEvent) => {
  * (DATA_DIR/audit/YYYY-MM-DD.ndjson, by `recorded`) plus its key file (YYYY-MM-DD.keys.ndjson: id,
  * time, agents, patients, entities, subtype, outcome, action and the line's byte range). A search
  * opens only the days its date range overlaps, answers the query from the key rows (posting lists
- * by id, agent, patient, entity) and reads just the event lines of the page it returns.
+ * by id, agent, patient, entity) and reads just the event lines of the page it returns. Closed
+ * days also get a summary of their agents and patients (src/audit/day-summary.ts), so an agent or
+ * patient search skips the days without them unread.
  * Appends are batched: per batch one write + fdatasync of the events, then the key rows (derived
  * data, rebuilt from the events when behind). An `audit.ndjson` of earlier versions is moved into
  * the day files once, at init.
@@ -55,6 +58,10 @@ export class AuditLog implements AuditSink {
   /** Day indexes, least recently used first. */
   private readonly cache = new Map<string, DayIndex>();
   private target: { day: string; fh: FileHandle; size: number } | undefined;
+  /** Sizes of the day event files (this process is their only writer). */
+  private readonly sizes = new Map<string, number>();
+  /** Summaries of closed days: null = none valid on disk. */
+  private readonly summaries = new Map<string, DaySummary | null>();
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -123,6 +130,10 @@ export class AuditLog implements AuditSink {
       let total = 0;
       const page: Array<{ day: string; row: KeyRow }> = [];
       for (const day of days) {
+        if (!this.cache.has(day) && (q.agent.length || q.patient.length)) {
+          const sum = await this.summary(day);
+          if (sum && !mayMatch(sum, q)) continue;
+        }
         const rows = (await this.index(day)).match(q);
         total += rows.length;
         for (const row of rows) {
@@ -169,6 +180,13 @@ export class AuditLog implements AuditSink {
       this.cache.delete(day);
     } else {
       idx = this.days.has(day) ? await loadDayIndex(this.events(day), this.keys(day)) : new DayIndex();
+      this.sizes.set(day, idx.end);
+      // A closed day (before today, UTC) gets a summary once, for later processes.
+      if (day < new Date().toISOString().slice(0, 10) && this.days.has(day) && !(await this.summary(day))) {
+        const sum = summarize(idx);
+        await writeSummary(this.summaryFile(day), sum);
+        this.summaries.set(day, sum);
+      }
       let rows = idx.rows.length;
       for (const other of this.cache.values()) rows += other.rows.length;
       for (const [d, other] of this.cache) {
@@ -201,7 +219,24 @@ export class AuditLog implements AuditSink {
       await appendFile(this.keys(day), rows.map(keyLine).join(''), { mode: 0o600 });
       const idx = this.cache.get(day);
       if (idx) for (const r of rows) idx.add(r);
+      this.sizes.set(day, t.size);
+      this.summaries.delete(day);
     }
+  }
+
+  private summaryFile(day: string): string {
+    return join(this.dir, `${day}.summary.json`);
+  }
+
+  /** The day's summary while it matches the event file. */
+  private async summary(day: string): Promise<DaySummary | undefined> {
+    const known = this.summaries.get(day);
+    if (known !== undefined) return known ?? undefined;
+    let size = this.sizes.get(day);
+    if (size === undefined) this.sizes.set(day, (size = (await stat(this.events(day))).size));
+    const sum = await readSummary(this.summaryFile(day), size);
+    this.summaries.set(day, sum ?? null);
+    return sum;
   }
 
   /** The open event file of `day`. */
@@ -214,6 +249,8 @@ export class AuditLog implements AuditSink {
     const end = this.cache.get(day)?.end ?? (this.days.has(day) ? (await loadDayIndex(this.events(day), this.keys(day))).end : 0);
     const fh = await open(this.events(day), 'a', 0o600);
     this.days.add(day);
+    this.sizes.set(day, end);
+    this.summaries.delete(day);
     this.target = { day, fh, size: end };
     return this.target;
   }

@@ -60,6 +60,20 @@ t.test('partitions by day; queries answered from the key index, newest first', a
   t.equal((await fresh.read('a2'))?.id, 'a2', 'read by id');
   t.equal(await fresh.read('zz'), undefined);
   await fresh.close();
+
+  // Closed days got a summary of their agents and patients when first loaded.
+  const third = new AuditLog(dir);
+  t.same(idsOf((await third.search(q('patient=p2'))).events), ['b2', 'a2']);
+  t.same(cachedDays(third), ['2026-01-01', '2026-01-02'], 'a patient search skips the days without the patient, unread');
+  t.same(idsOf((await third.search(q('agent=app-b&date=ge2026-01-02'))).events), ['c1']);
+  t.same(cachedDays(third), ['2026-01-01', '2026-01-02', '2026-01-03']);
+  // A late event for a closed day makes its summary stale: the day is read again.
+  third.append(event('a9', '2026-01-01T20:00:00.000Z', 'app-z', 'p7'));
+  await third.close();
+  const fourth = new AuditLog(dir);
+  t.same(idsOf((await fourth.search(q('patient=p7'))).events), ['a9'], 'a stale summary does not hide the late event');
+  t.same(idsOf((await fourth.search(q('agent=app-z'))).events), ['a9']);
+  await fourth.close();
 });
 
 t.test('crash repair: key rows missing, a torn event line', async (t) => {
