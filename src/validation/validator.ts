@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OperationOutcomeIssue, Resource, StructureDefinition } from 'fhir/r4.js';
+import type { ImplementationGuide, OperationOutcomeIssue, Resource, StructureDefinition } from 'fhir/r4.js';
 import { loadPackage, loadProfileDir } from '../fhir/packages.js';
 import { Applicability, readApplicabilityFile, rulesFromExtensions, type ApplicabilityRule } from './applicability.js';
 import { checkBundle, checkDocumentReferences } from './bundle-rules.js';
@@ -62,6 +62,15 @@ function packageFiles(path: string): string[] {
     .filter((f) => f.endsWith('.tgz') || (statSync(f).isDirectory() && existsSync(join(f, 'package'))));
 }
 
+/** ImplementationGuide.global: "a profile that all resources of this type must conform to" (added to typeProfiles). */
+function withGlobalProfiles(typeProfiles: Record<string, string[]> | undefined, resources: Resource[]): Record<string, string[]> | undefined {
+  const globals = resources.flatMap((r) => (r.resourceType === 'ImplementationGuide' ? (r as ImplementationGuide).global ?? [] : []));
+  if (!globals.length) return typeProfiles;
+  const out: Record<string, string[]> = { ...typeProfiles };
+  for (const g of globals) out[g.type] = [...(out[g.type] ?? []), g.profile];
+  return out;
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -90,7 +99,8 @@ export class FhirValidator implements Validator {
   }
 
   /**
-   * A validator that also knows these conformance resources (e.g. a test's supporting profiles);
+   * A validator that also knows these conformance resources (e.g. a test's supporting profiles; an
+   * ImplementationGuide among them makes its `global` profiles apply to every resource of their type);
    * it shares this one's compiled base schemas, so it is cheap to make.
    */
   extend(resources: Resource[]): FhirValidator {
@@ -98,7 +108,7 @@ export class FhirValidator implements Validator {
     registry.ensureTerminology();
     for (const r of resources) registry.addLocal(r);
     const sds = resources.filter((r): r is StructureDefinition => r.resourceType === 'StructureDefinition');
-    return new FhirValidator(registry, this.opts, [...this.rules, ...rulesFromExtensions(sds)], this.structure);
+    return new FhirValidator(registry, { ...this.opts, typeProfiles: withGlobalProfiles(this.opts.typeProfiles, resources) }, [...this.rules, ...rulesFromExtensions(sds)], this.structure);
   }
 
   knowsProfile(url: string): boolean {

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
+import { createValidator } from '../../src/validation/validator.js';
+import { testDataDir } from './test-data.js';
+
+// ImplementationGuide.global: the IG's profile applies to every Patient (HL7 cases patient-ig-good/-bad).
+const data = testDataDir();
+if (!data) {
+  t.comment('FHIR_TEST_DATA not found: skipping');
+  t.plan(0, 'no shared test data');
+} else {
+  const dir = join(data, 'fhir-test-cases', 'validator');
+  const read = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Resource;
+  const base = await createValidator();
+  const errors = (issues: OperationOutcomeIssue[]) => issues.filter((i) => i.severity === 'error').map((i) => i.expression?.[0]);
+  const sd = read('patient-ig-sd.json');
+
+  t.test('with the IG, its global profile applies', async (t) => {
+    const v = base.extend([read('patient-ig-ig.json'), sd]);
+    t.same(errors(v.validate(read('patient-ig-good.json'))), []);
+    t.same(errors(v.validate(read('patient-ig-bad.json'))), ['Patient.name'], 'the profile requires a name');
+  });
+
+  t.test('the profile alone, without the IG naming it global, does not', async (t) => {
+    t.same(errors(base.extend([sd]).validate(read('patient-ig-bad.json'))), []);
+  });
+}
