@@ -34,7 +34,7 @@ export async function ccmBench(pool: Pool, serverPid?: number): Promise<void> {
   const prefix = '7b1c5a8e-0d1f-4c57-9a2e-1f0c3b9d00';
   const loadStart = performance.now();
   let resources = 0;
-  for (let p = 0; p < n; p++) {
+  const loadOne = async (p: number) => {
     const tag = p.toString(16).padStart(10, '0');
     const bundle = JSON.parse(example.split(prefix).join(`${tag.slice(0, 8)}-0000-4000-8000-${tag}`)) as { entry: Array<{ fullUrl: string; resource: any; request: unknown }> };
     const entries = bundle.entry;
@@ -50,7 +50,12 @@ export async function ccmBench(pool: Pool, serverPid?: number): Promise<void> {
     resources += entries.length;
     const r = await call(pool, 'POST', '/fhir', JSON.stringify(bundle));
     if (r.status !== 200) throw new Error(`ccm load failed: ${r.status} ${r.text.slice(0, 300)}`);
-  }
+  };
+  // A few transactions in flight: the server validates one while the next arrives.
+  let nextPatient = 0;
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (nextPatient < n) await loadOne(nextPatient++);
+  }));
   console.log(`# ccm dataset: ${n} enrolled patients, ${resources} resources in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
   const pageAll = async (first: string, nextOf: (b: any) => string | undefined, each?: (b: any) => void) => {
     let url: string | undefined = first;
@@ -66,29 +71,37 @@ export async function ccmBench(pool: Pool, serverPid?: number): Promise<void> {
     }
     return pages;
   };
-  let t0 = performance.now();
+  const t0 = performance.now();
   for (const type of ['Patient', 'Coverage', 'Condition', 'Consent', 'CarePlan', 'Encounter']) {
     await pageAll(`/fhir/${type}?_count=1000`, (b) => b.link?.find((l: { relation: string }) => l.relation === 'next')?.url);
   }
   const readSecs = (performance.now() - t0) / 1000;
-  // Memory of the server while the month is billed, sampled: the pass must hold a page, not the month.
-  const before = rssMb(serverPid);
-  let peak = before;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(serverPid))), 50);
-  let billed = 0;
-  t0 = performance.now();
-  const pages = await pageAll(
-    '/fhir/$ccm-billing?month=2025-03&_count=100',
-    (b) => b.parameter?.find((x: { name: string }) => x.name === 'next')?.valueUri,
-    (b) => (billed += (b.parameter ?? []).filter((x: { name: string }) => x.name === 'patient').length),
-  );
-  const billSecs = (performance.now() - t0) / 1000;
-  clearInterval(sampler);
-  peak = Math.max(peak, rssMb(serverPid));
-  if (billed !== n) throw new Error(`$ccm-billing answered ${billed} patients, expected ${n}`);
-  console.log(`# $ccm-billing for 2025-03 over ${n} patients: ${billSecs.toFixed(2)} s in ${pages} pages; reading the same resources through search: ${readSecs.toFixed(2)} s; ratio ${(billSecs / readSecs).toFixed(2)}x (target < 3x)`);
-  if (serverPid !== undefined) {
-    console.log(`# server RSS: ${before.toFixed(0)} MB before the month, at most ${peak.toFixed(0)} MB while billing it (+${(peak - before).toFixed(0)} MB); peak over the run ${rssMb(serverPid, 'VmHWM').toFixed(0)} MB`);
+  // Twice: the first pass also builds the store's hash index on token values the first time a
+  // token query needs it (kept for good, as on a long-running server); the second runs warm.
+  // Memory of the server is sampled while the month is billed: a pass holds a page, not the month.
+  const pass = async () => {
+    const before = rssMb(serverPid);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(serverPid))), 50);
+    let billed = 0;
+    const start = performance.now();
+    const pages = await pageAll(
+      '/fhir/$ccm-billing?month=2025-03&_count=100',
+      (b) => b.parameter?.find((x: { name: string }) => x.name === 'next')?.valueUri,
+      (b) => (billed += (b.parameter ?? []).filter((x: { name: string }) => x.name === 'patient').length),
+    );
+    const secs = (performance.now() - start) / 1000;
+    clearInterval(sampler);
+    peak = Math.max(peak, rssMb(serverPid));
+    if (billed !== n) throw new Error(`$ccm-billing answered ${billed} patients, expected ${n}`);
+    return { secs, pages, before, peak };
+  };
+  for (const [i, name] of ['first pass', 'second pass'].entries()) {
+    const r = await pass();
+    console.log(`# $ccm-billing for 2025-03 over ${n} patients, ${name}: ${r.secs.toFixed(2)} s in ${r.pages} pages; reading the same resources through search: ${readSecs.toFixed(2)} s; ratio ${(r.secs / readSecs).toFixed(2)}x (target < 3x)`);
+    if (serverPid !== undefined) {
+      console.log(`#   server RSS ${r.before.toFixed(0)} MB before the pass, at most ${r.peak.toFixed(0)} MB during it (+${(r.peak - r.before).toFixed(0)} MB)${i === 1 ? `; peak over the run ${rssMb(serverPid, 'VmHWM').toFixed(0)} MB` : ''}`);
+    }
   }
 }
 
