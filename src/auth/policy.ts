@@ -217,7 +217,7 @@ export class AccessPolicy {
     const existingIdx = existing && this.search.extractIndex(existing);
     const nextIdx = next && this.search.extractIndex(next);
     if (existing && !confs.some((c) => this.inside(existing, c, false, existingIdx))) throw forbidden(`${type}/${existing.id} is outside the compartments of the access token's patients`);
-    const registers = (c: Confinement) => isNew && next?.resourceType === 'Patient' && c.careRef !== undefined && ((next as Patient).generalPractitioner ?? []).some((r) => r.reference === c.careRef);
+    const registers = (c: Confinement) => isNew && next?.resourceType === 'Patient' && ((next as Patient).generalPractitioner ?? []).some((r) => c.careRefs?.includes(r.reference ?? '') === true);
     if (next && !confs.some((c) => this.inside(next, c, false, nextIdx) || registers(c))) {
       throw forbidden(`The ${type} would be outside the compartments of the access token's patients`);
     }

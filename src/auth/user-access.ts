@@ -7,14 +7,14 @@
 //  - Practitioner / PractitionerRole: the Patient compartments of the patients they care for, i.e.
 //    patients whose Patient.generalPractitioner is the user, or who are the subject of an active
 //    CareTeam with the user as a current participant (CareTeam.participant.member, period covering
-//    now). These are the two places R4 records "this practitioner is responsible for this patient"
+//    now). A Practitioner counts through its current PractitionerRoles too. These are the two places R4 records "this practitioner is responsible for this patient"
 //    as a relation (both are in the R4 Practitioner CompartmentDefinition); a Practitioner also
 //    reads its own Practitioner compartment (e.g. Encounters it took part in). CarePlan.author is
 //    not used: R4 has no search parameter for it, and a CCM care plan is owned by its care team.
 //  - Patient: that patient's compartment, as patient/ scopes.
 //  - RelatedPerson: the compartment of RelatedPerson.patient (while the RelatedPerson is active).
 // A user/ token without a usable fhirUser reaches nothing. USER_ACCESS=all turns this off.
-import type { CareTeam, RelatedPerson } from 'fhir/r4.js';
+import type { CareTeam, Period, PractitionerRole, RelatedPerson } from 'fhir/r4.js';
 import type { StoreTx } from '../store/port.js';
 
 export type UserAccessMode = 'care-team' | 'all';
@@ -24,8 +24,8 @@ export interface Confinement {
   patients: ReadonlySet<string>;
   /** Practitioner id whose own compartment is readable (the user itself). */
   practitioner?: string;
-  /** Practitioner/PractitionerRole reference of a caring user: may register a new Patient naming it as general practitioner. */
-  careRef?: string;
+  /** References of a caring user (itself, a Practitioner's active roles): it may register a new Patient naming one as general practitioner. */
+  careRefs?: readonly string[];
 }
 
 const USER_TYPES = ['Practitioner', 'PractitionerRole', 'Patient', 'RelatedPerson'] as const;
@@ -62,31 +62,43 @@ export async function userConfinement(fhirUser: string | undefined, baseUrl: str
     return { patients: new Set(patient ? [patient] : []) };
   }
   const ref = `${user.type}/${user.id}`;
+  // A Practitioner acts through its roles too: care teams often list a PractitionerRole.
+  const refs = [ref];
+  if (user.type === 'Practitioner') {
+    const roles = await reader.find({ types: ['PractitionerRole'], filter: { 'idx.ref': { $elemMatch: { p: 'practitioner', r: ref } } } });
+    for (const row of roles) if (isCurrentRole(row.resource as PractitionerRole | undefined, now)) refs.push(`PractitionerRole/${row.id}`);
+  }
   const patients = new Set<string>();
   for (const link of CARE_LINKS) {
-    const rows = await reader.find({ types: [link.type], filter: { 'idx.ref': { $elemMatch: { p: link.param, r: ref } } } });
+    const rows = await reader.find({ types: [link.type], filter: { 'idx.ref': { $elemMatch: { p: link.param, r: refs.length === 1 ? ref : { $in: refs } } } } });
     for (const row of rows) {
       const r = row.resource;
       if (!r) continue;
       if (r.resourceType === 'Patient') patients.add(r.id!);
-      else if (isCurrentMember(r as CareTeam, ref, now)) {
+      else if (isCurrentMember(r as CareTeam, refs, now)) {
         const p = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec((r as CareTeam).subject?.reference ?? '')?.[1];
         if (p) patients.add(p);
       }
     }
   }
-  return { patients, practitioner: user.type === 'Practitioner' ? user.id : undefined, careRef: ref };
+  return { patients, practitioner: user.type === 'Practitioner' ? user.id : undefined, careRefs: refs };
 }
 
-/** The care team is active and `ref` is one of its participants now (no period, or a period covering now). */
-function isCurrentMember(team: CareTeam, ref: string, now: number): boolean {
-  if (!ACTIVE_TEAM.has(team.status)) return false;
-  if (team.period?.end && endOf(team.period.end) < now) return false;
-  return (team.participant ?? []).some((p) => {
-    if (p.member?.reference !== ref) return false;
-    if (p.period?.start && Date.parse(p.period.start) > now) return false;
-    return !(p.period?.end && endOf(p.period.end) < now);
-  });
+/** The care team is active and one of `refs` is among its participants now. */
+function isCurrentMember(team: CareTeam, refs: readonly string[], now: number): boolean {
+  if (!ACTIVE_TEAM.has(team.status) || !covers(team.period, now)) return false;
+  return (team.participant ?? []).some((p) => refs.includes(p.member?.reference ?? '') && covers(p.period, now));
+}
+
+/** The role is not marked inactive and its period covers now. */
+function isCurrentRole(role: PractitionerRole | undefined, now: number): boolean {
+  return role !== undefined && role.active !== false && covers(role.period, now);
+}
+
+/** No period, or one that has started and not ended. */
+function covers(period: Period | undefined, now: number): boolean {
+  if (period?.start && Date.parse(period.start) > now) return false;
+  return !(period?.end && endOf(period.end) < now);
 }
 
 /** Last millisecond of a FHIR dateTime at its precision (2025-03 -> end of March). */

@@ -143,6 +143,22 @@ t.test('access follows the care team: joining and leaving', async (t) => {
   await put({ resourceType: 'Patient', id: 'p1', name: [{ family: 'One' }], generalPractitioner: [{ reference: 'Practitioner/dr' }] } as never);
 });
 
+t.test("a Practitioner reaches the care teams of its current PractitionerRoles", async (t) => {
+  await put({ resourceType: 'PractitionerRole', id: 'role2', practitioner: { reference: 'Practitioner/dr' } } as never);
+  await put({ resourceType: 'PractitionerRole', id: 'role3', active: false, practitioner: { reference: 'Practitioner/dr' } } as never);
+  for (const id of ['p5', 'p6']) await put({ resourceType: 'Patient', id } as never);
+  await put(careTeam('ct5', 'p5', 'PractitionerRole/role2'));
+  await put(careTeam('ct6', 'p6', 'PractitionerRole/role3'));
+  await put(condition('c5', 'p5', '555'));
+  await put(condition('c6', 'p6', '666'));
+  t.equal((await s.as(dr, 'GET', `${B}/Condition/c5`)).status, 200, 'care team lists an active role of the user');
+  t.equal((await s.as(dr, 'GET', `${B}/Condition/c6`)).status, 404, 'an inactive role does not count');
+  const reg = await s.as(dr, 'POST', `${B}/Patient`, { resourceType: 'Patient', generalPractitioner: [{ reference: 'PractitionerRole/role2' }] });
+  t.equal(reg.status, 201, "registering a patient under the user's role");
+  await put({ resourceType: 'PractitionerRole', id: 'role2', active: false, practitioner: { reference: 'Practitioner/dr' } } as never);
+  t.equal((await s.as(dr, 'GET', `${B}/Condition/c5`)).status, 404, 'once the role ends, access ends');
+});
+
 t.test('PractitionerRole, Patient and RelatedPerson users', async (t) => {
   const role = await s.token({ scope: 'user/*.rs', fhirUser: 'PractitionerRole/role1' });
   t.equal((await s.as(role, 'GET', `${B}/Condition/c4`)).status, 200, 'role on the care team');
