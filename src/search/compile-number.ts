@@ -1,7 +1,7 @@
 import { badRequest } from '../fhir/errors.js';
 import type { Filter } from '../store/port.js';
 import { splitEscaped, splitPrefix, unescapeValue, type Prefix } from './search-value.js';
-import { canonicalConverter, UCUM_SYSTEM } from './ucum.js';
+import { ucumConverter, UCUM_SYSTEM } from './ucum.js';
 
 const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -89,7 +89,7 @@ export function quantityCondition(param: string, raw: string): Filter {
 
 /** The condition on the canonical fields, or undefined when UCUM cannot convert the unit (or a bound). */
 function canonicalCondition(param: string, prefix: Prefix, text: string, code: string): Filter | undefined {
-  const conv = canonicalConverter(code);
+  const conv = ucumConverter(code);
   if (!conv) return undefined;
   let finite = true;
   const convert = (v: number) => {

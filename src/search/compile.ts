@@ -79,7 +79,7 @@ async function compileParam(env: CompileEnv, type: string, name: string, value: 
   if (!def.expression && def.type !== 'composite') throw notSupported(`Search parameter '${code}' is not supported`);
   if (chain !== undefined) {
     if (def.type !== 'reference') throw badRequest(`Parameter '${code}' is not a reference and cannot be chained`, 'invalid');
-    return compileChain(env, name, code, modifier, def.targets, chain, value);
+    return compileChain(env, type, name, code, modifier, def.targets, chain, value);
   }
   const field = FIELD_OF[def.type];
   if (!field) throw notSupported(`Search parameter '${code}' of type '${def.type}' is not supported`);
@@ -125,9 +125,14 @@ function compileId(name: string, modifier: string | undefined, value: string): F
   return modifier === 'not' ? none([f]) : f;
 }
 
-/** `subject:Patient.name=x`: resolve the inner search on the target types, then match references to them. */
+/**
+ * `subject:Patient.name=x`: resolve the inner search on the target types, then match references
+ * to them. The inner search also runs inside contained resources (search.html, "Contained
+ * resources"): containers whose `#id` target under this parameter meets it match too.
+ */
 async function compileChain(
   env: CompileEnv,
+  type: string,
   name: string,
   code: string,
   modifier: string | undefined,
@@ -145,14 +150,24 @@ async function compileChain(
   if (types.length === 0) throw badRequest(`Unknown chained parameter '${innerCode}' in '${name}'`, 'not-supported');
   const strict = { ...env, issues: undefined };
   const keys: string[] = [];
+  const containers = new Set<string>();
   for (const t of types) {
     const inner = await compileParam(strict, t, chain, value);
     const found = await env.find({ types: [t], filter: inner, limit: MAX_JOIN + 1 });
     for (const v of found) keys.push(`${v.type}/${v.id}`);
-    if (keys.length > MAX_JOIN) throw badRequest(`Chained search '${name}' matches too many resources`, 'too-costly');
+    const inside = await env.find({ types: [type], filter: containedMatch(code, t, inner), limit: MAX_JOIN + 1 });
+    for (const v of inside) containers.add(v.id);
+    if (keys.length > MAX_JOIN || containers.size > MAX_JOIN) throw badRequest(`Chained search '${name}' matches too many resources`, 'too-costly');
   }
-  if (keys.length === 0) return NOTHING;
-  return elem('ref', code, { r: keys.length === 1 ? keys[0] : { $in: keys } });
+  const parts: Filter[] = [];
+  if (keys.length) parts.push(elem('ref', code, { r: keys.length === 1 ? keys[0] : { $in: keys } }));
+  if (containers.size) parts.push({ id: { $in: [...containers] } });
+  return parts.length ? anyOf(parts) : NOTHING;
+}
+
+/** Containers with a contained resource of `type`, referenced under `code`, that meets `inner`. */
+function containedMatch(code: string, type: string, inner: Filter): Filter {
+  return { 'idx.ctd': { $elemMatch: { p: code, t: type, ...inner } } };
 }
 
 /** `_has:Observation:patient:code=x`: resources that some matching Observation references via `patient`. */

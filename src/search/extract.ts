@@ -1,6 +1,6 @@
 import fhirpath from 'fhirpath';
 import r4model from 'fhirpath/fhir-context/r4/index.js';
-import type { Resource } from 'fhir/r4.js';
+import type { DomainResource, Resource } from 'fhir/r4.js';
 import type { IndexValues } from '../store/port.js';
 import { entriesOf, referenceIdentifier, type ValueContext } from './node-values.js';
 import { FIELD_OF, type CmpEntry, type Idx, type SortKey } from './index-entries.js';
@@ -65,6 +65,7 @@ export class IndexExtractor {
       const before = arr.length;
       for (const n of nodes) {
         for (const e of entriesOf(def.type, n.fhirNodeDataType ?? '', n.data, this.ctx)) {
+          if (def.containedTypes && !containedTargetFits(resource, e, def.containedTypes)) continue;
           arr.push(implied && n.fhirNodeDataType === 'code' && e.s === undefined ? { p: def.code, s: implied, ...e } : { p: def.code, ...e });
         }
         if (def.type === 'reference') {
@@ -82,7 +83,30 @@ export class IndexExtractor {
       }
       dedupe(arr, before);
     }
+    const contained = (resource as DomainResource).contained;
+    if (contained?.length && idx.ref) this.addContained(idx, contained);
     return idx as IndexValues;
+  }
+
+  /**
+   * Chained parameters are evaluated inside contained resources (search.html, "Contained
+   * resources"): each contained resource a reference parameter points to (`#id`) is indexed
+   * once under that parameter, so `subject:Patient.name=x` also finds a contained Patient.
+   */
+  private addContained(idx: Idx, contained: readonly Resource[]): void {
+    const own = new Map<string, Omit<Idx, 'srt' | 'ctd'>>();
+    for (const e of idx.ref ?? []) {
+      if (!e.r.startsWith('#') || e.r.length < 2) continue;
+      const id = e.r.slice(1);
+      const c = contained.find((x) => x.id === id);
+      if (!c) continue;
+      let values = own.get(id);
+      if (!values) {
+        const { srt: _s, ctd: _c, ...rest } = this.extract(c) as Idx;
+        own.set(id, (values = rest));
+      }
+      (idx.ctd ??= []).push({ p: e.p, t: c.resourceType, id, idx: values });
+    }
   }
 
   /** The entries of one parameter only (for _include, _has and cursors on a page of results). */
@@ -95,7 +119,8 @@ export class IndexExtractor {
     } catch {
       return [];
     }
-    return nodes.flatMap((n) => entriesOf(item.def.type, n.fhirNodeDataType ?? '', n.data, this.ctx));
+    const types = item.def.containedTypes;
+    return nodes.flatMap((n) => entriesOf(item.def.type, n.fhirNodeDataType ?? '', n.data, this.ctx)).filter((e) => !types || containedTargetFits(resource, e, types));
   }
 
   /** The sort key `{a, d}` of one parameter, as extract() stores it. */
@@ -150,6 +175,17 @@ export class IndexExtractor {
     this.plans.set(type, plan);
     return plan;
   }
+}
+
+/**
+ * For `where(resolve() is X)`: a `#id` reference counts when the resource contains `id` with
+ * one of the types (other references were already judged by the rewritten expression).
+ */
+function containedTargetFits(resource: Resource, e: Record<string, unknown>, types: ReadonlySet<string>): boolean {
+  const r = e.r;
+  if (typeof r !== 'string' || !r.startsWith('#')) return true;
+  const c = (resource as DomainResource).contained?.find((x) => `#${x.id}` === r);
+  return c !== undefined && types.has(c.resourceType);
 }
 
 function compile(expression: string): Compiled | undefined {

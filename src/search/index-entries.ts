@@ -16,6 +16,12 @@ export interface CmpEntry { p: string; [component: `k${number}`]: unknown[] }
 
 export interface SortKey { a: string | number; d: string | number }
 
+/**
+ * A contained resource that reference parameter `p` of its container points to (`#id`): its
+ * type, id and own index values (without sort keys), so chained searches reach inside it.
+ */
+export interface CtdEntry { p: string; t: string; id: string; idx: Omit<Idx, 'srt' | 'ctd'> }
+
 export interface Idx {
   str?: StrEntry[];
   tok?: TokEntry[];
@@ -27,9 +33,10 @@ export interface Idx {
   cmp?: CmpEntry[];
   /** Sort keys per parameter: a = smallest value (ascending sorts), d = largest (descending). */
   srt?: Record<string, SortKey>;
+  ctd?: CtdEntry[];
 }
 
-export type IdxField = Exclude<keyof Idx, 'srt'>;
+export type IdxField = Exclude<keyof Idx, 'srt' | 'ctd'>;
 
 /** Which idx array holds each parameter type's values. */
 export const FIELD_OF: Record<string, IdxField | undefined> = {

@@ -1,7 +1,7 @@
 import { fold } from './fold.js';
 import { dateRange, MAX_MS, MIN_MS } from './date-range.js';
 import type { ParamType } from './params.js';
-import { toCanonical, canonicalUnit, UCUM_SYSTEM } from './ucum.js';
+import { ucumConverter, UCUM_SYSTEM } from './ucum.js';
 
 /**
  * Turns one FHIRPath result (its FHIR data type and JSON value) into index entries of a
@@ -191,12 +191,15 @@ function quantityEntries(dataType: string, data: unknown): Entry[] {
  */
 function withCanonical(e: Entry, lo: number | undefined, hi: number | undefined): Entry {
   if (e.s !== UCUM_SYSTEM || typeof e.c !== 'string') return e;
-  const cu = canonicalUnit(e.c);
-  if (cu === undefined) return e;
-  const clo = lo === undefined ? -Number.MAX_VALUE : toCanonical(e.c, lo);
-  const chi = hi === undefined ? Number.MAX_VALUE : toCanonical(e.c, hi);
-  if (clo === undefined || chi === undefined) return e;
-  return { ...e, cu, clo, chi };
+  const conv = ucumConverter(e.c);
+  if (!conv) return e;
+  const clo = lo === undefined ? -Number.MAX_VALUE : conv.convert(lo);
+  const chi = hi === undefined ? Number.MAX_VALUE : conv.convert(hi);
+  if (Number.isNaN(clo) || Number.isNaN(chi)) return e;
+  e.cu = conv.unit;
+  e.clo = clo;
+  e.chi = chi;
+  return e;
 }
 
 function units(q: Obj): Entry {

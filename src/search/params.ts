@@ -10,6 +10,8 @@ export interface ParamDef {
   expression?: string;
   /** Reference target types ("Resource" expanded to every type). */
   targets: readonly string[];
+  /** For `where(resolve() is X)` parameters: the types a contained (`#id`) target must have. */
+  containedTypes?: ReadonlySet<string>;
   /** Composite components: the definition they reuse (by canonical URL) and their relative expression. */
   components: ReadonlyArray<{ definition: string; expression: string }>;
   sp: SearchParameter;
@@ -64,10 +66,12 @@ export class ParamRegistry {
 
   private defFor(type: string, base: string, sp: SearchParameter): ParamDef {
     const targets = (sp.target ?? []).flatMap((t) => (t === 'Resource' ? this.resourceTypes : [t]));
+    const expr = sp.expression ? expressionFor(sp.expression, type, base) : undefined;
     return {
       code: sp.code,
       type: sp.type,
-      expression: sp.expression ? expressionFor(sp.expression, type, base) : undefined,
+      expression: expr?.expression,
+      containedTypes: expr?.containedTypes,
       targets,
       components: (sp.component ?? []).map((c) => ({ definition: c.definition, expression: c.expression })),
       sp,
@@ -80,7 +84,7 @@ export class ParamRegistry {
  * definitions join one path per type with `|`, and evaluating the others on every write would
  * be wasted work. `Resource.`/`DomainResource.` roots become the concrete type.
  */
-export function expressionFor(expression: string, type: string, base: string): string | undefined {
+export function expressionFor(expression: string, type: string, base: string): { expression: string; containedTypes?: ReadonlySet<string> } | undefined {
   const parts = splitTopLevel(expression, '|').map((p) => p.trim());
   const kept: string[] = [];
   for (const part of parts) {
@@ -90,22 +94,35 @@ export function expressionFor(expression: string, type: string, base: string): s
   }
   if (kept.length === 0 && parts.length === 1 && base === type) kept.push(parts[0]);
   if (kept.length === 0) return undefined;
-  return kept.map(rewriteResolve).join(' | ');
+  const types = containedTypes(kept);
+  return { expression: kept.map((p) => rewriteResolve(p, types !== undefined)).join(' | '), containedTypes: types };
 }
+
+const RESOLVE_IS = /\.where\(\s*resolve\(\)\s+is\s+([A-Za-z]+)\s*\)/g;
 
 /**
  * `x.where(resolve() is Patient)` needs the target resource, which fhirpath.js would fetch over
  * HTTP; judging by the reference itself is what a server can do at write time. A reference to
- * a contained resource (`#id`) is judged by that resource, found in the resource being indexed
- * (`%context` there); it stays indexed as `#id`, which no search for an outside resource matches.
+ * a contained resource (`#id`) is let through when every part of the expression is such a
+ * filter: the extractor then keeps it only if the contained resource has one of
+ * `containedTypes(expression)` (judging in code costs less than a FHIRPath look-up per value).
  */
-function rewriteResolve(expr: string): string {
+function rewriteResolve(expr: string, contained: boolean): string {
   return expr.replace(
-    /\.where\(\s*resolve\(\)\s+is\s+([A-Za-z]+)\s*\)/g,
-    (_m, t: string) =>
-      `.where(reference.startsWith('${t}/') or reference.contains('/${t}/') or type = '${t}'` +
-      ` or (reference.startsWith('#') and (%context.contained.ofType(${t}).select('#' + id) contains reference)))`,
+    RESOLVE_IS,
+    (_m, t: string) => `.where(reference.startsWith('${t}/') or reference.contains('/${t}/') or type = '${t}'${contained ? " or reference.startsWith('#')" : ''})`,
   );
+}
+
+/** The resolve() types of an expression whose every union part ends in such a filter; else undefined. */
+export function containedTypes(parts: readonly string[]): ReadonlySet<string> | undefined {
+  const types = new Set<string>();
+  for (const part of parts) {
+    const found = [...part.matchAll(RESOLVE_IS)].map((m) => m[1]);
+    if (found.length === 0) return undefined;
+    for (const t of found) types.add(t);
+  }
+  return types;
 }
 
 /** Splits on `sep` outside parentheses and quotes. */

@@ -23,6 +23,8 @@ export const searchIndexes: Array<Record<string, 1 | -1>> = [
   // UCUM quantities are searched on their canonical unit and value; others on the value as written
   { type: 1, 'idx.qty.p': 1, 'idx.qty.cu': 1, 'idx.qty.clo': 1 },
   { type: 1, 'idx.qty.p': 1, 'idx.qty.lo': 1 },
+  // contained resources, by the reference parameter that points to them and their type (chains)
+  { type: 1, 'idx.ctd.p': 1, 'idx.ctd.t': 1 },
   ...SORT_INDEXED.flatMap((code) => [
     { type: 1, [`idx.srt.${code}.a`]: 1, id: 1 } as Record<string, 1 | -1>,
     { type: 1, [`idx.srt.${code}.d`]: -1, id: 1 } as Record<string, 1 | -1>,

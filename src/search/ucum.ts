@@ -1,3 +1,4 @@
+/// <reference path="./ucum-lhc.d.ts" />
 import ucum from '@lhncbc/ucum-lhc';
 
 /**
@@ -10,10 +11,13 @@ import ucum from '@lhncbc/ucum-lhc';
  */
 export const UCUM_SYSTEM = 'http://unitsofmeasure.org';
 
-/** How one unit code converts: a scale factor, or (special units such as Cel) UCUM's function. */
-type Conversion = { unit: string; factor: number } | { unit: string; special: true };
+/** How values in one unit code become values in its canonical unit (NaN outside a special unit's domain). */
+export interface Converter {
+  unit: string;
+  convert: (v: number) => number;
+}
 
-const cache = new Map<string, Conversion | null>();
+const cache = new Map<string, Converter | null>();
 /** Unit codes are bounded so the cache cannot be grown without limit by query strings. */
 const MAX_CACHED = 10_000;
 
@@ -45,54 +49,48 @@ export function roundCanonical(v: number): number {
   return v === 0 ? 0 : Number(v.toPrecision(12));
 }
 
-function conversionOf(code: string): Conversion | null {
-  if (!CODE_RE.test(code)) return null;
+/** The converter of a UCUM code (cached per code), or undefined when UCUM cannot convert it. */
+export function ucumConverter(code: string): Converter | undefined {
   const hit = cache.get(code);
-  if (hit !== undefined) return hit;
-  let conv: Conversion | null = null;
+  if (hit !== undefined) return hit ?? undefined;
+  if (!CODE_RE.test(code)) return undefined;
+  let conv: Converter | null = null;
   try {
     const one = toBase(code, 1);
     if (one.status === 'succeeded' && typeof one.magnitude === 'number' && Number.isFinite(one.magnitude) && one.unitToExp) {
       const unit = Object.entries(one.unitToExp).map(([u, e]) => (e === 1 ? u : `${u}${e}`)).join('.') || '1';
-      if (!one.fromUnitIsSpecial) conv = one.magnitude > 0 ? { unit, factor: one.magnitude } : null;
-      else {
+      if (!one.fromUnitIsSpecial) {
+        const factor = one.magnitude;
+        conv = factor > 0 ? { unit, convert: (v) => roundCanonical(v * factor) } : null;
+      } else {
         // Special units are functions (Cel, [degF], [pH], B...). Only increasing ones keep the
         // order that prefixes compare on; [pH] (decreasing) stays matched by its code.
         const two = toBase(code, 2);
-        conv = typeof two.magnitude === 'number' && two.magnitude > one.magnitude ? { unit, special: true } : null;
+        if (typeof two.magnitude === 'number' && two.magnitude > one.magnitude) {
+          conv = {
+            unit,
+            convert: (v) => {
+              const r = toBase(code, v);
+              return r.status === 'succeeded' && typeof r.magnitude === 'number' && Number.isFinite(r.magnitude) ? roundCanonical(r.magnitude) : Number.NaN;
+            },
+          };
+        }
       }
     }
   } catch {
     conv = null;
   }
   if (cache.size < MAX_CACHED) cache.set(code, conv);
-  return conv;
+  return conv ?? undefined;
 }
 
 /** The canonical unit of a UCUM code (e.g. 'g' for 'mg', 'm-3.g' for 'mg/dL'), if UCUM can convert it. */
 export function canonicalUnit(code: string): string | undefined {
-  return conversionOf(code)?.unit;
+  return ucumConverter(code)?.unit;
 }
 
-/** `value code` in the canonical unit, or undefined when the code has no canonical form. */
+/** `value code` in the canonical unit, or undefined when the code (or value) has no canonical form. */
 export function toCanonical(code: string, value: number): number | undefined {
-  const conv = conversionOf(code);
-  if (!conv) return undefined;
-  if ('factor' in conv) return roundCanonical(value * conv.factor);
-  const r = toBase(code, value);
-  return r.status === 'succeeded' && typeof r.magnitude === 'number' && Number.isFinite(r.magnitude) ? roundCanonical(r.magnitude) : undefined;
-}
-
-/** A converter for one code (for the several bounds of one query value), or undefined. */
-export function canonicalConverter(code: string): { unit: string; convert: (v: number) => number } | undefined {
-  const conv = conversionOf(code);
-  if (!conv) return undefined;
-  return {
-    unit: conv.unit,
-    convert: (v) => {
-      const c = toCanonical(code, v);
-      // a special unit's function may be undefined below its domain (e.g. under absolute zero)
-      return c === undefined ? Number.NaN : c;
-    },
-  };
+  const c = ucumConverter(code)?.convert(value);
+  return c === undefined || Number.isNaN(c) ? undefined : c;
 }

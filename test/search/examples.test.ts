@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { CarePlan, Observation, Reference, Resource } from 'fhir/r4.js';
+import type { CarePlan, Observation, Patient, Reference, Resource } from 'fhir/r4.js';
 import { createSearchEngine } from '../../src/search/engine.js';
 import { loadR4Examples, matchIds, MemoryStore, testDataDir } from './memory-store.js';
 
@@ -66,7 +66,24 @@ t.test('references to contained resources (#id) with where(resolve() is X)', asy
   t.teardown(() => store.delete('Patient', 'newborn'));
   t.same(await ids(['Observation'], [['patient', 'newborn']]), keys(obs.filter((o) => o.subject?.reference === 'Patient/newborn')));
   t.same(await ids(['Observation'], [['subject', 'Patient/newborn']]), keys(obs.filter((o) => o.subject?.reference === 'Patient/newborn')));
-  t.same(await ids(['Observation'], [['subject:Patient._id', 'newborn']]), keys(obs.filter((o) => o.subject?.reference === 'Patient/newborn')), 'nor through a chain');
+  // chains are evaluated inside contained resources (search.html): the server Patient and the contained ones both count
+  t.same(
+    await ids(['Observation'], [['subject:Patient._id', 'newborn']]),
+    keys(obs.filter((o) => o.subject?.reference === 'Patient/newborn' || (containedOf(o, o.subject?.reference)?.resourceType === 'Patient' && o.subject?.reference === '#newborn'))),
+    'a chain reaches the server Patient and contained ones',
+  );
+  const containedPatient = viaContained[0].contained!.find((c) => c.resourceType === 'Patient') as Patient;
+  if (containedPatient.gender) {
+    t.same(
+      await ids(['Observation'], [['patient.gender', containedPatient.gender]]),
+      keys(obs.filter((o) => {
+        const c = containedOf(o, o.subject?.reference);
+        return c?.resourceType === 'Patient' && (c as Patient).gender === containedPatient.gender;
+      }).concat(obs.filter((o) => o.subject?.reference?.startsWith('Patient/') && (resources.find((r) => `Patient/${r.id}` === o.subject!.reference && r.resourceType === 'Patient') as Patient | undefined)?.gender === containedPatient.gender))),
+      'patient.gender through contained and server Patients',
+    );
+  }
+  t.same(await ids(['Observation'], [['subject:Group._id', 'newborn']]), keys([group]), 'the contained Group only, by its type');
   const inc = await run(['Observation'], [['_id', viaContained[0].id!], ['_include', 'Observation:patient'], ['_include', 'Observation:subject']]);
   t.same((inc.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => e.resource!.id), [], '_include does not fetch an outside resource for #id');
   // a search value '#id' has no meaning across resources: refused

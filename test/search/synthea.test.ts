@@ -371,6 +371,31 @@ t.test('token :in/:not-in with a value set given as data, :above, :missing; quan
   }
 });
 
+t.test('chains reach into contained resources (ExplanationOfBenefit → contained Coverage)', async (t) => {
+  type Eob = { resourceType: string; id: string; contained?: Array<Record<string, any>>; insurance?: Array<{ coverage?: { reference?: string } }> };
+  const eobs = resources.filter((r) => r.resourceType === 'ExplanationOfBenefit') as unknown as Eob[];
+  const coverageOf = (e: Eob) =>
+    (e.insurance ?? []).flatMap((i) => {
+      const ref = i.coverage?.reference;
+      const c = ref?.startsWith('#') ? e.contained?.find((x) => x.resourceType === 'Coverage' && `#${x.id}` === ref) : undefined;
+      return c ? [c] : [];
+    });
+  t.ok(eobs.some((e) => coverageOf(e).length > 0), 'Synthea claims carry a contained Coverage');
+  const texts = [...new Set(eobs.flatMap((e) => coverageOf(e).map((c) => c.type?.text as string | undefined)).filter((x): x is string => !!x))];
+  const word = fold(texts[0]).split(/\s+/)[0];
+  const byText = (e: Eob) => coverageOf(e).some((c) => typeof c.type?.text === 'string' && fold(c.type.text).split(/\s+/).some((w: string) => w.startsWith(word)));
+  t.ok(eobs.some(byText) && eobs.some((e) => !byText(e)), `coverage type '${word}' splits the claims`);
+  t.same(await all(['ExplanationOfBenefit'], [['coverage.type:text', word]]), keys(eobs.filter(byText) as never));
+  const p = patients[2];
+  const byBeneficiary = (e: Eob) => coverageOf(e).some((c) => c.beneficiary?.reference === `Patient/${p.id}`);
+  t.ok(eobs.some(byBeneficiary));
+  t.same(await all(['ExplanationOfBenefit'], [['coverage:Coverage.beneficiary', `Patient/${p.id}`]]), keys(eobs.filter(byBeneficiary) as never));
+  // two levels: the contained Coverage's beneficiary, chained on to the Patient
+  const female = new Set(patients.filter((x) => x.gender === 'female').map((x) => `Patient/${x.id}`));
+  const byFemale = (e: Eob) => coverageOf(e).some((c) => female.has(c.beneficiary?.reference));
+  t.same(await all(['ExplanationOfBenefit'], [['coverage.beneficiary:Patient.gender', 'female']]), keys(eobs.filter(byFemale) as never));
+});
+
 t.test('_list, _contained, _containedType', async (t) => {
   // a care-team worklist of real Synthea resources, in the reference forms a List may use
   const chosen = patients.filter((p) => p.gender === 'female' && p.birthDate! < '1960');
