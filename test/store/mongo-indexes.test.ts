@@ -44,7 +44,8 @@ t.test('common searches use the MongoDB indexes', { skip: !uri && 'MONGODB_URI i
   const captured: FindQuery[] = [];
   const spy = { find: async (q: FindQuery) => (captured.push(q), []), count: async () => 0, readMany: async () => [] } as unknown as ResourceStore;
   const UCUM = 'http://unitsofmeasure.org';
-  const searches: Array<[string, Array<[string, string]>, { sorted?: boolean }?]> = [
+  // `sorted`: also no blocking SORT stage; `query`: which captured query to explain (0 = the first)
+  const searches: Array<[string, Array<[string, string]>, { sorted?: boolean; query?: number }?]> = [
     ['Condition', [['patient', 'Patient/p1'], ['clinical-status', 'active']]],
     ['Condition', [['code', 'http://snomed.info/sct|3']]],
     ['Patient', [['identifier', 'urn:mrn|4']]],
@@ -63,11 +64,13 @@ t.test('common searches use the MongoDB indexes', { skip: !uri && 'MONGODB_URI i
     ['Patient', [['_sort', 'birthdate']], { sorted: true }],
     ['Patient', [['_sort', '-family']], { sorted: true }],
     ['Condition', [['_sort', '-onset-date']], { sorted: true }],
+    // a chain's look-up inside contained resources (after the look-up of server Patients)
+    ['Observation', [['patient.family', 'Fam1']], { query: 1 }],
   ];
   for (const [type, params, opts] of searches) {
     captured.length = 0;
     (await engine.search(spy, { types: [type], params, path: type })) as Bundle;
-    const q = captured[0];
+    const q = captured[opts?.query ?? 0];
     let cursor = store.current.find(store.liveFilter(q.types, q.filter));
     if (q.sort?.length) cursor = cursor.sort(q.sort.map(([f, d]) => [f, d] as [string, 1 | -1]));
     if (q.limit !== undefined) cursor = cursor.limit(q.limit);
