@@ -666,6 +666,10 @@ export class InstanceWalker {
 
   private checkLimit(limit: { key: string; value: unknown }, v: unknown, path: string, env: WalkEnv): void {
     const isMin = limit.key.startsWith('min');
+    if (limit.key.endsWith('Duration')) {
+      if (typeof v === 'string' && isObject(limit.value)) this.checkDurationLimit(isMin, limit.value, v, path, env);
+      return;
+    }
     let actual: unknown = v;
     let bound: unknown = limit.value;
     if (isObject(v) && isObject(bound)) {
@@ -676,6 +680,28 @@ export class InstanceWalker {
     const bad = isMin ? (actual as number | string) < (bound as number | string) : (actual as number | string) > (bound as number | string);
     if (typeof actual === typeof bound && bad)
       env.issues.push(issue('error', 'value', path, `The value ${String(actual)} is ${isMin ? 'below the minimum' : 'above the maximum'} allowed (${String(bound)})`));
+  }
+
+  /**
+   * min/maxValueDuration on a date, dateTime or instant (as the Java validator reads them): the bound is
+   * the current time minus (min) or plus (max) the duration, e.g. a birthDate no more than 10 years ahead.
+   */
+  private checkDurationLimit(isMin: boolean, duration: Record<string, unknown>, v: string, path: string, env: WalkEnv): void {
+    const amount = duration.value;
+    const unit = (duration.code ?? duration.unit) as string | undefined;
+    const when = Date.parse(/^\d{4}$/.test(v) ? `${v}-01-01` : /^\d{4}-\d{2}$/.test(v) ? `${v}-01` : v);
+    if (typeof amount !== 'number' || !unit || Number.isNaN(when)) return;
+    const bound = new Date();
+    const n = isMin ? -amount : amount;
+    if (unit === 'a') bound.setUTCFullYear(bound.getUTCFullYear() + n);
+    else if (unit === 'mo') bound.setUTCMonth(bound.getUTCMonth() + n);
+    else {
+      const ms = { wk: 604_800_000, d: 86_400_000, h: 3_600_000, min: 60_000, s: 1000, ms: 1 }[unit];
+      if (ms === undefined) return;
+      bound.setTime(bound.getTime() + n * ms);
+    }
+    if (isMin ? when < bound.getTime() : when > bound.getTime())
+      env.issues.push(issue('error', 'value', path, `The value ${v} is ${isMin ? 'before the minimum' : 'after the maximum'} allowed (${amount} ${unit} ${isMin ? 'before' : 'after'} now: ${bound.toISOString().slice(0, 10)})`));
   }
 
   private applySlicing(frame: Frame, node: ElementNode, items: readonly Item[], path: string, env: WalkEnv): void {

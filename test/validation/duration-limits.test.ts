@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
+import { createValidator } from '../../src/validation/validator.js';
+import { testDataDir } from './test-data.js';
+
+// min/maxValueDuration on a date: bounds relative to now (HL7 cases toplevel-min/maxvalueduration-*).
+const data = testDataDir();
+if (!data) {
+  t.comment('FHIR_TEST_DATA not found: skipping');
+  t.plan(0, 'no shared test data');
+} else {
+  const dir = join(data, 'fhir-test-cases', 'validator');
+  const read = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Resource & { url: string };
+  const base = await createValidator();
+  const errors = (issues: OperationOutcomeIssue[]) => issues.filter((i) => i.severity === 'error').map((i) => i.expression?.[0]);
+  for (const which of ['min', 'max']) {
+    t.test(`${which}ValueDuration`, async (t) => {
+      const profile = read(`toplevel-${which}valueduration-profile.json`);
+      const v = base.extend([profile]);
+      const check = (f: string) => errors(v.validate(read(f), { profiles: [profile.url] }));
+      t.same(check(`toplevel-${which}valueduration-fail.json`), ['Patient.birthDate']);
+      t.same(check(`toplevel-${which}valueduration-pass.json`), [], 'inside the bound');
+    });
+  }
+}
