@@ -112,9 +112,39 @@ function mentions(obj: Record<string, unknown>, names: string[], unders: string[
   return false;
 }
 
+interface Binding {
+  strength: 'required' | 'extensible';
+  valueSet: string;
+  /** From an additional binding (R5 `binding.additional`, carried in R4 by an extension). */
+  additional?: boolean;
+}
+
+const ADDITIONAL_BINDING_URLS = new Set([
+  'http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional',
+  'http://hl7.org/fhir/tools/StructureDefinition/additional-binding',
+]);
+
+/**
+ * Additional bindings whose purpose is `required` or `extensible` and that apply everywhere (one with a
+ * `usage` context is left out: its scope cannot be judged here).
+ */
+function additionalBindings(binding: ElementDefinition['binding']): Binding[] {
+  const out: Binding[] = [];
+  for (const ext of binding?.extension ?? []) {
+    if (!ADDITIONAL_BINDING_URLS.has(ext.url)) continue;
+    const parts = ext.extension ?? [];
+    const purpose = parts.find((p) => p.url === 'purpose')?.valueCode;
+    const valueSet = parts.find((p) => p.url === 'valueSet')?.valueCanonical;
+    if ((purpose === 'required' || purpose === 'extensible') && valueSet && !parts.some((p) => p.url === 'usage'))
+      out.push({ strength: purpose, valueSet, additional: true });
+  }
+  return out;
+}
+
 interface NodeInfo {
   constraints: ConstraintRun[];
-  binding?: { strength: 'required' | 'extensible'; valueSet: string };
+  /** The element's binding and its additional bindings, where a code can be checked against them. */
+  bindings?: Binding[];
   checkCard: boolean;
   checkTypes: boolean;
   allowedTypes: Set<string>;
@@ -227,13 +257,14 @@ export class InstanceWalker {
         constraints.push({ c: compiled, refs, unders: refs?.map((r) => `_${r}`) ?? [], presence: presence?.some((p) => p) ? presence : undefined });
       }
     }
-    let binding: NodeInfo['binding'];
+    const bindings: Binding[] = [];
     const b = ed.binding;
     if (b?.valueSet && (b.strength === 'required' || b.strength === 'extensible')) {
       const same =
         baseEd?.binding?.strength === b.strength && unversioned(baseEd.binding.valueSet) === unversioned(b.valueSet);
-      if (!same) binding = { strength: b.strength, valueSet: b.valueSet };
+      if (!same) bindings.push({ strength: b.strength, valueSet: b.valueSet });
     }
+    if (b?.extension && frame.profile) bindings.push(...additionalBindings(b));
     const baseMin = baseEd?.min ?? 0;
     const baseMax = baseEd ? maxOf(baseEd.max) : Infinity;
     const checkCard = frame.profile && !node.sliceName && (node.min > baseMin || node.max < baseMax);
@@ -266,7 +297,7 @@ export class InstanceWalker {
     }
     info = {
       constraints,
-      binding,
+      bindings: bindings.length ? bindings : undefined,
       checkCard,
       checkTypes,
       allowedTypes,
@@ -305,7 +336,7 @@ export class InstanceWalker {
     const complex = node.types.some((t) => !this.isPrimitive(t.code)) || node.children.length > 0 || !!info.contentRef;
     const own =
       info.constraints.length > 0 ||
-      !!info.binding ||
+      !!info.bindings ||
       !!info.targets ||
       info.valueLimits.length > 0 ||
       node.ed.maxLength !== undefined ||
@@ -526,7 +557,7 @@ export class InstanceWalker {
     if (maxLength !== undefined && typeof v === 'string' && v.length > maxLength)
       env.issues.push(issue('error', 'too-long', item.path, `The value is ${v.length} characters long, more than the maxLength ${maxLength}`));
     for (const limit of info.valueLimits) this.checkLimit(limit, v, item.path, env);
-    if (info.binding) this.checkBinding(info.binding, item, env);
+    if (info.bindings) for (const binding of info.bindings) this.checkBinding(binding, item, env);
     if (info.targets && item.type === 'Reference' && isObject(v)) this.checkReference(info.targets, v, item.path, env);
     if (isObject(v)) {
       this.runConstraints(info, v, item.path, env);
@@ -595,7 +626,7 @@ export class InstanceWalker {
     if (known === false) env.issues.push(issue('warning', 'code-invalid', `${path}.code`, `Unknown code '${code}' in the CodeSystem '${system}'`));
   }
 
-  private checkBinding(binding: NonNullable<NodeInfo['binding']>, item: Item, env: WalkEnv): void {
+  private checkBinding(binding: Binding, item: Item, env: WalkEnv): void {
     const codes = codesOf(item.value, item.type);
     const exp = this.terminology.expand(binding.valueSet);
     if (!exp) return;
@@ -607,10 +638,11 @@ export class InstanceWalker {
     const member = codes.some((c) => this.terminology.check(binding.valueSet, c.system, c.code) === 'member');
     if (member) return;
     const shown = codes.map((c) => (c.system ? `${c.system}#${c.code}` : c.code)).join(', ');
+    const extra = binding.additional ? ' (an additional binding)' : '';
     if (binding.strength === 'required')
-      env.issues.push(issue('error', 'code-invalid', item.path, `The code provided (${shown}) is not in the value set '${exp.title}' (${binding.valueSet}), and a code from this value set is required`));
+      env.issues.push(issue('error', 'code-invalid', item.path, `The code provided (${shown}) is not in the value set '${exp.title}' (${binding.valueSet})${extra}, and a code from this value set is required`));
     else
-      env.issues.push(issue('warning', 'code-invalid', item.path, `None of the codes provided (${shown}) are in the value set '${exp.title}' (${binding.valueSet}), and a code should come from this value set unless it has no suitable code (extensible binding)`));
+      env.issues.push(issue('warning', 'code-invalid', item.path, `None of the codes provided (${shown}) are in the value set '${exp.title}' (${binding.valueSet})${extra}, and a code should come from this value set unless it has no suitable code (extensible binding)`));
   }
 
   private checkReference(targets: Set<string>, v: Record<string, unknown>, path: string, env: WalkEnv): void {
