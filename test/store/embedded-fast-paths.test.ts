@@ -107,3 +107,18 @@ t.test('index-decided pages stay right while data changes: a commit to the type 
   t.same(await page(1), ['o00', 'o04', 'o05', 'o07', 'o08'], 'a commit to the type is seen at once');
   t.equal(await store.count(['Observation'], filter), 19);
 });
+
+t.test('an _id equality is decided from the keys: only live resources of the asked types count', async (t) => {
+  const { storeFactories } = await import('../helpers/stores.js');
+  const { store, cleanup } = await storeFactories()[0].open();
+  t.teardown(cleanup);
+  for (const id of ['a', 'b', 'c']) await store.transact((tx) => tx.put({ type: 'Patient', id, resource: { resourceType: 'Patient', id } as never, idx: {} }));
+  await store.transact((tx) => tx.put({ type: 'Group', id: 'a', resource: { resourceType: 'Group', id: 'a' } as never, idx: {} }));
+  await store.transact((tx) => tx.put({ type: 'Patient', id: 'b', expectVid: 1 })); // deleted
+  const ids = async (filter: Record<string, unknown>) => (await store.find({ types: ['Patient'], filter, sort: [['type', 1], ['id', 1]], limit: 10 })).map((v) => v.id);
+  t.same(await ids({ id: 'a' }), ['a']);
+  t.same(await ids({ id: { $in: ['c', 'b', 'zz', 'a'] } }), ['a', 'c'], 'deleted and unknown ids are not matches');
+  t.equal(await store.count(['Patient'], { id: { $in: ['b', 'zz'] } }), 0);
+  t.equal(await store.count(['Patient', 'Group'], { id: 'a' }), 2);
+  t.same(await ids({ $and: [{ id: { $in: ['a', 'c'] } }, { 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/x' } } }] }), [], 'and-ed with an index clause');
+});

@@ -194,6 +194,11 @@ export class EmbeddedStore implements ResourceStore {
   /** Commits per resource type: a query's memo stays valid while none of its types changed. */
   private readonly typeCommits = new Map<string, number>();
 
+  private liveDoc(key: string): EmbeddedVersion['doc'] | undefined {
+    const v = this.latest.get(key);
+    return v && !v.deleted ? v.doc : undefined;
+  }
+
   private epochOf(types: readonly string[]): number {
     if (types.length === 0) return this.commits;
     let n = 0;
@@ -208,7 +213,7 @@ export class EmbeddedStore implements ResourceStore {
 
   private readonly decidedKeys = new DecidedKeys(
     (types) => this.epochOf(types),
-    (types, filter) => this.hash.exact(types.length > 0 ? types : [...this.live.keys()], filter, (k) => this.latest.get(k)?.doc),
+    (types, filter) => this.hash.exact(types.length > 0 ? types : [...this.live.keys()], filter, (k) => this.liveDoc(k)),
   );
 
   /**
@@ -224,7 +229,7 @@ export class EmbeddedStore implements ResourceStore {
     const out: EmbeddedVersion[] = [];
     if (!overlay) {
       // Decided by the hash indexes alone (e.g. patient + status): no filter evaluation needed.
-      const docOf = (k: string) => this.latest.get(k)?.doc;
+      const docOf = (k: string) => this.liveDoc(k);
       const exact = this.decided(types, filter);
       if (exact) {
         for (const k of exact) {

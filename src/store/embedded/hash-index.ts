@@ -94,7 +94,8 @@ export class HashIndexes {
    * whose every clause is an `$elemMatch` of equalities (or `$in` on the two hashed fields), for
    * example patient + clinical-status, or code = system|code. A clause on just the two hashed
    * fields matches exactly the documents in its buckets; further equality fields (the system of
-   * a token) are checked on the indexed elements themselves. Undefined otherwise.
+   * a token) are checked on the indexed elements themselves. An `id` equality (`_id`) is a set
+   * of keys. `docOf` gives the document of a live key only. Undefined otherwise.
    */
   exact(types: readonly string[], filter: Filter, docOf: (key: string) => object | undefined): Set<string> | undefined {
     const clauses: Array<[string, unknown]> = [];
@@ -113,6 +114,14 @@ export class HashIndexes {
     const unions: Array<Array<ReadonlySet<string>>> = [];
     const checks: Array<(key: string) => boolean> = [];
     for (const [field, cond] of clauses) {
+      if (field === 'id') {
+        // _id: the keys themselves, for those that are live (docOf gives only live documents).
+        const ids = eqValues(cond);
+        if (!ids) return undefined;
+        unions.push([new Set(types.flatMap((t) => ids.map((id) => `${t}/${String(id)}`)))]);
+        checks.push((key) => docOf(key) !== undefined);
+        continue;
+      }
       const def = this.byField.get(field);
       const em = def && cond && typeof cond === 'object' ? (cond as Record<string, unknown>).$elemMatch : undefined;
       if (!def || !em || typeof em !== 'object' || Object.keys(cond as object).length !== 1) return undefined;
