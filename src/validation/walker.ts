@@ -119,6 +119,9 @@ interface Binding {
   additional?: boolean;
 }
 
+/** Marks, in a code system's look-up cache, that the system is a supplement (no code can be this string: codes have no spaces at the ends). */
+const SUPPLEMENT = ' supplement ';
+
 const ADDITIONAL_BINDING_URLS = new Set([
   'http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.binding.additional',
   'http://hl7.org/fhir/tools/StructureDefinition/additional-binding',
@@ -616,6 +619,13 @@ export class InstanceWalker {
     if (!codes) {
       codes = new Map();
       if (this.csCache.size < 1000) this.csCache.set(system, codes);
+      // A supplement adds designations/properties to another code system: it is never a Coding's system.
+      const cs = this.registry.codeSystems.get(system);
+      if (cs && (cs.content === 'supplement' || cs.supplements)) codes.set(SUPPLEMENT, false);
+    }
+    if (codes.has(SUPPLEMENT)) {
+      env.issues.push(issue('error', 'not-found', `${path}.system`, `CodeSystem ${system} is a supplement, so can't be used as a value in Coding.system`));
+      return;
     }
     let known = codes.get(code);
     if (known === undefined && !codes.has(code)) {
