@@ -23,7 +23,11 @@ t.test('SIGKILL in the middle of a stream of creates loses none that got a 201',
     }
   };
   const workers = Array.from({ length: 8 }, (_, w) => worker(w));
-  await new Promise((r) => setTimeout(r, 2000));
+  // Kill in the middle of the stream: once some creates were acknowledged (a loaded machine may
+  // take seconds for the first ones), with requests still in flight.
+  const until = Date.now() + 60_000;
+  while (acknowledged.length < 20 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 100));
   first.proc.kill('SIGKILL');
   stop = true;
   await Promise.all(workers);
