@@ -1,6 +1,6 @@
 import { FhirError } from '../fhir/errors.js';
 import type { SearchService } from '../rest/services.js';
-import type { DistinctQuery, FindQuery, HistoryQuery, PutInput, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
+import type { DistinctQuery, Filter, FindQuery, HistoryQuery, PutInput, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
 import { requestAuth, type AuthContext } from './context.js';
 import { Policies } from './policies.js';
 import type { AccessPolicy } from './policy.js';
@@ -12,6 +12,16 @@ const PASS_THROUGH = new Set<string | symbol>(['init', 'close', 'ping', 'constru
 const unguarded = (prop: string | symbol) => () => {
   throw FhirError.of(500, 'exception', `Store method ${String(prop)} is not covered by the access-token view (src/auth/guarded-store.ts)`);
 };
+
+/**
+ * A query's filter and the token's narrowing as one flat conjunction (an empty filter drops out),
+ * so the store's indexes can decide the narrowing clause instead of evaluating it row by row.
+ */
+function both(a: Filter, b: Filter): Filter {
+  if (Object.keys(a).length === 0) return b;
+  const parts = (f: Filter): Filter[] => (Object.keys(f).length === 1 && Array.isArray(f.$and) ? (f.$and as Filter[]) : [f]);
+  return { $and: [...parts(a), ...parts(b)] };
+}
 
 /** Most history versions looked at to fill one page (or count) for a narrowed token. */
 const HISTORY_SCAN_LIMIT = 100_000;
@@ -51,7 +61,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
     const n = p.narrow(q.types.length ? q.types : resourceTypes);
     if (n.types.length === 0) return [];
     const all = q.types.length === 0 && n.types.length === resourceTypes.length && !n.filter;
-    const rows = await reader.find({ ...q, types: all ? [] : n.types, filter: n.filter ? { $and: [q.filter, n.filter] } : q.filter });
+    const rows = await reader.find({ ...q, types: all ? [] : n.types, filter: n.filter ? both(q.filter, n.filter) : q.filter });
     return p.visibleRows(rows, raw, true);
   };
   const one = async (p: AccessPolicy, v: StoredVersion | undefined): Promise<StoredVersion | undefined> =>
@@ -112,7 +122,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             if (!p) return target.count(types, filter);
             const n = p.narrow(types.length ? types : resourceTypes);
             if (n.types.length === 0) return 0;
-            return target.count(n.types, n.filter ? { $and: [filter, n.filter] } : filter);
+            return target.count(n.types, n.filter ? both(filter, n.filter) : filter);
           };
         case 'distinct':
           return async (q: DistinctQuery) => {
@@ -120,7 +130,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             if (!p) return target.distinct(q);
             const n = p.narrow(q.types.length ? q.types : resourceTypes);
             if (n.types.length === 0) return [];
-            const filter = n.filter ? { $and: [q.filter, n.filter] } : q.filter;
+            const filter = n.filter ? both(q.filter, n.filter) : q.filter;
             if (n.types.every((t) => p.typeAccess(t).exact)) return target.distinct({ ...q, types: n.types, filter });
             // Query-restricted grants: values only from the rows the token sees.
             const rows = await find(p, target, { types: n.types, filter });

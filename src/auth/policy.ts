@@ -97,11 +97,33 @@ export class AccessPolicy {
 
   /** Query filter for the resources of `type` inside `conf`; undefined when none can be. */
   private confFilter(conf: Confinement, type: string): Filter | undefined {
+    const pp = this.comp.paramsFor(type);
+    const qp = conf.practitioner ? practitioners().paramsFor(type) : [];
+    if (type !== 'Patient' && conf.patients.size && pp.length && qp.length && this.crossSafe(type, pp, qp)) {
+      const refs = [...[...conf.patients].map((id) => `Patient/${id}`), `Practitioner/${conf.practitioner}`];
+      return { 'idx.ref': { $elemMatch: { p: { $in: [...new Set([...pp, ...qp])] }, r: { $in: refs } } } };
+    }
     const alternatives = [
       this.comp.isCompartmentType(type) ? this.comp.filter([...conf.patients], type) : undefined,
       conf.practitioner && practitioners().isCompartmentType(type) ? practitioners().filter([conf.practitioner], type) : undefined,
     ].filter((f): f is Filter => f !== undefined);
     return alternatives.length > 1 ? { $or: alternatives } : alternatives[0];
+  }
+
+  /**
+   * Whether one `idx.ref` clause over both compartments' parameters and owners selects exactly
+   * their union: no Patient-compartment parameter outside the Practitioner ones can point at a
+   * Practitioner, and no Practitioner one outside the Patient ones at a Patient (by the parameters'
+   * target types). The store's reference index decides such a clause alone, where it would
+   * evaluate a $or of the two row by row.
+   */
+  private crossSafe(type: string, pp: readonly string[], qp: readonly string[]): boolean {
+    const targets = new Map(this.search.parametersFor(type).map((sp) => [sp.code, sp.target]));
+    const can = (p: string, t: string) => {
+      const ts = targets.get(p);
+      return !ts || ts.includes(t as never);
+    };
+    return pp.every((p) => qp.includes(p) || !can(p, 'Practitioner')) && qp.every((p) => pp.includes(p) || !can(p, 'Patient'));
   }
 
   typeAccess(type: string): TypeAccess {
@@ -153,6 +175,9 @@ export class AccessPolicy {
       else groups.set(key, { types: [t], filter: n });
     }
     if (groups.size === 0) return { types: visible };
+    // One narrowing for every type: the store's type list already restricts the types, and a bare
+    // compartment filter is one the store's reference index answers by itself.
+    if (groups.size === 1 && unnarrowed.length === 0) return { types: visible, filter: [...groups.values()][0].filter };
     const branches: Filter[] = [];
     if (unnarrowed.length) branches.push({ type: { $in: unnarrowed } });
     for (const g of groups.values()) branches.push({ $and: [{ type: { $in: g.types } }, g.filter] });

@@ -72,10 +72,13 @@ export async function userConfinement(fhirUser: string | undefined, baseUrl: str
   for (const link of CARE_LINKS) {
     const rows = await reader.find({ types: [link.type], filter: { 'idx.ref': { $elemMatch: { p: link.param, r: refs.length === 1 ? ref : { $in: refs } } } } });
     for (const row of rows) {
+      // A Patient counts by its id alone (its content is never parsed here).
+      if (row.type === 'Patient') {
+        patients.add(row.id);
+        continue;
+      }
       const r = row.resource;
-      if (!r) continue;
-      if (r.resourceType === 'Patient') patients.add(r.id!);
-      else if (isCurrentMember(r as CareTeam, refs, now)) {
+      if (r && isCurrentMember(r as CareTeam, refs, now)) {
         const p = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec((r as CareTeam).subject?.reference ?? '')?.[1];
         if (p) patients.add(p);
       }

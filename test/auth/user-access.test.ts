@@ -159,6 +159,15 @@ t.test("a Practitioner reaches the care teams of its current PractitionerRoles",
   t.equal((await s.as(dr, 'GET', `${B}/Condition/c5`)).status, 404, 'once the role ends, access ends');
 });
 
+t.test("the user's own Practitioner compartment: what it asserted, not what others did", async (t) => {
+  await put({ ...condition('c7', 'p4', '777'), asserter: { reference: 'Practitioner/dr' } });
+  await put({ ...condition('c8', 'p4', '888'), asserter: { reference: 'Practitioner/dr2' } });
+  t.same(ids((await s.as(dr, 'GET', `${B}/Condition?subject=Patient/p4`)).body), ['Condition/c7'], 'search: the condition dr asserted, of an outside patient');
+  t.equal((await s.as(dr, 'GET', `${B}/Condition/c7`)).status, 200);
+  t.equal((await s.as(dr, 'GET', `${B}/Condition/c8`)).status, 404, "another practitioner's assertion about an outside patient");
+  t.equal((await s.as(dr, 'PUT', `${B}/Condition/c7`, { ...condition('c7', 'p4', '779'), asserter: { reference: 'Practitioner/dr' } })).status, 403, 'readable, but not writable: p4 is outside the panel');
+});
+
 t.test('PractitionerRole, Patient and RelatedPerson users', async (t) => {
   const role = await s.token({ scope: 'user/*.rs', fhirUser: 'PractitionerRole/role1' });
   t.equal((await s.as(role, 'GET', `${B}/Condition/c4`)).status, 200, 'role on the care team');
