@@ -160,8 +160,8 @@ t.test("a Practitioner reaches the care teams of its current PractitionerRoles",
 });
 
 t.test("the user's own Practitioner compartment: what it asserted, not what others did", async (t) => {
-  await put({ ...condition('c7', 'p4', '777'), asserter: { reference: 'Practitioner/dr' } });
-  await put({ ...condition('c8', 'p4', '888'), asserter: { reference: 'Practitioner/dr2' } });
+  await put({ ...condition('c7', 'p4', '777'), asserter: { reference: 'Practitioner/dr' } } as never);
+  await put({ ...condition('c8', 'p4', '888'), asserter: { reference: 'Practitioner/dr2' } } as never);
   t.same(ids((await s.as(dr, 'GET', `${B}/Condition?subject=Patient/p4`)).body), ['Condition/c7'], 'search: the condition dr asserted, of an outside patient');
   t.equal((await s.as(dr, 'GET', `${B}/Condition/c7`)).status, 200);
   t.equal((await s.as(dr, 'GET', `${B}/Condition/c8`)).status, 404, "another practitioner's assertion about an outside patient");
