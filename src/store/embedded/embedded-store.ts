@@ -19,6 +19,7 @@ import { resourceKey, stampResource } from '../stamp.js';
 import { CommitLog } from './commit-log.js';
 import { EmbeddedVersion } from './version.js';
 import { HashIndexes } from './hash-index.js';
+import { Interner } from './interner.js';
 import { sortByScalars } from './scalar-sort.js';
 import { compileScalarFilter } from './scalar-filter.js';
 import { DecidedKeys } from './decided-keys.js';
@@ -63,6 +64,8 @@ export class EmbeddedStore implements ResourceStore {
   private readonly timeline: EmbeddedVersion[] = [];
   private readonly typeTimeline = new Map<string, EmbeddedVersion[]>();
   private readonly hash: HashIndexes;
+  /** Shared copies of the strings index values repeat (see interner.ts). */
+  readonly interner = new Interner();
   private readonly mutex = new Mutex();
   private log: CommitLog | undefined;
   private lastLu = 0;
@@ -81,10 +84,10 @@ export class EmbeddedStore implements ResourceStore {
       const records = JSON.parse(line) as LogRecord[];
       for (const r of records) {
         if (r.ix) {
-          this.applyIndex(r.t, r.i, r.v, r.ix);
+          this.applyIndex(r.t, r.i, r.v, this.interner.index(r.ix));
           continue;
         }
-        this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.r === undefined ? undefined : JSON.stringify(r.r), r.x ?? {}));
+        this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.r === undefined ? undefined : JSON.stringify(r.r), this.interner.index(r.x ?? {})));
       }
     });
   }
@@ -147,7 +150,7 @@ export class EmbeddedStore implements ResourceStore {
     try {
       if (!log) throw new Error('embedded store is not open');
       if (log.failed) throw log.failed;
-      done = this.applyIndex(type, id, vid, idx);
+      done = this.applyIndex(type, id, vid, this.interner.index(idx));
     } finally {
       release();
     }
@@ -437,7 +440,7 @@ class EmbeddedTx implements StoreTx {
     const vid = currentVid + 1;
     const lu = this.store.nextLu();
     const json = input.resource ? JSON.stringify(stampResource(input.resource, input.id, vid, lu)) : undefined;
-    const v = new EmbeddedVersion(input.type, input.id, vid, lu, json, input.resource ? (input.idx ?? {}) : {});
+    const v = new EmbeddedVersion(input.type, input.id, vid, lu, json, input.resource ? this.store.interner.index(input.idx ?? {}) : {});
     this.overlay.set(key, v);
     this.staged.push(v);
     return v;
