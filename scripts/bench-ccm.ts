@@ -5,12 +5,15 @@
  * entries each, BENCH_CCM_PATIENTS, default 1000), against the time the server takes just to
  * read those resources through search, with the server's memory before and during the month.
  * BENCH_CCM_NODE_ARGS passes Node options to the server alone (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
+ * Run alone, the server also opens its inspector on loopback, through which the heap in use after
+ * a full collection is read before and after each pass (what a pass keeps, as opposed to RSS,
+ * which V8 grows and returns as it likes).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Pool } from 'undici';
+import { Pool, WebSocket } from 'undici';
 import { projectRoot } from '../src/project-root.js';
 import { call, freePort, startChild } from './bench-kit.js';
 
@@ -26,8 +29,33 @@ function rssMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): num
   }
 }
 
+/** Heap in use (MB) after a full collection, through the inspector on `port`; NaN without one. */
+async function heapAfterGc(port: number | undefined): Promise<number> {
+  if (port === undefined) return NaN;
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  const pending = new Map<number, (result: any) => void>();
+  ws.onmessage = (m) => {
+    const msg = JSON.parse(String(m.data)) as { id?: number; result?: unknown };
+    if (msg.id !== undefined) pending.get(msg.id)?.(msg.result);
+  };
+  const send = (id: number, method: string, params: object = {}) =>
+    new Promise<any>((resolve) => {
+      pending.set(id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  await send(1, 'HeapProfiler.collectGarbage');
+  const r = await send(2, 'Runtime.evaluate', { expression: 'process.memoryUsage().heapUsed', returnByValue: true });
+  ws.close();
+  return Number(r?.result?.value) / 1048576;
+}
+
 /** Loads the dataset, then times reading it through search and billing the month over it. */
-export async function ccmBench(pool: Pool, serverPid?: number): Promise<void> {
+export async function ccmBench(pool: Pool, serverPid?: number, inspectPort?: number): Promise<void> {
   const n = Number(process.env.BENCH_CCM_PATIENTS ?? 1000);
   if (n <= 0) return;
   const example = readFileSync(join(root, 'profiles/examples/ccm-example-transaction.json'), 'utf8');
@@ -97,21 +125,26 @@ export async function ccmBench(pool: Pool, serverPid?: number): Promise<void> {
     return { secs, pages, before, peak };
   };
   for (const [i, name] of ['first pass', 'second pass'].entries()) {
+    const heapBefore = await heapAfterGc(inspectPort);
     const r = await pass();
+    const heapAfter = await heapAfterGc(inspectPort);
     console.log(`# $ccm-billing for 2025-03 over ${n} patients, ${name}: ${r.secs.toFixed(2)} s in ${r.pages} pages; reading the same resources through search: ${readSecs.toFixed(2)} s; ratio ${(r.secs / readSecs).toFixed(2)}x (target < 3x)`);
     if (serverPid !== undefined) {
       console.log(`#   server RSS ${r.before.toFixed(0)} MB before the pass, at most ${r.peak.toFixed(0)} MB during it (+${(r.peak - r.before).toFixed(0)} MB)${i === 1 ? `; peak over the run ${rssMb(serverPid, 'VmHWM').toFixed(0)} MB` : ''}`);
     }
+    if (inspectPort !== undefined) console.log(`#   server heap in use after a full collection: ${heapBefore.toFixed(0)} MB before the pass, ${heapAfter.toFixed(0)} MB after it (${heapAfter >= heapBefore ? '+' : ''}${(heapAfter - heapBefore).toFixed(0)} MB kept)`);
   }
 }
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-bench-'));
   const port = await freePort();
-  const server = await startChild(join(root, 'dist/src/server.js'), { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, (process.env.BENCH_CCM_NODE_ARGS ?? '').split(' ').filter(Boolean));
+  const inspectPort = await freePort();
+  const nodeArgs = [`--inspect=127.0.0.1:${inspectPort}`, ...(process.env.BENCH_CCM_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const server = await startChild(join(root, 'dist/src/server.js'), { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, nodeArgs);
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 8, pipelining: 1 });
   try {
-    await ccmBench(pool, server.proc.pid);
+    await ccmBench(pool, server.proc.pid, inspectPort);
   } finally {
     await pool.close();
     server.proc.kill('SIGTERM');
