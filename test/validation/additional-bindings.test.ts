@@ -16,7 +16,7 @@ if (!data) {
   const profile = read('additional-bindings-profile-2.json');
   const v = (await createValidator()).extend([profile, read('additional-bindings-vs1.json')]);
   const errors = (issues: OperationOutcomeIssue[]) => issues.filter((i) => i.severity === 'error').map((i) => i.expression?.[0]);
-  const observation = read('additional-bindings-observation.json') as Resource & { code: { coding: { system: string; code: string }[] } };
+  const observation = read('additional-bindings-observation.json') as unknown as Resource & { code: { coding: { system: string; code: string }[] } };
 
   t.test('a code outside the additional required value set is an error', async (t) => {
     t.same(errors(v.validate(observation, { profiles: [profile.url] })), ['Observation.code']);
