@@ -64,6 +64,7 @@ export class IndexExtractor {
       const arr = ((idx[field] as Array<Record<string, unknown>> | undefined) ??= []);
       const before = arr.length;
       for (const n of nodes) {
+        if (def.resolveType && !referenceIs(resource, n.data, def.resolveType)) continue;
         for (const e of entriesOf(def.type, n.fhirNodeDataType ?? '', n.data, this.ctx)) {
           if (def.containedTypes && !containedTargetFits(resource, e, def.containedTypes)) continue;
           arr.push(implied && n.fhirNodeDataType === 'code' && e.s === undefined ? { p: def.code, s: implied, ...e } : { p: def.code, ...e });
@@ -119,8 +120,11 @@ export class IndexExtractor {
     } catch {
       return [];
     }
-    const types = item.def.containedTypes;
-    return nodes.flatMap((n) => entriesOf(item.def.type, n.fhirNodeDataType ?? '', n.data, this.ctx)).filter((e) => !types || containedTargetFits(resource, e, types));
+    const { containedTypes: types, resolveType } = item.def;
+    return nodes
+      .filter((n) => !resolveType || referenceIs(resource, n.data, resolveType))
+      .flatMap((n) => entriesOf(item.def.type, n.fhirNodeDataType ?? '', n.data, this.ctx))
+      .filter((e) => !types || containedTargetFits(resource, e, types));
   }
 
   /** The sort key `{a, d}` of one parameter, as extract() stores it. */
@@ -186,6 +190,19 @@ function containedTargetFits(resource: Resource, e: Record<string, unknown>, typ
   if (typeof r !== 'string' || !r.startsWith('#')) return true;
   const c = (resource as DomainResource).contained?.find((x) => `#${x.id}` === r);
   return c !== undefined && types.has(c.resourceType);
+}
+
+/**
+ * `where(resolve() is X)` judged without resolving: a reference whose text names type X
+ * (`X/id`, `.../X/id`), that declares `type` X, or that points to a contained X (`#id`).
+ */
+function referenceIs(resource: Resource, data: unknown, type: string): boolean {
+  if (!data || typeof data !== 'object') return false;
+  const { reference, type: declared } = data as { reference?: unknown; type?: unknown };
+  if (declared === type) return true;
+  if (typeof reference !== 'string') return false;
+  if (reference.startsWith('#')) return (resource as DomainResource).contained?.some((c) => `#${c.id}` === reference && c.resourceType === type) ?? false;
+  return reference.startsWith(`${type}/`) || reference.includes(`/${type}/`);
 }
 
 function compile(expression: string): Compiled | undefined {

@@ -12,6 +12,11 @@ export interface ParamDef {
   targets: readonly string[];
   /** For `where(resolve() is X)` parameters: the types a contained (`#id`) target must have. */
   containedTypes?: ReadonlySet<string>;
+  /**
+   * When every part of the expression ends in `.where(resolve() is X)` with one X: the filter is
+   * left out of `expression` and the extractor tests each reference for X in code instead.
+   */
+  resolveType?: string;
   /** Composite components: the definition they reuse (by canonical URL) and their relative expression. */
   components: ReadonlyArray<{ definition: string; expression: string }>;
   sp: SearchParameter;
@@ -72,6 +77,7 @@ export class ParamRegistry {
       type: sp.type,
       expression: expr?.expression,
       containedTypes: expr?.containedTypes,
+      resolveType: expr?.resolveType,
       targets,
       components: (sp.component ?? []).map((c) => ({ definition: c.definition, expression: c.expression })),
       sp,
@@ -84,7 +90,11 @@ export class ParamRegistry {
  * definitions join one path per type with `|`, and evaluating the others on every write would
  * be wasted work. `Resource.`/`DomainResource.` roots become the concrete type.
  */
-export function expressionFor(expression: string, type: string, base: string): { expression: string; containedTypes?: ReadonlySet<string> } | undefined {
+export function expressionFor(
+  expression: string,
+  type: string,
+  base: string,
+): { expression: string; containedTypes?: ReadonlySet<string>; resolveType?: string } | undefined {
   const parts = splitTopLevel(expression, '|').map((p) => p.trim());
   const kept: string[] = [];
   for (const part of parts) {
@@ -95,8 +105,16 @@ export function expressionFor(expression: string, type: string, base: string): {
   if (kept.length === 0 && parts.length === 1 && base === type) kept.push(parts[0]);
   if (kept.length === 0) return undefined;
   const types = containedTypes(kept);
+  const only = types?.size === 1 ? [...types][0] : undefined;
+  if (only && kept.every((p) => ENDS_IN_RESOLVE.test(p))) {
+    // Every part ends in the same filter: the plain paths (fast path) plus the test in code.
+    return { expression: kept.map((p) => p.replace(RESOLVE_IS, '')).join(' | '), resolveType: only };
+  }
   return { expression: kept.map((p) => rewriteResolve(p, types !== undefined)).join(' | '), containedTypes: types };
 }
+
+/** A path whose last step is `.where(resolve() is X)` (possibly inside closing parentheses). */
+const ENDS_IN_RESOLVE = /\.where\(\s*resolve\(\)\s+is\s+[A-Za-z]+\s*\)[\s)]*$/;
 
 const RESOLVE_IS = /\.where\(\s*resolve\(\)\s+is\s+([A-Za-z]+)\s*\)/g;
 
