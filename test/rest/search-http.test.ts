@@ -1,0 +1,75 @@
+import t from 'tap';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bundle, Observation } from 'fhir/r4.js';
+import { fhir, sharedData, startServer } from '../helpers/server.js';
+
+/**
+ * Search over HTTP on one Synthea patient, as a client meets it: UCUM units, strict and
+ * lenient handling, _total modes over paging links, _list, _contained, POST _search.
+ * Expected ids are computed from the bundle in plain TypeScript.
+ */
+const dir = sharedData();
+
+t.test('search over HTTP', { skip: !dir && 'shared data absent' }, async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const bdir = join(dir!, 'synthea', 'bundles');
+  const source = JSON.parse(readFileSync(join(bdir, readdirSync(bdir).filter((f) => f.endsWith('.json')).sort()[0]), 'utf8')) as Bundle;
+  // keep the Synthea ids: each entry becomes an update-as-create (references are urn:uuid of those ids)
+  const ids = new Map((source.entry ?? []).map((e) => [e.fullUrl!, `${e.resource!.resourceType}/${e.resource!.id}`]));
+  const tx = JSON.parse(JSON.stringify(source, (k, v) => (k === 'reference' && typeof v === 'string' && ids.has(v) ? ids.get(v) : v))) as Bundle;
+  tx.type = 'batch'; // entries independent (ids kept, references already Type/id): also runs where there are no transactions
+  for (const e of tx.entry ?? []) {
+    e.request = { method: 'PUT', url: `${e.resource!.resourceType}/${e.resource!.id}` };
+    delete e.fullUrl;
+  }
+  const loaded = await fhir('POST', B, tx);
+  t.equal(loaded.status, 200, 'the patient bundle loads');
+  t.ok((loaded.body.entry ?? []).every((e: { response?: { status?: string } }) => /^20[01]/.test(e.response?.status ?? '')), 'every entry stored');
+  const obs = (source.entry ?? []).map((e) => e.resource!).filter((r): r is Observation => r.resourceType === 'Observation');
+  const matchIds = (b: Bundle) => (b.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => `${e.resource!.resourceType}/${e.resource!.id}`).sort();
+
+  // UCUM: kg stored, g asked
+  const UCUM = 'http://unitsofmeasure.org';
+  const weights = obs.filter((o) => o.code.coding?.some((c) => c.code === '29463-7') && o.valueQuantity?.system === UCUM && o.valueQuantity.code === 'kg');
+  // a threshold in grams between this patient's lightest and heaviest weight
+  const kgs = [...new Set(weights.map((o) => o.valueQuantity!.value!))].sort((a, b) => a - b);
+  const mid = Math.floor(kgs.length / 2);
+  const grams = Math.round(((kgs[mid - 1] + kgs[mid]) / 2) * 1000); // halfway between two weights: no ties at the bound
+  const heavy = weights.filter((o) => o.valueQuantity!.value! * 1000 >= grams);
+  t.ok(heavy.length > 0 && heavy.length < weights.length, `${heavy.length} of ${weights.length} weights are ${grams} g or more`);
+  const q = `code=${encodeURIComponent('http://loinc.org|29463-7')}&value-quantity=${encodeURIComponent(`ge${grams}|${UCUM}|g`)}&_count=1000`;
+  const got = await fhir('GET', `${B}/Observation?${q}`);
+  t.equal(got.status, 200);
+  t.same(matchIds(got.body), heavy.map((o) => `Observation/${o.id}`).sort());
+  const posted = await fhir('POST', `${B}/Observation/_search`, q, { 'content-type': 'application/x-www-form-urlencoded' });
+  t.same(matchIds(posted.body), matchIds(got.body), 'POST _search with a form body answers the same');
+
+  // strict by default, lenient on request
+  const strict = await fhir('GET', `${B}/Observation?nonsense=1`);
+  t.equal(strict.status, 400);
+  t.equal(strict.body.resourceType, 'OperationOutcome');
+  t.match(JSON.stringify(strict.body), /nonsense/);
+  const lenient = await fhir('GET', `${B}/Observation?nonsense=1&_contained=true&_count=1`, undefined, { prefer: 'handling=lenient' });
+  t.equal(lenient.status, 200);
+  const outcome = JSON.stringify(lenient.body.entry?.find((e: { search?: { mode?: string } }) => e.search?.mode === 'outcome'));
+  t.match(outcome, /nonsense/);
+  t.match(outcome, /_contained/);
+  t.equal((await fhir('GET', `${B}/Observation?_contained=true`)).status, 400);
+
+  // _total over paging links
+  t.equal((await fhir('GET', `${B}/Observation?_total=none&_count=2`)).body.total, undefined);
+  const e1 = await fhir('GET', `${B}/Observation?_total=estimate&_count=2`);
+  t.equal(e1.body.total, obs.length);
+  const next = e1.body.link.find((l: { relation: string }) => l.relation === 'next').url as string;
+  const e2 = await fhir('GET', next);
+  t.equal(e2.status, 200);
+  t.equal(e2.body.total, obs.length, 'estimate: later pages repeat the first count');
+
+  // _list
+  const list = { resourceType: 'List', id: 'http-list', status: 'current', mode: 'working', entry: [{ item: { reference: `Observation/${obs[0].id}` } }, { item: { reference: `Observation/${obs[1].id}` } }] };
+  t.equal((await fhir('PUT', `${B}/List/http-list`, list)).status, 201);
+  t.same(matchIds((await fhir('GET', `${B}/Observation?_list=http-list`)).body), [`Observation/${obs[0].id}`, `Observation/${obs[1].id}`].sort());
+});
