@@ -235,5 +235,9 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Fhir
     rules.push(...readApplicabilityFile(dir));
   }
   rules.push(...rulesFromExtensions(localSds));
+  // The R4 value sets and code systems are needed by the first resource with a binding: read them now,
+  // so that their ~100 MB of parse garbage is collected with the start-up's instead of inflating the
+  // heap V8 sizes for the first requests.
+  registry.ensureTerminology();
   return new FhirValidator(registry, opts, rules);
 }

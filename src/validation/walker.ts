@@ -4,6 +4,7 @@ import { evalPath, nodeAtPath, parseDiscriminatorPath, type Step } from './discr
 import { capitalize, maxOf } from './elements.js';
 import { NATIVE_CONSTRAINTS, type CompiledConstraint, type InvariantCompiler } from './invariants.js';
 import { issue, type Issue } from './issues.js';
+import { checkDurationLimits, type DurationLimit } from './duration-limits.js';
 import { checksReferenceExists, checksReferenceType, type ValidationPolicies } from './policies.js';
 import { mustResolveLocally, type LocalTargets } from './references.js';
 import type { DefinitionRegistry } from './registry.js';
@@ -158,6 +159,8 @@ interface NodeInfo {
   choiceTypes?: Map<string, string>;
   visit: boolean;
   valueLimits: { key: string; value: unknown }[];
+  /** min/maxValueDuration (duration-limits.ts); undefined when there are none. */
+  durationLimits?: DurationLimit[];
   /** `_name`: where a primitive's id/extensions are. */
   underName: string;
 }
@@ -295,8 +298,13 @@ export class InstanceWalker {
       for (const t of this.typeNames) choiceTypes.set(capitalize(t), t);
     }
     const valueLimits: NodeInfo['valueLimits'] = [];
+    const durationLimits: DurationLimit[] = [];
     for (const key in ed) {
-      if (key.startsWith('minValue') || key.startsWith('maxValue')) valueLimits.push({ key, value: (ed as unknown as Record<string, unknown>)[key] });
+      if (!key.startsWith('minValue') && !key.startsWith('maxValue')) continue;
+      const value = (ed as unknown as Record<string, unknown>)[key];
+      if (key.endsWith('Duration')) {
+        if (isObject(value)) durationLimits.push({ min: key.startsWith('min'), duration: value });
+      } else valueLimits.push({ key, value });
     }
     info = {
       constraints,
@@ -308,6 +316,7 @@ export class InstanceWalker {
       contentRef,
       choiceTypes,
       valueLimits,
+      durationLimits: durationLimits.length ? durationLimits : undefined,
       visit: true,
       underName: `_${node.name}`,
     };
@@ -342,6 +351,7 @@ export class InstanceWalker {
       !!info.bindings ||
       !!info.targets ||
       info.valueLimits.length > 0 ||
+      !!info.durationLimits ||
       node.ed.maxLength !== undefined ||
       node.types.some((t) => t.profiles.length > 0 || t.code === 'xhtml');
     if (!frame.profile) return own || complex;
@@ -560,6 +570,7 @@ export class InstanceWalker {
     if (maxLength !== undefined && typeof v === 'string' && v.length > maxLength)
       env.issues.push(issue('error', 'too-long', item.path, `The value is ${v.length} characters long, more than the maxLength ${maxLength}`));
     for (const limit of info.valueLimits) this.checkLimit(limit, v, item.path, env);
+    if (info.durationLimits) checkDurationLimits(info.durationLimits, v, item.path, env.issues);
     if (info.bindings) for (const binding of info.bindings) this.checkBinding(binding, item, env);
     if (info.targets && item.type === 'Reference' && isObject(v)) this.checkReference(info.targets, v, item.path, env);
     if (isObject(v)) {
@@ -708,10 +719,6 @@ export class InstanceWalker {
 
   private checkLimit(limit: { key: string; value: unknown }, v: unknown, path: string, env: WalkEnv): void {
     const isMin = limit.key.startsWith('min');
-    if (limit.key.endsWith('Duration')) {
-      if (typeof v === 'string' && isObject(limit.value)) this.checkDurationLimit(isMin, limit.value, v, path, env);
-      return;
-    }
     let actual: unknown = v;
     let bound: unknown = limit.value;
     if (isObject(v) && isObject(bound)) {
@@ -722,28 +729,6 @@ export class InstanceWalker {
     const bad = isMin ? (actual as number | string) < (bound as number | string) : (actual as number | string) > (bound as number | string);
     if (typeof actual === typeof bound && bad)
       env.issues.push(issue('error', 'value', path, `The value ${String(actual)} is ${isMin ? 'below the minimum' : 'above the maximum'} allowed (${String(bound)})`));
-  }
-
-  /**
-   * min/maxValueDuration on a date, dateTime or instant (as the Java validator reads them): the bound is
-   * the current time minus (min) or plus (max) the duration, e.g. a birthDate no more than 10 years ahead.
-   */
-  private checkDurationLimit(isMin: boolean, duration: Record<string, unknown>, v: string, path: string, env: WalkEnv): void {
-    const amount = duration.value;
-    const unit = (duration.code ?? duration.unit) as string | undefined;
-    const when = Date.parse(/^\d{4}$/.test(v) ? `${v}-01-01` : /^\d{4}-\d{2}$/.test(v) ? `${v}-01` : v);
-    if (typeof amount !== 'number' || !unit || Number.isNaN(when)) return;
-    const bound = new Date();
-    const n = isMin ? -amount : amount;
-    if (unit === 'a') bound.setUTCFullYear(bound.getUTCFullYear() + n);
-    else if (unit === 'mo') bound.setUTCMonth(bound.getUTCMonth() + n);
-    else {
-      const ms = { wk: 604_800_000, d: 86_400_000, h: 3_600_000, min: 60_000, s: 1000, ms: 1 }[unit];
-      if (ms === undefined) return;
-      bound.setTime(bound.getTime() + n * ms);
-    }
-    if (isMin ? when < bound.getTime() : when > bound.getTime())
-      env.issues.push(issue('error', 'value', path, `The value ${v} is ${isMin ? 'before the minimum' : 'after the maximum'} allowed (${amount} ${unit} ${isMin ? 'before' : 'after'} now: ${bound.toISOString().slice(0, 10)})`));
   }
 
   private applySlicing(frame: Frame, node: ElementNode, items: readonly Item[], path: string, env: WalkEnv): void {
