@@ -1,18 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
 import { createValidator } from '../../src/validation/validator.js';
-import { testDataDir } from './test-data.js';
+import { validatorCases } from './test-data.js';
 
 // A required additional binding (R5 binding.additional, as an extension in R4) is checked (HL7 case additional-bindings-observation-2).
-const data = testDataDir();
-if (!data) {
-  t.comment('FHIR_TEST_DATA not found: skipping');
-  t.plan(0, 'no shared test data');
-} else {
-  const dir = join(data, 'fhir-test-cases', 'validator');
-  const read = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Resource & { url: string };
+const cases = validatorCases(t);
+if (cases) {
+  const read = (f: string) => cases(f) as Resource & { url: string };
   const profile = read('additional-bindings-profile-2.json');
   const v = (await createValidator()).extend([profile, read('additional-bindings-vs1.json')]);
   const errors = (issues: OperationOutcomeIssue[]) => issues.filter((i) => i.severity === 'error').map((i) => i.expression?.[0]);

@@ -1,18 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
 import { createValidator } from '../../src/validation/validator.js';
-import { testDataDir } from './test-data.js';
+import { validatorCases } from './test-data.js';
 
 // ImplementationGuide.global: the IG's profile applies to every Patient (HL7 cases patient-ig-good/-bad).
-const data = testDataDir();
-if (!data) {
-  t.comment('FHIR_TEST_DATA not found: skipping');
-  t.plan(0, 'no shared test data');
-} else {
-  const dir = join(data, 'fhir-test-cases', 'validator');
-  const read = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Resource;
+const cases = validatorCases(t);
+if (cases) {
+  const read = (f: string) => cases(f) as Resource;
   const base = await createValidator();
   const errors = (issues: OperationOutcomeIssue[]) => issues.filter((i) => i.severity === 'error').map((i) => i.expression?.[0]);
   const sd = read('patient-ig-sd.json');

@@ -1,18 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
 import { createValidator } from '../../src/validation/validator.js';
-import { testDataDir } from './test-data.js';
+import { validatorCases } from './test-data.js';
 
 // A profile's constraint inside a contained resource sees that resource as %resource (HL7 case contained-invariant).
-const data = testDataDir();
-if (!data) {
-  t.comment('FHIR_TEST_DATA not found: skipping');
-  t.plan(0, 'no shared test data');
-} else {
-  const dir = join(data, 'fhir-test-cases', 'validator');
-  const read = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Resource;
+const cases = validatorCases(t);
+if (cases) {
+  const read = (f: string) => cases(f) as Resource;
   const v = (await createValidator()).extend([read('contained-invariant-profile.json')]);
   const errors = (issues: OperationOutcomeIssue[]) => issues.filter((i) => i.severity === 'error').map((i) => `${i.expression?.[0]} ${i.diagnostics?.slice(0, 40)}`);
   const instance = read('contained-invariant-instance.json') as Resource & { contained: Record<string, unknown>[] };

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,4 +12,19 @@ export function testDataDir(): string | undefined {
 
 export function repoPath(...parts: string[]): string {
   return join(repoRoot, ...parts);
+}
+
+/**
+ * A reader of the HL7 fhir-test-cases files (`validator/<file>`), or undefined when the shared data is
+ * absent: the test then says so in one line and plans nothing.
+ */
+export function validatorCases(t: { comment(message: string): void; plan(n: number, why?: string): void }): ((file: string) => any) | undefined {
+  const data = testDataDir();
+  if (!data) {
+    t.comment('FHIR_TEST_DATA not found: skipping');
+    t.plan(0, 'no shared test data');
+    return undefined;
+  }
+  const dir = join(data, 'fhir-test-cases', 'validator');
+  return (file) => JSON.parse(readFileSync(join(dir, file), 'utf8'));
 }
