@@ -31,13 +31,19 @@ export class MongoAuditLog implements AuditSink {
   async init(): Promise<void> {
     await this.client.connect();
     this.col = this.client.db(this.dbName).collection<Doc>('audit_events');
-    await this.col.createIndexes([
-      { key: { recorded: -1 } },
-      { key: { 'agent.who.identifier.value': 1, recorded: -1 } },
-      { key: { 'agent.who.reference': 1, recorded: -1 } },
-      { key: { 'entity.what.reference': 1, recorded: -1 } },
-      { key: { 'subtype.code': 1, recorded: -1 } },
-    ]);
+    // One at a time, as the clinical store does: FerretDB 1.24 drops the connection (a panic on
+    // its side) when one createIndexes names several indexes that already exist over data, which
+    // made every restart after the first fail.
+    const keys: Array<Record<string, 1 | -1>> = [
+      { recorded: -1 },
+      { 'agent.who.identifier.value': 1, recorded: -1 },
+      { 'agent.who.reference': 1, recorded: -1 },
+      { 'entity.what.reference': 1, recorded: -1 },
+      { 'subtype.code': 1, recorded: -1 },
+    ];
+    for (const key of keys) {
+      await this.col.createIndex(key);
+    }
   }
 
   append(event: AuditEvent): void {
