@@ -122,3 +122,27 @@ t.test('an _id equality is decided from the keys: only live resources of the ask
   t.equal(await store.count(['Patient', 'Group'], { id: 'a' }), 2);
   t.same(await ids({ $and: [{ id: { $in: ['a', 'c'] } }, { 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/x' } } }] }), [], 'and-ed with an index clause');
 });
+
+t.test('cursor pages over a decided filter, or over a whole type, give what mingo gives', async (t) => {
+  const { storeFactories } = await import('../helpers/stores.js');
+  const { store, cleanup } = await storeFactories()[0].open();
+  t.teardown(cleanup);
+  const ref = (r: string) => ({ ref: [{ p: 'subject', r }] });
+  for (let i = 0; i < 60; i++) {
+    const id = `o${String(i).padStart(2, '0')}`;
+    await store.transact((tx) => tx.put({ type: 'Observation', id, resource: { resourceType: 'Observation', id } as never, idx: ref(i % 2 ? 'Patient/a' : 'Patient/b') }));
+  }
+  await store.transact((tx) => tx.put({ type: 'Observation', id: 'o07', expectVid: 1 })); // deleted
+  const all = Array.from({ length: 60 }, (_, i) => ({ id: `o${String(i).padStart(2, '0')}`, odd: i % 2 === 1 })).filter((o) => o.id !== 'o07');
+  const byA = { 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/a' } } };
+  const after = (id: string) => ({ $or: [{ type: { $gt: 'Observation' } }, { $and: [{ type: { $eq: 'Observation' } }, { id: { $gt: id } }] }] });
+  const before = (id: string) => ({ $or: [{ type: { $lt: 'Observation' } }, { type: { $exists: false } }, { $and: [{ type: { $eq: 'Observation' } }, { id: { $lt: id } }] }] });
+  for (let round = 0; round < 2; round++) {
+    const page = async (filter: Record<string, unknown>, dir: 1 | -1) => (await store.find({ types: ['Observation'], filter, sort: [['type', dir], ['id', dir]], limit: 5 })).map((v) => v.id);
+    t.same(await page(after('o20'), 1), all.filter((o) => o.id > 'o20').slice(0, 5).map((o) => o.id), `whole type, after a cursor (round ${round})`);
+    t.same(await page(before('o20'), -1), all.filter((o) => o.id < 'o20').reverse().slice(0, 5).map((o) => o.id), `whole type, before a cursor (round ${round})`);
+    t.same(await page({ $and: [byA, after('o20')] }, 1), all.filter((o) => o.odd && o.id > 'o20').slice(0, 5).map((o) => o.id), `decided filter and a cursor (round ${round})`);
+    t.same(await page({}, 1), all.slice(0, 5).map((o) => o.id), `whole type, first page (round ${round})`);
+    t.equal(await store.count(['Observation'], {}), 59, 'count of a whole type leaves out the deleted');
+  }
+});

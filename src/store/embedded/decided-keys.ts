@@ -33,17 +33,39 @@ export class DecidedKeys {
     return this.entry(types, key, filter).keys;
   }
 
-  /** Keys skip..skip+limit in (type, id) order, ascending or descending; undefined if not decided. */
-  page(types: readonly string[], key: string, filter: Filter, skip: number, limit: number, descending: boolean): string[] | undefined {
+  /**
+   * Keys skip..skip+limit in (type, id) order, ascending or descending, among those `accept`s
+   * (a paging cursor's keyset); undefined if the filter is not decided.
+   */
+  page(
+    types: readonly string[],
+    key: string,
+    filter: Filter,
+    skip: number,
+    limit: number,
+    descending: boolean,
+    accept?: (key: string) => boolean,
+  ): string[] | undefined {
     const e = this.entry(types, key, filter);
     if (!e.keys) return undefined;
     e.uses++;
+    // Sorted once the query comes back (the next page, or the same page again).
     if (!e.sorted && e.uses > 1 && e.keys.size > skip + limit) e.sorted = [...e.keys].sort();
-    if (!e.sorted) return topKeys(e.keys, skip + limit, descending).slice(skip);
+    if (!e.sorted) {
+      const keys = accept ? [...e.keys].filter(accept) : e.keys;
+      return topKeys(keys, skip + limit, descending).slice(skip);
+    }
     const s = e.sorted;
-    if (!descending) return s.slice(skip, skip + limit);
+    if (!accept && !descending) return s.slice(skip, skip + limit);
     const out: string[] = [];
-    for (let i = s.length - 1 - skip; i >= 0 && out.length < limit; i--) out.push(s[i]);
+    let skipped = 0;
+    const take = (k: string) => {
+      if (accept && !accept(k)) return;
+      if (skipped < skip) skipped++;
+      else out.push(k);
+    };
+    if (descending) for (let i = s.length - 1; i >= 0 && out.length < limit; i--) take(s[i]);
+    else for (let i = 0; i < s.length && out.length < limit; i++) take(s[i]);
     return out;
   }
 

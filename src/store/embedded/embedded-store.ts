@@ -216,8 +216,27 @@ export class EmbeddedStore implements ResourceStore {
 
   private readonly decidedKeys = new DecidedKeys(
     (types) => this.epochOf(types),
-    (types, filter) => this.hash.exact(types.length > 0 ? types : [...this.live.keys()], filter, (k) => this.liveDoc(k)),
+    (types, filter) => {
+      const all = types.length > 0 ? types : [...this.live.keys()];
+      // No condition (a whole type, paged): every live resource of the types.
+      if (Object.keys(filter).length === 0) return new Set(all.flatMap((t) => [...(this.live.get(t)?.keys() ?? [])].map((id) => resourceKey(t, id))));
+      return this.hash.exact(all, filter, (k) => this.liveDoc(k));
+    },
   );
+
+  /**
+   * A page query's filter as what the indexes decide plus a residual over the top-level fields
+   * (a paging cursor's keyset on type and id), or undefined when it is not of that shape.
+   */
+  private splitPageFilter(filter: Filter): { base: Filter; residual?: (doc: EmbeddedVersion['doc']) => boolean } | undefined {
+    const clauses = Object.keys(filter).length === 1 && Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [filter];
+    const base: Filter[] = [];
+    const rest: Filter[] = [];
+    for (const c of clauses) (Object.keys(c).length > 0 && compileScalarFilter(c) ? rest : base).push(c);
+    if (rest.length === 0) return { base: filter };
+    const residual = compileScalarFilter(rest.length === 1 ? rest[0] : { $and: rest })!;
+    return { base: base.length === 0 ? {} : base.length === 1 ? base[0] : { $and: base }, residual };
+  }
 
   /**
    * The exact set of matching "Type/id" keys when the hash indexes decide the whole filter
@@ -294,9 +313,13 @@ export class EmbeddedStore implements ResourceStore {
   private findIn(q: FindQuery, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
     const order = defaultOrder(q.sort);
     if (!overlay && order !== undefined && q.limit !== undefined) {
-      // The first page of a search in the default (type, id) order, decided by the indexes:
-      // chosen from the keys alone, and only the page's versions are looked up.
-      const keys = this.decidedKeys.page(q.types, filterKey(q.types, q.filter), q.filter, q.skip ?? 0, q.limit, order === -1);
+      // A page in the default (type, id) order whose filter the indexes decide (or that has none),
+      // plus perhaps a cursor's keyset: chosen from the keys in order, and only the page's
+      // versions are looked up. Paging through a whole type no longer tests every version per page.
+      const split = this.splitPageFilter(q.filter);
+      const residual = split?.residual;
+      const accept = residual ? (k: string) => { const d = this.liveDoc(k); return d !== undefined && residual(d); } : undefined;
+      const keys = split && this.decidedKeys.page(q.types, filterKey(q.types, split.base), split.base, q.skip ?? 0, q.limit, order === -1, accept);
       if (keys) {
         const out: EmbeddedVersion[] = [];
         for (const k of keys) {
