@@ -100,9 +100,13 @@ export async function ccmBench(pool: Pool, serverPid?: number, inspectPort?: num
     return pages;
   };
   const t0 = performance.now();
+  const perType: string[] = [];
   for (const type of ['Patient', 'Coverage', 'Condition', 'Consent', 'CarePlan', 'Encounter']) {
-    await pageAll(`/fhir/${type}?_count=1000`, (b) => b.link?.find((l: { relation: string }) => l.relation === 'next')?.url);
+    const ts = performance.now();
+    const pages = await pageAll(`/fhir/${type}?_count=1000`, (b) => b.link?.find((l: { relation: string }) => l.relation === 'next')?.url);
+    perType.push(`${type} ${pages} pages ${((performance.now() - ts) / 1000).toFixed(1)} s`);
   }
+  console.log(`# reading through search: ${perType.join(', ')}`);
   const readSecs = (performance.now() - t0) / 1000;
   // Twice: the first pass also builds the store's hash index on token values the first time a
   // token query needs it (kept for good, as on a long-running server); the second runs warm.

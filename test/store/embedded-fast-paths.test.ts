@@ -146,3 +146,42 @@ t.test('cursor pages over a decided filter, or over a whole type, give what ming
     t.equal(await store.count(['Observation'], {}), 59, 'count of a whole type leaves out the deleted');
   }
 });
+
+t.test('cursor keysets built by the search engine are recognised, and pages from the binary search match mingo', async (t) => {
+  const { keysetFilter } = await import('../../src/search/cursor.js');
+  const { keysetBound } = await import('../../src/store/embedded/keyset-bound.js');
+  const { storeFactories } = await import('../helpers/stores.js');
+  const specs = [{ field: 'type', dir: 1 as const }, { field: 'id', dir: 1 as const }];
+  t.same(keysetBound(keysetFilter(specs, ['Observation', 'o20'], false)), { key: 'Observation/o20', after: true });
+  t.same(keysetBound(keysetFilter(specs, ['Observation', 'o20'], true)), { key: 'Observation/o20', after: false });
+  t.equal(keysetBound({ $or: [{ type: { $gt: 'A' } }, { $and: [{ type: { $eq: 'A' } }, { id: { $in: ['x'] } }] }] }), undefined, 'other shapes are not bounds');
+  const { store, cleanup } = await storeFactories()[0].open();
+  t.teardown(cleanup);
+  const docs: Array<{ type: string; id: string }> = [];
+  for (let i = 0; i < 80; i++) {
+    const type = i % 4 ? 'Observation' : 'Condition';
+    const id = `k${String((i * 37) % 80).padStart(2, '0')}`;
+    docs.push({ type, id });
+    await store.transact((tx) => tx.put({ type, id, resource: { resourceType: type, id } as never, idx: { ref: [{ p: 'subject', r: i % 3 ? 'Patient/a' : 'Patient/b' }] } }));
+  }
+  const types = ['Condition', 'Observation'];
+  for (const base of [{}, { 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/a' } } }]) {
+    for (const [cursor, reverse] of [[['Condition', 'k40'], false], [['Observation', 'k11'], false], [['Observation', 'k11'], true], [['Condition', 'zz'], true]] as const) {
+      const filter = Object.keys(base).length ? { $and: [base, keysetFilter(specs, [...cursor], reverse)] } : keysetFilter(specs, [...cursor], reverse);
+      const dir = reverse ? -1 : 1;
+      // Computed in plain TypeScript: the keys in order, on the right side of the cursor.
+      const key = cursor.join('/');
+      const expected = docs
+        .map((d, i) => ({ k: `${d.type}/${d.id}`, a: i % 3 !== 0 }))
+        .filter((d) => (Object.keys(base).length ? d.a : true) && (reverse ? d.k < key : d.k > key))
+        .map((d) => d.k)
+        .sort()
+        [reverse ? 'reverse' : 'slice']()
+        .slice(0, 7);
+      for (let round = 0; round < 3; round++) {
+        const got = (await store.find({ types, filter, sort: [['type', dir], ['id', dir]], limit: 7 })).map((v) => `${v.type}/${v.id}`);
+        t.same(got, expected, `${JSON.stringify(base).slice(0, 20)} ${cursor.join('/')} ${reverse ? 'before' : 'after'}, round ${round}`);
+      }
+    }
+  }
+});

@@ -45,10 +45,27 @@ export class DecidedKeys {
     limit: number,
     descending: boolean,
     accept?: (key: string) => boolean,
+    bound?: { key: string; after: boolean },
   ): string[] | undefined {
     const e = this.entry(types, key, filter);
     if (!e.keys) return undefined;
     e.uses++;
+    if (bound && e.keys.size > skip + limit) {
+      // A cursor page: the keys after (before) the cursor's, found by binary search.
+      e.sorted ??= [...e.keys].sort();
+      const s = e.sorted;
+      let lo = 0;
+      let hi = s.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (bound.after ? s[mid] <= bound.key : s[mid] < bound.key) lo = mid + 1;
+        else hi = mid;
+      }
+      if (bound.after) return s.slice(lo + skip, lo + skip + limit);
+      const out: string[] = [];
+      for (let i = lo - 1 - skip; i >= 0 && out.length < limit; i--) out.push(s[i]);
+      return out;
+    }
     // Sorted once the query comes back (the next page, or the same page again).
     if (!e.sorted && e.uses > 1 && e.keys.size > skip + limit) e.sorted = [...e.keys].sort();
     if (!e.sorted) {

@@ -22,6 +22,7 @@ import { HashIndexes } from './hash-index.js';
 import { Interner } from './interner.js';
 import { sortByScalars } from './scalar-sort.js';
 import { compileScalarFilter } from './scalar-filter.js';
+import { keysetBound } from './keyset-bound.js';
 import { DecidedKeys } from './decided-keys.js';
 import { DistinctValues } from './distinct-values.js';
 
@@ -228,14 +229,15 @@ export class EmbeddedStore implements ResourceStore {
    * A page query's filter as what the indexes decide plus a residual over the top-level fields
    * (a paging cursor's keyset on type and id), or undefined when it is not of that shape.
    */
-  private splitPageFilter(filter: Filter): { base: Filter; residual?: (doc: EmbeddedVersion['doc']) => boolean } | undefined {
+  private splitPageFilter(filter: Filter): { base: Filter; residual?: (doc: EmbeddedVersion['doc']) => boolean; bound?: { key: string; after: boolean } } | undefined {
     const clauses = Object.keys(filter).length === 1 && Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [filter];
     const base: Filter[] = [];
     const rest: Filter[] = [];
     for (const c of clauses) (Object.keys(c).length > 0 && compileScalarFilter(c) ? rest : base).push(c);
     if (rest.length === 0) return { base: filter };
     const residual = compileScalarFilter(rest.length === 1 ? rest[0] : { $and: rest })!;
-    return { base: base.length === 0 ? {} : base.length === 1 ? base[0] : { $and: base }, residual };
+    const bound = rest.length === 1 ? keysetBound(rest[0]) : undefined;
+    return { base: base.length === 0 ? {} : base.length === 1 ? base[0] : { $and: base }, residual, bound };
   }
 
   /**
@@ -319,7 +321,9 @@ export class EmbeddedStore implements ResourceStore {
       const split = this.splitPageFilter(q.filter);
       const residual = split?.residual;
       const accept = residual ? (k: string) => { const d = this.liveDoc(k); return d !== undefined && residual(d); } : undefined;
-      const keys = split && this.decidedKeys.page(q.types, filterKey(q.types, split.base), split.base, q.skip ?? 0, q.limit, order === -1, accept);
+      // The bound goes with the order it was made for (after ascending, before descending).
+      const bound = split?.bound && split.bound.after === (order === 1) ? split.bound : undefined;
+      const keys = split && this.decidedKeys.page(q.types, filterKey(q.types, split.base), split.base, q.skip ?? 0, q.limit, order === -1, accept, bound);
       if (keys) {
         const out: EmbeddedVersion[] = [];
         for (const k of keys) {
