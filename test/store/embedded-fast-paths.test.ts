@@ -185,3 +185,17 @@ t.test('cursor keysets built by the search engine are recognised, and pages from
     }
   }
 });
+
+t.test('an _id page stays decided by the keys (not a scan of every resource of the type)', async (t) => {
+  const { storeFactories } = await import('../helpers/stores.js');
+  const { store, cleanup } = await storeFactories()[0].open();
+  t.teardown(cleanup);
+  for (let i = 0; i < 50; i++) await store.transact((tx) => tx.put({ type: 'Patient', id: `p${i}`, resource: { resourceType: 'Patient', id: `p${i}` } as never, idx: {} }));
+  const spied = store as unknown as { liveDoc: (k: string) => unknown };
+  const original = spied.liveDoc.bind(store);
+  let looks = 0;
+  spied.liveDoc = (k: string) => (looks++, original(k));
+  const ids = (await store.find({ types: ['Patient'], filter: { id: 'p7' }, sort: [['type', 1], ['id', 1]], limit: 20 })).map((v) => v.id);
+  t.same(ids, ['p7']);
+  t.ok(looks <= 2, `looked at ${looks} resource(s)`);
+});

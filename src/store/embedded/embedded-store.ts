@@ -233,7 +233,9 @@ export class EmbeddedStore implements ResourceStore {
     const clauses = Object.keys(filter).length === 1 && Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [filter];
     const base: Filter[] = [];
     const rest: Filter[] = [];
-    for (const c of clauses) (Object.keys(c).length > 0 && compileScalarFilter(c) ? rest : base).push(c);
+    // An _id equality stays with the indexes, which decide it from the keys.
+    const byId = (c: Filter) => Object.keys(c).length === 1 && 'id' in c && (typeof c.id === 'string' || (typeof c.id === 'object' && c.id !== null && ('$in' in c.id || '$eq' in c.id)));
+    for (const c of clauses) (Object.keys(c).length > 0 && !byId(c) && compileScalarFilter(c) ? rest : base).push(c);
     if (rest.length === 0) return { base: filter };
     const residual = compileScalarFilter(rest.length === 1 ? rest[0] : { $and: rest })!;
     const bound = rest.length === 1 ? keysetBound(rest[0]) : undefined;
