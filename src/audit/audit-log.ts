@@ -3,11 +3,10 @@ import { appendFile, open, rename, stat, type FileHandle } from 'node:fs/promise
 import { join } from 'node:path';
 import type { AuditEvent } from 'fhir/r4.js';
 import { auditKeys, type AuditQuery } from './audit-query.js';
+import { AuditBatch } from './batch.js';
 import { DayIndex, forEachLine, keyLine, loadDayIndex, type KeyRow } from './day-index.js';
 import { mayMatch, readSummary, summarize, writeSummary, type DaySummary } from './day-summary.js';
 
-/** How long appended events may wait before they are written and fsynced together. */
-const FLUSH_MS = 50;
 /** Most key rows kept in memory over all cached days; least recently used days are dropped first. */
 const CACHED_ROWS = 1_000_000;
 const DAY_MS = 86_400_000;
@@ -49,11 +48,10 @@ const dayOf = (e: AuditEvent) => {
  * the day files once, at init.
  */
 export class AuditLog implements AuditSink {
-  private pending: AuditEvent[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  /** Appended events, written and fsynced together. */
+  private readonly batch = new AuditBatch((events) => this.exclusive(() => this.write(events)));
   /** Serialises writes, index loads and searches. */
   private chain: Promise<void> = Promise.resolve();
-  private closed = false;
   private readonly days = new Set<string>();
   /** Day indexes, least recently used first. */
   private readonly cache = new Map<string, DayIndex>();
@@ -94,23 +92,17 @@ export class AuditLog implements AuditSink {
   }
 
   append(event: AuditEvent): void {
-    if (this.closed) return;
-    this.pending.push(event);
-    this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_MS);
+    this.batch.append(event);
   }
 
   /** Writes and syncs everything appended so far. */
   flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const events = this.pending;
-    this.pending = [];
-    return this.exclusive(() => this.write(events));
+    return this.batch.flush();
   }
 
   async close(): Promise<void> {
     await this.flush();
-    this.closed = true;
+    this.batch.close();
     await this.exclusive(async () => {
       await this.target?.fh.close();
       this.target = undefined;

@@ -2,8 +2,7 @@ import type { AuditEvent } from 'fhir/r4.js';
 import { MongoClient, type Collection, type Filter } from 'mongodb';
 import type { AuditPage, AuditSink } from './audit-log.js';
 import type { AuditQuery } from './audit-query.js';
-
-const FLUSH_MS = 50;
+import { AuditBatch } from './batch.js';
 
 type Doc = AuditEvent & { _id: string };
 
@@ -16,10 +15,8 @@ type Doc = AuditEvent & { _id: string };
 export class MongoAuditLog implements AuditSink {
   private readonly client: MongoClient;
   private col: Collection<Doc> | undefined;
-  private pending: AuditEvent[] = [];
-  private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
-  private closed = false;
+  private readonly batch = new AuditBatch((docs) => this.write(docs));
 
   constructor(
     uri: string,
@@ -47,16 +44,15 @@ export class MongoAuditLog implements AuditSink {
   }
 
   append(event: AuditEvent): void {
-    if (this.closed) return;
-    this.pending.push(event);
-    this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_MS);
+    this.batch.append(event);
   }
 
   flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const docs = this.pending;
-    this.pending = [];
+    return this.batch.flush();
+  }
+
+  /** Inserts one batch after the ones before it (a failed batch does not stop the next). */
+  private write(docs: AuditEvent[]): Promise<void> {
     this.writing = this.writing
       .catch(() => undefined)
       .then(async () => {
@@ -71,7 +67,7 @@ export class MongoAuditLog implements AuditSink {
 
   async close(): Promise<void> {
     await this.flush().catch(() => undefined);
-    this.closed = true;
+    this.batch.close();
     await this.client.close();
   }
 
