@@ -1,5 +1,6 @@
 /** Shared pieces of the benchmark scripts: timed measurement loops, child servers, HTTP calls. */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -69,3 +70,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
+
+/** Resident set size of a process in MB (Linux /proc), or its peak with 'VmHWM'; NaN elsewhere. */
+export function rssMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
+  } catch {
+    return NaN;
+  }
+}

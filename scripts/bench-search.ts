@@ -8,20 +8,15 @@
  *   BENCH_SCALE=0      skip the scale set
  *   BENCH_SERVER_ARGS  extra node arguments for the server, e.g. --cpu-prof
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { projectRoot } from '../src/project-root.js';
-import { call, freePort, measure, SECONDS, startChild, type Measure } from './bench-kit.js';
+import { call, freePort, measure, rssMb, SECONDS, startChild, type Measure } from './bench-kit.js';
 import { loadPatients, measureSearches } from './search-bench.js';
 
 const root = projectRoot();
-
-function rssMb(pid: number | undefined): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
-}
 
 async function main() {
   const ceiling = await startChild(join(root, 'dist/scripts/bench-ceiling.js'), {});

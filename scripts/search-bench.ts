@@ -69,11 +69,12 @@ export async function loadPatients(pool: Pool, patients: number, conditions: num
 /** The searches of the targets, each with its share of the read rate and its p50 against a read's. */
 export async function measureSearches(pool: Pool, label: string, patientIds: string[], concurrency: number): Promise<Measure[]> {
   const results: Measure[] = [];
-  const read = await measure(`read Patient by id (${label})`, concurrency, async (i) => {
+  const readOp = async (i: number) => {
     const r = await call(pool, 'GET', `/fhir/Patient/${patientIds[i % patientIds.length]}`);
     if (r.status !== 200) throw new Error(`read failed: ${r.status}`);
     return 1;
-  });
+  };
+  const read = await measure(`read Patient by id (${label})`, concurrency, readOp);
   results.push(read);
   // The client shares the machine's two cores with the server: responses are parsed and fully
   // checked at the start, then only checked for their number of matches, so the client's JSON
@@ -93,11 +94,7 @@ export async function measureSearches(pool: Pool, label: string, patientIds: str
     console.log(`# ${name} (${label}): ${((m.perSec / read.perSec) * 100).toFixed(0)}% of the read rate; p50 ${(m.p50 / read.p50).toFixed(1)}x a read's; p99/p50 ${(m.p99 / m.p50).toFixed(1)}`);
   };
   // Latency unloaded (one request at a time): the population and _revinclude targets compare latencies.
-  const read1 = await measure(`read Patient by id (${label})`, 1, async (i) => {
-    const r = await call(pool, 'GET', `/fhir/Patient/${patientIds[i % patientIds.length]}`);
-    if (r.status !== 200) throw new Error(`read failed: ${r.status}`);
-    return 1;
-  });
+  const read1 = await measure(`read Patient by id (${label})`, 1, readOp);
   results.push(read1);
   for (const [name, path] of [
     ['Condition?code=sct|44054006&_count=100', () => `/fhir/Condition?code=http://snomed.info/sct%7C44054006&_count=100`],
