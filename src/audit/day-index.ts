@@ -33,12 +33,7 @@ export class DayIndex {
     this.byId?.set(row.i, n);
     for (const f of ['a', 'p', 'e'] as const) {
       const map = this.postings[f];
-      if (!map) continue;
-      for (const v of row[f]) {
-        const list = map.get(v);
-        if (list) list.push(n);
-        else map.set(v, [n]);
-      }
+      if (map) post(map, row[f], n);
     }
   }
 
@@ -47,13 +42,7 @@ export class DayIndex {
     let map = this.postings[f];
     if (!map) {
       map = this.postings[f] = new Map();
-      this.rows.forEach((row, n) => {
-        for (const v of row[f]) {
-          const list = map!.get(v);
-          if (list) list.push(n);
-          else map!.set(v, [n]);
-        }
-      });
+      this.rows.forEach((row, n) => post(map!, row[f], n));
     }
     return map;
   }
@@ -88,6 +77,18 @@ export class DayIndex {
     return best;
   }
 }
+
+/** Adds row number `n` to the posting lists of `values`. */
+function post(map: Map<string, number[]>, values: readonly string[], n: number): void {
+  for (const v of values) {
+    const list = map.get(v);
+    if (list) list.push(n);
+    else map.set(v, [n]);
+  }
+}
+
+/** The key row of `n` bytes at `o` that are no event. */
+const tornRow = (o: number, n: number): KeyRow => ({ i: '', t: 0, a: [], p: [], e: [], s: [], o, n, torn: true });
 
 /** Calls `onLine` for every complete (newline-terminated) line of a file, with its byte offset and length. */
 export async function forEachLine(file: string, onLine: (line: Buffer, offset: number, length: number) => void): Promise<void> {
@@ -142,7 +143,7 @@ export async function rebuildDayIndex(eventsFile: string, keysFile: string): Pro
     try {
       row = { ...auditKeys(JSON.parse(line.toString('utf8')) as AuditEvent), o, n };
     } catch {
-      row = { i: '', t: 0, a: [], p: [], e: [], s: [], o, n, torn: true };
+      row = tornRow(o, n);
     }
     idx.add(row);
     lines.push(keyLine(row));
@@ -151,7 +152,7 @@ export async function rebuildDayIndex(eventsFile: string, keysFile: string): Pro
   const size = (await stat(eventsFile)).size;
   if (idx.end < size) {
     await appendFile(eventsFile, '\n');
-    const row: KeyRow = { i: '', t: 0, a: [], p: [], e: [], s: [], o: idx.end, n: size - idx.end + 1, torn: true };
+    const row = tornRow(idx.end, size - idx.end + 1);
     idx.add(row);
     lines.push(keyLine(row));
   }
