@@ -21,8 +21,8 @@ import type { Services } from '../rest/services.js';
 import { updateIn } from '../rest/write-ops.js';
 import { VersionConflict } from '../store/port.js';
 import { billingSources, candidatePatients } from './ccm-candidates.js';
-import { ccmGuard, checkMonth, chunksOf, DEFAULT_PAGE_SIZE, nextParameter, pageOver, readInput, today } from './ccm-common.js';
-import { ccmOptions, existingPatientFacts, PatientBatch, patientFacts, type PatientFacts } from './ccm-facts-source.js';
+import { ccmGuard, checkMonth, chunksOf, DEFAULT_PAGE_SIZE, existingFactsOf, nextParameter, pageOver, readInput, today } from './ccm-common.js';
+import { ccmOptions, patientFacts, type PatientFacts } from './ccm-facts-source.js';
 import type { Operation, OperationCall } from './operation.js';
 
 export const CCM_BILLING_DEFINITION = 'https://ccm-fhir.org/fhir/OperationDefinition/ccm-billing';
@@ -130,10 +130,8 @@ async function systemGet(s: Services, call: OperationCall): Promise<RestResult> 
 
 /** Billing of each candidate of a chunk, read together; undefined where there is nothing to bill this month. */
 async function billingsOf(s: Services, ids: readonly string[], month: string): Promise<Array<PatientBilling | undefined>> {
-  const batch = new PatientBatch(s, ids, ids.length);
   const out: Array<PatientBilling | undefined> = [];
-  for (const id of ids) {
-    const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
+  for (const found of await existingFactsOf(s, ids, month)) {
     out.push(found && hasCareManagementInMonth(s, found, month) ? await billingOf(s, found) : undefined);
   }
   return out;

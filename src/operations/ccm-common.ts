@@ -5,7 +5,7 @@ import { CcmInputError, isFutureMonth, isValidMonth, referenceTarget } from '../
 import { badRequest, FhirError } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
 import { practiceToday } from './ccm-config.js';
-import { ccmRules } from './ccm-facts-source.js';
+import { ccmRules, factsOf, patientsResources, type PatientFacts } from './ccm-facts-source.js';
 import type { OperationCall } from './operation.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -136,6 +136,20 @@ export async function ccmGuard<T>(fn: () => Promise<T> | T, prefix?: string): Pr
   } catch (err) {
     return mapCcmError(err, prefix);
   }
+}
+
+/**
+ * Facts of each patient of a chunk in the month, their resources read together; undefined where
+ * the patient does not exist (any more). An input error names the patient.
+ */
+export async function existingFactsOf(s: Services, ids: readonly string[], month: string): Promise<Array<PatientFacts | undefined>> {
+  const resources = await patientsResources(s, ids);
+  const out: Array<PatientFacts | undefined> = [];
+  for (const id of ids) {
+    const r = resources.get(id);
+    out.push(r ? await ccmGuard(() => factsOf(s, r, month), `Patient/${id}`) : undefined);
+  }
+  return out;
 }
 
 export const encodePage = (value: string) => Buffer.from(value, 'utf8').toString('base64url');

@@ -4,9 +4,9 @@ import type { Parameters, ParametersParameter } from 'fhir/r4.js';
 import { eligibilityParameters, eligibilityParts, evaluateEligibility, patientPart } from '../ccm/index.js';
 import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
-import { ccmGuard, checkMonth, DEFAULT_PAGE_SIZE, nextParameter, pageOver, readInput, today } from './ccm-common.js';
+import { ccmGuard, checkMonth, DEFAULT_PAGE_SIZE, existingFactsOf, nextParameter, pageOver, readInput, today } from './ccm-common.js';
 import { candidatePatients, CONDITION_SOURCES } from './ccm-candidates.js';
-import { ccmOptions, existingPatientFacts, PatientBatch, patientFacts } from './ccm-facts-source.js';
+import { ccmOptions, patientFacts } from './ccm-facts-source.js';
 import type { Operation, OperationCall } from './operation.js';
 
 export const CCM_ELIGIBILITY_DEFINITION = 'https://ccm-fhir.org/fhir/OperationDefinition/ccm-eligibility';
@@ -28,10 +28,8 @@ async function typeLevel(s: Services, call: OperationCall): Promise<RestResult> 
     input.count ?? DEFAULT_PAGE_SIZE,
     input.page,
     async (ids) => {
-      const batch = new PatientBatch(s, ids, ids.length);
       const parts: Array<ParametersParameter | undefined> = [];
-      for (const id of ids) {
-        const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
+      for (const found of await existingFactsOf(s, ids, month)) {
         if (!found) {
           parts.push(undefined);
           continue;

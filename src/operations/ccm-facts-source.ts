@@ -13,7 +13,7 @@ import type {
   Resource,
 } from 'fhir/r4.js';
 import { factsFromFhir, loadCcmRules, referenceTarget, type CcmRules, type EngineOptions, type FactsFromFhir, type PatientResources } from '../ccm/index.js';
-import { FhirError, notFound } from '../fhir/errors.js';
+import { notFound } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
 import type { Sort } from '../store/port.js';
 import { compiledFilter } from './ccm-compiled-filter.js';
@@ -71,8 +71,7 @@ export interface PatientFacts extends FactsFromFhir {
 
 /** Facts of one patient-month (CcmInputError for a month the engine cannot evaluate). */
 export async function patientFacts(s: Services, patientId: string, month: string): Promise<PatientFacts> {
-  const resources = await patientResources(s, patientId);
-  return { ...factsFromFhir(resources, month, ccmOptions(s)), resources };
+  return factsOf(s, await patientResources(s, patientId), month);
 }
 
 /** Where each fact-bearing type points at its patient: the search parameter and the element. */
@@ -87,65 +86,32 @@ const PATIENT_LINKS: Array<[type: string, param: string, element: string, key: k
 ];
 
 /**
- * The resources of many patients, read a chunk of patients at a time: one query per resource
- * type for the whole chunk (`subject=Patient/a,Patient/b,...`), grouped by patient. A month over
- * all patients then costs a bounded number of passes per chunk instead of one per patient and type.
+ * The resources of many patients read together: one query per resource type for all of them
+ * (`subject=Patient/a,Patient/b,...`), grouped by patient. A month over all patients then costs a
+ * bounded number of passes per chunk of patients instead of one per patient and type. Patients
+ * that do not exist (any more) are absent from the map.
  */
-export class PatientBatch {
-  private readonly cache = new Map<string, PatientResources | null>();
-  private readonly position: Map<string, number>;
-
-  constructor(
-    private readonly s: Services,
-    private readonly ids: readonly string[],
-    private readonly chunk = 100,
-  ) {
-    this.position = new Map(ids.map((id, i) => [id, i]));
+export async function patientsResources(s: Services, ids: readonly string[]): Promise<Map<string, PatientResources>> {
+  const byId = new Map<string, PatientResources>();
+  for (const p of await s.store.readMany(ids.map((x) => `Patient/${x}`))) {
+    if (!p.resource) continue;
+    byId.set(p.id, { patient: p.resource as Patient, coverages: [], conditions: [], consents: [], carePlans: [], encounters: [], procedures: [], chargeItems: [] });
   }
-
-  /** The patient's resources, or undefined when the patient does not exist (any more). */
-  async get(id: string): Promise<PatientResources | undefined> {
-    if (!this.cache.has(id)) await this.load(id);
-    return this.cache.get(id) ?? undefined;
-  }
-
-  private async load(id: string): Promise<void> {
-    const at = this.position.get(id);
-    const ids = (at === undefined ? [id] : this.ids.slice(at, at + this.chunk)).filter((x) => !this.cache.has(x));
-    const patients = await this.s.store.readMany(ids.map((x) => `Patient/${x}`));
-    const byId = new Map<string, PatientResources>();
-    for (const p of patients) {
-      if (!p.resource) continue;
-      byId.set(p.id, { patient: p.resource as Patient, coverages: [], conditions: [], consents: [], carePlans: [], encounters: [], procedures: [], chargeItems: [] });
-    }
-    const refs = [...byId.keys()].map((x) => `Patient/${x}`);
-    if (refs.length) {
-      await Promise.all(
-        PATIENT_LINKS.map(async ([type, param, element, key]) => {
-          for (const r of await referencing<Resource>(this.s, type, param, refs)) {
-            const target = idOf(referenceTarget((r as unknown as Record<string, { reference?: string } | undefined>)[element]));
-            const bucket = target ? byId.get(target) : undefined;
-            if (bucket) (bucket[key] as Resource[]).push(r);
-          }
-        }),
-      );
-    }
-    for (const x of ids) this.cache.set(x, byId.get(x) ?? null);
-  }
+  const refs = [...byId.keys()].map((x) => `Patient/${x}`);
+  if (!refs.length) return byId;
+  await Promise.all(
+    PATIENT_LINKS.map(async ([type, param, element, key]) => {
+      for (const r of await referencing<Resource>(s, type, param, refs)) {
+        const target = idOf(referenceTarget((r as unknown as Record<string, { reference?: string } | undefined>)[element]));
+        const bucket = target ? byId.get(target) : undefined;
+        if (bucket) (bucket[key] as Resource[]).push(r);
+      }
+    }),
+  );
+  return byId;
 }
 
-/** As patientFacts, but undefined when the patient does not exist (any more); from `batch` when given. */
-export async function existingPatientFacts(s: Services, patientId: string, month: string, batch?: PatientBatch): Promise<PatientFacts | undefined> {
-  if (batch) {
-    const resources = await batch.get(patientId);
-    return resources ? { ...factsFromFhir(resources, month, ccmOptions(s)), resources } : undefined;
-  }
-  try {
-    return await patientFacts(s, patientId, month);
-  } catch (err) {
-    if (err instanceof FhirError && err.status === 404) return undefined;
-    throw err;
-  }
-}
+/** Facts of one patient-month from resources already read (CcmInputError for a month the engine cannot evaluate). */
+export const factsOf = (s: Services, resources: PatientResources, month: string): PatientFacts => ({ ...factsFromFhir(resources, month, ccmOptions(s)), resources });
 
 const idOf = (ref: string | null): string | null => (ref?.startsWith('Patient/') ? ref.slice('Patient/'.length) : null);

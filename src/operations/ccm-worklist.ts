@@ -6,9 +6,9 @@ import { evaluateEligibility, sortWorklist, worklistParameters, worklistRow, typ
 import { badRequest } from '../fhir/errors.js';
 import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
-import { ccmGuard, checkMonth, chunksOf, decodePage, DEFAULT_PAGE_SIZE, encodePage, nextParameter, readInput, today } from './ccm-common.js';
+import { ccmGuard, checkMonth, chunksOf, decodePage, DEFAULT_PAGE_SIZE, encodePage, existingFactsOf, nextParameter, readInput, today } from './ccm-common.js';
 import { candidatePatients, CONDITION_SOURCES } from './ccm-candidates.js';
-import { ccmOptions, existingPatientFacts, PatientBatch } from './ccm-facts-source.js';
+import { ccmOptions } from './ccm-facts-source.js';
 import type { Operation } from './operation.js';
 
 export const CCM_WORKLIST_DEFINITION = 'https://ccm-fhir.org/fhir/OperationDefinition/ccm-worklist';
@@ -24,9 +24,7 @@ export async function worklistRows(s: Services, month: string, todayDate: string
   // Resources are read a chunk of patients at a time; only the (small) rows are kept, as the
   // worklist order needs all of them.
   for await (const ids of chunksOf(candidatePatients(s, CONDITION_SOURCES), CHUNK)) {
-    const batch = new PatientBatch(s, ids, ids.length);
-    for (const id of ids) {
-      const found = await ccmGuard(() => existingPatientFacts(s, id, month, batch), `Patient/${id}`);
+    for (const found of await existingFactsOf(s, ids, month)) {
       if (!found) continue;
       const { facts, sources } = found;
       const row = await ccmGuard(() => {
