@@ -3,10 +3,10 @@ import type { AuditEvent, AuditEventAgent, AuditEventEntity } from 'fhir/r4.js';
 import type { AuthContext } from '../auth/context.js';
 import type { Interaction } from '../auth/interactions.js';
 
-/** Query parameters whose values are kept in the audit trail (they shape results, they name nobody). */
 /** Most transaction/batch entries named in one AuditEvent. */
 const MAX_ENTRY_ENTITIES = 1000;
 
+/** Query parameters whose values are kept in the audit trail (they shape results, they name nobody). */
 const KEPT_VALUES = new Set(['_count', '_sort', '_include', '_revinclude', '_summary', '_elements', '_total', '_type', '_format']);
 
 /** The query with every value redacted except result parameters: an audit record names no one. */
@@ -86,10 +86,12 @@ export function auditEventFor(a: AuditInput): AuditEvent {
   if (created) entity.push(resourceEntity(created));
   const seen = new Set<string>();
   for (const e of a.entries ?? []) {
-    if (!e.type || !e.id || e.id.startsWith('$') || seen.size >= MAX_ENTRY_ENTITIES) continue;
+    if (seen.size >= MAX_ENTRY_ENTITIES) break;
+    if (!e.type || !e.id || e.id.startsWith('$')) continue;
     const ref = `${e.type}/${e.id}`;
-    if (!seen.has(ref)) entity.push({ ...resourceEntity(ref), description: e.code });
+    if (seen.has(ref)) continue;
     seen.add(ref);
+    entity.push({ ...resourceEntity(ref), description: e.code });
   }
   if (code.startsWith('search') || code.startsWith('history') || i.operation) {
     const q = redactQuery(a.query);
