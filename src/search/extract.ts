@@ -84,8 +84,7 @@ export class IndexExtractor {
       }
       dedupe(arr, before);
     }
-    const contained = (resource as DomainResource).contained;
-    if (contained?.length && idx.ref) this.addContained(idx, contained);
+    if ((resource as DomainResource).contained?.length && idx.ref) this.addContained(idx, resource);
     return idx as IndexValues;
   }
 
@@ -94,13 +93,13 @@ export class IndexExtractor {
    * resources"): each contained resource a reference parameter points to (`#id`) is indexed
    * once under that parameter, so `subject:Patient.name=x` also finds a contained Patient.
    */
-  private addContained(idx: Idx, contained: readonly Resource[]): void {
+  private addContained(idx: Idx, container: Resource): void {
     const own = new Map<string, Omit<Idx, 'srt' | 'ctd'>>();
     for (const e of idx.ref ?? []) {
       if (!e.r.startsWith('#') || e.r.length < 2) continue;
-      const id = e.r.slice(1);
-      const c = contained.find((x) => x.id === id);
+      const c = containedAt(container, e.r);
       if (!c) continue;
+      const id = e.r.slice(1);
       let values = own.get(id);
       if (!values) {
         const { srt: _s, ctd: _c, ...rest } = this.extract(c) as Idx;
@@ -181,6 +180,11 @@ export class IndexExtractor {
   }
 }
 
+/** The resource inside `resource` that a local reference (`#id`) names. */
+function containedAt(resource: Resource, reference: string): Resource | undefined {
+  return (resource as DomainResource).contained?.find((c) => `#${c.id}` === reference);
+}
+
 /**
  * For `where(resolve() is X)`: a `#id` reference counts when the resource contains `id` with
  * one of the types (other references were already judged by the rewritten expression).
@@ -188,7 +192,7 @@ export class IndexExtractor {
 function containedTargetFits(resource: Resource, e: Record<string, unknown>, types: ReadonlySet<string>): boolean {
   const r = e.r;
   if (typeof r !== 'string' || !r.startsWith('#')) return true;
-  const c = (resource as DomainResource).contained?.find((x) => `#${x.id}` === r);
+  const c = containedAt(resource, r);
   return c !== undefined && types.has(c.resourceType);
 }
 
@@ -201,7 +205,7 @@ function referenceIs(resource: Resource, data: unknown, type: string): boolean {
   const { reference, type: declared } = data as { reference?: unknown; type?: unknown };
   if (declared === type) return true;
   if (typeof reference !== 'string') return false;
-  if (reference.startsWith('#')) return (resource as DomainResource).contained?.some((c) => `#${c.id}` === reference && c.resourceType === type) ?? false;
+  if (reference.startsWith('#')) return containedAt(resource, reference)?.resourceType === type;
   return reference.startsWith(`${type}/`) || reference.includes(`/${type}/`);
 }
 
