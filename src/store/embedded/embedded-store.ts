@@ -229,13 +229,15 @@ export class EmbeddedStore implements ResourceStore {
    * A page query's filter as what the indexes decide plus a residual over the top-level fields
    * (a paging cursor's keyset on type and id), or undefined when it is not of that shape.
    */
-  private splitPageFilter(filter: Filter): { base: Filter; residual?: (doc: EmbeddedVersion['doc']) => boolean; bound?: { key: string; after: boolean } } | undefined {
+  private splitPageFilter(types: readonly string[], filter: Filter): { base: Filter; residual?: (doc: EmbeddedVersion['doc']) => boolean; bound?: { key: string; after: boolean } } | undefined {
     const clauses = Object.keys(filter).length === 1 && Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [filter];
     const base: Filter[] = [];
     const rest: Filter[] = [];
-    // An _id equality stays with the indexes, which decide it from the keys.
-    const byId = (c: Filter) => Object.keys(c).length === 1 && 'id' in c && (typeof c.id === 'string' || (typeof c.id === 'object' && c.id !== null && ('$in' in c.id || '$eq' in c.id)));
-    for (const c of clauses) (Object.keys(c).length > 0 && !byId(c) && compileScalarFilter(c) ? rest : base).push(c);
+    // A clause the indexes decide (an _id equality is both) stays with them; the residual is
+    // what they cannot decide and a compiled predicate can.
+    const all = types.length > 0 ? types : [...this.live.keys()];
+    const residualOnly = (c: Filter) => Object.keys(c).length > 0 && compileScalarFilter(c) !== undefined && !this.hash.exact(all, c, (k) => this.liveDoc(k));
+    for (const c of clauses) (residualOnly(c) ? rest : base).push(c);
     if (rest.length === 0) return { base: filter };
     const residual = compileScalarFilter(rest.length === 1 ? rest[0] : { $and: rest })!;
     const bound = rest.length === 1 ? keysetBound(rest[0]) : undefined;
@@ -320,7 +322,7 @@ export class EmbeddedStore implements ResourceStore {
       // A page in the default (type, id) order whose filter the indexes decide (or that has none),
       // plus perhaps a cursor's keyset: chosen from the keys in order, and only the page's
       // versions are looked up. Paging through a whole type no longer tests every version per page.
-      const split = this.splitPageFilter(q.filter);
+      const split = this.splitPageFilter(q.types, q.filter);
       const residual = split?.residual;
       const accept = residual ? (k: string) => { const d = this.liveDoc(k); return d !== undefined && residual(d); } : undefined;
       // The bound goes with the order it was made for (after ascending, before descending).
