@@ -106,6 +106,16 @@ export function dateRange(value: string): { op: string; start: number; end: numb
   return { op, start, end: start + step };
 }
 
+/** The code systems of AuditEvent.outcome and .action (R4 bindings), implicit in the stored codes. */
+const CODE_SYSTEMS = { outcome: 'http://hl7.org/fhir/audit-event-outcome', action: 'http://hl7.org/fhir/audit-event-action' } as const;
+
+/**
+ * A token value on a `code` element (FHIR search, token): `system|code` with the element's own
+ * system is the bare code; any other `system|code` (or `|code`, no system) is kept whole, so it
+ * matches nothing.
+ */
+const withoutSystem = (value: string, system: string) => (value.startsWith(system + '|') ? value.slice(system.length + 1) : value);
+
 /** Parses the query string of GET [base]/AuditEvent; unknown parameters and modifiers are a 400 (strict). */
 export function parseAuditQuery(params: URLSearchParams, maxCount: number): AuditQuery {
   const q: AuditQuery = { agent: [], patient: [], entity: [], subtype: [], outcome: [], action: [], id: [], count: 50 };
@@ -134,9 +144,11 @@ export function parseAuditQuery(params: URLSearchParams, maxCount: number): Audi
       case 'agent':
       case 'entity':
       case 'subtype':
+        q[k].push(list(v));
+        break;
       case 'outcome':
       case 'action':
-        q[k].push(list(v));
+        q[k].push(list(v).map((x) => withoutSystem(x, CODE_SYSTEMS[k])));
         break;
       case '_id':
         q.id.push(list(v));

@@ -99,6 +99,13 @@ t.test('every request leaves an AuditEvent, allowed and refused, without bodies 
 
   const filtered = await s.as(auditor, 'GET', `${s.base}/AuditEvent?agent=reader-app&outcome=4`);
   t.equal(filtered.body.total, 1, 'search by agent and outcome');
+  // R4 token search on a code: system|code names the element's (implicit) code system.
+  const withSystem = await s.as(auditor, 'GET', `${s.base}/AuditEvent?agent=reader-app&outcome=${encodeURIComponent('http://hl7.org/fhir/audit-event-outcome|4')}`);
+  t.equal(withSystem.body.total, 1, 'outcome as system|code');
+  const otherSystem = await s.as(auditor, 'GET', `${s.base}/AuditEvent?agent=reader-app&outcome=${encodeURIComponent('http://example.org/other|4')}`);
+  t.equal(otherSystem.body.total, 0, 'outcome in another system: nothing');
+  const noSystem = await s.as(auditor, 'GET', `${s.base}/AuditEvent?agent=reader-app&outcome=${encodeURIComponent('|4')}`);
+  t.equal(noSystem.body.total, 0, 'outcome |code (no system): nothing, the code has its system');
   const byPatient = await s.as(auditor, 'GET', `${s.base}/AuditEvent?patient=p1`);
   t.ok(byPatient.body.total >= 3, 'search by patient');
   const one = await s.as(auditor, 'GET', `${s.base}/AuditEvent/${(put as unknown as { id: string }).id}`);
@@ -118,6 +125,7 @@ t.test('every request leaves an AuditEvent, allowed and refused, without bodies 
   const times = limited.body.entry.map((e: { resource: Event }) => e.resource.recorded);
   t.ok(times[0] >= times[1], 'newest first');
   t.equal((await s.as(auditor, 'GET', `${s.base}/AuditEvent?entity=Patient/p2&action=E`)).body.total, 1, 'search by entity and action (the transaction)');
+  t.equal((await s.as(auditor, 'GET', `${s.base}/AuditEvent?entity=Patient/p2&action=${encodeURIComponent('http://hl7.org/fhir/audit-event-action|E')}`)).body.total, 1, 'action as system|code');
   for (const bad of ['name=x', 'date=yesterday', 'date=2026-13-01', 'agent:missing=true', '_sort=date', 'agent=']) {
     const r = await s.as(auditor, 'GET', `${s.base}/AuditEvent?${bad}`);
     t.equal(r.status, 400, `unsupported or malformed: ${bad} -> 400`);
