@@ -145,7 +145,7 @@ export class DefinitionRegistry {
   private readonly baseElements = new Map<string, ElementDefinition>();
   private terminologyLoaded = false;
   /** Shared strings of the definitions (see intern()). */
-  private readonly strings: Map<string, string> = new Map();
+  private strings: Map<string, string> = new Map();
 
   /** A copy that can take more local definitions without changing this one (definitions are shared, not cloned). */
   fork(): DefinitionRegistry {
@@ -157,7 +157,7 @@ export class DefinitionRegistry {
     for (const [k, v] of this.baseElements) copy.baseElements.set(k, v);
     copy.local.push(...this.local);
     copy.terminologyLoaded = this.terminologyLoaded;
-    (copy as unknown as { strings: Map<string, string> }).strings = this.strings;
+    copy.strings = this.strings;
     return copy;
   }
 
