@@ -95,15 +95,10 @@ async function persist(s: Services, billings: readonly PatientBilling[], month: 
   }
 }
 
-function patientsParameters(month: string, billings: readonly PatientBilling[], extra: ParametersParameter[] = []): Parameters {
-  return {
-    resourceType: 'Parameters',
-    parameter: [
-      { name: 'month', valueString: month },
-      ...billings.map((b) => patientPart(b.patient, billingParts(b.result, b.found.sources))),
-      ...extra,
-    ],
-  };
+const billingPart = (b: PatientBilling): ParametersParameter => patientPart(b.patient, billingParts(b.result, b.found.sources));
+
+function patientsParameters(month: string, parts: readonly ParametersParameter[]): Parameters {
+  return { resourceType: 'Parameters', parameter: [{ name: 'month', valueString: month }, ...parts] };
 }
 
 async function instanceLevel(s: Services, call: OperationCall, id: string): Promise<RestResult> {
@@ -125,7 +120,7 @@ async function systemGet(s: Services, call: OperationCall): Promise<RestResult> 
     (ids) => billingsOf(s, ids, month),
   );
   const extra = page.next ? [nextParameter(s, '$ccm-billing', call.query, page.next)] : [];
-  return { status: 200, body: patientsParameters(month, page.items, extra) };
+  return { status: 200, body: patientsParameters(month, [...page.items.map(billingPart), ...extra]) };
 }
 
 /** Billing of each candidate of a chunk, read together; undefined where there is nothing to bill this month. */
@@ -145,7 +140,7 @@ async function systemPost(s: Services, call: OperationCall): Promise<RestResult>
     const billings: PatientBilling[] = [];
     for (const id of [...new Set(input.patients)]) billings.push(await billingOf(s, await ccmGuard(() => patientFacts(s, id, month), `Patient/${id}`)));
     if (input.persist) await persist(s, billings, month);
-    return { status: 200, body: patientsParameters(month, billings) };
+    return { status: 200, body: patientsParameters(month, billings.map(billingPart)) };
   }
   // Every candidate, a chunk at a time: its resources are read, billed, written and let go; the
   // answer keeps only the parts.
@@ -153,10 +148,9 @@ async function systemPost(s: Services, call: OperationCall): Promise<RestResult>
   for await (const ids of chunksOf(candidatePatients(s, billingSources(month)), CHUNK)) {
     const billings = (await billingsOf(s, ids, month)).filter((b): b is PatientBilling => b !== undefined);
     if (input.persist) await persist(s, billings, month);
-    parts.push(...billings.map((b) => patientPart(b.patient, billingParts(b.result, b.found.sources))));
+    parts.push(...billings.map(billingPart));
   }
-  const body: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'month', valueString: month }, ...parts] };
-  return { status: 200, body };
+  return { status: 200, body: patientsParameters(month, parts) };
 }
 
 export const ccmBillingOperation: Operation = {
