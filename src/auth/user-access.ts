@@ -15,6 +15,7 @@
 //  - RelatedPerson: the compartment of RelatedPerson.patient (while the RelatedPerson is active).
 // A user/ token without a usable fhirUser reaches nothing. USER_ACCESS=all turns this off.
 import type { CareTeam, Period, PractitionerRole, RelatedPerson } from 'fhir/r4.js';
+import { dateRange } from '../search/date-range.js';
 import type { StoreTx } from '../store/port.js';
 
 export type UserAccessMode = 'care-team' | 'all';
@@ -101,14 +102,6 @@ function isCurrentRole(role: PractitionerRole | undefined, now: number): boolean
 /** No period, or one that has started and not ended. */
 function covers(period: Period | undefined, now: number): boolean {
   if (period?.start && Date.parse(period.start) > now) return false;
-  return !(period?.end && endOf(period.end) < now);
-}
-
-/** Last millisecond of a FHIR dateTime at its precision (2025-03 -> end of March). */
-function endOf(value: string): number {
-  if (/^\d{4}$/.test(value)) return Date.UTC(Number(value) + 1, 0, 1) - 1;
-  if (/^\d{4}-\d{2}$/.test(value)) return Date.UTC(Number(value.slice(0, 4)), Number(value.slice(5, 7)), 1) - 1;
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return Date.parse(value + 'T00:00:00Z') + 86_400_000 - 1;
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? Number.POSITIVE_INFINITY : t;
+  // The end counts to its last millisecond at its precision (2025-03: the end of March); an unreadable end does not end it.
+  return !(period?.end && (dateRange(period.end)?.[1] ?? Number.POSITIVE_INFINITY) < now);
 }
