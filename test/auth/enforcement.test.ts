@@ -1,16 +1,7 @@
 import t from 'tap';
 import { generateKeyPair } from 'jose';
 import { fhir } from '../helpers/server.js';
-import { ids, startAuthServer, type AuthTestServer } from './helpers.js';
-
-const PL = 'http://terminology.hl7.org/CodeSystem/condition-category';
-const condition = (id: string, patient: string, category: string, code: string) => ({
-  resourceType: 'Condition',
-  id,
-  subject: { reference: `Patient/${patient}` },
-  category: [{ coding: [{ system: PL, code: category }] }],
-  code: { coding: [{ system: 'http://snomed.info/sct', code }] },
-});
+import { condition, ids, PL, startAuthServer, type AuthTestServer } from './helpers.js';
 
 let s: AuthTestServer;
 let admin: string;

@@ -49,3 +49,14 @@ export async function startAuthServer(auth: Partial<AuthConfig> = {}, config: Pa
 
 export const ids = (bundle: { entry?: Array<{ resource?: { resourceType: string; id?: string } }> }) =>
   (bundle.entry ?? []).map((e) => `${e.resource?.resourceType}/${e.resource?.id}`).sort();
+
+export const PL = 'http://terminology.hl7.org/CodeSystem/condition-category';
+
+/** A Condition of `patient` in a condition-category (problem-list-item, encounter-diagnosis). */
+export const condition = (id: string, patient: string, category: string, code: string) => ({
+  resourceType: 'Condition',
+  id,
+  subject: { reference: `Patient/${patient}` },
+  category: [{ coding: [{ system: PL, code: category }] }],
+  code: { coding: [{ system: 'http://snomed.info/sct', code }] },
+});

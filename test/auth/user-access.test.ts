@@ -1,16 +1,8 @@
 import t from 'tap';
-import { ids, startAuthServer, type AuthTestServer } from './helpers.js';
+import { condition, ids, PL, startAuthServer, type AuthTestServer } from './helpers.js';
 
 // user/ scopes under the default USER_ACCESS=care-team: a Practitioner user reaches the patients
 // whose general practitioner it is or whose active care team it is a current member of.
-const PL = 'http://terminology.hl7.org/CodeSystem/condition-category';
-const condition = (id: string, patient: string, code: string, category = 'problem-list-item') => ({
-  resourceType: 'Condition',
-  id,
-  subject: { reference: `Patient/${patient}` },
-  category: [{ coding: [{ system: PL, code: category }] }],
-  code: { coding: [{ system: 'http://snomed.info/sct', code }] },
-});
 const careTeam = (id: string, patient: string, member: string, extra: Record<string, unknown> = {}, period?: { start?: string; end?: string }) => ({
   resourceType: 'CareTeam',
   id,
@@ -43,11 +35,11 @@ t.before(async () => {
   await put(careTeam('ct3', 'p3', 'Practitioner/dr', { status: 'inactive' }));
   await put(careTeam('ct3b', 'p3', 'Practitioner/dr', {}, { start: '2020-01-01', end: '2021-01-01' }));
   await put(careTeam('ct4', 'p4', 'PractitionerRole/role1'));
-  await put(condition('c1', 'p1', '111'));
-  await put(condition('c1b', 'p1', '112', 'encounter-diagnosis'));
-  await put(condition('c2', 'p2', '222'));
-  await put(condition('c3', 'p3', '333'));
-  await put(condition('c4', 'p4', '444'));
+  await put(condition('c1', 'p1', 'problem-list-item', '111'));
+  await put(condition('c1b', 'p1', 'encounter-diagnosis', '112'));
+  await put(condition('c2', 'p2', 'problem-list-item', '222'));
+  await put(condition('c3', 'p3', 'problem-list-item', '333'));
+  await put(condition('c4', 'p4', 'problem-list-item', '444'));
   // dr took part in p4's encounter: in dr's own Practitioner compartment, p4 stays outside dr's panel.
   await put({ resourceType: 'Encounter', id: 'e4', status: 'finished', class: { code: 'AMB' }, subject: { reference: 'Patient/p4' }, participant: [{ individual: { reference: 'Practitioner/dr' } }] } as never);
   await put({ resourceType: 'RelatedPerson', id: 'rp3', active: true, patient: { reference: 'Patient/p3' } } as never);
@@ -102,16 +94,16 @@ t.test('history and bundle entries', async (t) => {
   t.equal(batch.status, 200);
   t.equal(batch.body.entry[0].response.status, '200', 'batch read in the panel');
   t.equal(batch.body.entry[1].response.status, '404', 'batch read outside the panel');
-  const tx = (id: string, patient: string) => ({ resourceType: 'Bundle', type: 'transaction', entry: [{ fullUrl: `urn:uuid:${id}`, resource: condition(id, patient, '115'), request: { method: 'POST', url: 'Condition' } }] });
+  const tx = (id: string, patient: string) => ({ resourceType: 'Bundle', type: 'transaction', entry: [{ fullUrl: `urn:uuid:${id}`, resource: condition(id, patient, 'problem-list-item', '115'), request: { method: 'POST', url: 'Condition' } }] });
   t.equal((await s.as(dr, 'POST', B, tx('t1', 'p1'))).status, 200, 'transaction entry for a panel patient');
   t.equal((await s.as(dr, 'POST', B, tx('t2', 'p4'))).status, 403, 'transaction entry for an outside patient: 403');
 });
 
 t.test('writes: only for patients in the panel; no self-enrolment', async (t) => {
-  t.equal((await s.as(dr, 'POST', `${B}/Condition`, condition('n1', 'p2', '116'))).status, 201, 'create for a panel patient');
-  t.equal((await s.as(dr, 'POST', `${B}/Condition`, condition('n2', 'p4', '117'))).status, 403, 'create for an outside patient');
-  t.equal((await s.as(dr, 'PUT', `${B}/Condition/c4`, condition('c4', 'p1', '444'))).status, 403, "moving an outside patient's condition into the panel");
-  t.equal((await s.as(dr, 'PUT', `${B}/Condition/c1`, condition('c1', 'p4', '111'))).status, 403, 'moving a panel condition to an outside patient');
+  t.equal((await s.as(dr, 'POST', `${B}/Condition`, condition('n1', 'p2', 'problem-list-item', '116'))).status, 201, 'create for a panel patient');
+  t.equal((await s.as(dr, 'POST', `${B}/Condition`, condition('n2', 'p4', 'problem-list-item', '117'))).status, 403, 'create for an outside patient');
+  t.equal((await s.as(dr, 'PUT', `${B}/Condition/c4`, condition('c4', 'p1', 'problem-list-item', '444'))).status, 403, "moving an outside patient's condition into the panel");
+  t.equal((await s.as(dr, 'PUT', `${B}/Condition/c1`, condition('c1', 'p4', 'problem-list-item', '111'))).status, 403, 'moving a panel condition to an outside patient');
   t.equal((await s.as(dr, 'POST', `${B}/CareTeam`, careTeam('x', 'p4', 'Practitioner/dr'))).status, 403, 'a user cannot add itself to an outside care team');
   t.equal((await s.as(dr, 'PUT', `${B}/Patient/p4`, { resourceType: 'Patient', id: 'p4', generalPractitioner: [{ reference: 'Practitioner/dr' }] })).status, 403, 'nor claim an outside patient');
   const reg = await s.as(dr, 'POST', `${B}/Patient`, { resourceType: 'Patient', generalPractitioner: [{ reference: 'Practitioner/dr' }] });
@@ -149,8 +141,8 @@ t.test("a Practitioner reaches the care teams of its current PractitionerRoles",
   for (const id of ['p5', 'p6']) await put({ resourceType: 'Patient', id } as never);
   await put(careTeam('ct5', 'p5', 'PractitionerRole/role2'));
   await put(careTeam('ct6', 'p6', 'PractitionerRole/role3'));
-  await put(condition('c5', 'p5', '555'));
-  await put(condition('c6', 'p6', '666'));
+  await put(condition('c5', 'p5', 'problem-list-item', '555'));
+  await put(condition('c6', 'p6', 'problem-list-item', '666'));
   t.equal((await s.as(dr, 'GET', `${B}/Condition/c5`)).status, 200, 'care team lists an active role of the user');
   t.equal((await s.as(dr, 'GET', `${B}/Condition/c6`)).status, 404, 'an inactive role does not count');
   const reg = await s.as(dr, 'POST', `${B}/Patient`, { resourceType: 'Patient', generalPractitioner: [{ reference: 'PractitionerRole/role2' }] });
@@ -160,12 +152,12 @@ t.test("a Practitioner reaches the care teams of its current PractitionerRoles",
 });
 
 t.test("the user's own Practitioner compartment: what it asserted, not what others did", async (t) => {
-  await put({ ...condition('c7', 'p4', '777'), asserter: { reference: 'Practitioner/dr' } } as never);
-  await put({ ...condition('c8', 'p4', '888'), asserter: { reference: 'Practitioner/dr2' } } as never);
+  await put({ ...condition('c7', 'p4', 'problem-list-item', '777'), asserter: { reference: 'Practitioner/dr' } } as never);
+  await put({ ...condition('c8', 'p4', 'problem-list-item', '888'), asserter: { reference: 'Practitioner/dr2' } } as never);
   t.same(ids((await s.as(dr, 'GET', `${B}/Condition?subject=Patient/p4`)).body), ['Condition/c7'], 'search: the condition dr asserted, of an outside patient');
   t.equal((await s.as(dr, 'GET', `${B}/Condition/c7`)).status, 200);
   t.equal((await s.as(dr, 'GET', `${B}/Condition/c8`)).status, 404, "another practitioner's assertion about an outside patient");
-  t.equal((await s.as(dr, 'PUT', `${B}/Condition/c7`, { ...condition('c7', 'p4', '779'), asserter: { reference: 'Practitioner/dr' } })).status, 403, 'readable, but not writable: p4 is outside the panel');
+  t.equal((await s.as(dr, 'PUT', `${B}/Condition/c7`, { ...condition('c7', 'p4', 'problem-list-item', '779'), asserter: { reference: 'Practitioner/dr' } })).status, 403, 'readable, but not writable: p4 is outside the panel');
 });
 
 t.test('PractitionerRole, Patient and RelatedPerson users', async (t) => {
