@@ -226,22 +226,26 @@ export class EmbeddedStore implements ResourceStore {
   );
 
   /**
-   * A page query's filter as what the indexes decide plus a residual over the top-level fields
-   * (a paging cursor's keyset on type and id), or undefined when it is not of that shape.
+   * A filter as what the hash indexes decide (`base`, answered by decided()) plus the residual
+   * clauses, compiled to a predicate on the search document: a plain one (`scalar`) for the
+   * top-level fields (a paging cursor's keyset), else mingo. `bound` is set when the residual is
+   * exactly a cursor keyset over (type, id). Without a residual, `base` is the whole filter.
    */
-  private splitPageFilter(types: readonly string[], filter: Filter): { base: Filter; residual?: (doc: EmbeddedVersion['doc']) => boolean; bound?: { key: string; after: boolean } } | undefined {
+  private splitFilter(
+    types: readonly string[],
+    filter: Filter,
+  ): { base: Filter; residual?: (doc: EmbeddedVersion['doc']) => boolean; scalar?: boolean; bound?: { key: string; after: boolean } } {
     const clauses = Object.keys(filter).length === 1 && Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [filter];
+    const all = types.length > 0 ? types : [...this.live.keys()];
     const base: Filter[] = [];
     const rest: Filter[] = [];
-    // A clause the indexes decide (an _id equality is both) stays with them; the residual is
-    // what they cannot decide and a compiled predicate can.
-    const all = types.length > 0 ? types : [...this.live.keys()];
-    const residualOnly = (c: Filter) => Object.keys(c).length > 0 && compileScalarFilter(c) !== undefined && !this.hash.exact(all, c, (k) => this.liveDoc(k));
-    for (const c of clauses) (residualOnly(c) ? rest : base).push(c);
+    for (const c of clauses) (Object.keys(c).length === 0 || this.hash.decides(all, c) ? base : rest).push(c);
     if (rest.length === 0) return { base: filter };
-    const residual = compileScalarFilter(rest.length === 1 ? rest[0] : { $and: rest })!;
+    const r = rest.length === 1 ? rest[0] : { $and: rest };
+    const plain = compileScalarFilter(r);
+    const residual = plain ?? ((q: Query) => (d: EmbeddedVersion['doc']) => q.test(d))(new Query(r));
     const bound = rest.length === 1 ? keysetBound(rest[0]) : undefined;
-    return { base: base.length === 0 ? {} : base.length === 1 ? base[0] : { $and: base }, residual, bound };
+    return { base: base.length === 0 ? {} : base.length === 1 ? base[0] : { $and: base }, residual, scalar: plain !== undefined, bound };
   }
 
   /**
@@ -257,7 +261,6 @@ export class EmbeddedStore implements ResourceStore {
     const out: EmbeddedVersion[] = [];
     if (!overlay) {
       // Decided by the hash indexes alone (e.g. patient + status): no filter evaluation needed.
-      const docOf = (k: string) => this.liveDoc(k);
       const exact = this.decided(types, filter);
       if (exact) {
         for (const k of exact) {
@@ -266,28 +269,16 @@ export class EmbeddedStore implements ResourceStore {
         }
         return out;
       }
-      // An $and of which some clauses the indexes decide (e.g. a token plus a paging cursor):
-      // those give the exact set, and only the other clauses are evaluated, on that set.
-      const clauses = Object.keys(filter).length === 1 && Array.isArray(filter.$and) ? (filter.$and as Filter[]) : undefined;
-      if (clauses) {
-        const decided: Array<Set<string>> = [];
-        const rest: Filter[] = [];
-        for (const c of clauses) {
-          const set = this.hash.exact(allTypes, c, docOf);
-          if (set) decided.push(set);
-          else rest.push(c);
+      // An $and of which some clauses the indexes decide (e.g. a token plus a date range): those
+      // give the exact set, and only the other clauses are evaluated, on that set.
+      const split = this.splitFilter(types, filter);
+      const keys = split.residual && Object.keys(split.base).length > 0 ? this.decided(types, split.base) : undefined;
+      if (keys) {
+        for (const k of keys) {
+          const v = this.latest.get(k);
+          if (v && !v.deleted && split.residual!(v.doc)) out.push(v);
         }
-        if (decided.length) {
-          decided.sort((a, b) => a.size - b.size);
-          const rf = rest.length === 1 ? rest[0] : { $and: rest };
-          const residual = compileScalarFilter(rf) ?? ((q: Query) => (d: EmbeddedVersion['doc']) => q.test(d))(new Query(rf));
-          for (const k of decided[0]) {
-            if (!decided.every((d) => d.has(k))) continue;
-            const v = this.latest.get(k);
-            if (v && !v.deleted && residual(v.doc)) out.push(v);
-          }
-          return out;
-        }
+        return out;
       }
     }
     const query = new Query(filter);
@@ -322,12 +313,14 @@ export class EmbeddedStore implements ResourceStore {
       // A page in the default (type, id) order whose filter the indexes decide (or that has none),
       // plus perhaps a cursor's keyset: chosen from the keys in order, and only the page's
       // versions are looked up. Paging through a whole type no longer tests every version per page.
-      const split = this.splitPageFilter(q.types, q.filter);
-      const residual = split?.residual;
+      const split = this.splitFilter(q.types, q.filter);
+      // Walking every resource of the types with mingo per key would be a scan: left to matching().
+      const scan = Object.keys(split.base).length === 0 && split.residual !== undefined && !split.scalar;
+      const residual = split.residual;
       const accept = residual ? (k: string) => { const d = this.liveDoc(k); return d !== undefined && residual(d); } : undefined;
       // The bound goes with the order it was made for (after ascending, before descending).
-      const bound = split?.bound && split.bound.after === (order === 1) ? split.bound : undefined;
-      const keys = split && this.decidedKeys.page(q.types, filterKey(q.types, split.base), split.base, q.skip ?? 0, q.limit, order === -1, accept, bound);
+      const bound = split.bound && split.bound.after === (order === 1) ? split.bound : undefined;
+      const keys = scan ? undefined : this.decidedKeys.page(q.types, filterKey(q.types, split.base), split.base, q.skip ?? 0, q.limit, order === -1, accept, bound);
       if (keys) {
         const out: EmbeddedVersion[] = [];
         for (const k of keys) {

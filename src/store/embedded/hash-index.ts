@@ -98,6 +98,33 @@ export class HashIndexes {
    * of keys. `docOf` gives the document of a live key only. Undefined otherwise.
    */
   exact(types: readonly string[], filter: Filter, docOf: (key: string) => object | undefined): Set<string> | undefined {
+    const plan = this.exactPlan(types, filter, docOf);
+    if (!plan) return undefined;
+    const { unions, checks } = plan;
+    const size = (u: Array<ReadonlySet<string>>) => u.reduce((n, x) => n + x.size, 0);
+    unions.sort((x, y) => size(x) - size(y));
+    const [first, ...rest] = unions;
+    const out = new Set<string>();
+    for (const set of first) {
+      for (const k of set) if (rest.every((u) => u.some((b) => b.has(k))) && checks.every((c) => c(k))) out.add(k);
+    }
+    return out;
+  }
+
+  /** Whether exact() decides the filter, found without intersecting anything. */
+  decides(types: readonly string[], filter: Filter): boolean {
+    return this.exactPlan(types, filter, () => undefined) !== undefined;
+  }
+
+  /**
+   * exact()'s plan: per clause a union of buckets, plus checks on the documents for what the
+   * buckets do not hash (a token's system, liveness of an _id). Undefined when not decided.
+   */
+  private exactPlan(
+    types: readonly string[],
+    filter: Filter,
+    docOf: (key: string) => object | undefined,
+  ): { unions: Array<Array<ReadonlySet<string>>>; checks: Array<(key: string) => boolean> } | undefined {
     const clauses: Array<[string, unknown]> = [];
     for (const [field, cond] of Object.entries(filter)) {
       if (field === '$and' && Array.isArray(cond)) {
@@ -109,8 +136,8 @@ export class HashIndexes {
       } else clauses.push([field, cond]);
     }
     if (clauses.length === 0) return undefined;
-    // Each clause is a union of buckets; intersect by walking the smallest union and probing the
-    // others, so no large bucket is ever copied.
+    // Each clause is a union of buckets; exact() intersects by walking the smallest union and
+    // probing the others, so no large bucket is ever copied.
     const unions: Array<Array<ReadonlySet<string>>> = [];
     const checks: Array<(key: string) => boolean> = [];
     for (const [field, cond] of clauses) {
@@ -149,14 +176,7 @@ export class HashIndexes {
         });
       }
     }
-    const size = (u: Array<ReadonlySet<string>>) => u.reduce((n, x) => n + x.size, 0);
-    unions.sort((x, y) => size(x) - size(y));
-    const [first, ...rest] = unions;
-    const out = new Set<string>();
-    for (const set of first) {
-      for (const k of set) if (rest.every((u) => u.some((b) => b.has(k))) && checks.every((c) => c(k))) out.add(k);
-    }
-    return out;
+    return { unions, checks };
   }
 
   /** The smallest applicable candidate source, as a union of sets (not yet materialised). */
