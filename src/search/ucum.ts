@@ -45,7 +45,7 @@ function toBase(code: string, value: number) {
  * Canonical values keep 12 significant digits: conversions through decimal factors leave
  * binary noise (5000 mg → 4.999999999999999 g) that would break `ge5`.
  */
-export function roundCanonical(v: number): number {
+function roundCanonical(v: number): number {
   return v === 0 ? 0 : Number(v.toPrecision(12));
 }
 
@@ -82,15 +82,4 @@ export function ucumConverter(code: string): Converter | undefined {
   }
   if (cache.size < MAX_CACHED) cache.set(code, conv);
   return conv ?? undefined;
-}
-
-/** The canonical unit of a UCUM code (e.g. 'g' for 'mg', 'm-3.g' for 'mg/dL'), if UCUM can convert it. */
-export function canonicalUnit(code: string): string | undefined {
-  return ucumConverter(code)?.unit;
-}
-
-/** `value code` in the canonical unit, or undefined when the code (or value) has no canonical form. */
-export function toCanonical(code: string, value: number): number | undefined {
-  const c = ucumConverter(code)?.convert(value);
-  return c === undefined || Number.isNaN(c) ? undefined : c;
 }

@@ -1,10 +1,12 @@
 import t from 'tap';
-import { canonicalUnit, toCanonical } from '../../src/search/ucum.js';
+import { ucumConverter } from '../../src/search/ucum.js';
 import { quantityCondition } from '../../src/search/compile-number.js';
 import { entriesOf } from '../../src/search/node-values.js';
 
 const UCUM = 'http://unitsofmeasure.org';
 const ctx = { base: 'http://localhost/fhir' };
+const canonicalUnit = (code: string) => ucumConverter(code)?.unit;
+const toCanonical = (code: string, value: number) => ucumConverter(code)?.convert(value);
 
 t.test('canonical forms come from UCUM definitions', async (t) => {
   t.equal(canonicalUnit('mg'), 'g');
