@@ -1,17 +1,7 @@
 // Fetching side of the CCM operations: reads, through the store and the search engine, the
-// resources ccm-fhir-contract.md "Facts, one by one" lists for one patient (one query per
-// resource type, no N+1) and hands them to the pure engine (factsFromFhir).
-import type {
-  CarePlan,
-  ChargeItem,
-  Condition,
-  Consent,
-  Coverage,
-  Encounter,
-  Patient,
-  Procedure,
-  Resource,
-} from 'fhir/r4.js';
+// resources ccm-fhir-contract.md "Facts, one by one" lists for one patient or a chunk of patients
+// (one query per resource type, no N+1) and hands them to the pure engine (factsFromFhir).
+import type { Patient, Resource } from 'fhir/r4.js';
 import { factsFromFhir, loadCcmRules, referenceTarget, type CcmRules, type EngineOptions, type FactsFromFhir, type PatientResources } from '../ccm/index.js';
 import { notFound } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
@@ -40,38 +30,10 @@ const LU_ORDER: Sort = [
 ];
 
 /** Every current resource of `type` whose `param` points at one of `refs` (no page limit: a patient may have thousands of time entries). */
-async function referencing<T extends Resource>(s: Services, type: string, param: string, refs: readonly string[]): Promise<T[]> {
+async function referencing(s: Services, type: string, param: string, refs: readonly string[]): Promise<Resource[]> {
   const filter = await compiledFilter(s, type, [[param, refs.join(',')]]);
   const rows = await s.store.find({ types: [type], filter, sort: LU_ORDER });
-  return rows.map((r) => r.resource).filter((r): r is Resource => r !== undefined) as T[];
-}
-
-const matches = <T extends Resource>(s: Services, type: string, param: string, patientRef: string): Promise<T[]> => referencing<T>(s, type, param, [patientRef]);
-
-/** The resources of one patient (throws 404 when the patient does not exist). */
-export async function patientResources(s: Services, patientId: string): Promise<PatientResources> {
-  const stored = await s.store.read('Patient', patientId);
-  if (!stored || stored.deleted || !stored.resource) throw notFound(`Patient/${patientId} is not known to this server`);
-  const ref = `Patient/${patientId}`;
-  const [coverages, conditions, consents, carePlans, encounters, procedures, chargeItems] = await Promise.all([
-    matches<Coverage>(s, 'Coverage', 'beneficiary', ref),
-    matches<Condition>(s, 'Condition', 'subject', ref),
-    matches<Consent>(s, 'Consent', 'patient', ref),
-    matches<CarePlan>(s, 'CarePlan', 'subject', ref),
-    matches<Encounter>(s, 'Encounter', 'subject', ref),
-    matches<Procedure>(s, 'Procedure', 'subject', ref),
-    matches<ChargeItem>(s, 'ChargeItem', 'subject', ref),
-  ]);
-  return { patient: stored.resource as Patient, coverages, conditions, consents, carePlans, encounters, procedures, chargeItems };
-}
-
-export interface PatientFacts extends FactsFromFhir {
-  resources: PatientResources;
-}
-
-/** Facts of one patient-month (CcmInputError for a month the engine cannot evaluate). */
-export async function patientFacts(s: Services, patientId: string, month: string): Promise<PatientFacts> {
-  return factsOf(s, await patientResources(s, patientId), month);
+  return rows.map((r) => r.resource).filter((r): r is Resource => r !== undefined);
 }
 
 /** Where each fact-bearing type points at its patient: the search parameter and the element. */
@@ -85,6 +47,31 @@ const PATIENT_LINKS: Array<[type: string, param: string, element: string, key: k
   ['ChargeItem', 'subject', 'subject', 'chargeItems'],
 ];
 
+const noResources = (patient: Patient): PatientResources => ({ patient, coverages: [], conditions: [], consents: [], carePlans: [], encounters: [], procedures: [], chargeItems: [] });
+
+/** The resources of one patient (throws 404 when the patient does not exist). */
+export async function patientResources(s: Services, patientId: string): Promise<PatientResources> {
+  const stored = await s.store.read('Patient', patientId);
+  if (!stored || stored.deleted || !stored.resource) throw notFound(`Patient/${patientId} is not known to this server`);
+  const out = noResources(stored.resource as Patient);
+  const ref = [`Patient/${patientId}`];
+  await Promise.all(
+    PATIENT_LINKS.map(async ([type, param, , key]) => {
+      (out[key] as Resource[]) = await referencing(s, type, param, ref);
+    }),
+  );
+  return out;
+}
+
+export interface PatientFacts extends FactsFromFhir {
+  resources: PatientResources;
+}
+
+/** Facts of one patient-month (CcmInputError for a month the engine cannot evaluate). */
+export async function patientFacts(s: Services, patientId: string, month: string): Promise<PatientFacts> {
+  return factsOf(s, await patientResources(s, patientId), month);
+}
+
 /**
  * The resources of many patients read together: one query per resource type for all of them
  * (`subject=Patient/a,Patient/b,...`), grouped by patient. A month over all patients then costs a
@@ -95,13 +82,13 @@ export async function patientsResources(s: Services, ids: readonly string[]): Pr
   const byId = new Map<string, PatientResources>();
   for (const p of await s.store.readMany(ids.map((x) => `Patient/${x}`))) {
     if (!p.resource) continue;
-    byId.set(p.id, { patient: p.resource as Patient, coverages: [], conditions: [], consents: [], carePlans: [], encounters: [], procedures: [], chargeItems: [] });
+    byId.set(p.id, noResources(p.resource as Patient));
   }
   const refs = [...byId.keys()].map((x) => `Patient/${x}`);
   if (!refs.length) return byId;
   await Promise.all(
     PATIENT_LINKS.map(async ([type, param, element, key]) => {
-      for (const r of await referencing<Resource>(s, type, param, refs)) {
+      for (const r of await referencing(s, type, param, refs)) {
         const target = idOf(referenceTarget((r as unknown as Record<string, { reference?: string } | undefined>)[element]));
         const bucket = target ? byId.get(target) : undefined;
         if (bucket) (bucket[key] as Resource[]).push(r);
