@@ -30,17 +30,16 @@ const gc = (globalThis as { gc?: () => void }).gc;
 const serverPackages = [join(data, 'us-core', 'us_core_610.tgz'), join(data, 'us-core', 'us_core_700.tgz')];
 const serverOptions = { profileDirs: [join(projectRoot(), 'profiles')], packagePaths: serverPackages };
 
-function syntheaResources(): Resource[] {
-  const out: Resource[] = [];
+/** The Synthea resources, read one bundle at a time (nothing is kept unless the caller keeps it). */
+function* syntheaResources(): Generator<Resource> {
   for (const set of ['synthea', 'synthea-2']) {
     const dir = join(data, set, 'bundles');
     if (!existsSync(dir)) continue;
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
       const bundle = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { entry: { resource: Resource }[] };
-      for (const e of bundle.entry) out.push(e.resource);
+      for (const e of bundle.entry) yield e.resource;
     }
   }
-  return out;
 }
 
 // Loaded on demand, so that the memory child measuring ours does not carry Medplum's code.
@@ -92,16 +91,9 @@ if (process.argv[2] === '--rss') {
   const ours = which === 'ours' ? await createValidator(serverOptions) : undefined;
   if (!ours) await loadMedplum();
   const started = process.memoryUsage().rss;
-  for (const set of ['synthea', 'synthea-2']) {
-    const dir = join(data, set, 'bundles');
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
-      const bundle = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { entry: { resource: Resource }[] };
-      for (const e of bundle.entry) {
-        if (ours) ours.validate(e.resource);
-        else medplumValidate(e.resource);
-      }
-    }
+  for (const r of syntheaResources()) {
+    if (ours) ours.validate(r);
+    else medplumValidate(r);
   }
   gc?.();
   const rss = process.memoryUsage().rss;
@@ -127,7 +119,7 @@ console.log(`  ours, R4 + profiles/ + US Core 6.1.0, 7.0.0: ${Math.round(oursSer
 console.log(`  medplum, R4 (+ its own profiles, search params): ${Math.round(medplumMs)} ms`);
 
 // ---- throughput on Synthea ----
-const resources = syntheaResources();
+const resources = [...syntheaResources()];
 const engines: { name: string; validate: (r: Resource) => OperationOutcomeIssue[] }[] = [
   { name: 'ours (R4 base)', validate: (r) => oursBase.validate(r) },
   { name: 'ours (server: base + CCM/US Core profiles that apply)', validate: (r) => oursServer.validate(r) },
