@@ -9,6 +9,7 @@ import type { Bundle, BundleEntry, ChargeItem, Resource } from 'fhir/r4.js';
 import tap from 'tap';
 import { chargeItemId } from '../../src/ccm/index.js';
 import { projectRoot } from '../../src/project-root.js';
+import { rewriteReferences } from '../../src/rest/references.js';
 import type { PutInput, ResourceStore, StoreTx } from '../../src/store/port.js';
 import { fhir, startServer, type TestServer } from '../helpers/server.js';
 
@@ -19,16 +20,10 @@ const example = JSON.parse(readFileSync(join(projectRoot(), 'profiles/examples/c
 function examplePuts(tag: string): { batch: Bundle; patient: string; encounters: string[] } {
   const ids = new Map<string, string>();
   example.entry!.forEach((e, i) => ids.set(e.fullUrl!, `${e.resource!.resourceType}/${tag}-${i}`));
-  const walk = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') {
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'reference' && typeof x === 'string' && ids.has(x) ? ids.get(x) : walk(x)]));
-    }
-    return v;
-  };
+  // References resolved as the server resolves a transaction's (on a copy: it rewrites in place).
   const entry: BundleEntry[] = example.entry!.map((e) => {
     const ref = ids.get(e.fullUrl!)!;
-    return { resource: { ...(walk(e.resource) as Resource), id: ref.split('/')[1] }, request: { method: 'PUT', url: ref } };
+    return { resource: { ...(rewriteReferences(structuredClone(e.resource), ids) as Resource), id: ref.split('/')[1] }, request: { method: 'PUT', url: ref } };
   });
   const of = (type: string) => entry.filter((e) => e.resource!.resourceType === type).map((e) => e.resource!.id!);
   return { batch: { resourceType: 'Bundle', type: 'batch', entry }, patient: of('Patient')[0], encounters: of('Encounter') };
