@@ -200,6 +200,9 @@ export async function setupSecurity(config: Config, search: SearchService, resou
       if (enabled) {
         // Failed authentications count per IP: past the rate limit they get a 429 instead of a 401.
         const failures = new Map<string, { n: number; reset: number }>();
+        // Expired entries are swept when the table is large, at most once per window: a sweep per
+        // failure would make every refused request under attack cost a pass over the table.
+        let nextSweep = 0;
         app.addHook('onRequest', async (req) => {
           const info = infos.get(req)!;
           if (info.interaction.public || req.method === 'OPTIONS') return;
@@ -212,7 +215,10 @@ export async function setupSecurity(config: Config, search: SearchService, resou
             info.holder!.ctx = await authenticate(req);
           } catch (e) {
             if (a.rateLimitMax > 0) {
-              if (failures.size > 10_000) for (const [k, v] of failures) if (v.reset <= now) failures.delete(k);
+              if (failures.size > 10_000 && now >= nextSweep) {
+                for (const [k, v] of failures) if (v.reset <= now) failures.delete(k);
+                nextSweep = now + a.rateLimitWindowMs;
+              }
               const cur = f && f.reset > now ? f : { n: 0, reset: now + a.rateLimitWindowMs };
               cur.n++;
               failures.set(req.ip, cur);
