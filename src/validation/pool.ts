@@ -12,6 +12,7 @@ type Reply = { id: number; results?: OperationOutcomeIssue[][]; error?: string }
 export class ValidationPool {
   private next = 0;
   private seq = 0;
+  private failed?: Error;
   private readonly pending = new Map<number, { resolve: (r: OperationOutcomeIssue[][]) => void; reject: (e: Error) => void }>();
 
   private constructor(private readonly workers: Worker[]) {
@@ -23,10 +24,8 @@ export class ValidationPool {
         if (m.error !== undefined) p.reject(new Error(`validation worker: ${m.error}`));
         else p.resolve(m.results!);
       });
-      w.on('error', (e) => {
-        for (const p of this.pending.values()) p.reject(e);
-        this.pending.clear();
-      });
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => this.fail(new Error(`validation worker exited (code ${code})`)));
     }
   }
 
@@ -54,8 +53,16 @@ export class ValidationPool {
     return this.workers.length;
   }
 
+  /** A worker failed or exited: what is waiting is refused, and so is every later call (a message to a dead worker is never answered). */
+  private fail(e: Error): void {
+    this.failed ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
   /** Issues per resource, in order, from one worker. */
   validateMany(resources: unknown[]): Promise<OperationOutcomeIssue[][]> {
+    if (this.failed) return Promise.reject(this.failed);
     const id = ++this.seq;
     const w = this.workers[this.next++ % this.workers.length];
     return new Promise((resolve, reject) => {
