@@ -4,6 +4,7 @@ import t from 'tap';
 import { ccmTimeZone, practiceToday } from '../../src/operations/ccm-config.js';
 import { FhirError } from '../../src/fhir/errors.js';
 import { fhir, startServer } from '../helpers/server.js';
+import { practiceZone } from './ccm-fixtures.js';
 
 t.test('CCM_TIME_ZONE', async (t) => {
   t.equal(ccmTimeZone({}), 'UTC', 'unset: UTC');
@@ -29,14 +30,9 @@ t.test('today in the practice time zone', async (t) => {
 
 t.test('an unknown CCM_TIME_ZONE: the operations answer 500 naming the setting', async (t) => {
   const srv = await startServer();
-  const saved = process.env.CCM_TIME_ZONE;
-  t.teardown(async () => {
-    if (saved === undefined) delete process.env.CCM_TIME_ZONE;
-    else process.env.CCM_TIME_ZONE = saved;
-    await srv.close();
-  });
+  t.teardown(() => srv.close());
   const patient = await fhir('POST', `${srv.base}/Patient`, { resourceType: 'Patient', birthDate: '1950-01-01' });
-  process.env.CCM_TIME_ZONE = 'Mars/Olympus_Mons';
+  practiceZone(t, 'Mars/Olympus_Mons');
   const res = await fhir('GET', `${srv.base}/Patient/${patient.body.id}/$ccm-billing?month=2025-03`);
   t.equal(res.status, 500);
   t.equal(res.body?.resourceType, 'OperationOutcome');

@@ -7,27 +7,7 @@
 import type { OperationOutcome } from 'fhir/r4.js';
 import t from 'tap';
 import { fhir, startServer } from '../helpers/server.js';
-
-const CM = 'https://ccm-fhir.org/fhir/CodeSystem/care-management';
-const UCUM = 'http://unitsofmeasure.org';
-const cm = (code: string) => ({ coding: [{ system: CM, code }] });
-type Json = Record<string, unknown>;
-
-function timeEntry(patient: string, practitioner: string): Json {
-  return {
-    resourceType: 'Encounter',
-    status: 'finished',
-    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'VR' },
-    type: [cm('care-management-time'), cm('medication-management')],
-    subject: { reference: patient },
-    period: { start: '2025-03-04T10:00:00-05:00', end: '2025-03-04T10:20:00-05:00' },
-    length: { value: 20, unit: 'min', system: UCUM, code: 'min' },
-    participant: [
-      { type: [cm('clinical-staff')] },
-      { type: [cm('billing-practitioner')], individual: { reference: practitioner } },
-    ],
-  };
-}
+import { cm, type Json, timeEntry, UCUM } from './ccm-fixtures.js';
 
 function consent(patient: string, practitioner: string): Json {
   return {
