@@ -15,19 +15,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Pool, WebSocket } from 'undici';
 import { projectRoot } from '../src/project-root.js';
-import { call, freePort, startChild } from './bench-kit.js';
+import { call, freePort, rssMb, startChild } from './bench-kit.js';
 
 const root = projectRoot();
-
-/** Resident set size of a process in MB (Linux), NaN elsewhere. */
-function rssMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
-  } catch {
-    return NaN;
-  }
-}
 
 /** Heap in use (MB) after a full collection, through the inspector on `port`; NaN without one. */
 async function heapAfterGc(port: number | undefined): Promise<number> {
