@@ -28,15 +28,11 @@ async function typeLevel(s: Services, call: OperationCall): Promise<RestResult> 
     input.count ?? DEFAULT_PAGE_SIZE,
     input.page,
     async (ids) => {
+      const opts = ccmOptions(s);
       const parts: Array<ParametersParameter | undefined> = [];
       for (const found of await existingFactsOf(s, ids, month)) {
-        if (!found) {
-          parts.push(undefined);
-          continue;
-        }
-        const { facts, sources } = found;
-        const result = await ccmGuard(() => evaluateEligibility(facts, ccmOptions(s)), sources.patient);
-        parts.push(result.conditions.length === 0 ? undefined : patientPart(sources.patient, eligibilityParts(result, sources)));
+        const result = found && (await ccmGuard(() => evaluateEligibility(found.facts, opts), found.sources.patient));
+        parts.push(found && result?.conditions.length ? patientPart(found.sources.patient, eligibilityParts(result, found.sources)) : undefined);
       }
       return parts;
     },
