@@ -4,19 +4,7 @@
 import type { Services } from '../rest/services.js';
 import type { Filter } from '../store/port.js';
 
-/** The filter of `type?params` (findMatches compiles it and hands it to the reader's find, captured here). */
-export async function compiledFilter(s: Services, type: string, params: Array<[string, string]>): Promise<Filter> {
-  let filter: Filter | undefined;
-  await s.search.findMatches(
-    {
-      find: async (q) => {
-        filter = q.filter;
-        return [];
-      },
-    },
-    type,
-    params,
-  );
-  if (!filter) throw new Error(`no filter compiled for ${type}`);
-  return filter;
+/** The filter of `type?params`, compiled against the services' store. */
+export function compiledFilter(s: Services, type: string, params: Array<[string, string]>): Promise<Filter> {
+  return s.search.filterFor(s.store, type, params);
 }

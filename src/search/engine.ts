@@ -44,6 +44,11 @@ export interface SearchEngine {
   search(store: ResourceStore, req: SearchRequest): Promise<Bundle>;
   /** Matching current resources for conditional interactions (reader.find only; throws on unknown params). */
   findMatches(reader: { find: StoreTx['find'] }, type: string, params: Array<[string, string]>): Promise<StoredVersion[]>;
+  /**
+   * The store filter of `type?params` (result parameters ignored), for callers that query the
+   * store directly with a search's semantics; chains and _has run their inner queries on reader.
+   */
+  filterFor(reader: { find: StoreTx['find'] }, type: string, params: Array<[string, string]>): Promise<Filter>;
   /** Search parameters known for a type, for the CapabilityStatement. */
   parametersFor(type: string): SearchParameter[];
 }
@@ -93,6 +98,12 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
     return { $or: [...groups.values()].map((g) => allOf([{ type: g.types.length === 1 ? g.types[0] : { $in: g.types } }, g.filter])) };
   }
 
+  const filterFor: SearchEngine['filterFor'] = async (reader, type, params) => {
+    if (!knownTypes.has(type)) throw badRequest(`Unknown resource type '${type}'`, 'not-supported');
+    const selecting = params.filter(([n]) => !RESULT_PARAMS.has(n.split(':')[0]));
+    return compileFilter(env((q) => reader.find(q)), type, selecting);
+  };
+
   return {
     indexes: searchIndexes,
 
@@ -105,11 +116,10 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         .map((d) => d.sp);
     },
 
+    filterFor,
+
     async findMatches(reader, type, params) {
-      if (!knownTypes.has(type)) throw badRequest(`Unknown resource type '${type}'`, 'not-supported');
-      const e = env((q) => reader.find(q));
-      const selecting = params.filter(([n]) => !RESULT_PARAMS.has(n.split(':')[0]));
-      const filter = await compileFilter(e, type, selecting);
+      const filter = await filterFor(reader, type, params);
       return reader.find({ types: [type], filter, limit: MAX_CONDITIONAL_MATCHES });
     },
 
