@@ -66,14 +66,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
-  app.addHook('onResponse', async (req, reply) => {
-    req.log.info({ method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+  // Callback-style hooks: an async hook costs a promise on every request.
+  const logRequests = overrides.logger !== false && ['trace', 'debug', 'info'].includes(app.log.level);
+  app.addHook('onResponse', (req, reply, done) => {
+    if (logRequests) req.log.info({ method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    done();
   });
   let closed = false;
   // Responses finished while closing end their connection, so keep-alive sockets do not hold the shutdown open.
-  app.addHook('onSend', async (_req, reply, payload) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (closed) reply.header('Connection', 'close');
-    return payload;
+    done(null, payload);
   });
   registerBodyParsers(app);
   registerErrorHandler(app);

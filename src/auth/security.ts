@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Parameters } from 'fhir/r4.js';
 import { AuditLog, type AuditSink } from '../audit/audit-log.js';
 import { MongoAuditLog } from '../audit/mongo-audit-log.js';
@@ -28,6 +28,8 @@ import { jwksFromFile, jwksFromUrl, TokenError, TokenVerifier, type TrustedIssue
 
 interface RequestInfo {
   interaction: Interaction;
+  /** The request's query, parsed once (limits and the audit event read it). */
+  query: URLSearchParams;
   /** transaction or batch, once the body is known. */
   code?: string;
   /** Interactions of the transaction/batch entries. */
@@ -148,7 +150,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
   function limits(req: FastifyRequest): void {
     const depth = jsonDepth(req.body, a.maxJsonDepth);
     if (depth > a.maxJsonDepth) throw badRequest(`The JSON body is nested deeper than ${a.maxJsonDepth} levels (MAX_JSON_DEPTH)`, 'too-costly');
-    const q = splitFhirUrl(req.url)?.query;
+    const q = infos.get(req)?.query;
     if (!q) return;
     const count = q.get('_count');
     if (count !== null && /^\d+$/.test(count) && Number(count) > a.maxCount) throw badRequest(`_count ${count} is more than this server returns per page (${a.maxCount}, MAX_COUNT)`, 'too-costly');
@@ -175,14 +177,13 @@ export async function setupSecurity(config: Config, search: SearchService, resou
       }
 
       app.addHook('onRequest', (req, reply, done) => {
-        const path = req.url.split('?')[0];
         const fhir = splitFhirUrl(req.url, '/fhir');
         const interaction: Interaction = fhir
           ? classify(req.method, fhir.parts, fhir.query)
-          : path === '/auth/token'
+          : req.url.split('?')[0] === '/auth/token'
             ? { code: 'token', action: 'E', needs: [], public: true }
             : { code: 'other', action: 'E', needs: [], public: true };
-        const info: RequestInfo = { interaction };
+        const info: RequestInfo = { interaction, query: fhir?.query ?? new URLSearchParams() };
         infos.set(req, info);
         if (a.requestTimeoutMs > 0) {
           info.timer = setTimeout(() => {
@@ -244,17 +245,33 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         });
       }
 
-      app.addHook('preHandler', async (req) => {
-        limits(req);
-        const info = infos.get(req);
-        if (!info) return;
-        info.entries = bundleEntries(req, info);
-        if (audit) refuseAuditWrites([info.interaction, ...info.entries]);
-        const ctx = info.holder?.ctx;
-        if (enabled && ctx && !info.interaction.public) await enforce(req, info, ctx);
+      // Callback-style hooks: an async hook costs a promise per request, and most requests need no await.
+      app.addHook('preHandler', (req, _reply, done) => {
+        let ctx: AuthContext | undefined;
+        let info: RequestInfo | undefined;
+        try {
+          limits(req);
+          info = infos.get(req);
+          if (!info) return done();
+          info.entries = bundleEntries(req, info);
+          if (audit) refuseAuditWrites([info.interaction, ...info.entries]);
+          ctx = info.holder?.ctx;
+        } catch (e) {
+          return done(e as Error);
+        }
+        if (!enabled || !ctx || info.interaction.public) return done();
+        enforce(req, info, ctx).then(() => done(), done);
       });
 
-      app.addHook('onResponse', async (req, reply) => {
+      app.addHook('onResponse', (req, reply, done) => {
+        try {
+          appendAudit(req, reply);
+        } catch (e) {
+          return done(e as Error);
+        }
+        done();
+      });
+      function appendAudit(req: FastifyRequest, reply: FastifyReply): void {
         const info = infos.get(req);
         if (info?.timer) clearTimeout(info.timer);
         if (!audit || !info || NOT_AUDITED.has(req.url.split('?')[0]) || req.method === 'OPTIONS') return;
@@ -267,7 +284,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
             status: reply.statusCode,
             ctx: info.holder?.ctx,
             tokenClient: (req as { authClientId?: string }).authClientId,
-            query: splitFhirUrl(req.url)?.query ?? new URLSearchParams(),
+            query: info.query,
             requestId: req.id,
             sourceAddress: req.ip,
             baseUrl: config.baseUrl,
@@ -275,7 +292,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
             method: req.method,
           }),
         );
-      });
+      }
 
       app.get('/fhir/.well-known/smart-configuration', async (_req, reply) =>
         reply.header('Cache-Control', 'max-age=300').header('Content-Type', 'application/json').send(smartConfiguration(config, enabled && Boolean(signingKey))),

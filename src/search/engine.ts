@@ -86,6 +86,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
 
   /** One filter over several types: identical per-type filters collapse into one. */
   async function typesFilter(e: CompileEnv, types: readonly string[], params: ReadonlyArray<readonly [string, string]>, extra?: (t: string) => Filter): Promise<Filter> {
+    if (types.length === 1) return allOf([await compileFilter(e, types[0], params), extra ? extra(types[0]) : {}]);
     const groups = new Map<string, { types: string[]; filter: Filter }>();
     for (const t of types) {
       const f = allOf([await compileFilter(e, t, params), extra ? extra(t) : {}]);
