@@ -2,10 +2,11 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { appendFile, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditEvent } from 'fhir/r4.js';
-import { auditKeys, type AuditQuery } from './audit-query.js';
+import type { AuditQuery } from './audit-query.js';
 import { AuditBatch } from './batch.js';
 import { DayIndex, forEachLine, keyLine, loadDayIndex, type KeyRow } from './day-index.js';
 import { mayMatch, readSummary, summarize, writeSummary, type DaySummary } from './day-summary.js';
+import { entryFromLine, entryKeys, isAuditRecord, type AuditEntry } from './record.js';
 
 /** Most key rows kept in memory over all cached days; least recently used days are dropped first. */
 const CACHED_ROWS = 1_000_000;
@@ -21,7 +22,8 @@ export interface AuditPage {
 /** Where AuditEvents are kept: files (AuditLog) or MongoDB (MongoAuditLog). */
 export interface AuditSink {
   init(): Promise<void>;
-  append(event: AuditEvent): void;
+  /** Records from this server; whole AuditEvents are accepted too (tests, earlier versions' trails). */
+  append(event: AuditEntry): void;
   /** Resolves once everything appended so far is durable. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -30,8 +32,8 @@ export interface AuditSink {
 }
 
 /** UTC day of an event's `recorded` (its partition). */
-const dayOf = (e: AuditEvent) => {
-  const t = Date.parse(e.recorded);
+const dayOf = (e: AuditEntry) => {
+  const t = Date.parse(isAuditRecord(e) ? e.t : e.recorded);
   return new Date(Number.isNaN(t) ? Date.now() : t).toISOString().slice(0, 10);
 };
 
@@ -72,7 +74,7 @@ export class AuditLog implements AuditSink {
   async init(): Promise<void> {
     const legacy = join(this.dir, 'audit.ndjson');
     if (!existsSync(legacy)) return;
-    let batch: AuditEvent[] = [];
+    let batch: AuditEntry[] = [];
     const moves: Array<Promise<void>> = [];
     await forEachLine(legacy, (line) => {
       try {
@@ -91,7 +93,7 @@ export class AuditLog implements AuditSink {
     await rename(legacy, `${legacy}.moved-to-days`);
   }
 
-  append(event: AuditEvent): void {
+  append(event: AuditEntry): void {
     this.batch.append(event);
   }
 
@@ -191,8 +193,8 @@ export class AuditLog implements AuditSink {
     return idx;
   }
 
-  private async write(events: readonly AuditEvent[]): Promise<void> {
-    const byDay = new Map<string, AuditEvent[]>();
+  private async write(events: readonly AuditEntry[]): Promise<void> {
+    const byDay = new Map<string, AuditEntry[]>();
     for (const e of events) {
       const day = dayOf(e);
       let list = byDay.get(day);
@@ -206,7 +208,10 @@ export class AuditLog implements AuditSink {
       for (const e of list) {
         const line = JSON.stringify(e) + '\n';
         const n = Buffer.byteLength(line);
-        rows.push({ ...auditKeys(e), o: t.size, n });
+        const row = entryKeys(e) as KeyRow;
+        row.o = t.size;
+        row.n = n;
+        rows.push(row);
         t.size += n;
         lines.push(line);
       }
@@ -267,7 +272,7 @@ export class AuditLog implements AuditSink {
         }
         const buf = Buffer.alloc(row.n);
         await fh!.read(buf, 0, row.n, row.o);
-        out.push(JSON.parse(buf.toString('utf8')) as AuditEvent);
+        out.push(entryFromLine(buf.toString('utf8')));
       }
     } finally {
       await fh?.close();

@@ -1,4 +1,4 @@
-import type { AuditEvent } from 'fhir/r4.js';
+import type { AuditEntry } from './record.js';
 
 /** How long appended events may wait before they are written together. */
 const FLUSH_MS = 50;
@@ -8,13 +8,13 @@ const FLUSH_MS = 50;
  * FLUSH_MS after the first of them or at flush(); after close() appends are dropped.
  */
 export class AuditBatch {
-  private pending: AuditEvent[] = [];
+  private pending: AuditEntry[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly write: (events: AuditEvent[]) => Promise<void>) {}
+  constructor(private readonly write: (events: AuditEntry[]) => Promise<void>) {}
 
-  append(event: AuditEvent): void {
+  append(event: AuditEntry): void {
     if (this.closed) return;
     this.pending.push(event);
     this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_MS);

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { appendFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import type { AuditEvent } from 'fhir/r4.js';
-import { auditKeys, matchesKeys, type AuditKeys, type AuditQuery } from './audit-query.js';
+import { matchesKeys, type AuditKeys, type AuditQuery } from './audit-query.js';
+import { entryKeys, type AuditEntry } from './record.js';
 
 /** The keys of one event and where its line is in the day's file (byte offset, length incl. newline). */
 export interface KeyRow extends AuditKeys {
@@ -141,7 +142,7 @@ export async function rebuildDayIndex(eventsFile: string, keysFile: string): Pro
   await forEachLine(eventsFile, (line, o, n) => {
     let row: KeyRow;
     try {
-      row = { ...auditKeys(JSON.parse(line.toString('utf8')) as AuditEvent), o, n };
+      row = { ...entryKeys(JSON.parse(line.toString('utf8')) as AuditEntry), o, n };
     } catch {
       row = tornRow(o, n);
     }

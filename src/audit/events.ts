@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent, AuditEventAgent, AuditEventEntity } from 'fhir/r4.js';
+import type { AuditEvent } from 'fhir/r4.js';
 import type { AuthContext } from '../auth/context.js';
 import type { Interaction } from '../auth/interactions.js';
+import { expandAudit, type AuditRecord } from './record.js';
 
 /** Most transaction/batch entries named in one AuditEvent. */
 const MAX_ENTRY_ENTITIES = 1000;
@@ -37,102 +38,49 @@ export interface AuditInput {
 }
 
 
-/**
- * One AuditEvent per request in the IHE BALP pattern (type rest, subtype = the FHIR interaction,
- * agent = client / user / patient from the token, source = this server, entity = Type/id or the
- * redacted query). Never a body, a name or an identifier value.
- */
+/** The AuditEvent of one request (see expandAudit). */
 export function auditEventFor(a: AuditInput): AuditEvent {
+  return expandAudit(auditRecordFor(a));
+}
+
+/**
+ * The audit record of one request in the IHE BALP pattern (type rest, subtype = the FHIR
+ * interaction, agent = client / user / patient from the token, source = this server, entity =
+ * Type/id or the redacted query). Never a body, a name or an identifier value.
+ */
+export function auditRecordFor(a: AuditInput): AuditRecord {
   const i = a.interaction;
-  const code = a.code ?? i.code;
-  const agents: AuditEventAgent[] = [];
+  const now = new Date().toISOString();
+  const r: AuditRecord = { v: 1, id: randomUUID(), t: now, c: a.code ?? i.code, a: i.action, s: a.status, ip: a.sourceAddress, b: a.baseUrl, n: a.serverName, rq: a.requestId };
+  if (i.operation !== undefined) r.op = i.operation;
   const client = a.ctx?.clientId ?? a.tokenClient;
-  if (client) {
-    agents.push({
-      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP', display: 'information recipient' }] },
-      who: { identifier: { system: 'urn:ietf:params:oauth:client-id', value: client } },
-      requestor: true,
-      network: { address: a.sourceAddress, type: '2' },
-    });
-  } else {
-    agents.push({
-      type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110153', display: 'Source Role ID' }] },
-      who: { display: 'unauthenticated client' },
-      requestor: true,
-      network: { address: a.sourceAddress, type: '2' },
-    });
-  }
-  if (a.ctx?.fhirUser || (a.ctx?.subject && a.ctx.subject !== a.ctx.clientId)) {
-    agents.push({
-      type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/extra-security-role-type', code: 'humanuser', display: 'human user' }] },
-      who: a.ctx.fhirUser ? { reference: a.ctx.fhirUser } : { identifier: { system: 'urn:ietf:params:oauth:sub', value: a.ctx.subject } },
-      requestor: true,
-    });
-  }
-  agents.push({
-    type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110152', display: 'Destination Role ID' }] },
-    who: { display: a.serverName },
-    requestor: false,
-    network: { address: a.baseUrl, type: '5' },
-  });
-  const entity: AuditEventEntity[] = [];
-  const resourceEntity = (reference: string): AuditEventEntity => ({
-    what: { reference },
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
-    role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' },
-  });
-  if (i.type && i.id) entity.push(resourceEntity(`${i.type}/${i.id}`));
+  if (client) r.cl = client;
+  if (a.ctx?.fhirUser) r.u = a.ctx.fhirUser;
+  else if (a.ctx?.subject && a.ctx.subject !== a.ctx.clientId) r.sub = a.ctx.subject;
+  const refs: string[] = [];
+  if (i.type && i.id) refs.push(`${i.type}/${i.id}`);
   const created = a.location && !i.id ? /\/([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})\/_history\//.exec(a.location)?.[1] : undefined;
-  if (created) entity.push(resourceEntity(created));
-  const seen = new Set<string>();
-  for (const e of a.entries ?? []) {
-    if (seen.size >= MAX_ENTRY_ENTITIES) break;
-    if (!e.type || !e.id || e.id.startsWith('$')) continue;
-    const ref = `${e.type}/${e.id}`;
-    if (seen.has(ref)) continue;
-    seen.add(ref);
-    entity.push({ ...resourceEntity(ref), description: e.code });
+  if (created) refs.push(created);
+  if (refs.length) r.r = refs;
+  if (a.entries?.length) {
+    const seen = new Set<string>();
+    const x: Array<[string, string]> = [];
+    for (const e of a.entries) {
+      if (seen.size >= MAX_ENTRY_ENTITIES) break;
+      if (!e.type || !e.id || e.id.startsWith('$')) continue;
+      const ref = `${e.type}/${e.id}`;
+      if (seen.has(ref)) continue;
+      seen.add(ref);
+      x.push([ref, e.code]);
+    }
+    if (x.length) r.x = x;
   }
-  if (code.startsWith('search') || code.startsWith('history') || i.operation) {
+  if (r.c.startsWith('search') || r.c.startsWith('history') || i.operation) {
     const q = redactQuery(a.query);
     const path = [i.compartment ? `${i.compartment.type}/${i.compartment.id}` : '', i.type && !i.id ? i.type : '', i.operation ? `$${i.operation}` : ''].filter(Boolean).join('/');
-    entity.push({
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
-      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '24', display: 'Query' },
-      query: Buffer.from(`${a.method} ${path}${q ? '?' + q : ''}`).toString('base64'),
-    });
+    r.q = `${a.method} ${path}${q ? '?' + q : ''}`;
   }
   const patient = a.ctx?.patient ?? (i.type === 'Patient' && i.id ? i.id : i.compartment?.type === 'Patient' ? i.compartment.id : undefined);
-  if (patient) {
-    entity.push({
-      what: { reference: `Patient/${patient}` },
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
-      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
-    });
-  }
-  const outcome = a.status < 400 ? '0' : a.status < 500 ? '4' : '8';
-  const event: AuditEvent = {
-    resourceType: 'AuditEvent',
-    id: randomUUID(),
-    meta: { lastUpdated: new Date().toISOString() },
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' },
-    subtype: [
-      code === 'operation' || code === 'token' || code === 'other'
-        ? { system: 'urn:ccm-fhir-server:audit-subtype', code: code === 'operation' ? `$${i.operation}` : code }
-        : { system: 'http://hl7.org/fhir/restful-interaction', code, display: code },
-    ],
-    action: i.action,
-    recorded: new Date().toISOString(),
-    outcome: outcome as AuditEvent['outcome'],
-    outcomeDesc: `HTTP ${a.status}`,
-    agent: agents,
-    source: {
-      site: a.baseUrl,
-      observer: { display: a.serverName },
-      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
-    },
-    entity: entity.length ? entity : undefined,
-    extension: [{ url: 'urn:ccm-fhir-server:request-id', valueString: a.requestId }],
-  };
-  return event;
+  if (patient) r.p = patient;
+  return r;
 }

@@ -3,6 +3,7 @@ import { MongoClient, type Collection, type Filter } from 'mongodb';
 import type { AuditPage, AuditSink } from './audit-log.js';
 import type { AuditQuery } from './audit-query.js';
 import { AuditBatch } from './batch.js';
+import { isAuditRecord, expandAudit, type AuditEntry } from './record.js';
 
 type Doc = AuditEvent & { _id: string };
 
@@ -43,7 +44,7 @@ export class MongoAuditLog implements AuditSink {
     }
   }
 
-  append(event: AuditEvent): void {
+  append(event: AuditEntry): void {
     this.batch.append(event);
   }
 
@@ -52,13 +53,17 @@ export class MongoAuditLog implements AuditSink {
   }
 
   /** Inserts one batch after the ones before it (a failed batch does not stop the next). */
-  private write(docs: AuditEvent[]): Promise<void> {
+  private write(entries: AuditEntry[]): Promise<void> {
     this.writing = this.writing
       .catch(() => undefined)
       .then(async () => {
-        if (docs.length === 0 || !this.col) return;
+        if (entries.length === 0 || !this.col) return;
         await this.col.insertMany(
-          docs.map((e) => ({ ...e, _id: e.id! })),
+          entries.map((entry) => {
+            // Stored whole: the indexes and queries are on AuditEvent's own fields.
+            const e = isAuditRecord(entry) ? expandAudit(entry) : entry;
+            return { ...e, _id: e.id! };
+          }),
           { ordered: false },
         );
       });

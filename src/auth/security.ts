@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Parameters } from 'fhir/r4.js';
 import { AuditLog, type AuditSink } from '../audit/audit-log.js';
 import { MongoAuditLog } from '../audit/mongo-audit-log.js';
-import { auditEventFor } from '../audit/events.js';
+import { auditRecordFor } from '../audit/events.js';
 import { registerAuditRoutes } from '../audit/routes.js';
 import type { Config } from '../config.js';
 import { badRequest, FhirError } from '../fhir/errors.js';
@@ -276,7 +276,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         if (info?.timer) clearTimeout(info.timer);
         if (!audit || !info || NOT_AUDITED.has(req.url.split('?')[0]) || req.method === 'OPTIONS') return;
         audit.append(
-          auditEventFor({
+          auditRecordFor({
             interaction: info.interaction,
             code: info.code,
             entries: info.entries,
