@@ -31,6 +31,12 @@ export interface EmbeddedStoreOptions {
   dataDir: string;
   /** Index specs (same as the MongoDB adapter creates) used to build hash indexes. */
   indexes?: ReadonlyArray<Record<string, 1 | -1>>;
+  /**
+   * Array fields of those specs (e.g. 'idx.ref') whose hash index is kept from the start, fed by
+   * the replay at open and by every write, as MongoDB maintains its indexes; the others are built
+   * on the first query that can use them (a pass over every live document then).
+   */
+  eagerHash?: ReadonlyArray<string>;
 }
 
 /** One line of the commit log: the versions one transaction wrote. */
@@ -72,7 +78,7 @@ export class EmbeddedStore implements ResourceStore {
   private lastLu = 0;
 
   constructor(private readonly opts: EmbeddedStoreOptions) {
-    this.hash = new HashIndexes(opts.indexes ?? [], () => this.liveDocs());
+    this.hash = new HashIndexes(opts.indexes ?? [], () => this.liveDocs(), opts.eagerHash);
   }
 
   private *liveDocs(): Iterable<{ key: string; doc: EmbeddedVersion['doc'] }> {
@@ -138,9 +144,9 @@ export class EmbeddedStore implements ResourceStore {
     const v = this.latest.get(key);
     if (!v || v.vid !== vid || v.deleted) return false;
     this.bump(type);
-    this.hash.update(key, v.doc, false);
+    this.hash.update(v.key, v.doc, false);
     v.doc.idx = idx;
-    this.hash.update(key, v.doc, true);
+    this.hash.update(v.key, v.doc, true);
     return true;
   }
 
@@ -220,7 +226,7 @@ export class EmbeddedStore implements ResourceStore {
     (types, filter) => {
       const all = types.length > 0 ? types : [...this.live.keys()];
       // No condition (a whole type, paged): every live resource of the types.
-      if (Object.keys(filter).length === 0) return new Set(all.flatMap((t) => [...(this.live.get(t)?.keys() ?? [])].map((id) => resourceKey(t, id))));
+      if (Object.keys(filter).length === 0) return new Set(all.flatMap((t) => [...(this.live.get(t)?.values() ?? [])].map((v) => v.key)));
       return this.hash.exact(all, filter, (k) => this.liveDoc(k));
     },
   );

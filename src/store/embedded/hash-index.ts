@@ -8,70 +8,94 @@ import type { Filter } from '../port.js';
  * an index only narrows the candidates.
  */
 interface ElemIndex {
-  /** Array field of the search document, e.g. 'idx.ref'. */
+  /** Array field of the search document, e.g. 'idx.ref', and its path. */
   field: string;
+  path: string[];
   /**
-   * Built on the first query that can use it, then kept up to date: specs whose fields are only
-   * ever range-queried (dates, numbers) then cost nothing.
+   * Eager ones are kept from the first write (as MongoDB maintains its indexes); the others are
+   * built on the first query that can use them, then kept up to date: specs whose fields are
+   * only ever range-queried (dates, numbers) then cost nothing.
    */
   built: boolean;
   /** The two leading element fields hashed together, e.g. ['p', 'r']. */
   a: string;
   b: string;
+  /**
+   * type -> a -> b -> keys. Nested maps keyed by the values themselves: no key string is built
+   * per element (the index values are interned, so their hashes are computed once), and values
+   * keep their JavaScript type, as MongoDB equality does (1 and '1' are different keys).
+   */
+  byType: Map<string, Map<unknown, Map<unknown, Set<string>>>>;
 }
 
 type Scalar = string | number | boolean;
-const SEP = '\u0000';
+type SearchDoc = { type: string; idx: Record<string, unknown> };
 
 export class HashIndexes {
   private readonly defs: ElemIndex[] = [];
   private readonly byField = new Map<string, ElemIndex>();
-  private readonly buckets = new Map<string, Set<string>>();
 
-  /** All live documents, to build an index on first use. */
+  /**
+   * `liveDocs` gives all live documents, to build a lazy index on first use; `eager` names the
+   * array fields indexed from the start (the store then feeds every write and replayed record).
+   */
   constructor(
     specs: ReadonlyArray<Record<string, 1 | -1>>,
-    private readonly liveDocs: () => Iterable<{ key: string; doc: { type: string; idx: Record<string, unknown> } }>,
+    private readonly liveDocs: () => Iterable<{ key: string; doc: SearchDoc }>,
+    eager: ReadonlyArray<string> = [],
   ) {
     for (const spec of specs) {
       const keys = Object.keys(spec).filter((k) => k !== 'type');
       if (keys.length < 2) continue;
       const field = keys[0].slice(0, keys[0].lastIndexOf('.'));
       if (!field || !keys.every((k) => k.startsWith(field + '.'))) continue;
-      const def = { field, built: false, a: keys[0].slice(field.length + 1), b: keys[1].slice(field.length + 1) };
       if (this.byField.has(field)) continue;
+      const def: ElemIndex = {
+        field,
+        path: field.split('.'),
+        built: eager.includes(field),
+        a: keys[0].slice(field.length + 1),
+        b: keys[1].slice(field.length + 1),
+        byType: new Map(),
+      };
       this.defs.push(def);
       this.byField.set(field, def);
     }
   }
 
-  /** Values keep their JavaScript type, as MongoDB equality does (1 and '1' differ). */
-  private static bucketKey(type: string, field: string, a: unknown, b: unknown): string {
-    return type + SEP + field + SEP + typeof a + String(a) + SEP + typeof b + String(b);
-  }
-
-  /** Adds (or removes) the entries of one document. */
-  update(key: string, doc: { type: string; idx: Record<string, unknown> } | undefined, add: boolean): void {
+  /** Adds (or removes) the entries of one document. `key` is kept as given: pass one shared string per version. */
+  update(key: string, doc: SearchDoc | undefined, add: boolean): void {
     if (!doc) return;
     for (const def of this.defs) if (def.built) this.updateOne(def, key, doc, add);
   }
 
-  private updateOne(def: ElemIndex, key: string, doc: { type: string; idx: Record<string, unknown> }, add: boolean): void {
-    const arr = getPath(doc, def.field);
+  private updateOne(def: ElemIndex, key: string, doc: SearchDoc, add: boolean): void {
+    let arr: unknown = doc;
+    for (const part of def.path) arr = arr && typeof arr === 'object' ? (arr as Record<string, unknown>)[part] : undefined;
     if (!Array.isArray(arr)) return;
+    let byA = def.byType.get(doc.type);
+    if (!byA) {
+      if (!add) return;
+      def.byType.set(doc.type, (byA = new Map()));
+    }
     for (const el of arr) {
       if (!el || typeof el !== 'object') continue;
       const va = (el as Record<string, unknown>)[def.a];
       const vb = (el as Record<string, unknown>)[def.b];
       if (va === undefined || vb === undefined || va === null || vb === null) continue;
-      const bk = HashIndexes.bucketKey(doc.type, def.field, va, vb);
-      let set = this.buckets.get(bk);
+      let byB = byA.get(va);
       if (add) {
-        if (!set) this.buckets.set(bk, (set = new Set()));
+        if (!byB) byA.set(va, (byB = new Map()));
+        let set = byB.get(vb);
+        if (!set) byB.set(vb, (set = new Set()));
         set.add(key);
-      } else if (set) {
+      } else {
+        const set = byB?.get(vb);
+        if (!set) continue;
         set.delete(key);
-        if (set.size === 0) this.buckets.delete(bk);
+        if (set.size > 0) continue;
+        byB!.delete(vb);
+        if (byB!.size === 0) byA.delete(va);
       }
     }
   }
@@ -225,9 +249,13 @@ export class HashIndexes {
     }
     const out: Array<ReadonlySet<string>> = [];
     for (const t of types) {
+      const byA = def.byType.get(t);
+      if (!byA) continue;
       for (const a of as) {
+        const byB = byA.get(a);
+        if (!byB) continue;
         for (const b of bs) {
-          const set = this.buckets.get(HashIndexes.bucketKey(t, field, a, b));
+          const set = byB.get(b);
           if (set) out.push(set);
         }
       }
@@ -247,13 +275,4 @@ function eqValues(cond: unknown): Scalar[] | undefined {
     return c.$in as Scalar[];
   }
   return undefined;
-}
-
-function getPath(obj: unknown, path: string): unknown {
-  let cur = obj;
-  for (const part of path.split('.')) {
-    if (!cur || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return cur;
 }

@@ -10,6 +10,8 @@ export class EmbeddedVersion implements StoredVersion {
   /** The document that filters run against: { type, id, vid, lu, idx }. */
   /** idx is replaced in place by a reindex (setIndex), which writes no new version. */
   readonly doc: { type: string; id: string; vid: number; lu: number; idx: IndexValues };
+  /** "Type/id", one string per version: the maps and hash-index buckets holding it share it. */
+  readonly key: string;
 
   constructor(
     readonly type: string,
@@ -20,6 +22,7 @@ export class EmbeddedVersion implements StoredVersion {
     idx: IndexValues,
   ) {
     this.doc = { type, id, vid, lu, idx };
+    this.key = `${type}/${id}`;
   }
 
   get deleted(): boolean {
@@ -28,9 +31,5 @@ export class EmbeddedVersion implements StoredVersion {
 
   get resource(): Resource | undefined {
     return this.json === undefined ? undefined : (JSON.parse(this.json) as Resource);
-  }
-
-  get key(): string {
-    return `${this.type}/${this.id}`;
   }
 }

@@ -1,0 +1,114 @@
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Resource } from 'fhir/r4.js';
+import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js';
+import { HashIndexes } from '../../src/store/embedded/hash-index.js';
+import type { Filter, IndexValues } from '../../src/store/port.js';
+
+const SPECS: Array<Record<string, 1 | -1>> = [
+  { type: 1, 'idx.ref.p': 1, 'idx.ref.r': 1 },
+  { type: 1, 'idx.tok.p': 1, 'idx.tok.c': 1, 'idx.tok.s': 1 },
+];
+const EAGER = ['idx.ref', 'idx.tok'];
+const res = (i: number) => ({ resourceType: 'Observation', status: 'final', valueInteger: i }) as unknown as Resource;
+const idxOf = (i: number, patient = i % 5): IndexValues =>
+  ({
+    ref: [{ p: 'subject', r: `Patient/${patient}` }],
+    tok: [
+      { p: 'status', s: 'sys', c: i % 3 ? 'final' : 'amended' },
+      { p: 'num', c: i % 2 ? 1 : '1' },
+    ],
+  }) as unknown as IndexValues;
+
+const FILTERS: Filter[] = [
+  { 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/2' } } },
+  { 'idx.ref': { $elemMatch: { p: 'subject', r: { $in: ['Patient/1', 'Patient/9'] } } } },
+  { 'idx.tok': { $elemMatch: { p: 'num', c: 1 } } },
+  { 'idx.tok': { $elemMatch: { p: 'num', c: '1' } } },
+  { 'idx.tok': { $elemMatch: { p: 'status', c: 'final', s: 'sys' } } },
+  { $and: [{ 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/3' } } }, { 'idx.tok': { $elemMatch: { p: 'status', c: 'amended' } } }] },
+  { $and: [{ 'idx.tok': { $elemMatch: { p: 'status', c: 'final' } } }, { id: { $gt: 'r50' } }] },
+];
+
+/** The ids each filter finds, over both types, in id order. */
+async function answers(s: EmbeddedStore): Promise<string[][]> {
+  const out: string[][] = [];
+  for (const filter of FILTERS) {
+    for (const types of [['Observation'], ['Observation', 'Condition']]) {
+      out.push((await s.find({ types, filter, sort: [['id', 1]] })).map((v) => `${v.type}/${v.id}`));
+      out.push([String(await s.count(types, filter))]);
+    }
+  }
+  return out;
+}
+
+t.test('eager hash indexes answer like lazy ones and like no index, through writes, deletes, reindex and reopen', async (t) => {
+  const dirs = [0, 1, 2].map((i) => mkdtempSync(join(tmpdir(), `ccm-eager${i}-`)));
+  t.teardown(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const open = async (i: number) => {
+    const s = new EmbeddedStore(i === 0 ? { dataDir: dirs[0], indexes: SPECS, eagerHash: EAGER } : i === 1 ? { dataDir: dirs[1], indexes: SPECS } : { dataDir: dirs[2] });
+    await s.init();
+    return s;
+  };
+  let stores = [await open(0), await open(1), await open(2)];
+  const same = async (what: string) => {
+    const [eager, lazy, plain] = await Promise.all(stores.map(answers));
+    t.same(eager, plain, `eager = no index: ${what}`);
+    t.same(lazy, plain, `lazy = no index: ${what}`);
+    t.ok(plain.some((a) => a.length > 1 || (a.length === 1 && a[0] !== '0')), `something matches: ${what}`);
+  };
+  for (const s of stores) {
+    await s.transact(async (tx) => {
+      for (let i = 0; i < 100; i++) await tx.put({ type: i % 4 ? 'Observation' : 'Condition', id: `r${i}`, resource: res(i), idx: idxOf(i) });
+    });
+  }
+  await same('after the first writes');
+  // Writes after the lazy indexes were built: an update moving a resource to another patient,
+  // a deletion, a new resource, and a reindex (new index values, no new version).
+  for (const s of stores) {
+    await s.transact(async (tx) => {
+      await tx.put({ type: 'Observation', id: 'r1', resource: res(1), idx: idxOf(1, 2), expectVid: 1 });
+      await tx.put({ type: 'Observation', id: 'r2', expectVid: 1 });
+      await tx.put({ type: 'Observation', id: 'r200', resource: res(200), idx: idxOf(200, 3) });
+    });
+    t.equal(await s.setIndex('Observation', 'r3', 1, idxOf(3, 9)), true);
+  }
+  await same('after updates, a deletion, a creation and a reindex');
+  await Promise.all(stores.map((s) => s.close()));
+  stores = [await open(0), await open(1), await open(2)];
+  await same('after reopening (the commit log replayed)');
+  await Promise.all(stores.map((s) => s.close()));
+});
+
+t.test('an eager index is kept from the first write: no query walks the live documents', async (t) => {
+  const docs = new Map<string, { type: string; idx: Record<string, unknown> }>();
+  let walks = 0;
+  const liveDocs = function* () {
+    walks++;
+    for (const [key, doc] of docs) yield { key, doc };
+  };
+  const eager = new HashIndexes(SPECS, liveDocs, ['idx.ref']);
+  const lazy = new HashIndexes(SPECS, liveDocs);
+  for (let i = 0; i < 20; i++) {
+    const doc = { type: 'Observation', idx: idxOf(i) as unknown as Record<string, unknown> };
+    docs.set(`Observation/r${i}`, doc);
+    eager.update(`Observation/r${i}`, doc, true);
+    lazy.update(`Observation/r${i}`, doc, true);
+  }
+  const filter = { 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/4' } } };
+  const expected = ['Observation/r14', 'Observation/r19', 'Observation/r4', 'Observation/r9'];
+  t.same([...eager.exact(['Observation'], filter, (k) => docs.get(k))!].sort(), expected);
+  t.equal(walks, 0, 'the eager index answered without a walk');
+  t.same([...lazy.exact(['Observation'], filter, (k) => docs.get(k))!].sort(), expected);
+  t.equal(walks, 1, 'the lazy index walked the documents once, on first use');
+  lazy.exact(['Observation'], filter, (k) => docs.get(k));
+  t.equal(walks, 1, 'and not again');
+  // A removed document leaves its buckets; an emptied bucket answers nothing.
+  for (const i of [4, 9, 14, 19]) eager.update(`Observation/r${i}`, docs.get(`Observation/r${i}`), false);
+  t.same([...eager.exact(['Observation'], filter, (k) => docs.get(k))!], []);
+  // The token index is not eager here: it is built on its first use, from the same documents.
+  t.same(eager.exact(['Observation'], { 'idx.tok': { $elemMatch: { p: 'num', c: '1' } } }, (k) => docs.get(k))!.size, 10);
+  t.equal(walks, 2);
+});
