@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AuditEvent } from 'fhir/r4.js';
 import type { AuditQuery } from './audit-query.js';
 import { AuditBatch } from './batch.js';
-import { DayIndex, forEachLine, keyLine, loadDayIndex, type KeyRow } from './day-index.js';
+import { DayIndex, forEachLine, loadDayIndex, type KeyRow } from './day-index.js';
 import { mayMatch, readSummary, summarize, writeSummary, type DaySummary } from './day-summary.js';
 import { entryFromLine, entryKeys, isAuditRecord, type AuditEntry } from './record.js';
 
@@ -33,7 +33,9 @@ export interface AuditSink {
 
 /** UTC day of an event's `recorded` (its partition). */
 const dayOf = (e: AuditEntry) => {
-  const t = Date.parse(isAuditRecord(e) ? e.t : e.recorded);
+  // A record's time is this server's toISOString(): its day is its first ten characters.
+  if (isAuditRecord(e)) return e.t.slice(0, 10);
+  const t = Date.parse(e.recorded);
   return new Date(Number.isNaN(t) ? Date.now() : t).toISOString().slice(0, 10);
 };
 
@@ -45,8 +47,8 @@ const dayOf = (e: AuditEntry) => {
  * by id, agent, patient, entity) and reads just the event lines of the page it returns. Closed
  * days also get a summary of their agents and patients (src/audit/day-summary.ts), so an agent or
  * patient search skips the days without them unread.
- * Appends are batched: per batch one write + fdatasync of the events, then the key rows (derived
- * data, rebuilt from the events when behind). An `audit.ndjson` of earlier versions is moved into
+ * Appends are batched: per batch one write + fdatasync of the events. Key rows are derived data:
+ * a day's load indexes the event lines its key file does not cover yet and appends their rows. An `audit.ndjson` of earlier versions is moved into
  * the day files once, at init.
  */
 export class AuditLog implements AuditSink {
@@ -203,26 +205,27 @@ export class AuditLog implements AuditSink {
     }
     for (const [day, list] of byDay) {
       const t = await this.appendTarget(day);
+      const lines = list.map((e) => JSON.stringify(e) + '\n');
+      // Key rows only for a day whose index is in memory; the key file catches up when a day is loaded.
+      const idx = this.cache.get(day);
       const rows: KeyRow[] = [];
-      const lines: string[] = [];
-      for (const e of list) {
-        const line = JSON.stringify(e) + '\n';
-        const n = Buffer.byteLength(line);
-        const row = entryKeys(e) as KeyRow;
-        row.o = t.size;
-        row.n = n;
-        rows.push(row);
-        t.size += n;
-        lines.push(line);
+      if (idx) {
+        let o = t.size;
+        for (let k = 0; k < lines.length; k++) {
+          const n = Buffer.byteLength(lines[k]);
+          const row = entryKeys(list[k]) as KeyRow;
+          row.o = o;
+          row.n = n;
+          rows.push(row);
+          o += n;
+        }
       }
       // One buffer, written whole (FileHandle.appendFile of a string goes through a slower path).
       const data = Buffer.from(lines.join(''));
       for (let done = 0; done < data.length; ) done += (await t.fh.write(data, done)).bytesWritten;
       await t.fh.datasync();
-      // Key rows are derived from the events: a crash before they are written is repaired on load.
-      await appendFile(this.keys(day), rows.map(keyLine).join(''), { mode: 0o600 });
-      const idx = this.cache.get(day);
-      if (idx) for (const r of rows) idx.add(r);
+      t.size += data.length;
+      for (const r of rows) idx!.add(r);
       this.sizes.set(day, t.size);
       this.summaries.delete(day);
     }
@@ -248,10 +251,20 @@ export class AuditLog implements AuditSink {
     if (this.target?.day === day) return this.target;
     await this.target?.fh.close();
     this.target = undefined;
-    // Loading the index repairs a key file a crash left behind, before rows are appended to it
-    // (not cached here: appending must not pin a large day in memory).
-    const end = this.cache.get(day)?.end ?? (this.days.has(day) ? (await loadDayIndex(this.events(day), this.keys(day))).end : 0);
-    const fh = await open(this.events(day), 'a', 0o600);
+    const fh = await open(this.events(day), 'a+', 0o600);
+    let end = (await fh.stat()).size;
+    // A last line a crash left unterminated is closed, so appends start a line of their own (the
+    // torn line is indexed as no event).
+    if (end > 0) {
+      const last = Buffer.alloc(1);
+      await fh.read(last, 0, 1, end - 1);
+      if (last[0] !== 10) {
+        await fh.write('\n');
+        end++;
+      }
+    }
+    const cached = this.cache.get(day);
+    if (cached && cached.end !== end) this.cache.delete(day);
     this.days.add(day);
     this.sizes.set(day, end);
     this.summaries.delete(day);

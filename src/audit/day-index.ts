@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { appendFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import type { AuditEvent } from 'fhir/r4.js';
+import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { matchesKeys, type AuditKeys, type AuditQuery } from './audit-query.js';
 import { entryKeys, type AuditEntry } from './record.js';
 
@@ -91,11 +90,11 @@ function post(map: Map<string, number[]>, values: readonly string[], n: number):
 /** The key row of `n` bytes at `o` that are no event. */
 const tornRow = (o: number, n: number): KeyRow => ({ i: '', t: 0, a: [], p: [], e: [], s: [], o, n, torn: true });
 
-/** Calls `onLine` for every complete (newline-terminated) line of a file, with its byte offset and length. */
-export async function forEachLine(file: string, onLine: (line: Buffer, offset: number, length: number) => void): Promise<void> {
+/** Calls `onLine` for every complete (newline-terminated) line of a file from byte `from`, with its byte offset and length. */
+export async function forEachLine(file: string, onLine: (line: Buffer, offset: number, length: number) => void, from = 0): Promise<void> {
   let carry: Buffer = Buffer.alloc(0);
-  let offset = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  let offset = from;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, start: from }) as AsyncIterable<Buffer>) {
     const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
     let start = 0;
     for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
@@ -110,7 +109,21 @@ export async function forEachLine(file: string, onLine: (line: Buffer, offset: n
 /** The key file line of a row. */
 export const keyLine = (r: KeyRow) => JSON.stringify(r) + '\n';
 
-/** Loads a day's index from its key file, rebuilding the key file from the events when it is behind. */
+/** The key row of the event line at `o` (`n` bytes with its newline); a line that is no entry is torn. */
+export function rowOfLine(line: string, o: number, n: number): KeyRow {
+  try {
+    return { ...entryKeys(JSON.parse(line) as AuditEntry), o, n };
+  } catch {
+    return tornRow(o, n);
+  }
+}
+
+/**
+ * Loads a day's index: the rows of its key file, then the event lines after them. Appends do not
+ * write key rows (they would double the trail's writes on every request): a load indexes the
+ * lines the key file does not cover yet and appends their rows to it, so the next load reads them.
+ * A key file that does not match the events (torn, overlapping) is rebuilt from the events.
+ */
 export async function loadDayIndex(eventsFile: string, keysFile: string): Promise<DayIndex> {
   const size = (await stat(eventsFile)).size;
   const idx = new DayIndex();
@@ -118,47 +131,49 @@ export async function loadDayIndex(eventsFile: string, keysFile: string): Promis
   try {
     text = await readFile(keysFile, 'utf8');
   } catch {
-    // no key file yet: rebuilt below
+    // no key file yet: every line is indexed below
   }
-  let consistent = true;
   for (const line of text.split('\n')) {
     if (!line) continue;
-    try {
-      const row = JSON.parse(line) as KeyRow;
-      if (row.o < idx.end) consistent = false;
-      idx.add(row);
-    } catch {
-      consistent = false;
-    }
-  }
-  if (consistent && idx.end === size) return idx;
-  return rebuildDayIndex(eventsFile, keysFile);
-}
-
-/** Re-derives a day's key file from its event file (torn lines are skipped). */
-export async function rebuildDayIndex(eventsFile: string, keysFile: string): Promise<DayIndex> {
-  const idx = new DayIndex();
-  const lines: string[] = [];
-  await forEachLine(eventsFile, (line, o, n) => {
     let row: KeyRow;
     try {
-      row = { ...entryKeys(JSON.parse(line.toString('utf8')) as AuditEntry), o, n };
+      row = JSON.parse(line) as KeyRow;
     } catch {
-      row = tornRow(o, n);
+      return rebuildDayIndex(eventsFile, keysFile);
     }
+    if (row.o !== idx.end || row.o + row.n > size) return rebuildDayIndex(eventsFile, keysFile);
     idx.add(row);
-    lines.push(keyLine(row));
-  });
+  }
+  if (idx.end < size) await indexTail(eventsFile, keysFile, idx, size);
+  return idx;
+}
+
+/** Re-derives a day's key file from its event file. */
+export async function rebuildDayIndex(eventsFile: string, keysFile: string): Promise<DayIndex> {
+  const idx = new DayIndex();
+  await writeFile(keysFile, '', { mode: 0o600 });
+  await indexTail(eventsFile, keysFile, idx, (await stat(eventsFile)).size);
+  return idx;
+}
+
+/** Indexes the event lines from idx.end and appends their rows to the key file. */
+async function indexTail(eventsFile: string, keysFile: string, idx: DayIndex, size: number): Promise<void> {
+  const lines: string[] = [];
+  await forEachLine(
+    eventsFile,
+    (line, o, n) => {
+      const row = rowOfLine(line.toString('utf8'), o, n);
+      idx.add(row);
+      lines.push(keyLine(row));
+    },
+    idx.end,
+  );
   // An unterminated last line (a write torn by a crash) is closed, so later appends start a fresh line.
-  const size = (await stat(eventsFile)).size;
   if (idx.end < size) {
     await appendFile(eventsFile, '\n');
     const row = tornRow(idx.end, size - idx.end + 1);
     idx.add(row);
     lines.push(keyLine(row));
   }
-  const tmp = `${keysFile}.tmp`;
-  await writeFile(tmp, lines.join(''), { mode: 0o600 });
-  await rename(tmp, keysFile);
-  return idx;
+  if (lines.length) await appendFile(keysFile, lines.join(''), { mode: 0o600 });
 }

@@ -82,7 +82,12 @@ t.test('crash repair: key rows missing, a torn event line', async (t) => {
   const log = new AuditLog(dir);
   seed(log);
   await log.close();
-  // The key file lost its last row (a crash between the two appends) ...
+  t.notOk(existsSync(join(dir, '2026-01-02.keys.ndjson')), 'appends write no key rows');
+  const loader = new AuditLog(dir);
+  t.equal((await loader.search(q('_count=10'))).total, 5);
+  await loader.close();
+  t.ok(existsSync(join(dir, '2026-01-02.keys.ndjson')), 'loading a day writes its key rows');
+  // The key file lost its last row (a crash while its rows were appended) ...
   const keys = join(dir, '2026-01-02.keys.ndjson');
   writeFileSync(keys, readFileSync(keys, 'utf8').split('\n')[0] + '\n');
   // ... and the event file of another day ends in half a line.
