@@ -39,7 +39,7 @@ class StoredJsonEntry {
     if (json === undefined) return undefined;
     const keys = Object.keys(this);
     if (keys.length === 1) return `{"fullUrl":${JSON.stringify(this.fullUrl)},"resource":${json}}`;
-    if (keys.length === 2 && this.search !== undefined) return `{"fullUrl":${JSON.stringify(this.fullUrl)},"resource":${json},"search":${JSON.stringify(this.search)}}`;
+    if (keys.length === 2 && this.search !== undefined) return `{"fullUrl":${JSON.stringify(this.fullUrl)},"resource":${json},"search":${searchJson(this.search)}}`;
     return undefined;
   }
 
@@ -49,6 +49,14 @@ class StoredJsonEntry {
     for (const [k, v] of Object.entries(this)) if (k !== 'fullUrl') out[k] = v;
     return out;
   }
+}
+
+/** The JSON of the two search objects of nearly every entry, made once. */
+const MODE_ONLY: Record<string, string> = { match: '{"mode":"match"}', include: '{"mode":"include"}' };
+function searchJson(search: NonNullable<BundleEntry['search']>): string {
+  const { mode } = search;
+  if (mode !== undefined && search.score === undefined && Object.keys(search).length === 1 && MODE_ONLY[mode] !== undefined) return MODE_ONLY[mode];
+  return JSON.stringify(search);
 }
 
 export function entryWithStoredJson(fullUrl: string, json: string, search: BundleEntry['search']): BundleEntry {
@@ -62,12 +70,22 @@ export function serializeJson(body: object, pretty: boolean): string {
   if ((body as { resourceType?: string }).resourceType !== 'Bundle' || !Array.isArray(entries) || !entries.some((e) => e instanceof StoredJsonEntry)) {
     return JSON.stringify(body);
   }
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(body)) {
+  // Concatenated, not joined: the parts stay a rope that the response write flattens once.
+  let out = '{';
+  for (const k of Object.keys(body)) {
+    const v = (body as Record<string, unknown>)[k];
     if (v === undefined) continue;
-    parts.push(`${JSON.stringify(k)}:${k === 'entry' ? `[${entries.map(entryJson).join(',')}]` : JSON.stringify(v)}`);
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(k)}:`;
+    if (k !== 'entry') {
+      out += JSON.stringify(v);
+      continue;
+    }
+    out += '[';
+    for (let i = 0; i < entries.length; i++) out += (i ? ',' : '') + entryJson(entries[i]);
+    out += ']';
   }
-  return `{${parts.join(',')}}`;
+  return out + '}';
 }
 
 function entryJson(e: unknown): string {
