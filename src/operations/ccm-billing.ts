@@ -57,7 +57,7 @@ function chargeItemWrites(s: Services, billings: readonly PatientBilling[], mont
   const writes: ChargeItem[] = [];
   for (const b of billings) {
     const fresh = chargeItemsFromBilling(b.result, b.found.facts, b.found.sources);
-    writes.push(...fresh, ...chargeItemsToRetire(b.found.resources.chargeItems ?? [], fresh, b.found.sources.patient, month));
+    writes.push(...fresh, ...chargeItemsToRetire(b.found.chargeItems, fresh, b.found.sources.patient, month));
   }
   return writes.map((item) => prepare(s, item));
 }

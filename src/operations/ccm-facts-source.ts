@@ -1,7 +1,7 @@
 // Fetching side of the CCM operations: reads, through the store and the search engine, the
 // resources ccm-fhir-contract.md "Facts, one by one" lists for one patient or a chunk of patients
 // (one query per resource type, no N+1) and hands them to the pure engine (factsFromFhir).
-import type { Patient, Resource } from 'fhir/r4.js';
+import type { ChargeItem, Patient, Resource } from 'fhir/r4.js';
 import { factsFromFhir, loadCcmRules, referenceTarget, type CcmRules, type EngineOptions, type FactsFromFhir, type PatientResources } from '../ccm/index.js';
 import { notFound } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
@@ -63,8 +63,13 @@ export async function patientResources(s: Services, patientId: string): Promise<
   return out;
 }
 
+/**
+ * Facts of one patient-month, plus of the resources they came from only the patient's stored
+ * ChargeItems (which a persisting $ccm-billing may retire): a page of patients keeps these, not
+ * every resource read for them.
+ */
 export interface PatientFacts extends FactsFromFhir {
-  resources: PatientResources;
+  chargeItems: ChargeItem[];
 }
 
 /** Facts of one patient-month (CcmInputError for a month the engine cannot evaluate). */
@@ -99,6 +104,9 @@ export async function patientsResources(s: Services, ids: readonly string[]): Pr
 }
 
 /** Facts of one patient-month from resources already read (CcmInputError for a month the engine cannot evaluate). */
-export const factsOf = (s: Services, resources: PatientResources, month: string): PatientFacts => ({ ...factsFromFhir(resources, month, ccmOptions(s)), resources });
+export const factsOf = (s: Services, resources: PatientResources, month: string): PatientFacts => ({
+  ...factsFromFhir(resources, month, ccmOptions(s)),
+  chargeItems: resources.chargeItems ?? [],
+});
 
 const idOf = (ref: string | null): string | null => (ref?.startsWith('Patient/') ? ref.slice('Patient/'.length) : null);
