@@ -38,8 +38,8 @@ class StoredJsonEntry {
     const json = this.#json;
     if (json === undefined) return undefined;
     const keys = Object.keys(this);
-    if (keys.length === 1) return `{"fullUrl":${JSON.stringify(this.fullUrl)},"resource":${json}}`;
-    if (keys.length === 2 && this.search !== undefined) return `{"fullUrl":${JSON.stringify(this.fullUrl)},"resource":${json},"search":${searchJson(this.search)}}`;
+    if (keys.length === 1) return `{"fullUrl":${quote(this.fullUrl)},"resource":${json}}`;
+    if (keys.length === 2 && this.search !== undefined) return `{"fullUrl":${quote(this.fullUrl)},"resource":${json},"search":${searchJson(this.search)}}`;
     return undefined;
   }
 
@@ -50,6 +50,11 @@ class StoredJsonEntry {
     return out;
   }
 }
+
+/** Printable ASCII without '"' and '\\': a string of these is its own JSON literal once quoted. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/** JSON literal of a string; a fullUrl (base/Type/id) is nearly always plain, which one test shows faster than escaping it. */
+const quote = (s: string) => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
 
 /** The JSON of the two search objects of nearly every entry, made once. */
 const MODE_ONLY: Record<string, string> = { match: '{"mode":"match"}', include: '{"mode":"include"}' };

@@ -1,0 +1,32 @@
+import t from 'tap';
+import type { Bundle, BundleEntry } from 'fhir/r4.js';
+import { entryWithStoredJson, serializeJson } from '../../src/fhir/raw-json.js';
+import { serialize } from '../../src/http/render.js';
+
+// Search pages splice stored JSON: the text must be exactly what JSON.stringify gives for the parsed page.
+
+const stored = JSON.stringify({ resourceType: 'Patient', id: 'a', name: [{ family: 'Müller "Q" \\ 漢' }] });
+const page = (fullUrls: string[], search: BundleEntry['search'][]): Bundle => ({
+  resourceType: 'Bundle',
+  type: 'searchset',
+  total: fullUrls.length,
+  link: [{ relation: 'self', url: 'http://x/fhir/Patient?name=M%C3%BCller' }],
+  entry: fullUrls.map((u, i) => entryWithStoredJson(u, stored, search[i])),
+});
+const plain = (b: Bundle) => JSON.stringify({ ...b, entry: b.entry!.map((e) => ({ fullUrl: e.fullUrl, resource: JSON.parse(stored), ...(e.search ? { search: e.search } : {}) })) });
+
+t.test('fullUrls and search objects are written as JSON.stringify writes them', async (t) => {
+  const urls = ['http://x/fhir/Patient/a', 'http://x/fhir/Patient/b"c', 'http://x/fhir/Patient/d\\e', 'http://ex.org/ü/Patient/f', 'http://x/fhir/Patient/\u0001g'];
+  const searches: BundleEntry['search'][] = [{ mode: 'match' }, { mode: 'include' }, { mode: 'outcome' }, { mode: 'match', score: 0.5 }, undefined];
+  const b = page(urls, searches);
+  t.equal(serializeJson(b, false), plain(b));
+  t.same(JSON.parse(serializeJson(b, false)).entry.map((e: BundleEntry) => e.fullUrl), urls, 'quotes, backslashes, non-ASCII and control characters survive');
+});
+
+t.test('long bodies are sent as their UTF-8 bytes, short ones as text', async (t) => {
+  const long = page(Array.from({ length: 50 }, (_, i) => `http://x/fhir/Patient/p${i}`), Array(50).fill({ mode: 'match' }));
+  const bytes = serialize(long, false);
+  t.ok(Buffer.isBuffer(bytes));
+  t.equal((bytes as Buffer).toString('utf8'), plain(long), 'the bytes decode to the same text');
+  t.equal(typeof serialize(page(['http://x/fhir/Patient/a'], [{ mode: 'match' }]), false), 'string');
+});
