@@ -40,14 +40,19 @@ export const RESULT_PARAMS = new Set([
 ]);
 
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** A parameter's name without its modifier. */
+export const paramBase = (name: string) => {
+  const colon = name.indexOf(':');
+  return colon < 0 ? name : name.slice(0, colon);
+};
 const ID_SEARCH_MODIFIERS = new Set([undefined, 'not']);
 
 /** Compiles the selecting parameters of a search on one resource type to one MongoDB filter. */
 export async function compileFilter(env: CompileEnv, type: string, params: ReadonlyArray<readonly [string, string]>): Promise<Filter> {
   const parts: Filter[] = [];
   for (const [name, value] of params) {
-    const base = name.split(':')[0];
-    if (RESULT_PARAMS.has(base)) continue;
+    if (RESULT_PARAMS.has(paramBase(name))) continue;
     try {
       parts.push(await compileParam(env, type, name, value));
     } catch (e) {

@@ -11,8 +11,14 @@ export function anyOf(filters: Filter[]): Filter {
   return { $or: filters };
 }
 
+/** Whether a filter has no condition (without allocating its key list: this runs several times per search). */
+function isEmpty(f: Filter): boolean {
+  for (const _ in f) return false;
+  return true;
+}
+
 export function allOf(filters: Filter[]): Filter {
-  const parts = filters.filter((f) => Object.keys(f).length > 0);
+  const parts = filters.filter((f) => !isEmpty(f));
   if (parts.length === 0) return {};
   if (parts.length === 1) return parts[0];
   return { $and: parts };

@@ -13,7 +13,7 @@ import { entryWithStoredJson } from '../fhir/raw-json.js';
 import { loadDefinitions } from '../fhir/definitions.js';
 import type { Filter, IndexValues, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
 import { allOf } from './compiled.js';
-import { compileFilter, RESULT_PARAMS, type CompileEnv } from './compile.js';
+import { compileFilter, paramBase, RESULT_PARAMS, type CompileEnv } from './compile.js';
 import { Compartments } from './compartment.js';
 import { decodeCursor, encodeCursor, keysetFilter, rowValues, type Cursor } from './cursor.js';
 import { IndexExtractor } from './extract.js';
@@ -101,7 +101,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
 
   const filterFor: SearchEngine['filterFor'] = async (reader, type, params) => {
     if (!knownTypes.has(type)) throw badRequest(`Unknown resource type '${type}'`, 'not-supported');
-    const selecting = params.filter(([n]) => !RESULT_PARAMS.has(n.split(':')[0]));
+    const selecting = params.filter(([n]) => !RESULT_PARAMS.has(paramBase(n)));
     return compileFilter(env((q) => reader.find(q)), type, selecting);
   };
 
@@ -127,10 +127,18 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
     async search(store, req) {
       const issues: OperationOutcomeIssue[] = [];
       const e = env((q) => store.find(q), req.lenient ? issues : undefined);
+      // Result parameters by name, gathered in one pass (they are looked up one by one below).
+      const results = new Map<string, string[]>();
+      for (const [n, v] of req.params) {
+        if (!RESULT_PARAMS.has(n)) continue;
+        const list = results.get(n);
+        if (list) list.push(v);
+        else results.set(n, [v]);
+      }
       const single = (name: string): string | undefined => {
-        const vals = req.params.filter(([n]) => n === name).map(([, v]) => v);
-        if (vals.length > 1 && !req.lenient) throw badRequest(`Parameter '${name}' may appear only once`, 'invalid');
-        return vals[0];
+        const vals = results.get(name);
+        if (vals && vals.length > 1 && !req.lenient) throw badRequest(`Parameter '${name}' may appear only once`, 'invalid');
+        return vals?.[0];
       };
 
       // which types
@@ -156,7 +164,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       }
       const directives: IncludeDirective[] = [];
       for (const [n, v] of req.params) {
-        const b = n.split(':')[0];
+        const b = paramBase(n);
         if (b !== '_include' && b !== '_revinclude') continue;
         try {
           directives.push(parseInclude(registry, n, v));
@@ -170,7 +178,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       const cursor: Cursor | undefined = cursorToken ? decodeCursor(cursorToken, sortSpecs) : undefined;
 
       // selection
-      const selecting = req.params.filter(([n]) => !RESULT_PARAMS.has(n.split(':')[0]));
+      const selecting = req.params.filter(([n]) => !RESULT_PARAMS.has(paramBase(n)));
       const comp = req.compartment;
       const filter = await typesFilter(e, types, selecting, comp ? (t) => compartments.filter(comp.type, comp.id, t) : undefined);
 
