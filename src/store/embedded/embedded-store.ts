@@ -22,6 +22,7 @@ import { HashIndexes } from './hash-index.js';
 import { Interner } from './interner.js';
 import { sortByScalars } from './scalar-sort.js';
 import { compileScalarFilter } from './scalar-filter.js';
+import { compileElemFilter } from './elem-filter.js';
 import { keysetBound } from './keyset-bound.js';
 import { DecidedKeys } from './decided-keys.js';
 import { DistinctValues } from './distinct-values.js';
@@ -249,7 +250,7 @@ export class EmbeddedStore implements ResourceStore {
     if (rest.length === 0) return { base: filter };
     const r = rest.length === 1 ? rest[0] : { $and: rest };
     const plain = compileScalarFilter(r);
-    const residual = plain ?? ((q: Query) => (d: EmbeddedVersion['doc']) => q.test(d))(new Query(r));
+    const residual = plain ?? mingoBacked(r);
     const bound = rest.length === 1 ? keysetBound(rest[0]) : undefined;
     return { base: base.length === 0 ? {} : base.length === 1 ? base[0] : { $and: base }, residual, scalar: plain !== undefined, bound };
   }
@@ -479,6 +480,14 @@ class EmbeddedTx implements StoreTx {
   async lock(): Promise<void> {
     // Transactions are already serialised by the store's mutex.
   }
+}
+
+/** A filter's test: a plain predicate where it decides (elem-filter.ts), mingo where it cannot. */
+function mingoBacked(filter: Filter): (doc: EmbeddedVersion['doc']) => boolean {
+  const query = new Query(filter);
+  const fast = compileElemFilter(filter);
+  if (!fast) return (d) => query.test(d);
+  return (d) => fast(d) ?? query.test(d);
 }
 
 /** Memo key of a query. RegExp values must be part of it (plain JSON prints them all as {}). */
