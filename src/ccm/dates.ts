@@ -22,7 +22,14 @@ export function isValidMonth(month: string): boolean {
   return MONTH.test(month);
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 export function daysInMonth(year: number, month1: number): number {
+  // Arithmetic for the usual case (called for every date the engine reads); Date for the rest
+  // (Date.UTC reads years 0-99 as 1900-1999, kept as it was).
+  if (year >= 100 && month1 >= 1 && month1 <= 12 && Number.isInteger(year) && Number.isInteger(month1)) {
+    return month1 === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : MONTH_DAYS[month1 - 1];
+  }
   return new Date(Date.UTC(year, month1, 0)).getUTCDate();
 }
 
@@ -90,8 +97,70 @@ function localParts(instant: number, timeZone: string): { date: string; time: st
   return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}:${parts.second}.${ms}` };
 }
 
+/** Digit at i of s, or -1. */
+function digit(s: string, i: number): number {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : -1;
+}
+
+/** Two digits at i of s as a number, or -1. */
+function twoDigits(s: string, i: number): number {
+  const a = digit(s, i);
+  const b = digit(s, i + 1);
+  return a < 0 || b < 0 ? -1 : a * 10 + b;
+}
+
+/**
+ * The instant of a date-time in its everyday form, YYYY-MM-DDThh:mm[:ss[.f{1,3}]](Z|±hh:mm) with
+ * every field in range, read without a regular expression; undefined for anything else (other
+ * forms, out-of-range fields, years before 1000), which toLocal reads the general way. The engine
+ * converts each time entry's dates several times, and the general way allocates a match array,
+ * its strings and a Date per conversion.
+ */
+function everydayInstant(v: string): number | undefined {
+  if (v.length < 17 || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 84 || v.charCodeAt(13) !== 58) return undefined;
+  const y = twoDigits(v, 0) * 100 + twoDigits(v, 2);
+  const mo = twoDigits(v, 5);
+  const d = twoDigits(v, 8);
+  const h = twoDigits(v, 11);
+  const mi = twoDigits(v, 14);
+  if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59) return undefined;
+  let at = 16;
+  let sec = 0;
+  let ms = 0;
+  if (v.charCodeAt(at) === 58) {
+    sec = twoDigits(v, at + 1);
+    if (sec < 0 || sec > 59) return undefined;
+    at += 3;
+    if (v.charCodeAt(at) === 46) {
+      let scale = 100;
+      for (at++; digit(v, at) >= 0; at++) {
+        if (scale < 1) return undefined;
+        ms += digit(v, at) * scale;
+        scale /= 10;
+      }
+      if (scale === 100) return undefined;
+    }
+  }
+  let offset = 0;
+  const z = v.charCodeAt(at);
+  if (z === 90 && at + 1 === v.length) offset = 0;
+  else if ((z === 43 || z === 45) && at + 6 === v.length && v.charCodeAt(at + 3) === 58) {
+    const oh = twoDigits(v, at + 1);
+    const om = twoDigits(v, at + 4);
+    if (oh < 0 || oh > 23 || om < 0 || om > 59) return undefined;
+    offset = (z === 45 ? -1 : 1) * (oh * 60 + om) * 60000;
+  } else return undefined;
+  return Date.UTC(y, mo - 1, d, h, mi, sec, ms) - offset;
+}
+
 /** A date or an offset-carrying date-time as a local moment (EP2); null when the value is neither. */
 export function toLocal(value: string, timeZone: string = DEFAULT_TIME_ZONE): LocalMoment | null {
+  const everyday = everydayInstant(value);
+  if (everyday !== undefined) {
+    const { date, time } = localParts(everyday, timeZone);
+    return { date, sortKey: `${date}T${time}`, instant: everyday };
+  }
   if (DATE.test(value)) return isValidDate(value) ? { date: value, sortKey: value, instant: null } : null;
   const m = DATE_TIME.exec(value);
   if (!m || !isValidDate(`${m[1]}-${m[2]}-${m[3]}`)) return null;

@@ -97,7 +97,9 @@ export function factsFromFhir(resources: PatientResources, month: string, option
   const { timeZone, rules } = resolveOptions(options);
   const { start: monthStart, end: monthEnd } = monthBounds(month);
   const patientRef = refOf(resources.patient);
-  const isPatient = (ref: Reference | undefined) => referenceTarget(ref) === patientRef;
+  // A reference written exactly as `Patient/{id}` (nearly all) is compared without the regex.
+  const patientIsTarget = referenceTarget({ reference: patientRef }) === patientRef;
+  const isPatient = (ref: Reference | undefined) => patientIsTarget && (ref?.reference === patientRef || referenceTarget(ref) === patientRef);
   const skipped: SkippedResource[] = [];
   const skip = (r: { resourceType: string; id?: string }, reason: string) => skipped.push({ reference: refOf(r), reason });
   const local = (value: string | undefined) => (value ? toLocal(value, timeZone) : null);

@@ -37,8 +37,11 @@ export interface CountedMinutes {
 const MDM_RANK: Record<MdmLevel, number> = { low: 1, moderate: 2, high: 3 };
 
 export function countMinutes(facts: CcmFacts, timeZone: string): CountedMinutes {
+  // Each entry's instant, read once here for the duplicate check below.
+  const instants: Array<number | null> = [];
   const entries: EntryOutcome[] = facts.timeEntries.map((e, index) => {
     const local = toLocal(e.date, timeZone)!; // checked by checkFacts
+    instants.push(local.instant);
     return {
       index,
       localDate: local.date,
@@ -69,12 +72,12 @@ export function countMinutes(facts: CcmFacts, timeZone: string): CountedMinutes 
   const duplicates: EntryOutcome[] = [];
   for (const e of entries) {
     const fact = facts.timeEntries[e.index];
-    const local = toLocal(fact.date, timeZone)!;
+    const instant = instants[e.index];
     if (fact.id) {
       if (seenIds.has(fact.id)) duplicates.push(e);
       else seenIds.add(fact.id);
-    } else if (local.instant !== null) {
-      const key = JSON.stringify([local.instant, fact.minutes, fact.performer, fact.billingPractitioner ?? null]);
+    } else if (instant !== null) {
+      const key = JSON.stringify([instant, fact.minutes, fact.performer, fact.billingPractitioner ?? null]);
       if (seenKeys.has(key)) duplicates.push(e);
       else seenKeys.add(key);
     }
