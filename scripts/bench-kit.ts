@@ -5,7 +5,17 @@ import { Pool } from 'undici';
 
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 
-export interface Measure { name: string; concurrency: number; ops: number; perSec: number; p50: number; p99: number; unit: string }
+export interface Measure {
+  name: string;
+  concurrency: number;
+  ops: number;
+  perSec: number;
+  p50: number;
+  p99: number;
+  unit: string;
+  /** CPU the server process spent per operation (µs, all its threads), when measured with measureServer. */
+  cpuUs?: number;
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -70,6 +80,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
+
+/** CPU seconds (user + system, all threads) a process has used so far (Linux /proc); NaN elsewhere. */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ ticks
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * measure(), plus the server process's CPU per operation: on a shared, noisy machine a request's
+ * CPU cost varies less than the rate, which also depends on what else runs.
+ */
+export async function measureServer(pid: number | undefined, ...args: Parameters<typeof measure>): Promise<Measure> {
+  const before = cpuSeconds(pid);
+  const m = await measure(...args);
+  m.cpuUs = ((cpuSeconds(pid) - before) / m.ops) * 1e6;
+  return m;
+}
 
 /** Resident set size of a process in MB (Linux /proc), or its peak with 'VmHWM'; NaN elsewhere. */
 export function rssMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { projectRoot } from '../src/project-root.js';
-import { call, freePort, measure, rssMb, SECONDS, startChild, type Measure } from './bench-kit.js';
+import { call, freePort, measureServer, rssMb, SECONDS, startChild, type Measure } from './bench-kit.js';
 import { loadPatients, measureSearches } from './search-bench.js';
 
 const root = projectRoot();
@@ -21,7 +21,7 @@ const root = projectRoot();
 async function main() {
   const ceiling = await startChild(join(root, 'dist/scripts/bench-ceiling.js'), {});
   const ceilPool = new Pool(`http://127.0.0.1:${ceiling.port}`, { connections: 32, pipelining: 1 });
-  const ceil = await measure('ceiling: bare Fastify JSON echo', 16, async () => ((await call(ceilPool, 'POST', '/echo', '{"resourceType":"Patient"}', 'application/json')).status === 200 ? 1 : 0));
+  const ceil = await measureServer(ceiling.proc.pid, 'ceiling: bare Fastify JSON echo', 16, async () => ((await call(ceilPool, 'POST', '/echo', '{"resourceType":"Patient"}', 'application/json')).status === 200 ? 1 : 0));
   await ceilPool.close();
   ceiling.proc.kill();
 
@@ -35,12 +35,12 @@ async function main() {
   let t0 = performance.now();
   const ids = await loadPatients(pool, patients, 10, 0, 'medplum');
   console.log(`# dataset: ${patients} patients, ${patients * 10} Conditions in ${((performance.now() - t0) / 1000).toFixed(1)} s; server RSS ${rssMb(server.proc.pid).toFixed(0)} MB`);
-  results.push(...(await measureSearches(pool, 'dataset', ids, 16)));
+  results.push(...(await measureSearches(pool, 'dataset', ids, 16, server.proc.pid)));
   if (process.env.BENCH_SCALE !== '0') {
     t0 = performance.now();
     await loadPatients(pool, 10_000, 10, 20, 'scale');
     console.log(`# scale set: 10,000 patients, 100,000 Conditions, 200,000 Encounters in ${((performance.now() - t0) / 1000).toFixed(1)} s; server RSS ${rssMb(server.proc.pid).toFixed(0)} MB`);
-    results.push(...(await measureSearches(pool, 'with scale set', ids, 16)));
+    results.push(...(await measureSearches(pool, 'with scale set', ids, 16, server.proc.pid)));
     console.log(`# server RSS after the searches: ${rssMb(server.proc.pid).toFixed(0)} MB`);
   }
   await pool.close();
@@ -48,10 +48,10 @@ async function main() {
   await new Promise((r) => server.proc.on('exit', r));
   rmSync(dataDir, { recursive: true, force: true });
 
-  console.log(`\nsearch benchmark (${SECONDS}s per row, Node ${process.version}); ratio = rate / bare-Fastify rate at concurrency 16\n`);
-  console.log('measure'.padEnd(62) + 'conc'.padStart(5) + 'rate/s'.padStart(10) + 'p50 ms'.padStart(9) + 'p99 ms'.padStart(9) + 'ratio'.padStart(8));
+  console.log(`\nsearch benchmark (${SECONDS}s per row, Node ${process.version}); ratio = rate / bare-Fastify rate at concurrency 16; cpu = server CPU per request\n`);
+  console.log('measure'.padEnd(62) + 'conc'.padStart(5) + 'rate/s'.padStart(10) + 'p50 ms'.padStart(9) + 'p99 ms'.padStart(9) + 'ratio'.padStart(8) + 'cpu µs'.padStart(8));
   for (const m of results) {
-    console.log(`${m.name}`.padEnd(62) + String(m.concurrency).padStart(5) + m.perSec.toFixed(0).padStart(10) + m.p50.toFixed(2).padStart(9) + m.p99.toFixed(2).padStart(9) + `${((m.perSec / ceil.perSec) * 100).toFixed(1)}%`.padStart(8));
+    console.log(`${m.name}`.padEnd(62) + String(m.concurrency).padStart(5) + m.perSec.toFixed(0).padStart(10) + m.p50.toFixed(2).padStart(9) + m.p99.toFixed(2).padStart(9) + `${((m.perSec / ceil.perSec) * 100).toFixed(1)}%`.padStart(8) + (m.cpuUs ?? NaN).toFixed(0).padStart(8));
   }
 }
 

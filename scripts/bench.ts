@@ -91,7 +91,7 @@ async function main() {
   const patientIds = await loadPatients(pool, patients, 10, 0, 'medplum');
   const loadSecs = (performance.now() - loadStart) / 1000;
   console.log(`# search dataset: ${patients} patients, ${patients * 10} conditions loaded in ${loadSecs.toFixed(1)} s (${((patients * 11) / loadSecs).toFixed(0)} resources/s)`);
-  results.push(...(await measureSearches(pool, 'search dataset', patientIds, 16)));
+  results.push(...(await measureSearches(pool, 'search dataset', patientIds, 16, server.proc.pid)));
   await ccmBench(pool, server.proc.pid);
   await pool.close();
   server.proc.kill('SIGTERM');

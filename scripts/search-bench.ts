@@ -5,7 +5,7 @@
  * reported against a read by id measured in the same run.
  */
 import type { Pool } from 'undici';
-import { call, measure, type Measure } from './bench-kit.js';
+import { call, measureServer, type Measure } from './bench-kit.js';
 
 const SNOMED = ['44054006', '38341003', '195967001', '13645005', '49436004', '73211009', '414545008', '15777000', '271737000', '40055000'];
 
@@ -67,7 +67,9 @@ export async function loadPatients(pool: Pool, patients: number, conditions: num
 }
 
 /** The searches of the targets, each with its share of the read rate and its p50 against a read's. */
-export async function measureSearches(pool: Pool, label: string, patientIds: string[], concurrency: number): Promise<Measure[]> {
+/** serverPid: the server's process, whose CPU per request is measured too (see measureServer). */
+export async function measureSearches(pool: Pool, label: string, patientIds: string[], concurrency: number, serverPid?: number): Promise<Measure[]> {
+  const measure = (...args: Parameters<typeof measureServer> extends [unknown, ...infer R] ? R : never) => measureServer(serverPid, ...args);
   const results: Measure[] = [];
   const readOp = async (i: number) => {
     const r = await call(pool, 'GET', `/fhir/Patient/${patientIds[i % patientIds.length]}`);
@@ -91,7 +93,7 @@ export async function measureSearches(pool: Pool, label: string, patientIds: str
       return 1;
     });
     results.push(m);
-    console.log(`# ${name} (${label}): ${((m.perSec / read.perSec) * 100).toFixed(0)}% of the read rate; p50 ${(m.p50 / read.p50).toFixed(1)}x a read's; p99/p50 ${(m.p99 / m.p50).toFixed(1)}`);
+    console.log(`# ${name} (${label}): ${((m.perSec / read.perSec) * 100).toFixed(0)}% of the read rate; p50 ${(m.p50 / read.p50).toFixed(1)}x a read's; p99/p50 ${(m.p99 / m.p50).toFixed(1)}; server CPU ${m.cpuUs!.toFixed(0)} µs/request = ${(m.cpuUs! / read.cpuUs!).toFixed(1)}x a read's`);
   };
   // Latency unloaded (one request at a time): the population and _revinclude targets compare latencies.
   const read1 = await measure(`read Patient by id (${label})`, 1, readOp);
@@ -102,7 +104,7 @@ export async function measureSearches(pool: Pool, label: string, patientIds: str
   ] as const) {
     const m = await measure(`${name} (${label})`, 1, async (i) => ((await call(pool, 'GET', path(i))).status === 200 ? 1 : 0));
     results.push(m);
-    console.log(`# ${name} (${label}), one at a time: p50 ${(m.p50 / read1.p50).toFixed(1)}x a read's (target <= 5x)`);
+    console.log(`# ${name} (${label}), one at a time: p50 ${(m.p50 / read1.p50).toFixed(1)}x a read's (target <= 5x); server CPU ${m.cpuUs!.toFixed(0)} µs/request = ${(m.cpuUs! / read1.cpuUs!).toFixed(1)}x a read's`);
   }
   await searchOf('Condition?patient=X&clinical-status=active', (i) => `/fhir/Condition?patient=Patient/${patientIds[i % patientIds.length]}&clinical-status=active`, (b) => b.total === 6);
   await searchOf('Condition?code=sct|44054006&_count=100', () => `/fhir/Condition?code=http://snomed.info/sct%7C44054006&_count=100`, (b) => (b.entry?.length ?? 0) === 100);
