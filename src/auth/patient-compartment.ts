@@ -1,7 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { CompartmentDefinition, Resource } from 'fhir/r4.js';
-import { r4PackageDir } from '../fhir/package-dir.js';
+import type { Resource } from 'fhir/r4.js';
+import { compartmentFilter, compartmentParams } from '../fhir/compartment-definitions.js';
 import type { Filter, IndexValues } from '../store/port.js';
 
 /**
@@ -11,13 +9,10 @@ import type { Filter, IndexValues } from '../store/port.js';
  * for the compartments of several owners at once (a practitioner's panel of patients).
  */
 export class CompartmentMembers {
-  private readonly params: Map<string, string[]>;
+  private readonly params: ReadonlyMap<string, string[]>;
 
   constructor(readonly compartment: 'Patient' | 'Practitioner' | 'RelatedPerson' = 'Patient') {
-    const name = compartment[0].toLowerCase() + compartment.slice(1);
-    const file = join(r4PackageDir(), `CompartmentDefinition-${name}.json`);
-    const def = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as CompartmentDefinition) : { resource: [] };
-    this.params = new Map((def.resource ?? []).map((r) => [r.code, (r.param ?? []).filter((p) => p !== '{def}')]));
+    this.params = compartmentParams(compartment) ?? new Map();
   }
 
   /** Types that can be in a compartment of this kind. */
@@ -46,14 +41,7 @@ export class CompartmentMembers {
 
   /** Query filter for resources of `type` in the compartment of any of `owners`; undefined when none can be. */
   filter(owners: readonly string[], type: string): Filter | undefined {
-    if (owners.length === 0) return undefined;
-    const params = this.paramsFor(type);
-    const alternatives: Filter[] = [];
-    const one = <T>(xs: readonly T[]) => (xs.length === 1 ? xs[0] : { $in: xs });
-    if (type === this.compartment) alternatives.push({ id: one(owners) });
-    if (params.length) alternatives.push({ 'idx.ref': { $elemMatch: { p: one(params), r: one(owners.map((o) => `${this.compartment}/${o}`)) } } });
-    if (alternatives.length === 0) return undefined;
-    return alternatives.length === 1 ? alternatives[0] : { $or: alternatives };
+    return compartmentFilter(this.compartment, this.params, owners, type);
   }
 }
 
