@@ -2,6 +2,7 @@
 // both sinks answer (the file trail through its per-day key index, MongoDB through its indexes).
 import type { AuditEvent } from 'fhir/r4.js';
 import { badRequest } from '../fhir/errors.js';
+import { dateRange as inclusiveRange } from '../search/date-range.js';
 
 /** Search parameters served, as the CapabilityStatement and error messages name them. */
 export const AUDIT_SEARCH_PARAMS = ['date', 'agent', 'patient', 'entity', 'subtype', 'outcome', 'action', '_id', '_count'] as const;
@@ -85,25 +86,18 @@ export function matchesKeys(k: AuditKeys, q: AuditQuery): boolean {
   );
 }
 
-const DATE = /^(eq|ge|gt|le|lt)?(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
-
-/** The [start, end) of a FHIR date/dateTime at its precision, epoch ms; undefined when malformed. Dates without a time are UTC. */
+/**
+ * The [start, end) of a FHIR date/dateTime at its precision, epoch ms, with its prefix; undefined
+ * when malformed. Dates without a time are UTC; a time needs a zone here (an audit query names
+ * instants).
+ */
 export function dateRange(value: string): { op: string; start: number; end: number } | undefined {
-  const m = DATE.exec(value);
+  const m = /^(eq|ge|gt|le|lt)?(\d.*)$/.exec(value);
   if (!m) return undefined;
-  const [, op = 'eq', y, mo, d, h, mi, s, frac, tz] = m;
-  const Y = Number(y);
-  if (mo === undefined) return { op, start: Date.UTC(Y, 0, 1), end: Date.UTC(Y + 1, 0, 1) };
-  const M = Number(mo) - 1;
-  if (M > 11) return undefined;
-  if (d === undefined) return { op, start: Date.UTC(Y, M, 1), end: Date.UTC(Y, M + 1, 1) };
-  const D = Number(d);
-  if (D < 1 || D > new Date(Date.UTC(Y, M + 1, 0)).getUTCDate()) return undefined;
-  if (h === undefined) return { op, start: Date.UTC(Y, M, D), end: Date.UTC(Y, M, D + 1) };
-  const start = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s ?? '00'}${frac ? frac.slice(0, 4) : ''}${tz}`);
-  if (Number.isNaN(start)) return undefined;
-  const step = frac ? 1 : s !== undefined ? 1000 : 60_000;
-  return { op, start, end: start + step };
+  const [, op = 'eq', rest] = m;
+  if (rest.includes('T') && !/(Z|[+-]\d{2}:\d{2})$/.test(rest)) return undefined;
+  const r = inclusiveRange(rest);
+  return r && { op, start: r[0], end: r[1] + 1 };
 }
 
 /** The code systems of AuditEvent.outcome and .action (R4 bindings), implicit in the stored codes. */
