@@ -17,15 +17,28 @@ interface ElemIndex {
    * only ever range-queried (dates, numbers) then cost nothing.
    */
   built: boolean;
-  /** The two leading element fields hashed together, e.g. ['p', 'r']. */
+  /** The two leading element fields hashed together, e.g. ['p', 'r'], and the spec's third, if any (a token's system). */
   a: string;
   b: string;
+  c: string | undefined;
   /**
    * type -> a -> b -> keys. Nested maps keyed by the values themselves: no key string is built
    * per element (the index values are interned, so their hashes are computed once), and values
    * keep their JavaScript type, as MongoDB equality does (1 and '1' are different keys).
    */
-  byType: Map<string, Map<unknown, Map<unknown, Set<string>>>>;
+  byType: Map<string, Map<unknown, Map<unknown, Bucket>>>;
+}
+
+/** Marks a bucket whose elements had different values of the third field. */
+const MIXED = Symbol('mixed');
+
+/**
+ * The keys of the documents with an element (a, b), and the one value of the spec's third field
+ * that every element ever added to it had (MIXED otherwise; removals never unmix). A token
+ * search by system|code then needs no look at the documents when its bucket's system is uniform.
+ */
+class Bucket extends Set<string> {
+  third: unknown;
 }
 
 type Scalar = string | number | boolean;
@@ -56,6 +69,7 @@ export class HashIndexes {
         built: eager.includes(field),
         a: keys[0].slice(field.length + 1),
         b: keys[1].slice(field.length + 1),
+        c: keys[2]?.slice(field.length + 1),
         byType: new Map(),
       };
       this.defs.push(def);
@@ -86,8 +100,12 @@ export class HashIndexes {
       let byB = byA.get(va);
       if (add) {
         if (!byB) byA.set(va, (byB = new Map()));
+        const third = def.c === undefined ? undefined : (el as Record<string, unknown>)[def.c];
         let set = byB.get(vb);
-        if (!set) byB.set(vb, (set = new Set()));
+        if (!set) {
+          byB.set(vb, (set = new Bucket()));
+          set.third = third;
+        } else if (set.third !== third) set.third = MIXED;
         set.add(key);
       } else {
         const set = byB?.get(vb);
@@ -129,8 +147,17 @@ export class HashIndexes {
     unions.sort((x, y) => size(x) - size(y));
     const [first, ...rest] = unions;
     const out = new Set<string>();
+    // Plain loops: this runs once per key of the smallest clause (200k time entries for a month's candidates).
     for (const set of first) {
-      for (const k of set) if (rest.every((u) => u.some((b) => b.has(k))) && checks.every((c) => c(k))) out.add(k);
+      keys: for (const k of set) {
+        for (const u of rest) {
+          let hit = false;
+          for (const b of u) if ((hit = b.has(k))) break;
+          if (!hit) continue keys;
+        }
+        for (const c of checks) if (!c(k)) continue keys;
+        out.add(k);
+      }
     }
     return out;
   }
@@ -181,22 +208,30 @@ export class HashIndexes {
       const extra = keys.filter((k) => k !== def.a && k !== def.b);
       const wanted = extra.map((k) => [k, (em as Record<string, unknown>)[k]] as const);
       if (!wanted.every(([, v]) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) return undefined;
-      const parts = this.lookupElem(types, field, cond);
-      if (!parts) return undefined;
+      const found = this.lookupElem(types, field, cond);
+      if (!found) return undefined;
+      // Only the third field asked for (system|code): buckets uniform in it are kept or left out whole.
+      const third = wanted.length === 1 && wanted[0][0] === def.c ? wanted[0][1] : MIXED;
+      const parts = third === MIXED ? found : found.filter((set) => set.third === third || set.third === MIXED);
       unions.push(parts);
-      if (wanted.length) {
+      if (wanted.length && (third === MIXED || parts.some((set) => set.third === MIXED))) {
         const as = new Set(eqValues((em as Record<string, unknown>)[def.a]));
         const bs = new Set(eqValues((em as Record<string, unknown>)[def.b]));
-        const path = field.split('.');
+        const { path, a, b } = def;
+        const wantedKeys = wanted.map(([k]) => k);
+        const wantedValues = wanted.map(([, v]) => v);
         checks.push((key) => {
           let arr: unknown = docOf(key);
           for (const part of path) arr = arr && typeof arr === 'object' ? (arr as Record<string, unknown>)[part] : undefined;
           if (!Array.isArray(arr)) return false;
-          return arr.some((el) => {
-            if (!el || typeof el !== 'object') return false;
+          elements: for (const el of arr) {
+            if (!el || typeof el !== 'object') continue;
             const e = el as Record<string, unknown>;
-            return as.has(e[def.a] as Scalar) && bs.has(e[def.b] as Scalar) && wanted.every(([k, v]) => e[k] === v);
-          });
+            if (!as.has(e[a] as Scalar) || !bs.has(e[b] as Scalar)) continue;
+            for (let i = 0; i < wantedKeys.length; i++) if (e[wantedKeys[i]] !== wantedValues[i]) continue elements;
+            return true;
+          }
+          return false;
         });
       }
     }
@@ -235,7 +270,7 @@ export class HashIndexes {
     return best;
   }
 
-  private lookupElem(types: readonly string[], field: string, cond: unknown): Array<ReadonlySet<string>> | undefined {
+  private lookupElem(types: readonly string[], field: string, cond: unknown): Bucket[] | undefined {
     const def = this.byField.get(field);
     if (!def || !cond || typeof cond !== 'object') return undefined;
     const em = (cond as Record<string, unknown>).$elemMatch;
@@ -247,7 +282,7 @@ export class HashIndexes {
       for (const { key, doc } of this.liveDocs()) this.updateOne(def, key, doc, true);
       def.built = true;
     }
-    const out: Array<ReadonlySet<string>> = [];
+    const out: Bucket[] = [];
     for (const t of types) {
       const byA = def.byType.get(t);
       if (!byA) continue;
