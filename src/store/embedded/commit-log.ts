@@ -14,8 +14,8 @@ export class CommitLog {
 
   private constructor(private readonly fh: FileHandle) {}
 
-  /** Opens (creating) the log, first replaying every complete line through onLine. */
-  static async open(path: string, onLine: (line: string) => void): Promise<CommitLog> {
+  /** Opens (creating) the log, first replaying every complete line (its bytes, without the newline) through onLine. */
+  static async open(path: string, onLine: (line: Buffer) => void): Promise<CommitLog> {
     if (existsSync(path)) {
       const good = await replay(path, onLine);
       const fh = await open(path, 'r+');
@@ -64,7 +64,7 @@ export class CommitLog {
 }
 
 /** Feeds each complete line to onLine; returns the byte length of the valid prefix. */
-async function replay(path: string, onLine: (line: string) => void): Promise<number> {
+async function replay(path: string, onLine: (line: Buffer) => void): Promise<number> {
   let carry: Buffer = Buffer.alloc(0);
   let offset = 0; // bytes of complete, applied lines
   let pendingError: Error | undefined;
@@ -73,9 +73,8 @@ async function replay(path: string, onLine: (line: string) => void): Promise<num
     let start = 0;
     for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
       if (pendingError) throw pendingError; // a bad line followed by more lines: real corruption
-      const line = buf.toString('utf8', start, nl);
       try {
-        onLine(line);
+        onLine(buf.subarray(start, nl));
         offset += nl - start + 1;
       } catch (e) {
         pendingError = new Error(`commit log ${path} is corrupt at byte ${offset}: ${(e as Error).message}`);

@@ -17,6 +17,7 @@ import { VersionConflict } from '../port.js';
 import { Mutex } from '../mutex.js';
 import { resourceKey, stampResource } from '../stamp.js';
 import { CommitLog } from './commit-log.js';
+import { readLogLine } from './log-line.js';
 import { EmbeddedVersion } from './version.js';
 import { HashIndexes } from './hash-index.js';
 import { Interner } from './interner.js';
@@ -38,19 +39,6 @@ export interface EmbeddedStoreOptions {
    * on the first query that can use them (a pass over every live document then).
    */
   eagerHash?: ReadonlyArray<string>;
-}
-
-/** One line of the commit log: the versions one transaction wrote. */
-interface LogRecord {
-  t: string;
-  i: string;
-  v: number;
-  l: number;
-  x?: IndexValues;
-  /** Resource JSON; absent for a deletion. */
-  r?: unknown;
-  /** Set on an index-only record (reindex): new index values for version v, no new version. */
-  ix?: IndexValues;
 }
 
 /**
@@ -89,13 +77,12 @@ export class EmbeddedStore implements ResourceStore {
   async init(): Promise<void> {
     mkdirSync(this.opts.dataDir, { recursive: true });
     this.log = await CommitLog.open(join(this.opts.dataDir, 'commits.log'), (line) => {
-      const records = JSON.parse(line) as LogRecord[];
-      for (const r of records) {
+      for (const r of readLogLine(line)) {
         if (r.ix) {
           this.applyIndex(r.t, r.i, r.v, this.interner.index(r.ix));
           continue;
         }
-        this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.r === undefined ? undefined : JSON.stringify(r.r), this.interner.index(r.x ?? {})));
+        this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.json, this.interner.index(r.x ?? {})));
       }
     });
   }
