@@ -178,3 +178,19 @@ t.test('references on our own base are stored and searched relative', async (t) 
   t.same(await ids([['subject', 'https://elsewhere.example.com/Patient/p1']]), ['Observation/o2']);
   t.same(await ids([['patient', 'p1']]), ['Observation/o1', 'Observation/o3'], 'patient param keeps Patient references only');
 });
+
+t.test('_sort on a quantity orders UCUM values by their value in base units', async (t) => {
+  const store = new MemoryStore(engine);
+  const obs = (id: string, value: number, code: string, system = 'http://unitsofmeasure.org') =>
+    store.put({ resourceType: 'Observation', id, status: 'final', code: { text: 'x' }, valueQuantity: { value, system, code, unit: code } } as Observation);
+  obs('six-g', 6, 'g');
+  obs('mg', 5000, 'mg');
+  obs('half-kg', 0.0045, 'kg');
+  obs('four-g', 4, 'g');
+  obs('lb', 0.01, '[lb_av]');
+  // in page order (not sorted by id as matchIds gives them)
+  const ids = async (sort: string) => ((await engine.search(store.asStore(), { types: ['Observation'], params: [['_sort', sort]], path: 'Observation' })).entry ?? []).map((e) => e.resource!.id);
+  // 0.0045 kg = 4.5 g, 0.01 [lb_av] = 4.5359237 g, 5000 mg = 5 g; as written the order would be half-kg, lb, four-g, six-g, mg
+  t.same(await ids('value-quantity'), ['four-g', 'half-kg', 'lb', 'mg', 'six-g']);
+  t.same(await ids('-value-quantity'), ['six-g', 'mg', 'lb', 'half-kg', 'four-g']);
+});
