@@ -222,8 +222,17 @@ export class AuditLog implements AuditSink {
       }
       // One buffer, written whole (FileHandle.appendFile of a string goes through a slower path).
       const data = Buffer.from(lines.join(''));
-      for (let done = 0; done < data.length; ) done += (await t.fh.write(data, done)).bytesWritten;
-      await t.fh.datasync();
+      try {
+        for (let done = 0; done < data.length; ) done += (await t.fh.write(data, done)).bytesWritten;
+        await t.fh.datasync();
+      } catch (e) {
+        // Part of the batch may be on disk: the next append reopens the file at its real size (closing
+        // a torn line) and the day's index is loaded again from the file.
+        this.target = undefined;
+        this.cache.delete(day);
+        await t.fh.close().catch(() => undefined);
+        throw e;
+      }
       t.size += data.length;
       for (const r of rows) idx!.add(r);
       this.sizes.set(day, t.size);

@@ -134,3 +134,29 @@ t.test('date parameter ranges', async (t) => {
   t.throws(() => q('date=sa2026'), /Invalid date/, 'unsupported prefix');
   t.throws(() => q('identity=x'), /Unknown AuditEvent search parameter/);
 });
+
+t.test('a batch whose write fails leaves the trail consistent for the next ones', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = new AuditLog(dir);
+  log.append(event('a1', '2026-01-01T10:00:00.000Z', 'app-a', 'p1'));
+  await log.flush();
+  t.same(idsOf((await log.search(q('date=2026-01-01'))).events), ['a1'], 'the day is indexed (and cached)');
+  // The disk takes half of the next batch, then fails.
+  const target = (log as unknown as { target: { fh: { write: (b: Buffer, o: number) => Promise<{ bytesWritten: number }> } } }).target;
+  const write = target.fh.write.bind(target.fh);
+  target.fh.write = async (b: Buffer, o: number) => {
+    await write(b.subarray(0, o + Math.floor((b.length - o) / 2)), o);
+    throw new Error('disk full');
+  };
+  log.append(event('a2', '2026-01-01T11:00:00.000Z', 'app-a', 'p1'));
+  await t.rejects(log.flush(), /disk full/, 'the failed batch is reported');
+  log.append(event('a3', '2026-01-01T12:00:00.000Z', 'app-b', 'p2'));
+  await log.flush();
+  t.same(idsOf((await log.search(q('date=2026-01-01'))).events), ['a3', 'a1'], 'later events are found whole; the torn half is no event');
+  t.same((await log.read('a3'))?.agent[0].who?.identifier?.value, 'app-b');
+  await log.close();
+  const again = new AuditLog(dir);
+  t.same(idsOf((await again.search(q('agent=app-b'))).events), ['a3'], 'and after a restart');
+  await again.close();
+});
