@@ -229,8 +229,10 @@ export class EmbeddedStore implements ResourceStore {
     types: readonly string[],
     filter: Filter,
   ): { base: Filter; residual?: (doc: EmbeddedVersion['doc']) => boolean; scalar?: boolean; bound?: { key: string; after: boolean } } {
-    const clauses = Object.keys(filter).length === 1 && Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [filter];
     const all = types.length > 0 ? types : [...this.live.keys()];
+    // The usual case first: the indexes decide the whole filter (one plan instead of one per clause).
+    if (this.hash.decides(all, filter)) return { base: filter };
+    const clauses = Object.keys(filter).length === 1 && Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [filter];
     const base: Filter[] = [];
     const rest: Filter[] = [];
     for (const c of clauses) (Object.keys(c).length === 0 || this.hash.decides(all, c) ? base : rest).push(c);
@@ -479,7 +481,20 @@ function mingoBacked(filter: Filter): (doc: EmbeddedVersion['doc']) => boolean {
 
 /** Memo key of a query. RegExp values must be part of it (plain JSON prints them all as {}). */
 function filterKey(types: readonly string[], filter: Filter): string {
+  // A replacer is called back for every value (most of the cost): only filters with a RegExp need one.
+  if (!hasRegExp(filter)) return JSON.stringify([types, filter]);
   return JSON.stringify([types, filter], (_k, v: unknown) => (v instanceof RegExp ? { $re: v.source, $flags: v.flags } : v));
+}
+
+function hasRegExp(v: unknown): boolean {
+  if (v instanceof RegExp) return true;
+  if (typeof v !== 'object' || v === null) return false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (hasRegExp(x)) return true;
+    return false;
+  }
+  for (const k in v) if (hasRegExp((v as Record<string, unknown>)[k])) return true;
+  return false;
 }
 
 /** 1 or -1 when the sort is (type, id) in one direction — the order of "Type/id" keys; else undefined. */
