@@ -10,14 +10,27 @@ import type { BundleEntry, Resource } from 'fhir/r4.js';
 class StoredJsonEntry {
   #json: string | undefined;
   #parsed: Resource | undefined;
+  /** The JSON literal of fullUrl when the maker knew it, and the fullUrl it is for. */
+  #urlJson: string | undefined;
+  #urlFor: string | undefined;
 
   constructor(
     public fullUrl: string,
     json: string,
     public search?: BundleEntry['search'],
+    urlJson?: string,
   ) {
     this.#json = json;
+    if (urlJson !== undefined) {
+      this.#urlJson = urlJson;
+      this.#urlFor = fullUrl;
+    }
     if (search === undefined) delete this.search;
+  }
+
+  /** fullUrl as a JSON literal: the maker's, while fullUrl is still the one it was made for. */
+  private urlJson(): string {
+    return this.#urlJson !== undefined && this.fullUrl === this.#urlFor ? this.#urlJson : quote(this.fullUrl);
   }
 
   get resource(): Resource {
@@ -38,8 +51,8 @@ class StoredJsonEntry {
     const json = this.#json;
     if (json === undefined) return undefined;
     const keys = Object.keys(this);
-    if (keys.length === 1) return `{"fullUrl":${quote(this.fullUrl)},"resource":${json}}`;
-    if (keys.length === 2 && this.search !== undefined) return `{"fullUrl":${quote(this.fullUrl)},"resource":${json},"search":${searchJson(this.search)}}`;
+    if (keys.length === 1) return `{"fullUrl":${this.urlJson()},"resource":${json}}`;
+    if (keys.length === 2 && this.search !== undefined) return `{"fullUrl":${this.urlJson()},"resource":${json},"search":${searchJson(this.search)}}`;
     return undefined;
   }
 
@@ -66,6 +79,24 @@ function searchJson(search: NonNullable<BundleEntry['search']>): string {
 
 export function entryWithStoredJson(fullUrl: string, json: string, search: BundleEntry['search']): BundleEntry {
   return new StoredJsonEntry(fullUrl, json, search) as BundleEntry;
+}
+
+const TYPE = /^[A-Za-z]{1,64}$/;
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * Makes the stored-JSON entries of search pages on one server base, fullUrl = base/Type/id. The
+ * fullUrl's JSON literal is the base's, escaped once, plus a type and a FHIR id, which never need
+ * escaping: no per-entry scan of the whole URL (a fullUrl is a fresh concatenation, which a
+ * test or an escape would first have to flatten).
+ */
+export function storedEntryMaker(base: string): (type: string, id: string, json: string, search: BundleEntry['search']) => BundleEntry {
+  const baseJson = JSON.stringify(base).slice(0, -1);
+  return (type, id, json, search) => {
+    const fullUrl = `${base}/${type}/${id}`;
+    const urlJson = TYPE.test(type) && ID.test(id) ? `${baseJson}/${type}/${id}"` : undefined;
+    return new StoredJsonEntry(fullUrl, json, search, urlJson) as BundleEntry;
+  };
 }
 
 /** JSON text of a response body; a Bundle's entries that still hold stored JSON are spliced in. */

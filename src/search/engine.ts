@@ -9,7 +9,7 @@ import type {
   ValueSet,
 } from 'fhir/r4.js';
 import { badRequest, outcomeOf } from '../fhir/errors.js';
-import { entryWithStoredJson } from '../fhir/raw-json.js';
+import { storedEntryMaker } from '../fhir/raw-json.js';
 import { loadDefinitions } from '../fhir/definitions.js';
 import type { Filter, IndexValues, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
 import { allOf } from './compiled.js';
@@ -68,6 +68,7 @@ export const MAX_CONDITIONAL_MATCHES = 1000;
 export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
   const defs = loadDefinitions();
   const base = opts.baseUrl.replace(/\/+$/, '');
+  const storedEntry = storedEntryMaker(base);
   const registry = new ParamRegistry(defs.resourceTypes, defs.searchParameters, opts.extraSearchParameters ?? []);
   const terminology = new Terminology(opts.terminology ?? []);
   const extractor = new IndexExtractor(registry, base, true, impliedSystemOf(defs, terminology));
@@ -217,10 +218,9 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       const whole = (!summary || summary === 'false') && !elementList;
       const render = (v: StoredVersion, mode: 'match' | 'include') => {
         if (v.json === undefined) return;
-        const fullUrl = `${base}/${v.type}/${v.id}`;
         // Whole resources go out as their stored JSON, never parsed (see raw-json.ts).
-        if (whole) entry.push(entryWithStoredJson(fullUrl, v.json, { mode }));
-        else entry.push({ fullUrl, resource: elements.apply(v.resource!, summary, elementList), search: { mode } });
+        if (whole) entry.push(storedEntry(v.type, v.id, v.json, { mode }));
+        else entry.push({ fullUrl: `${base}/${v.type}/${v.id}`, resource: elements.apply(v.resource!, summary, elementList), search: { mode } });
       };
       for (const v of rows) render(v, 'match');
       for (const v of included) render(v, 'include');

@@ -30,3 +30,15 @@ t.test('long bodies are sent as their UTF-8 bytes, short ones as text', async (t
   t.equal((bytes as Buffer).toString('utf8'), plain(long), 'the bytes decode to the same text');
   t.equal(typeof serialize(page(['http://x/fhir/Patient/a'], [{ mode: 'match' }]), false), 'string');
 });
+
+t.test('entries made for a server base write fullUrl as JSON.stringify does, also when it needs escaping or was changed', async (t) => {
+  const { storedEntryMaker } = await import('../../src/fhir/raw-json.js');
+  for (const base of ['http://x/fhir', 'http://ex.org/ü"q\\/fhir']) {
+    const make = storedEntryMaker(base);
+    const entries = [make('Patient', 'a-1.b', stored, { mode: 'match' }), make('Patient', 'bad"id', stored, { mode: 'match' }), make('Condition', 'c', stored, { mode: 'include' })];
+    entries[2].fullUrl = 'http://other/"x"';
+    const b: Bundle = { resourceType: 'Bundle', type: 'searchset', entry: entries };
+    t.equal(serializeJson(b, false), plain(b), base);
+    t.same(JSON.parse(serializeJson(b, false)).entry.map((e: BundleEntry) => e.fullUrl), [`${base}/Patient/a-1.b`, `${base}/Patient/bad"id`, 'http://other/"x"']);
+  }
+});
