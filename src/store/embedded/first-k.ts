@@ -38,5 +38,13 @@ export function firstK<T>(items: Iterable<T>, k: number, before: (a: T, b: T) =>
       down(0);
     }
   }
-  return heap.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+  if (heap.length > 32) return heap.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+  // A page-sized result is ordered in place: Array.prototype.sort allocates working storage per call.
+  for (let i = 1; i < heap.length; i++) {
+    const x = heap[i];
+    let j = i - 1;
+    for (; j >= 0 && before(x, heap[j]); j--) heap[j + 1] = heap[j];
+    heap[j + 1] = x;
+  }
+  return heap;
 }

@@ -143,9 +143,16 @@ export class HashIndexes {
     const plan = this.exactPlan(types, filter, docOf);
     if (!plan) return undefined;
     const { unions, checks } = plan;
-    const size = (u: Array<ReadonlySet<string>>) => u.reduce((n, x) => n + x.size, 0);
-    unions.sort((x, y) => size(x) - size(y));
-    const [first, ...rest] = unions;
+    const size = (u: Array<ReadonlySet<string>>) => {
+      let n = 0;
+      for (const x of u) n += x.size;
+      return n;
+    };
+    // The smallest clause is walked, the others probed (no sort: its working storage is per call).
+    let smallest = 0;
+    for (let i = 1; i < unions.length; i++) if (size(unions[i]) < size(unions[smallest])) smallest = i;
+    const first = unions[smallest];
+    const rest = unions.filter((_, i) => i !== smallest);
     const out = new Set<string>();
     // Plain loops: this runs once per key of the smallest clause (200k time entries for a month's candidates).
     for (const set of first) {
