@@ -1,6 +1,8 @@
 /** Shared pieces of the benchmark scripts: timed measurement loops, child servers, HTTP calls. */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Resource } from 'fhir/r4.js';
 import { Pool } from 'undici';
 
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -109,5 +111,17 @@ export function rssMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM' = 'VmRSS
     return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
   } catch {
     return NaN;
+  }
+}
+
+/** The Synthea resources under a test-data folder, read one bundle at a time (nothing is kept unless the caller keeps it). */
+export function* syntheaResources(data: string): Generator<Resource> {
+  for (const set of ['synthea', 'synthea-2']) {
+    const dir = join(data, set, 'bundles');
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
+      const bundle = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { entry: { resource: Resource }[] };
+      for (const e of bundle.entry) yield e.resource;
+    }
   }
 }

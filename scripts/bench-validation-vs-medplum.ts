@@ -12,13 +12,14 @@
  *   FHIR_TEST_DATA   folder of the shared data (default ../shared/data)
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from 'fhir/r4.js';
 import { projectRoot } from '../src/project-root.js';
 import { policiesFromManifest } from '../src/validation/policies.js';
 import { createValidator } from '../src/validation/validator.js';
+import { syntheaResources } from './bench-kit.js';
 import { agrees, errorsOf, loadSupport, readCases } from './conformance-cases.js';
 
 const data = process.env.FHIR_TEST_DATA ?? join(projectRoot(), '..', 'shared', 'data');
@@ -29,18 +30,6 @@ if (!existsSync(data)) {
 const gc = (globalThis as { gc?: () => void }).gc;
 const serverPackages = [join(data, 'us-core', 'us_core_610.tgz'), join(data, 'us-core', 'us_core_700.tgz')];
 const serverOptions = { profileDirs: [join(projectRoot(), 'profiles')], packagePaths: serverPackages };
-
-/** The Synthea resources, read one bundle at a time (nothing is kept unless the caller keeps it). */
-function* syntheaResources(): Generator<Resource> {
-  for (const set of ['synthea', 'synthea-2']) {
-    const dir = join(data, set, 'bundles');
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
-      const bundle = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { entry: { resource: Resource }[] };
-      for (const e of bundle.entry) yield e.resource;
-    }
-  }
-}
 
 // Loaded on demand, so that the memory child measuring ours does not carry Medplum's code.
 let mp: typeof import('@medplum/core') | undefined;
@@ -91,7 +80,7 @@ if (process.argv[2] === '--rss') {
   const ours = which === 'ours' ? await createValidator(serverOptions) : undefined;
   if (!ours) await loadMedplum();
   const started = process.memoryUsage().rss;
-  for (const r of syntheaResources()) {
+  for (const r of syntheaResources(data)) {
     if (ours) ours.validate(r);
     else medplumValidate(r);
   }
@@ -119,7 +108,7 @@ console.log(`  ours, R4 + profiles/ + US Core 6.1.0, 7.0.0: ${Math.round(oursSer
 console.log(`  medplum, R4 (+ its own profiles, search params): ${Math.round(medplumMs)} ms`);
 
 // ---- throughput on Synthea ----
-const resources = [...syntheaResources()];
+const resources = [...syntheaResources(data)];
 const engines: { name: string; validate: (r: Resource) => OperationOutcomeIssue[] }[] = [
   { name: 'ours (R4 base)', validate: (r) => oursBase.validate(r) },
   { name: 'ours (server: base + CCM/US Core profiles that apply)', validate: (r) => oursServer.validate(r) },

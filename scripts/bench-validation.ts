@@ -5,10 +5,11 @@
  *
  *   FHIR_TEST_DATA   folder of the shared data (default ../shared/data)
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../src/project-root.js';
 import { createValidator } from '../src/validation/validator.js';
+import { syntheaResources } from './bench-kit.js';
 
 const data = process.env.FHIR_TEST_DATA ?? join(projectRoot(), '..', 'shared', 'data');
 if (!existsSync(data)) {
@@ -25,14 +26,7 @@ const validator = await createValidator({
 });
 console.log(`createValidator (R4 + profiles/ + US Core 6.1.0 and 7.0.0): ${Math.round(performance.now() - t)} ms`);
 
-const resources: { resourceType: string }[] = [];
-for (const set of ['synthea', 'synthea-2']) {
-  const dir = join(data, set, 'bundles');
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
-    const bundle = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { entry: { resource: { resourceType: string } }[] };
-    for (const e of bundle.entry) resources.push(e.resource);
-  }
-}
+const resources = [...syntheaResources(data)];
 
 t = performance.now();
 let errors = 0;

@@ -14,11 +14,11 @@
  * is POSTed to `[type]/$validate` (validated, nothing stored), and its RSS and peak RSS are read from /proc.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { call, freePort, startChild } from './bench-kit.js';
+import { call, freePort, startChild, syntheaResources } from './bench-kit.js';
 import { fileURLToPath } from 'node:url';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import type { Resource } from 'fhir/r4.js';
@@ -59,7 +59,7 @@ async function measureOnce(): Promise<void> {
   const started = sample();
   let count = 0;
   let errors = 0;
-  for (const r of corpus()) {
+  for (const r of syntheaResources(data)) {
     count++;
     errors += validator.validate(r).filter((i) => i.severity === 'error').length;
   }
@@ -100,17 +100,6 @@ function summarise(file: string): void {
   for (const [k, v] of [...bySize].sort((a, b) => b[1].size - a[1].size).slice(0, 25)) console.log(`${String(MB(v.size)).padStart(5)} MB ${String(v.count).padStart(9)}  ${k}`);
 }
 
-function* corpus(): Generator<Resource> {
-  for (const set of ['synthea', 'synthea-2']) {
-    const dir = join(data, set, 'bundles');
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
-      const bundle = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { entry: { resource: Resource }[] };
-      for (const e of bundle.entry) yield e.resource;
-    }
-  }
-}
-
 async function measureServer(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ccm-mem-'));
   const port = await freePort();
@@ -129,7 +118,7 @@ async function measureServer(): Promise<void> {
     let n = 0;
     let refused = 0;
     const inFlight = new Set<Promise<void>>();
-    for (const r of corpus()) {
+    for (const r of syntheaResources(data)) {
       const p = call(pool, 'POST', `/fhir/${r.resourceType}/$validate`, JSON.stringify(r)).then((res) => {
         n++;
         if (res.status !== 200 || res.text.includes('"severity":"error"')) refused++;
