@@ -6,7 +6,6 @@
 import { CM_SYSTEM } from '../ccm/index.js';
 import type { Services } from '../rest/services.js';
 import type { DistinctQuery } from '../store/port.js';
-import { compiledFilter } from './ccm-compiled-filter.js';
 
 /** Resources of `type` matching `params` whose `param` reference points at the patient. */
 export interface CandidateSource {
@@ -29,7 +28,7 @@ export async function* candidatePatients(s: Services, sources: readonly Candidat
     sources.map(async (src) => ({
       query: {
         types: [src.type],
-        filter: await compiledFilter(s, src.type, src.params),
+        filter: await s.search.filterFor(s.store, src.type, src.params),
         field: 'idx.ref',
         where: { p: src.param },
         key: 'r',

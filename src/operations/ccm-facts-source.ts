@@ -6,7 +6,6 @@ import { factsFromFhir, loadCcmRules, referenceTarget, type CcmRules, type Engin
 import { notFound } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
 import type { Sort } from '../store/port.js';
-import { compiledFilter } from './ccm-compiled-filter.js';
 import { ccmTimeZone } from './ccm-config.js';
 
 let rulesCache: { dir: string; rules: CcmRules } | undefined;
@@ -29,9 +28,12 @@ const LU_ORDER: Sort = [
   ['id', 1],
 ];
 
-/** Every current resource of `type` whose `param` points at one of `refs` (no page limit: a patient may have thousands of time entries). */
+/**
+ * Every current resource of `type` whose `param` points at one of `refs`: the search engine's
+ * filter run by the store itself (no page limit: a patient may have thousands of time entries).
+ */
 async function referencing(s: Services, type: string, param: string, refs: readonly string[]): Promise<Resource[]> {
-  const filter = await compiledFilter(s, type, [[param, refs.join(',')]]);
+  const filter = await s.search.filterFor(s.store, type, [[param, refs.join(',')]]);
   const rows = await s.store.find({ types: [type], filter, sort: LU_ORDER });
   return rows.map((r) => r.resource).filter((r): r is Resource => r !== undefined);
 }
