@@ -117,3 +117,35 @@ t.test('an eager index is kept from the first write: no query walks the live doc
   t.same(eager.exact(['Observation'], { 'idx.tok': { $elemMatch: { p: 'num', c: '1' } } }, (k) => docs.get(k))!.size, 10);
   t.equal(walks, 2);
 });
+
+t.test('decides() answers from the shape alone, exactly when exact() decides', async (t) => {
+  const docs = new Map<string, { type: string; idx: Record<string, unknown> }>();
+  let walks = 0;
+  const liveDocs = function* () {
+    walks++;
+    for (const [key, doc] of docs) yield { key, doc };
+  };
+  const ix = new HashIndexes(SPECS, liveDocs);
+  for (let i = 0; i < 10; i++) {
+    const doc = { type: 'Observation', idx: idxOf(i) as unknown as Record<string, unknown> };
+    docs.set(`Observation/r${i}`, doc);
+    ix.update(`Observation/r${i}`, doc, true);
+  }
+  const notDecided: Filter[] = [
+    {},
+    { 'idx.ref': { $elemMatch: { p: 'subject' } } },
+    { 'idx.ref': { $elemMatch: { p: 'subject', r: { $regex: '^Patient/' } } } },
+    { 'idx.tok': { $elemMatch: { p: 'status', c: 'final', s: { $exists: true } } } },
+    { 'idx.dt': { $elemMatch: { p: 'date', lo: 1 } } },
+    { id: { $gt: 'r5' } },
+    { $and: [{ 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/2' } }, id: 'r2' }] },
+    { $and: [{ 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/2' } } }, { id: { $gt: 'r5' } }] },
+  ];
+  for (const f of notDecided) t.notOk(ix.decides(f), JSON.stringify(f));
+  const decided: Filter[] = [...FILTERS.slice(0, -1), { id: { $in: ['r1', 'r2'] } }, { $and: [{ id: 'r2' }, FILTERS[0]] }];
+  for (const f of decided) t.ok(ix.decides(f), JSON.stringify(f));
+  t.equal(walks, 0, 'asking decides() builds no lazy index');
+  for (const f of [...notDecided, ...decided]) {
+    t.equal(ix.exact(['Observation'], f, (k) => docs.get(k)) !== undefined, ix.decides(f), `exact agrees: ${JSON.stringify(f)}`);
+  }
+});

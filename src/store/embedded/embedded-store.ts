@@ -226,16 +226,14 @@ export class EmbeddedStore implements ResourceStore {
    * exactly a cursor keyset over (type, id). Without a residual, `base` is the whole filter.
    */
   private splitFilter(
-    types: readonly string[],
     filter: Filter,
   ): { base: Filter; residual?: (doc: EmbeddedVersion['doc']) => boolean; scalar?: boolean; bound?: { key: string; after: boolean } } {
-    const all = types.length > 0 ? types : [...this.live.keys()];
-    // The usual case first: the indexes decide the whole filter (one plan instead of one per clause).
-    if (this.hash.decides(all, filter)) return { base: filter };
+    // The usual case first: the indexes decide the whole filter (one question instead of one per clause).
+    if (this.hash.decides(filter)) return { base: filter };
     const clauses = Object.keys(filter).length === 1 && Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [filter];
     const base: Filter[] = [];
     const rest: Filter[] = [];
-    for (const c of clauses) (Object.keys(c).length === 0 || this.hash.decides(all, c) ? base : rest).push(c);
+    for (const c of clauses) (Object.keys(c).length === 0 || this.hash.decides(c) ? base : rest).push(c);
     if (rest.length === 0) return { base: filter };
     const r = rest.length === 1 ? rest[0] : { $and: rest };
     const plain = compileScalarFilter(r);
@@ -267,7 +265,7 @@ export class EmbeddedStore implements ResourceStore {
       }
       // An $and of which some clauses the indexes decide (e.g. a token plus a date range): those
       // give the exact set, and only the other clauses are evaluated, on that set.
-      const split = this.splitFilter(types, filter);
+      const split = this.splitFilter(filter);
       const keys = split.residual && Object.keys(split.base).length > 0 ? this.decided(types, split.base) : undefined;
       if (keys) {
         for (const k of keys) {
@@ -309,7 +307,7 @@ export class EmbeddedStore implements ResourceStore {
       // A page in the default (type, id) order whose filter the indexes decide (or that has none),
       // plus perhaps a cursor's keyset: chosen from the keys in order, and only the page's
       // versions are looked up. Paging through a whole type no longer tests every version per page.
-      const split = this.splitFilter(q.types, q.filter);
+      const split = this.splitFilter(q.filter);
       // Walking every resource of the types with mingo per key would be a scan: left to matching().
       const scan = Object.keys(split.base).length === 0 && split.residual !== undefined && !split.scalar;
       const residual = split.residual;

@@ -42,6 +42,10 @@ class Bucket extends Set<string> {
 }
 
 type Scalar = string | number | boolean;
+/** One clause exact() decides: an `id` equality, or an `$elemMatch` on an indexed array field. */
+type Clause =
+  | { ids: Scalar[]; def?: undefined }
+  | { ids?: undefined; def: ElemIndex; as: Scalar[]; bs: Scalar[]; wanted: Array<readonly [string, Scalar]> };
 type SearchDoc = { type: string; idx: Record<string, unknown> };
 
 export class HashIndexes {
@@ -169,9 +173,12 @@ export class HashIndexes {
     return out;
   }
 
-  /** Whether exact() decides the filter, found without intersecting anything. */
-  decides(types: readonly string[], filter: Filter): boolean {
-    return this.exactPlan(types, filter, () => undefined) !== undefined;
+  /**
+   * Whether exact() decides the filter: its shape alone (asked on every search, so no bucket is
+   * looked up and no check is built here).
+   */
+  decides(filter: Filter): boolean {
+    return this.shape(filter) !== undefined;
   }
 
   /**
@@ -183,47 +190,29 @@ export class HashIndexes {
     filter: Filter,
     docOf: (key: string) => object | undefined,
   ): { unions: Array<Array<ReadonlySet<string>>>; checks: Array<(key: string) => boolean> } | undefined {
-    const clauses: Array<[string, unknown]> = [];
-    for (const [field, cond] of Object.entries(filter)) {
-      if (field === '$and' && Array.isArray(cond)) {
-        for (const sub of cond) {
-          const entries = Object.entries(sub as Filter);
-          if (entries.length !== 1) return undefined;
-          clauses.push(entries[0]);
-        }
-      } else clauses.push([field, cond]);
-    }
-    if (clauses.length === 0) return undefined;
+    const clauses = this.shape(filter);
+    if (!clauses) return undefined;
     // Each clause is a union of buckets; exact() intersects by walking the smallest union and
     // probing the others, so no large bucket is ever copied.
     const unions: Array<Array<ReadonlySet<string>>> = [];
     const checks: Array<(key: string) => boolean> = [];
-    for (const [field, cond] of clauses) {
-      if (field === 'id') {
+    for (const clause of clauses) {
+      if (clause.ids) {
         // _id: the keys themselves, for those that are live (docOf gives only live documents).
-        const ids = eqValues(cond);
-        if (!ids) return undefined;
+        const ids = clause.ids;
         unions.push([new Set(types.flatMap((t) => ids.map((id) => `${t}/${String(id)}`)))]);
         checks.push((key) => docOf(key) !== undefined);
         continue;
       }
-      const def = this.byField.get(field);
-      const em = def && cond && typeof cond === 'object' ? (cond as Record<string, unknown>).$elemMatch : undefined;
-      if (!def || !em || typeof em !== 'object' || Object.keys(cond as object).length !== 1) return undefined;
-      const keys = Object.keys(em);
-      if (!keys.includes(def.a) || !keys.includes(def.b)) return undefined;
-      const extra = keys.filter((k) => k !== def.a && k !== def.b);
-      const wanted = extra.map((k) => [k, (em as Record<string, unknown>)[k]] as const);
-      if (!wanted.every(([, v]) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) return undefined;
-      const found = this.lookupElem(types, field, cond);
-      if (!found) return undefined;
+      const { def, as, bs, wanted } = clause;
+      const found = this.buckets(types, def, as, bs);
       // Only the third field asked for (system|code): buckets uniform in it are kept or left out whole.
       const third = wanted.length === 1 && wanted[0][0] === def.c ? wanted[0][1] : MIXED;
       const parts = third === MIXED ? found : found.filter((set) => set.third === third || set.third === MIXED);
       unions.push(parts);
       if (wanted.length && (third === MIXED || parts.some((set) => set.third === MIXED))) {
-        const as = new Set(eqValues((em as Record<string, unknown>)[def.a]));
-        const bs = new Set(eqValues((em as Record<string, unknown>)[def.b]));
+        const aSet = new Set(as);
+        const bSet = new Set(bs);
         const { path, a, b } = def;
         const wantedKeys = wanted.map(([k]) => k);
         const wantedValues = wanted.map(([, v]) => v);
@@ -234,7 +223,7 @@ export class HashIndexes {
           elements: for (const el of arr) {
             if (!el || typeof el !== 'object') continue;
             const e = el as Record<string, unknown>;
-            if (!as.has(e[a] as Scalar) || !bs.has(e[b] as Scalar)) continue;
+            if (!aSet.has(e[a] as Scalar) || !bSet.has(e[b] as Scalar)) continue;
             for (let i = 0; i < wantedKeys.length; i++) if (e[wantedKeys[i]] !== wantedValues[i]) continue elements;
             return true;
           }
@@ -243,6 +232,47 @@ export class HashIndexes {
       }
     }
     return { unions, checks };
+  }
+
+  /**
+   * The clauses of a filter exact() decides, read from its shape alone: a conjunction (top level
+   * or `$and` of one-field filters) of `id` equalities and `$elemMatch`es naming both hashed
+   * fields by equality (or `$in`) and further fields by a plain value. Undefined otherwise.
+   */
+  private shape(filter: Filter): Clause[] | undefined {
+    const fields: Array<[string, unknown]> = [];
+    for (const [field, cond] of Object.entries(filter)) {
+      if (field === '$and' && Array.isArray(cond)) {
+        for (const sub of cond) {
+          const entries = Object.entries(sub as Filter);
+          if (entries.length !== 1) return undefined;
+          fields.push(entries[0]);
+        }
+      } else fields.push([field, cond]);
+    }
+    if (fields.length === 0) return undefined;
+    const clauses: Clause[] = [];
+    for (const [field, cond] of fields) {
+      if (field === 'id') {
+        const ids = eqValues(cond);
+        if (!ids) return undefined;
+        clauses.push({ ids });
+        continue;
+      }
+      const def = this.byField.get(field);
+      const em = def && cond && typeof cond === 'object' ? (cond as Record<string, unknown>).$elemMatch : undefined;
+      if (!def || !em || typeof em !== 'object' || Object.keys(cond as object).length !== 1) return undefined;
+      const keys = Object.keys(em);
+      if (!keys.includes(def.a) || !keys.includes(def.b)) return undefined;
+      const extra = keys.filter((k) => k !== def.a && k !== def.b);
+      const wanted = extra.map((k) => [k, (em as Record<string, unknown>)[k]] as const);
+      if (!wanted.every(([, v]) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')) return undefined;
+      const as = eqValues((em as Record<string, unknown>)[def.a]);
+      const bs = eqValues((em as Record<string, unknown>)[def.b]);
+      if (!as || !bs) return undefined;
+      clauses.push({ def, as, bs, wanted: wanted as Array<readonly [string, Scalar]> });
+    }
+    return clauses;
   }
 
   /** The smallest applicable candidate source, as a union of sets (not yet materialised). */
@@ -285,6 +315,11 @@ export class HashIndexes {
     const as = eqValues((em as Record<string, unknown>)[def.a]);
     const bs = eqValues((em as Record<string, unknown>)[def.b]);
     if (!as || !bs) return undefined;
+    return this.buckets(types, def, as, bs);
+  }
+
+  /** The buckets of (a, b) pairs among the types; a lazy index is built first. */
+  private buckets(types: readonly string[], def: ElemIndex, as: Scalar[], bs: Scalar[]): Bucket[] {
     if (!def.built) {
       for (const { key, doc } of this.liveDocs()) this.updateOne(def, key, doc, true);
       def.built = true;
