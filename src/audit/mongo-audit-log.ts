@@ -3,7 +3,7 @@ import { MongoClient, type Collection, type Filter } from 'mongodb';
 import type { AuditPage, AuditSink } from './audit-log.js';
 import type { AuditQuery } from './audit-query.js';
 import { AuditBatch } from './batch.js';
-import { isAuditRecord, expandAudit, type AuditEntry } from './record.js';
+import { toAuditEvent, type AuditEntry } from './record.js';
 
 type Doc = AuditEvent & { _id: string };
 
@@ -61,7 +61,7 @@ export class MongoAuditLog implements AuditSink {
         await this.col.insertMany(
           entries.map((entry) => {
             // Stored whole: the indexes and queries are on AuditEvent's own fields.
-            const e = isAuditRecord(entry) ? expandAudit(entry) : entry;
+            const e = toAuditEvent(entry);
             return { ...e, _id: e.id! };
           }),
           { ordered: false },

@@ -166,8 +166,8 @@ export function recordKeys(r: AuditRecord): AuditKeys {
 /** The search keys of a stored entry, record or AuditEvent. */
 export const entryKeys = (e: AuditEntry): AuditKeys => (isAuditRecord(e) ? recordKeys(e) : auditKeys(e));
 
-/** The AuditEvent of a stored line (a record, or a whole AuditEvent written by an earlier version). */
-export function entryFromLine(line: string): AuditEvent {
-  const e = JSON.parse(line) as AuditEntry;
-  return isAuditRecord(e) ? expandAudit(e) : e;
-}
+/** The AuditEvent of a stored entry (a record, or a whole AuditEvent written by an earlier version or a test). */
+export const toAuditEvent = (e: AuditEntry): AuditEvent => (isAuditRecord(e) ? expandAudit(e) : e);
+
+/** The AuditEvent of a stored line. */
+export const entryFromLine = (line: string): AuditEvent => toAuditEvent(JSON.parse(line) as AuditEntry);
