@@ -6,6 +6,19 @@ export interface DurationLimit {
   duration: Record<string, unknown>;
 }
 
+const DATE_TYPES = new Set(['date', 'dateTime', 'instant']);
+
+/**
+ * Whether a min/maxValue[x] key is a limit relative to now: ElementDefinition.minValue[x] lets a date,
+ * dateTime or instant take "a Duration which specifies a relative time limit to the current time". R4 has
+ * no Duration choice, so its JSON says minValueQuantity (Duration is a Quantity); later versions and the
+ * HL7 test cases say minValueDuration.
+ */
+export function isDurationLimit(key: string, types: ReadonlyArray<{ code: string }>): boolean {
+  if (key.endsWith('Duration')) return true;
+  return key.endsWith('Quantity') && types.length > 0 && types.every((t) => DATE_TYPES.has(t.code));
+}
+
 const FIXED_MS: Record<string, number> = { wk: 604_800_000, d: 86_400_000, h: 3_600_000, min: 60_000, s: 1000, ms: 1 };
 
 /**

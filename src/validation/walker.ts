@@ -4,7 +4,7 @@ import { evalPath, nodeAtPath, parseDiscriminatorPath, type Step } from './discr
 import { capitalize, maxOf } from './elements.js';
 import { NATIVE_CONSTRAINTS, type CompiledConstraint, type InvariantCompiler } from './invariants.js';
 import { issue, type Issue } from './issues.js';
-import { checkDurationLimits, type DurationLimit } from './duration-limits.js';
+import { checkDurationLimits, isDurationLimit, type DurationLimit } from './duration-limits.js';
 import { checksReferenceExists, checksReferenceType, type ValidationPolicies } from './policies.js';
 import { mustResolveLocally, type LocalTargets } from './references.js';
 import type { DefinitionRegistry } from './registry.js';
@@ -302,7 +302,7 @@ export class InstanceWalker {
     for (const key in ed) {
       if (!key.startsWith('minValue') && !key.startsWith('maxValue')) continue;
       const value = (ed as unknown as Record<string, unknown>)[key];
-      if (key.endsWith('Duration')) {
+      if (isDurationLimit(key, node.types)) {
         if (isObject(value)) durationLimits.push({ min: key.startsWith('min'), duration: value });
       } else valueLimits.push({ key, value });
     }

@@ -17,5 +17,14 @@ if (cases) {
       t.same(check(`toplevel-${which}valueduration-fail.json`), ['Patient.birthDate']);
       t.same(check(`toplevel-${which}valueduration-pass.json`), [], 'inside the bound');
     });
+    // R4 has no Duration choice: its JSON names the limit minValueQuantity/maxValueQuantity (Duration is a
+    // Quantity), which on a date/dateTime/instant is the same relative bound (ElementDefinition.minValue[x]).
+    t.test(`${which}ValueQuantity on a date is a duration limit (R4)`, async (t) => {
+      const profile = JSON.parse(JSON.stringify(read(`toplevel-${which}valueduration-profile.json`)).replaceAll(`${which}ValueDuration`, `${which}ValueQuantity`)) as Resource & { url: string };
+      const v = base.extend([profile]);
+      const check = (f: string) => errors(v.validate(read(f), { profiles: [profile.url] }));
+      t.same(check(`toplevel-${which}valueduration-fail.json`), ['Patient.birthDate']);
+      t.same(check(`toplevel-${which}valueduration-pass.json`), [], 'inside the bound');
+    });
   }
 }
