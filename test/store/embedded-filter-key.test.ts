@@ -34,5 +34,13 @@ t.test('filters that differ only in a RegExp, anywhere in them, get their own an
   }
   t.same(await s.count(['Patient'], shapes[0](/a$/)), 4);
   t.same(await s.count(['Patient'], shapes[0](/^b/)), 1);
+  // distinct keeps its value lists by the same kind of key
+  const distinctNames = async (filter: Filter) => s.distinct({ types: ['Patient'], filter, field: 'idx.str', where: { p: 'name' }, key: 'v', limit: 10 });
+  for (const shape of shapes) {
+    t.same(await distinctNames(shape(/ta/)), ['beta', 'delta'], `distinct: ${JSON.stringify(shape(/x/))}`);
+    t.same(await distinctNames(shape(/mm/)), ['gamma']);
+    t.same(await distinctNames(shape(/TA/)), []);
+    t.same(await distinctNames(shape(/TA/i)), ['beta', 'delta'], 'another flag');
+  }
   await s.close();
 });

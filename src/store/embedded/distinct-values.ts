@@ -1,4 +1,5 @@
 import type { DistinctQuery, Filter } from '../port.js';
+import { queryKey } from './query-key.js';
 
 /** What the embedded store lends this module: its commit counter and its filter matching. */
 export interface DistinctSource {
@@ -43,10 +44,7 @@ export class DistinctValues {
       this.kept.clear();
       this.at = commits;
     }
-    // RegExp values must be part of the key (plain JSON prints them all as {}).
-    const key = JSON.stringify([q.types, q.filter, q.field, q.where ?? {}, q.key, q.prefix ?? ''], (_k, v: unknown) =>
-      v instanceof RegExp ? { $re: v.source, $flags: v.flags } : v,
-    );
+    const key = queryKey([q.types, q.filter, q.field, q.where ?? {}, q.key, q.prefix ?? '']);
     const hit = this.kept.get(key);
     if (hit) return hit;
     const path = q.field.split('.');

@@ -27,6 +27,7 @@ import { compileElemFilter } from './elem-filter.js';
 import { keysetBound } from './keyset-bound.js';
 import { DecidedKeys } from './decided-keys.js';
 import { DistinctValues } from './distinct-values.js';
+import { queryKey } from './query-key.js';
 
 export interface EmbeddedStoreOptions {
   /** Folder holding the commit log; created when missing. */
@@ -477,22 +478,9 @@ function mingoBacked(filter: Filter): (doc: EmbeddedVersion['doc']) => boolean {
   return (d) => fast(d) ?? query.test(d);
 }
 
-/** Memo key of a query. RegExp values must be part of it (plain JSON prints them all as {}). */
+/** Memo key of a query (RegExp values included: see query-key.ts). */
 function filterKey(types: readonly string[], filter: Filter): string {
-  // A replacer is called back for every value (most of the cost): only filters with a RegExp need one.
-  if (!hasRegExp(filter)) return JSON.stringify([types, filter]);
-  return JSON.stringify([types, filter], (_k, v: unknown) => (v instanceof RegExp ? { $re: v.source, $flags: v.flags } : v));
-}
-
-function hasRegExp(v: unknown): boolean {
-  if (v instanceof RegExp) return true;
-  if (typeof v !== 'object' || v === null) return false;
-  if (Array.isArray(v)) {
-    for (const x of v) if (hasRegExp(x)) return true;
-    return false;
-  }
-  for (const k in v) if (hasRegExp((v as Record<string, unknown>)[k])) return true;
-  return false;
+  return queryKey([types, filter]);
 }
 
 /** 1 or -1 when the sort is (type, id) in one direction — the order of "Type/id" keys; else undefined. */
