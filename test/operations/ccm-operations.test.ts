@@ -25,6 +25,7 @@ import {
   type PatientResources,
 } from '../../src/ccm/index.js';
 import { projectRoot } from '../../src/project-root.js';
+import { rewriteReferences } from '../../src/rest/references.js';
 import { fhir, startServer } from '../helpers/server.js';
 
 const ROOT = projectRoot();
@@ -39,17 +40,9 @@ function resolved(response: Bundle): Resource[] {
     const [type, id] = loc.split('/');
     map.set(e.fullUrl!, `${type}/${id}`);
   });
-  const walk = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(walk);
-    if (v && typeof v === 'object') {
-      const o: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) o[k] = k === 'reference' && typeof x === 'string' && map.has(x) ? map.get(x) : walk(x);
-      return o;
-    }
-    return v;
-  };
+  // As the server resolves a transaction's references (on a copy: it rewrites in place).
   return example.entry!.map((e) => {
-    const r = walk(e.resource) as Resource;
+    const r = rewriteReferences(structuredClone(e.resource), map) as Resource;
     r.id = map.get(e.fullUrl!)!.split('/')[1];
     return r;
   });

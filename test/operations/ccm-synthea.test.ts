@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Bundle, BundleEntry, Condition, Parameters, ParametersParameter, Resource } from 'fhir/r4.js';
 import t from 'tap';
 import { fhir, sharedData, startServer } from '../helpers/server.js';
+import { practiceZone } from './ccm-fixtures.js';
 
 const MONTH = '2025-03';
 const CM = 'https://ccm-fhir.org/fhir/CodeSystem/care-management';
@@ -327,12 +328,7 @@ if (!indexFile || !existsSync(indexFile)) {
     // S = 45 + 30 = 75, P = 18, M = 93 -> 99487 x1 (60) + 99489 x floor((93 - 60) / 30) = 1 (30
     // minutes, [60,90): E5 [45,63) and E6 [63,93)). No minutes_outside_month any more.
     await t.test('$ccm-billing with CCM_TIME_ZONE=America/New_York', async (t) => {
-      const saved = process.env.CCM_TIME_ZONE;
-      process.env.CCM_TIME_ZONE = 'America/New_York';
-      t.teardown(() => {
-        if (saved === undefined) delete process.env.CCM_TIME_ZONE;
-        else process.env.CCM_TIME_ZONE = saved;
-      });
+      practiceZone(t, 'America/New_York');
       const res = await fhir('GET', `${B}/${patient}/$ccm-billing?month=${MONTH}`);
       t.equal(res.status, 200);
       checkBilling(t, res.body, {
