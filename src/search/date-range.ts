@@ -1,3 +1,5 @@
+import { daysInMonth } from '../fhir/calendar.js';
+
 /**
  * FHIR dates of every precision as inclusive [low, high] epoch-millisecond ranges: "2020" is the
  * whole year, "2020-03-01T10:00" the whole minute. Values without a time zone are read as UTC
@@ -22,7 +24,7 @@ export function dateRange(value: string): Range | undefined {
   const hour = h ? Number(h) : 0;
   const minute = mi ? Number(mi) : 0;
   const second = s ? Number(s) : 0;
-  if (month > 11 || day < 1 || day > daysIn(year, month) || hour > 24 || minute > 59 || second > 60) return undefined;
+  if (day < 1 || day > daysInMonth(year, month + 1) || hour > 24 || minute > 59 || second > 60) return undefined;
   const digits = frac ? Math.min(frac.length, 3) : 0;
   const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
   let offset = 0;
@@ -41,11 +43,6 @@ export function dateRange(value: string): Range | undefined {
   else if (!frac) next = lo + 1000;
   else next = lo + 10 ** (3 - digits);
   return [lo, next - 1];
-}
-
-/** Days in a month (0-based) of a year: 2021-02-30 is no date, not March 2. */
-function daysIn(year: number, month: number): number {
-  return month === 1 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month];
 }
 
 /** Date.UTC without its mapping of years 0-99 to 1900+ (FHIR years are literal). */

@@ -1,5 +1,6 @@
 import type { ElementDefinition, StructureDefinition } from 'fhir/r4.js';
 import type { DefinitionRegistry } from './registry.js';
+import { daysInMonth } from '../fhir/calendar.js';
 
 const REGEX_EXT = 'http://hl7.org/fhir/StructureDefinition/regex';
 /** FHIR caps every primitive value at 1 MB. */
@@ -17,10 +18,6 @@ export interface PrimitiveType {
 
 function valueElement(sd: StructureDefinition): ElementDefinition | undefined {
   return sd.snapshot?.element.find((e) => e.path === `${sd.type}.value`);
-}
-
-function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
 /** Regexes cannot see calendars: 2020-02-30 matches the date pattern but is no date. */

@@ -21,7 +21,7 @@ t.test('date precision becomes an inclusive ms range', async (t) => {
   t.same(dateRange('0050'), [new Date('0050-01-01T00:00:00Z').getTime(), new Date('0051-01-01T00:00:00Z').getTime() - 1]);
   t.equal(dateRange('2020-13'), undefined);
   t.same(dateRange('2020-02-29'), [Date.UTC(2020, 1, 29), Date.UTC(2020, 2, 1) - 1], 'a leap day');
-  for (const no of ['2021-02-29', '2100-02-29', '2020-04-31', '2020-02-30T10:00Z']) t.equal(dateRange(no), undefined, `${no} is no date`);
+  for (const no of ['2021-02-29', '2100-02-29', '2020-04-31', '2020-02-30T10:00Z', '2020-00', '2020-00-15']) t.equal(dateRange(no), undefined, `${no} is no date`);
   t.equal(dateRange('yesterday'), undefined);
 });
 
