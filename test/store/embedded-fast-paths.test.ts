@@ -199,3 +199,23 @@ t.test('an _id page stays decided by the keys (not a scan of every resource of t
   t.same(ids, ['p7']);
   t.ok(looks <= 2, `looked at ${looks} resource(s)`);
 });
+
+t.test('undecided queries do not push a decided query out of the decided-keys memo', async (t) => {
+  const { storeFactories } = await import('../helpers/stores.js');
+  const { store, cleanup } = await storeFactories()[0].open();
+  t.teardown(cleanup);
+  for (let i = 0; i < 30; i++) {
+    const ref = [{ p: 'subject', r: i % 3 ? 'Patient/a' : 'Patient/b' }];
+    await store.transact((tx) => tx.put({ type: 'Observation', id: `o${String(i).padStart(2, '0')}`, resource: { resourceType: 'Observation' } as never, idx: { ref } }));
+  }
+  const hash = (store as unknown as { hash: { exact: (...a: unknown[]) => unknown } }).hash;
+  const original = hash.exact.bind(hash);
+  const asked: string[] = [];
+  hash.exact = (...a: unknown[]) => (asked.push(JSON.stringify(a[1])), original(...a));
+  const decided = { 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/b' } } };
+  t.equal(await store.count(['Observation'], decided), 10);
+  // More undecided queries (each an id range, evaluated per resource) than the memo keeps.
+  for (let i = 0; i < 20; i++) t.equal(await store.count(['Observation'], { id: { $gt: `o${String(i).padStart(2, '0')}` } }), 29 - i);
+  t.equal(await store.count(['Observation'], decided), 10);
+  t.equal(asked.filter((f) => f === JSON.stringify(decided)).length, 1, 'the decided keys were computed once');
+});

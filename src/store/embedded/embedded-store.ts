@@ -248,6 +248,8 @@ export class EmbeddedStore implements ResourceStore {
    * (e.g. patient + status, or code = system|code), without touching a version; else undefined.
    */
   private decided(types: readonly string[], filter: Filter): ReadonlySet<string> | undefined {
+    // Asked of the memo only when decided (or empty): an undecided filter would push out a decided one's keys.
+    if (Object.keys(filter).length > 0 && !this.hash.decides(filter)) return undefined;
     return this.decidedKeys.keys(types, filterKey(types, filter), filter);
   }
 
@@ -255,23 +257,15 @@ export class EmbeddedStore implements ResourceStore {
     const allTypes = types.length > 0 ? types : [...this.live.keys()];
     const out: EmbeddedVersion[] = [];
     if (!overlay) {
-      // Decided by the hash indexes alone (e.g. patient + status): no filter evaluation needed.
-      const exact = this.decided(types, filter);
-      if (exact) {
-        for (const k of exact) {
-          const v = this.latest.get(k);
-          if (v && !v.deleted) out.push(v);
-        }
-        return out;
-      }
-      // An $and of which some clauses the indexes decide (e.g. a token plus a date range): those
-      // give the exact set, and only the other clauses are evaluated, on that set.
-      const split = this.splitFilter(filter);
-      const keys = split.residual && Object.keys(split.base).length > 0 ? this.decided(types, split.base) : undefined;
+      // What the hash indexes decide (e.g. patient + status) needs no filter evaluation; of an $and
+      // they partly decide (e.g. a token plus a date range) only the other clauses are evaluated,
+      // on that set.
+      const { base, residual } = this.splitFilter(filter);
+      const keys = !residual ? this.decided(types, filter) : Object.keys(base).length > 0 ? this.decided(types, base) : undefined;
       if (keys) {
         for (const k of keys) {
           const v = this.latest.get(k);
-          if (v && !v.deleted && split.residual!(v.doc)) out.push(v);
+          if (v && !v.deleted && (!residual || residual(v.doc))) out.push(v);
         }
         return out;
       }
