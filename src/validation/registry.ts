@@ -171,7 +171,7 @@ export class DefinitionRegistry {
     return reg;
   }
 
-  /** Core value sets and code systems are read on first use of a binding. */
+  /** Core value sets and code systems, read once: by createValidator at start-up, else on first use of a binding. */
   ensureTerminology(): void {
     if (this.terminologyLoaded) return;
     this.terminologyLoaded = true;
