@@ -1,6 +1,7 @@
 // Calendar arithmetic of EP2: every date the engine compares is a local date (YYYY-MM-DD) in the
 // practice time zone (default UTC). Date-times must carry Z or an offset; they are converted to
 // the zone and their local date is used. Strings compare correctly because of the fixed format.
+import { daysInMonth } from '../fhir/calendar.js';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -20,17 +21,6 @@ export interface LocalMoment {
 
 export function isValidMonth(month: string): boolean {
   return MONTH.test(month);
-}
-
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-export function daysInMonth(year: number, month1: number): number {
-  // Arithmetic for the usual case (called for every date the engine reads); Date for the rest
-  // (Date.UTC reads years 0-99 as 1900-1999, kept as it was).
-  if (year >= 100 && month1 >= 1 && month1 <= 12 && Number.isInteger(year) && Number.isInteger(month1)) {
-    return month1 === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : MONTH_DAYS[month1 - 1];
-  }
-  return new Date(Date.UTC(year, month1, 0)).getUTCDate();
 }
 
 export interface MonthBounds {

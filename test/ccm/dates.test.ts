@@ -1,5 +1,6 @@
 import t from 'tap';
-import { daysInMonth, toLocal } from '../../src/ccm/dates.js';
+import { toLocal } from '../../src/ccm/dates.js';
+import { daysInMonth } from '../../src/fhir/calendar.js';
 
 /**
  * What toLocal promises for a date-time in the UTC zone (EP2), stated independently of how it
