@@ -1,6 +1,7 @@
 import { FhirError } from '../fhir/errors.js';
 import type { SearchService } from '../rest/services.js';
 import type { DistinctQuery, Filter, FindQuery, HistoryQuery, PutInput, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
+import { allOf } from '../search/compiled.js';
 import { requestAuth, type AuthContext } from './context.js';
 import { Policies } from './policies.js';
 import type { AccessPolicy } from './policy.js';
@@ -14,14 +15,10 @@ const unguarded = (prop: string | symbol) => () => {
 };
 
 /**
- * A query's filter and the token's narrowing as one flat conjunction (an empty filter drops out),
- * so the store's indexes can decide the narrowing clause instead of evaluating it row by row.
+ * A query's filter and the token's narrowing as one flat conjunction (allOf drops an empty filter
+ * and flattens), so the store's indexes can decide the narrowing clause instead of evaluating it row by row.
  */
-function both(a: Filter, b: Filter): Filter {
-  if (Object.keys(a).length === 0) return b;
-  const parts = (f: Filter): Filter[] => (Object.keys(f).length === 1 && Array.isArray(f.$and) ? (f.$and as Filter[]) : [f]);
-  return { $and: [...parts(a), ...parts(b)] };
-}
+const both = (a: Filter, b: Filter): Filter => allOf([a, b]);
 
 /** Most history versions looked at to fill one page (or count) for a narrowed token. */
 const HISTORY_SCAN_LIMIT = 100_000;

@@ -17,8 +17,17 @@ function isEmpty(f: Filter): boolean {
   return true;
 }
 
+/**
+ * The conjunction of filters, empty ones dropped and nested conjunctions flattened: one flat
+ * `$and` is what the stores' indexes decide clause by clause.
+ */
 export function allOf(filters: Filter[]): Filter {
-  const parts = filters.filter((f) => !isEmpty(f));
+  const parts: Filter[] = [];
+  for (const f of filters) {
+    if (isEmpty(f)) continue;
+    if (Array.isArray(f.$and) && Object.keys(f).length === 1) parts.push(...(f.$and as Filter[]));
+    else parts.push(f);
+  }
   if (parts.length === 0) return {};
   if (parts.length === 1) return parts[0];
   return { $and: parts };
