@@ -1,5 +1,6 @@
 import type { DistinctQuery, Filter } from '../port.js';
 import { queryKey } from './query-key.js';
+import { distinctCollector } from '../distinct-elements.js';
 
 /** What the embedded store lends this module: its commit counter and its filter matching. */
 export interface DistinctSource {
@@ -47,22 +48,9 @@ export class DistinctValues {
     const key = queryKey([q.types, q.filter, q.field, q.where ?? {}, q.key, q.prefix ?? '']);
     const hit = this.kept.get(key);
     if (hit) return hit;
-    const path = q.field.split('.');
-    const where = Object.entries(q.where ?? {});
-    const prefix = q.prefix ?? '';
+    const collect = distinctCollector(q);
     const seen = new Set<string>();
-    for (const { doc } of this.source.matching(q.types, q.filter)) {
-      let arr: unknown = doc;
-      for (const part of path) arr = arr && typeof arr === 'object' ? (arr as Record<string, unknown>)[part] : undefined;
-      if (!Array.isArray(arr)) continue;
-      for (const el of arr) {
-        if (!el || typeof el !== 'object') continue;
-        const e = el as Record<string, unknown>;
-        const v = e[q.key];
-        if (typeof v !== 'string' || !v.startsWith(prefix)) continue;
-        if (where.every(([k, want]) => e[k] === want)) seen.add(v);
-      }
-    }
+    for (const { doc } of this.source.matching(q.types, q.filter)) collect(doc, seen);
     const all = [...seen].sort();
     if (this.kept.size >= KEPT) this.kept.delete(this.kept.keys().next().value!);
     this.kept.set(key, all);

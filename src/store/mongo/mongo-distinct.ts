@@ -2,6 +2,7 @@ import { Query } from 'mingo';
 import type { Collection, Document } from 'mongodb';
 import type { DistinctQuery } from '../port.js';
 import type { VersionDoc } from './mongo-version.js';
+import { distinctCollector } from '../distinct-elements.js';
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -46,17 +47,9 @@ export async function aggregateDistinct(coll: Collection<VersionDoc>, full: Docu
  */
 export async function scanDistinct(coll: Collection<VersionDoc>, full: Document, sent: Document, q: DistinctQuery): Promise<string[]> {
   const exact = new Query(full);
-  const test = new Query({ [q.key]: elementConditions(q)[q.key], ...q.where });
-  const path = q.field.split('.');
+  const collect = distinctCollector(q);
   const seen = new Set<string>();
-  for await (const d of coll.find(sent, { projection: { res: 0 } })) {
-    if (!exact.test(d)) continue;
-    let arr: unknown = d;
-    for (const part of path) arr = arr && typeof arr === 'object' ? (arr as Record<string, unknown>)[part] : undefined;
-    if (!Array.isArray(arr)) continue;
-    for (const el of arr) {
-      if (el && typeof el === 'object' && test.test(el as Record<string, unknown>)) seen.add((el as Record<string, string>)[q.key]);
-    }
-  }
-  return [...seen].sort().slice(0, q.limit);
+  for await (const d of coll.find(sent, { projection: { res: 0 } })) if (exact.test(d)) collect(d, seen);
+  const after = q.after;
+  return [...seen].filter((v) => after === undefined || v > after).sort().slice(0, q.limit);
 }
