@@ -77,10 +77,6 @@ function searchJson(search: NonNullable<BundleEntry['search']>): string {
   return JSON.stringify(search);
 }
 
-export function entryWithStoredJson(fullUrl: string, json: string, search: BundleEntry['search']): BundleEntry {
-  return new StoredJsonEntry(fullUrl, json, search) as BundleEntry;
-}
-
 const TYPE = /^[A-Za-z]{1,64}$/;
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 

@@ -1,9 +1,15 @@
 import t from 'tap';
 import type { Bundle, BundleEntry } from 'fhir/r4.js';
-import { entryWithStoredJson, serializeJson } from '../../src/fhir/raw-json.js';
+import { serializeJson, storedEntryMaker } from '../../src/fhir/raw-json.js';
 import { serialize } from '../../src/http/render.js';
 
 // Search pages splice stored JSON: the text must be exactly what JSON.stringify gives for the parsed page.
+
+/** The entry a search engine on the URL's base makes for it. */
+const entryFor = (fullUrl: string, json: string, search: BundleEntry['search']) => {
+  const [, base, type, id] = /^(.*)\/([^/]*)\/([^/]*)$/.exec(fullUrl)!;
+  return storedEntryMaker(base)(type, id, json, search);
+};
 
 const stored = JSON.stringify({ resourceType: 'Patient', id: 'a', name: [{ family: 'Müller "Q" \\ 漢' }] });
 const page = (fullUrls: string[], search: BundleEntry['search'][]): Bundle => ({
@@ -11,7 +17,7 @@ const page = (fullUrls: string[], search: BundleEntry['search'][]): Bundle => ({
   type: 'searchset',
   total: fullUrls.length,
   link: [{ relation: 'self', url: 'http://x/fhir/Patient?name=M%C3%BCller' }],
-  entry: fullUrls.map((u, i) => entryWithStoredJson(u, stored, search[i])),
+  entry: fullUrls.map((u, i) => entryFor(u, stored, search[i])),
 });
 const plain = (b: Bundle) => JSON.stringify({ ...b, entry: b.entry!.map((e) => ({ fullUrl: e.fullUrl, resource: JSON.parse(stored), ...(e.search ? { search: e.search } : {}) })) });
 

@@ -2,7 +2,9 @@ import t from 'tap';
 import { Query } from 'mingo';
 import { topKeys } from '../../src/store/embedded/top-keys.js';
 import { compileScalarFilter } from '../../src/store/embedded/scalar-filter.js';
-import { entryWithStoredJson, serializeJson } from '../../src/fhir/raw-json.js';
+import { serializeJson, storedEntryMaker } from '../../src/fhir/raw-json.js';
+
+const onX = storedEntryMaker('http://x/fhir');
 import type { Filter } from '../../src/store/port.js';
 
 let seed = 11;
@@ -55,8 +57,8 @@ t.test('stored JSON is spliced into a Bundle as it is, and a resource that was r
     total: 2,
     link: [{ relation: 'self', url: 'http://x/fhir/Patient?a=b' }],
     entry: [
-      entryWithStoredJson('http://x/fhir/Patient/a', stored[0], { mode: 'match' }),
-      entryWithStoredJson('http://x/fhir/Condition/b', stored[1], { mode: 'include' }),
+      onX('Patient', 'a', stored[0], { mode: 'match' }),
+      onX('Condition', 'b', stored[1], { mode: 'include' }),
       { resource: { resourceType: 'OperationOutcome', issue: [] }, search: { mode: 'outcome' } },
     ],
   });
@@ -71,7 +73,7 @@ t.test('stored JSON is spliced into a Bundle as it is, and a resource that was r
 });
 
 t.test('an entry whose fullUrl or search was replaced is serialised from its fields', async (t) => {
-  const e = entryWithStoredJson('http://x/fhir/Patient/a', '{"resourceType":"Patient","id":"a"}', { mode: 'match' });
+  const e = onX('Patient', 'a', '{"resourceType":"Patient","id":"a"}', { mode: 'match' });
   const b = { resourceType: 'Bundle', type: 'searchset', entry: [e] };
   t.equal(serializeJson(b, false), '{"resourceType":"Bundle","type":"searchset","entry":[{"fullUrl":"http://x/fhir/Patient/a","resource":{"resourceType":"Patient","id":"a"},"search":{"mode":"match"}}]}');
   (e.search as { mode: string }).mode = 'include';
