@@ -24,7 +24,7 @@ export function dateRange(value: string): Range | undefined {
   const hour = h ? Number(h) : 0;
   const minute = mi ? Number(mi) : 0;
   const second = s ? Number(s) : 0;
-  if (day < 1 || day > daysInMonth(year, month + 1) || hour > 24 || minute > 59 || second > 60) return undefined;
+  if (day < 1 || day > daysInMonth(year, month + 1) || hour > 23 || minute > 59 || second > 60) return undefined;
   const digits = frac ? Math.min(frac.length, 3) : 0;
   const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
   let offset = 0;

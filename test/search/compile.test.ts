@@ -22,6 +22,8 @@ t.test('date precision becomes an inclusive ms range', async (t) => {
   t.equal(dateRange('2020-13'), undefined);
   t.same(dateRange('2020-02-29'), [Date.UTC(2020, 1, 29), Date.UTC(2020, 2, 1) - 1], 'a leap day');
   for (const no of ['2021-02-29', '2100-02-29', '2020-04-31', '2020-02-30T10:00Z', '2020-00', '2020-00-15']) t.equal(dateRange(no), undefined, `${no} is no date`);
+  // R4 dateTime/instant hours are 00-23 (the datatype regexes; search.html uses the same format): no 24:00
+  t.equal(dateRange('2020-01-01T24:00:00Z'), undefined, 'hour 24 is no time');
   t.equal(dateRange('yesterday'), undefined);
 });
 
