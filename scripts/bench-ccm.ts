@@ -9,14 +9,13 @@
  * a full collection is read before and after each pass (what a pass keeps, as opposed to RSS,
  * which V8 grows and returns as it likes).
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Pool, WebSocket } from 'undici';
 import { projectRoot } from '../src/project-root.js';
-import { call, freePort, rssMb } from './bench-kit.js';
+import { call, freePort, rssMb, startChild, stopChild } from './bench-kit.js';
 
 const root = projectRoot();
 
@@ -99,8 +98,7 @@ export async function ccmBench(pool: Pool, serverPid?: number, inspectPort?: num
   }
   console.log(`# reading through search: ${perType.join(', ')}`);
   const readSecs = (performance.now() - t0) / 1000;
-  // Twice: the first pass also builds the store's hash index on token values the first time a
-  // token query needs it (kept for good, as on a long-running server); the second runs warm.
+  // Twice: the first pass runs cold (its code and the month's candidate query not yet warm), the second warm.
   // Memory of the server is sampled while the month is billed: a pass holds a page, not the month.
   const pass = async () => {
     const before = rssMb(serverPid);
@@ -131,46 +129,28 @@ export async function ccmBench(pool: Pool, serverPid?: number, inspectPort?: num
   }
 }
 
-/** A server child on `env.PORT`, and the seconds it took to answer /readyz (however long replaying its data takes). */
-async function startServer(env: Record<string, string>, execArgv: string[]): Promise<{ proc: ChildProcess; secs: number }> {
-  const started = performance.now();
-  const proc = fork(join(root, 'dist/src/server.js'), [], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`the server exited with ${proc.exitCode} before it was ready`);
-    const ready = await fetch(`http://127.0.0.1:${env.PORT}/readyz`).then((r) => r.ok, () => false);
-    if (ready) return { proc, secs: (performance.now() - started) / 1000 };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.on('exit', r));
-  proc.kill('SIGTERM');
-  await exited;
-}
-
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-bench-'));
   const port = await freePort();
   const inspectPort = await freePort();
   const nodeArgs = [`--inspect=127.0.0.1:${inspectPort}`, ...(process.env.BENCH_CCM_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-  let server = await startServer(env, nodeArgs);
+  const startServer = () => startChild(join(root, 'dist/src/server.js'), env, nodeArgs, Number.POSITIVE_INFINITY);
+  let server = await startServer();
   const freshSecs = server.secs;
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 8, pipelining: 1 });
   try {
     await ccmBench(pool, server.proc.pid, inspectPort);
     // Start-up on the data just written: the commit log replayed, with the store's indexes.
-    await stop(server.proc);
-    server = await startServer(env, nodeArgs);
+    await stopChild(server.proc);
+    server = await startServer();
     console.log(
       `# server ready in ${freshSecs.toFixed(1)} s on a fresh data dir, ${server.secs.toFixed(1)} s on the data dir above ` +
         `(RSS then ${rssMb(server.proc.pid).toFixed(0)} MB, heap in use after a full collection ${(await heapAfterGc(inspectPort)).toFixed(0)} MB)`,
     );
   } finally {
     await pool.close();
-    await stop(server.proc);
+    await stopChild(server.proc);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

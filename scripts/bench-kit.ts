@@ -47,23 +47,40 @@ export async function measure(name: string, concurrency: number, op: (i: number)
   return { name, concurrency, ops: latencies.length, perSec: units / secs, p50: percentile(latencies, 50), p99: percentile(latencies, 99), unit };
 }
 
-export async function startChild(script: string, env: Record<string, string>, execArgv: string[] = []): Promise<{ proc: ChildProcess; port: number }> {
+/**
+ * A child process: a server on `env.PORT` (ready when /readyz answers, within `readyWithinMs`:
+ * replaying a large data dir takes longer than the default), else one that sends its port.
+ * `secs` is how long it took to be ready.
+ */
+export async function startChild(
+  script: string,
+  env: Record<string, string>,
+  execArgv: string[] = [],
+  readyWithinMs = 30_000,
+): Promise<{ proc: ChildProcess; port: number; secs: number }> {
+  const started = performance.now();
   const proc = fork(script, [], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const secs = () => (performance.now() - started) / 1000;
   if (env.PORT) {
     const port = Number(env.PORT);
-    for (let i = 0; i < 300; i++) {
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-        if (r.ok) return { proc, port };
-      } catch {
-        /* starting */
-      }
+    while (performance.now() - started < readyWithinMs) {
+      if (proc.exitCode !== null) throw new Error(`${script} exited with ${proc.exitCode} before it was ready`);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+      if (ready) return { proc, port, secs: secs() };
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`${script} did not start`);
   }
   const port = await new Promise<number>((resolve) => proc.on('message', (m: { port: number }) => resolve(m.port)));
-  return { proc, port };
+  return { proc, port, secs: secs() };
+}
+
+/** Stops a child with SIGTERM and waits for it to exit (at once if it already has). */
+export async function stopChild(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.on('exit', r));
+  proc.kill('SIGTERM');
+  await exited;
 }
 
 export async function call(pool: Pool, method: string, path: string, body?: string, contentType = 'application/fhir+json'): Promise<{ status: number; text: string }> {

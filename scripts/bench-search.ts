@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { projectRoot } from '../src/project-root.js';
-import { call, freePort, measureServer, rssMb, SECONDS, startChild, type Measure } from './bench-kit.js';
+import { call, freePort, measureServer, rssMb, SECONDS, startChild, stopChild, type Measure } from './bench-kit.js';
 import { loadPatients, measureSearches } from './search-bench.js';
 
 const root = projectRoot();
@@ -44,8 +44,7 @@ async function main() {
     console.log(`# server RSS after the searches: ${rssMb(server.proc.pid).toFixed(0)} MB`);
   }
   await pool.close();
-  server.proc.kill('SIGTERM');
-  await new Promise((r) => server.proc.on('exit', r));
+  await stopChild(server.proc);
   rmSync(dataDir, { recursive: true, force: true });
 
   console.log(`\nsearch benchmark (${SECONDS}s per row, Node ${process.version}); ratio = rate / bare-Fastify rate at concurrency 16; cpu = server CPU per request\n`);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { projectRoot } from '../src/project-root.js';
-import { call, freePort, measure, SECONDS, startChild, type Measure } from './bench-kit.js';
+import { call, freePort, measure, SECONDS, startChild, stopChild, type Measure } from './bench-kit.js';
 import { loadPatients, measureSearches } from './search-bench.js';
 import { ccmBench } from './bench-ccm.js';
 
@@ -94,8 +94,7 @@ async function main() {
   results.push(...(await measureSearches(pool, 'search dataset', patientIds, 16, server.proc.pid)));
   await ccmBench(pool, server.proc.pid);
   await pool.close();
-  server.proc.kill('SIGTERM');
-  await new Promise((r) => server.proc.on('exit', r));
+  await stopChild(server.proc);
   rmSync(dataDir, { recursive: true, force: true });
 
   console.log(`\nccm-fhir-server benchmark (${SECONDS}s per row, Node ${process.version}); ratio = rate / bare-Fastify rate at the same concurrency\n`);
