@@ -5,7 +5,7 @@
  * reported against a read by id measured in the same run.
  */
 import type { Pool } from 'undici';
-import { call, measureServer, type Measure } from './bench-kit.js';
+import { call, measure as plainMeasure, measureServer, type Measure } from './bench-kit.js';
 
 const SNOMED = ['44054006', '38341003', '195967001', '13645005', '49436004', '73211009', '414545008', '15777000', '271737000', '40055000'];
 
@@ -66,10 +66,12 @@ export async function loadPatients(pool: Pool, patients: number, conditions: num
   return ids;
 }
 
-/** The searches of the targets, each with its share of the read rate and its p50 against a read's. */
-/** serverPid: the server's process, whose CPU per request is measured too (see measureServer). */
+/**
+ * The searches of the targets, each with its share of the read rate and its p50 against a read's;
+ * serverPid: the server's process, whose CPU per request is measured too (see measureServer).
+ */
 export async function measureSearches(pool: Pool, label: string, patientIds: string[], concurrency: number, serverPid?: number): Promise<Measure[]> {
-  const measure = (...args: Parameters<typeof measureServer> extends [unknown, ...infer R] ? R : never) => measureServer(serverPid, ...args);
+  const measure: typeof plainMeasure = (...args) => measureServer(serverPid, ...args);
   const results: Measure[] = [];
   const readOp = async (i: number) => {
     const r = await call(pool, 'GET', `/fhir/Patient/${patientIds[i % patientIds.length]}`);
