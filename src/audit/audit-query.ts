@@ -88,14 +88,13 @@ export function matchesKeys(k: AuditKeys, q: AuditQuery): boolean {
 
 /**
  * The [start, end) of a FHIR date/dateTime at its precision, epoch ms, with its prefix; undefined
- * when malformed. Dates without a time are UTC; a time needs a zone here (an audit query names
- * instants).
+ * when malformed. Read as every date search value is (src/search/date-range.ts): a value without
+ * a zone is UTC, where search.html#date lets the server assume its own zone.
  */
 export function dateRange(value: string): { op: string; start: number; end: number } | undefined {
   const m = /^(eq|ge|gt|le|lt)?(\d.*)$/.exec(value);
   if (!m) return undefined;
   const [, op = 'eq', rest] = m;
-  if (rest.includes('T') && !/(Z|[+-]\d{2}:\d{2})$/.test(rest)) return undefined;
   const r = inclusiveRange(rest);
   return r && { op, start: r[0], end: r[1] + 1 };
 }
