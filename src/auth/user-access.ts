@@ -99,9 +99,8 @@ function isCurrentRole(role: PractitionerRole | undefined, now: number): boolean
   return role !== undefined && role.active !== false && covers(role.period, now);
 }
 
-/** No period, or one that has started and not ended. */
+/** No period, or one that has started and not ended (read as date search reads them: the start from its first millisecond, the end to its last; an unreadable bound does not bound). */
 function covers(period: Period | undefined, now: number): boolean {
-  if (period?.start && Date.parse(period.start) > now) return false;
-  // The end counts to its last millisecond at its precision (2025-03: the end of March); an unreadable end does not end it.
+  if (period?.start && (dateRange(period.start)?.[0] ?? Number.NEGATIVE_INFINITY) > now) return false;
   return !(period?.end && (dateRange(period.end)?.[1] ?? Number.POSITIVE_INFINITY) < now);
 }
