@@ -4,7 +4,8 @@
 import { daysInMonth } from '../fhir/calendar.js';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+// Hours 00-23 as in R4's dateTime (Date.parse would read 24:00 as midnight of the next day).
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 const PARTIAL = /^(\d{4})(?:-(\d{2}))?$/;
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 

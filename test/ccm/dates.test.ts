@@ -4,11 +4,12 @@ import { daysInMonth } from '../../src/fhir/calendar.js';
 
 /**
  * What toLocal promises for a date-time in the UTC zone (EP2), stated independently of how it
- * reads the value: the R4 dateTime shape with an offset, a real calendar date, then the
- * instant ECMAScript's Date.parse gives and that instant's UTC date and time.
+ * reads the value: the R4 dateTime shape with an offset (hours 00-23, as R4's dateTime regex has
+ * them), a real calendar date, then the instant ECMAScript's Date.parse gives and that instant's
+ * UTC date and time.
  */
 function expected(v: string): { date: string; sortKey: string; instant: number } | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.exec(v);
+  const m = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.exec(v);
   if (!m) return null;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return null;
@@ -44,6 +45,10 @@ t.test('dates and other forms keep their reading', async (t) => {
   t.equal(toLocal('2025-03', 'UTC'), null);
   t.equal(toLocal('2025-03-04T10:00', 'UTC'), null, 'a time without an offset is refused (EP2)');
   t.equal(toLocal('2025-03-04 10:00:00Z', 'UTC'), null);
+  // R4 dateTime hours are 00-23: 24:00 on 31 March is no time, not midnight of 1 April (which
+  // Date.parse makes of it, moving a time entry into the next month).
+  t.equal(toLocal('2025-03-31T24:00:00Z', 'UTC'), null);
+  t.equal(toLocal('2025-03-31T24:00:00-05:00', 'America/New_York'), null);
   // The practice zone decides the local date: 23:30 in New York on 31 March is 1 April in UTC.
   t.same(toLocal('2025-03-31T23:30:00-04:00', 'America/New_York'), { date: '2025-03-31', sortKey: '2025-03-31T23:30:00.000', instant: Date.UTC(2025, 3, 1, 3, 30) });
   t.same(toLocal('2025-03-31T23:30:00-04:00', 'UTC')!.date, '2025-04-01');
