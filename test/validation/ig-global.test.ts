@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import t from 'tap';
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
 import { createValidator } from '../../src/validation/validator.js';
@@ -13,6 +15,16 @@ if (cases) {
 
   t.test('with the IG, its global profile applies', async (t) => {
     const v = base.extend([read('patient-ig-ig.json'), sd]);
+    t.same(errors(v.validate(read('patient-ig-good.json'))), []);
+    t.same(errors(v.validate(read('patient-ig-bad.json'))), ['Patient.name'], 'the profile requires a name');
+  });
+
+  t.test('an IG package (IG_PACKAGES) applies its global profiles too', async (t) => {
+    const dir = join(t.testdir({ package: {} }), 'package');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'test.ig.global', version: '0.0.1' }));
+    writeFileSync(join(dir, 'ImplementationGuide-patient-ig.json'), JSON.stringify(read('patient-ig-ig.json')));
+    writeFileSync(join(dir, 'StructureDefinition-patient-ig.json'), JSON.stringify(sd));
+    const v = await createValidator({ packagePaths: [dirname(dir)] });
     t.same(errors(v.validate(read('patient-ig-good.json'))), []);
     t.same(errors(v.validate(read('patient-ig-bad.json'))), ['Patient.name'], 'the profile requires a name');
   });
