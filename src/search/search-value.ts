@@ -12,6 +12,8 @@ export const MAX_VALUE_LENGTH = 2048;
 
 /** Splits on an unescaped separator, keeping escapes in the parts. */
 export function splitEscaped(s: string, sep: string): string[] {
+  // Most values have no escape: a plain split, not a string built a character at a time.
+  if (!s.includes('\\')) return s.split(sep);
   const out: string[] = [];
   let cur = '';
   for (let i = 0; i < s.length; i++) {
@@ -30,6 +32,7 @@ export function splitEscaped(s: string, sep: string): string[] {
 
 /** Removes escapes: `\,` → `,`, `\|` → `|`, `\$` → `$`, `\\` → `\`. */
 export function unescapeValue(s: string): string {
+  if (!s.includes('\\')) return s;
   return s.replace(/\\([\\,|$])/g, '$1');
 }
 

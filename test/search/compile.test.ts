@@ -63,6 +63,11 @@ t.test('escaping and folding', async (t) => {
   t.same(splitEscaped('a\\,b,c', ','), ['a\\,b', 'c']);
   t.same(splitEscaped('s\\|x|c', '|').map(unescapeValue), ['s|x', 'c']);
   t.equal(unescapeValue('a\\$b\\\\'), 'a$b\\');
+  // Values without a backslash take a shortcut; empty alternatives and the empty value stay.
+  t.same(splitEscaped('a,,b,', ','), ['a', '', 'b', '']);
+  t.same(splitEscaped('', '|'), ['']);
+  t.same(splitEscaped('http://x|c\\|d', '|'), ['http://x', 'c\\|d']);
+  t.equal(unescapeValue('Patient/1,2'), 'Patient/1,2');
   t.equal(fold('Ÿvès-MÜLLER'), 'yves-muller');
 });
 
