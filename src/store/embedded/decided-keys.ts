@@ -1,4 +1,3 @@
-import type { Filter } from '../port.js';
 import { topKeys } from './top-keys.js';
 
 /** How many recent queries keep their answer (a few dashboards or paging clients at once). */
@@ -20,17 +19,18 @@ interface Entry {
  * the same population query: the second time, the keys are sorted once, and every later page
  * in the default order is a slice instead of a pass over all of them.
  */
-export class DecidedKeys {
+export class DecidedKeys<Q> {
   private readonly kept = new Map<string, Entry>();
 
   constructor(
     private readonly epochOf: (types: readonly string[]) => number,
-    private readonly compute: (types: readonly string[], filter: Filter) => ReadonlySet<string> | undefined,
+    /** The decided keys of a query (`Q`: the filter as the store reads it), undefined when not decided. */
+    private readonly compute: (types: readonly string[], query: Q) => ReadonlySet<string> | undefined,
   ) {}
 
   /** The decided key set, or undefined when the indexes do not decide the filter. */
-  keys(types: readonly string[], key: string, filter: Filter): ReadonlySet<string> | undefined {
-    return this.entry(types, key, filter).keys;
+  keys(types: readonly string[], key: string, query: Q): ReadonlySet<string> | undefined {
+    return this.entry(types, key, query).keys;
   }
 
   /**
@@ -40,14 +40,14 @@ export class DecidedKeys {
   page(
     types: readonly string[],
     key: string,
-    filter: Filter,
+    query: Q,
     skip: number,
     limit: number,
     descending: boolean,
     accept?: (key: string) => boolean,
     bound?: { key: string; after: boolean },
   ): string[] | undefined {
-    const e = this.entry(types, key, filter);
+    const e = this.entry(types, key, query);
     if (!e.keys) return undefined;
     e.uses++;
     if (bound && e.keys.size > skip + limit) {
@@ -86,7 +86,7 @@ export class DecidedKeys {
     return out;
   }
 
-  private entry(types: readonly string[], key: string, filter: Filter): Entry {
+  private entry(types: readonly string[], key: string, query: Q): Entry {
     const epoch = this.epochOf(types);
     const e = this.kept.get(key);
     if (e && e.epoch === epoch) {
@@ -94,7 +94,7 @@ export class DecidedKeys {
       this.kept.set(key, e);
       return e;
     }
-    const fresh: Entry = { epoch, keys: this.compute(types, filter), uses: 0 };
+    const fresh: Entry = { epoch, keys: this.compute(types, query), uses: 0 };
     this.kept.delete(key);
     this.kept.set(key, fresh);
     if (this.kept.size > KEPT) this.kept.delete(this.kept.keys().next().value as string);

@@ -19,7 +19,7 @@ import { resourceKey, stampResource } from '../stamp.js';
 import { CommitLog } from './commit-log.js';
 import { readLogLine } from './log-line.js';
 import { EmbeddedVersion } from './version.js';
-import { HashIndexes } from './hash-index.js';
+import { Decision, HashIndexes } from './hash-index.js';
 import { Interner } from './interner.js';
 import { sortByScalars } from './scalar-sort.js';
 import { compileScalarFilter } from './scalar-filter.js';
@@ -210,13 +210,13 @@ export class EmbeddedStore implements ResourceStore {
     this.typeCommits.set(type, (this.typeCommits.get(type) ?? 0) + 1);
   }
 
-  private readonly decidedKeys = new DecidedKeys(
+  private readonly decidedKeys = new DecidedKeys<Decided>(
     (types) => this.epochOf(types),
-    (types, filter) => {
+    (types, d) => {
       const all = types.length > 0 ? types : [...this.live.keys()];
       // No condition (a whole type, paged): every live resource of the types.
-      if (Object.keys(filter).length === 0) return new Set(all.flatMap((t) => [...(this.live.get(t)?.values() ?? [])].map((v) => v.key)));
-      return this.hash.exact(all, filter, (k) => this.liveDoc(k));
+      if (d === ALL) return new Set(all.flatMap((t) => [...(this.live.get(t)?.values() ?? [])].map((v) => v.key)));
+      return this.hash.exact(all, d, (k) => this.liveDoc(k));
     },
   );
 
@@ -228,9 +228,11 @@ export class EmbeddedStore implements ResourceStore {
    */
   private splitFilter(
     filter: Filter,
-  ): { base: Filter; residual?: (doc: EmbeddedVersion['doc']) => boolean; scalar?: boolean; bound?: { key: string; after: boolean } } {
+  ): { base: Filter; decided?: Decided; residual?: (doc: EmbeddedVersion['doc']) => boolean; scalar?: boolean; bound?: { key: string; after: boolean } } {
+    if (Object.keys(filter).length === 0) return { base: filter, decided: ALL };
     // The usual case first: the indexes decide the whole filter (one question instead of one per clause).
-    if (this.hash.decides(filter)) return { base: filter };
+    const whole = this.hash.decision(filter);
+    if (whole) return { base: filter, decided: whole };
     const clauses = Object.keys(filter).length === 1 && Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [filter];
     const base: Filter[] = [];
     const rest: Filter[] = [];
@@ -240,7 +242,8 @@ export class EmbeddedStore implements ResourceStore {
     const plain = compileScalarFilter(r);
     const residual = plain ?? mingoBacked(r);
     const bound = rest.length === 1 ? keysetBound(rest[0]) : undefined;
-    return { base: base.length === 0 ? {} : base.length === 1 ? base[0] : { $and: base }, residual, scalar: plain !== undefined, bound };
+    const b = base.length === 0 ? {} : base.length === 1 ? base[0] : { $and: base };
+    return { base: b, decided: Object.keys(b).length === 0 ? ALL : this.hash.decision(b), residual, scalar: plain !== undefined, bound };
   }
 
   /**
@@ -248,9 +251,12 @@ export class EmbeddedStore implements ResourceStore {
    * (e.g. patient + status, or code = system|code), without touching a version; else undefined.
    */
   private decided(types: readonly string[], filter: Filter): ReadonlySet<string> | undefined {
-    // Asked of the memo only when decided (or empty): an undecided filter would push out a decided one's keys.
-    if (Object.keys(filter).length > 0 && !this.hash.decides(filter)) return undefined;
-    return this.decidedKeys.keys(types, filterKey(types, filter), filter);
+    return this.decidedKeysOf(types, Object.keys(filter).length === 0 ? ALL : this.hash.decision(filter));
+  }
+
+  /** Asked of the memo only when decided (or empty): an undecided filter would push out a decided one's keys. */
+  private decidedKeysOf(types: readonly string[], d: Decided | undefined): ReadonlySet<string> | undefined {
+    return d === undefined ? undefined : this.decidedKeys.keys(types, decidedKey(types, d), d);
   }
 
   private matchingNow(types: readonly string[], filter: Filter, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
@@ -260,8 +266,9 @@ export class EmbeddedStore implements ResourceStore {
       // What the hash indexes decide (e.g. patient + status) needs no filter evaluation; of an $and
       // they partly decide (e.g. a token plus a date range) only the other clauses are evaluated,
       // on that set.
-      const { base, residual } = this.splitFilter(filter);
-      const keys = !residual ? this.decided(types, filter) : Object.keys(base).length > 0 ? this.decided(types, base) : undefined;
+      const { decided, residual } = this.splitFilter(filter);
+      // With a residual, an empty base would be every resource of the types tested by mingo: left to the scan below.
+      const keys = this.decidedKeysOf(types, residual && decided === ALL ? undefined : decided);
       if (keys) {
         for (const k of keys) {
           const v = this.latest.get(k);
@@ -304,12 +311,13 @@ export class EmbeddedStore implements ResourceStore {
       // versions are looked up. Paging through a whole type no longer tests every version per page.
       const split = this.splitFilter(q.filter);
       // Walking every resource of the types with mingo per key would be a scan: left to matching().
-      const scan = Object.keys(split.base).length === 0 && split.residual !== undefined && !split.scalar;
+      const scan = split.decided === ALL && split.residual !== undefined && !split.scalar;
       const residual = split.residual;
       const accept = residual ? (k: string) => { const d = this.liveDoc(k); return d !== undefined && residual(d); } : undefined;
       // The bound goes with the order it was made for (after ascending, before descending).
       const bound = split.bound && split.bound.after === (order === 1) ? split.bound : undefined;
-      const keys = scan ? undefined : this.decidedKeys.page(q.types, filterKey(q.types, split.base), split.base, q.skip ?? 0, q.limit, order === -1, accept, bound);
+      const d = scan ? undefined : split.decided;
+      const keys = d === undefined ? undefined : this.decidedKeys.page(q.types, decidedKey(q.types, d), d, q.skip ?? 0, q.limit, order === -1, accept, bound);
       if (keys) {
         const out: EmbeddedVersion[] = [];
         for (const k of keys) {
@@ -480,6 +488,15 @@ function mingoBacked(filter: Filter): (doc: EmbeddedVersion['doc']) => boolean {
   const fast = compileElemFilter(filter);
   if (!fast) return (d) => query.test(d);
   return (d) => fast(d) ?? query.test(d);
+}
+
+/** What the hash indexes decide of a filter: a Decision, or ALL for no condition (every resource of the types). */
+const ALL = 'all';
+type Decided = Decision | typeof ALL;
+
+/** Memo key of decided keys: the types and the decision's own key. */
+function decidedKey(types: readonly string[], d: Decided): string {
+  return `${JSON.stringify(types)}#${d === ALL ? '*' : d.key}`;
 }
 
 /** Memo key of a query (RegExp values included: see query-key.ts). */
