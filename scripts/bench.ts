@@ -10,7 +10,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { SERVER_NODE_ARGS } from '../src/node-args.js';
 import { projectRoot } from '../src/project-root.js';
 import { call, freePort, measure, SECONDS, startChild, stopChild, type Measure } from './bench-kit.js';
 import { loadPatients, measureSearches } from './search-bench.js';
@@ -41,7 +40,7 @@ async function main() {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-bench-'));
   const port = await freePort();
-  const server = await startChild(join(root, 'dist/src/server.js'), { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, [...SERVER_NODE_ARGS]);
+  const server = await startChild(join(root, 'dist/src/server.js'), { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32, pipelining: 1 });
   const ids: string[] = [];
   for (const c of [1, 16]) {
