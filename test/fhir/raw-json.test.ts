@@ -30,10 +30,15 @@ t.test('fullUrls and search objects are written as JSON.stringify writes them', 
 });
 
 t.test('long bodies are sent as their UTF-8 bytes, short ones as text', async (t) => {
-  const long = page(Array.from({ length: 50 }, (_, i) => `http://x/fhir/Patient/p${i}`), Array(50).fill({ mode: 'match' }));
+  const pageOf = (n: number) => page(Array.from({ length: n }, (_, i) => `http://x/fhir/Patient/p${i}`), Array(n).fill({ mode: 'match' }));
+  const long = pageOf(200);
+  t.ok(plain(long).length > 16384);
   const bytes = serialize(long, false);
   t.ok(Buffer.isBuffer(bytes));
   t.equal((bytes as Buffer).toString('utf8'), plain(long), 'the bytes decode to the same text');
+  const middle = pageOf(50);
+  t.ok(plain(middle).length > 4096 && plain(middle).length < 16384);
+  t.equal(serialize(middle, false), plain(middle), 'a page of a few KB goes out as its text');
   t.equal(typeof serialize(page(['http://x/fhir/Patient/a'], [{ mode: 'match' }]), false), 'string');
 });
 
