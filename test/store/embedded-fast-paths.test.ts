@@ -206,10 +206,14 @@ t.test('undecided queries do not push a decided query out of the decided-keys me
   const { storeFactories } = await import('../helpers/stores.js');
   const { store, cleanup } = await storeFactories()[0].open();
   t.teardown(cleanup);
-  for (let i = 0; i < 30; i++) {
-    const ref = [{ p: 'subject', r: i % 3 ? 'Patient/a' : 'Patient/b' }];
-    await store.transact((tx) => tx.put({ type: 'Observation', id: `o${String(i).padStart(2, '0')}`, resource: { resourceType: 'Observation' } as never, idx: { ref } }));
-  }
+  // Patient/b has 300 resources: its answer is worth keeping (see the next test for small ones).
+  await store.transact(async (tx) => {
+    for (let i = 0; i < 30; i++) {
+      const ref = [{ p: 'subject', r: i % 3 ? 'Patient/a' : 'Patient/b' }];
+      await tx.put({ type: 'Observation', id: `o${String(i).padStart(2, '0')}`, resource: { resourceType: 'Observation' } as never, idx: { ref } });
+    }
+    for (let i = 0; i < 290; i++) await tx.put({ type: 'Observation', id: `x${i}`, resource: { resourceType: 'Observation' } as never, idx: { ref: [{ p: 'subject', r: 'Patient/b' }] } });
+  });
   const hash = (store as unknown as { hash: { exact: (...a: unknown[]) => unknown; decision: (f: object) => { key: string } | undefined } }).hash;
   const original = hash.exact.bind(hash);
   const asked: string[] = [];
@@ -217,9 +221,41 @@ t.test('undecided queries do not push a decided query out of the decided-keys me
   hash.exact = (...a: unknown[]) => (asked.push((a[1] as { key?: string }).key ?? JSON.stringify(a[1])), original(...a));
   const decided = { 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/b' } } };
   const decidedKey = hash.decision(decided)!.key;
-  t.equal(await store.count(['Observation'], decided), 10);
+  t.equal(await store.count(['Observation'], decided), 300);
   // More undecided queries (each an id range, evaluated per resource) than the memo keeps.
-  for (let i = 0; i < 20; i++) t.equal(await store.count(['Observation'], { id: { $gt: `o${String(i).padStart(2, '0')}` } }), 29 - i);
-  t.equal(await store.count(['Observation'], decided), 10);
+  for (let i = 0; i < 20; i++) t.equal(await store.count(['Observation'], { id: { $gt: `o${String(i).padStart(2, '0')}`, $lt: 'p' } }), 29 - i);
+  t.equal(await store.count(['Observation'], decided), 300);
   t.equal(asked.filter((f) => f === decidedKey).length, 1, 'the decided keys were computed once');
+});
+
+t.test('patient-scoped queries are computed again rather than push a population query out of the decided-keys memo', async (t) => {
+  const { storeFactories, TEST_INDEXES } = await import('../helpers/stores.js');
+  const { store, cleanup } = await storeFactories()[0].open([...TEST_INDEXES, { type: 1, 'idx.tok.p': 1, 'idx.tok.c': 1, 'idx.tok.s': 1 }]);
+  t.teardown(cleanup);
+  // 100 patients with 3 Observations each, all 'final': the population query walks the status
+  // bucket (300 keys, worth keeping), a patient query only that patient's 3.
+  await store.transact(async (tx) => {
+    for (let p = 0; p < 100; p++) {
+      for (let i = 0; i < 3; i++) {
+        await tx.put({ type: 'Observation', id: `p${p}-${i}`, resource: { resourceType: 'Observation' } as never, idx: { ref: [{ p: 'subject', r: `Patient/${p}` }], tok: [{ p: 'status', c: 'final' }] } });
+      }
+    }
+  });
+  const hash = (store as unknown as { hash: { exact: (...a: unknown[]) => unknown; decision: (f: object) => { key: string } | undefined } }).hash;
+  const original = hash.exact.bind(hash);
+  const asked: string[] = [];
+  hash.exact = (...a: unknown[]) => (asked.push((a[1] as { key: string }).key), original(...a));
+  const population = { 'idx.tok': { $elemMatch: { p: 'status', c: 'final' } } };
+  const populationKey = hash.decision(population)!.key;
+  t.equal(await store.count(['Observation'], population), 300);
+  const patient = (p: number) => ({ $and: [{ 'idx.ref': { $elemMatch: { p: 'subject', r: `Patient/${p}` } } }, population] });
+  // Twice as many patient queries as the memo has places, each asked twice: still exact answers.
+  for (let p = 0; p < 32; p++) {
+    t.equal(await store.count(['Observation'], patient(p)), 3);
+    t.equal((await store.find({ types: ['Observation'], filter: patient(p), sort: [['type', 1], ['id', 1]], limit: 2 })).length, 2);
+  }
+  t.equal(await store.count(['Observation'], population), 300);
+  t.equal(asked.filter((k) => k === populationKey).length, 1, 'the population query was computed once');
+  const patientKey = hash.decision(patient(5))!.key;
+  t.equal(asked.filter((k) => k === patientKey).length, 2, 'a patient query is computed each time it is asked');
 });

@@ -24,8 +24,11 @@ export class DecidedKeys<Q> {
 
   constructor(
     private readonly epochOf: (types: readonly string[]) => number,
-    /** The decided keys of a query (`Q`: the filter as the store reads it), undefined when not decided. */
-    private readonly compute: (types: readonly string[], query: Q) => ReadonlySet<string> | undefined,
+    /**
+     * The decided keys of a query (`Q`: the filter as the store reads it), undefined when not
+     * decided; `keep` when they cost enough to compute to be worth a place in the memo.
+     */
+    private readonly compute: (types: readonly string[], query: Q) => { keys: ReadonlySet<string> | undefined; keep: boolean },
   ) {}
 
   /** The decided key set, or undefined when the indexes do not decide the filter. */
@@ -94,8 +97,13 @@ export class DecidedKeys<Q> {
       this.kept.set(key, e);
       return e;
     }
-    const fresh: Entry = { epoch, keys: this.compute(types, query), uses: 0 };
+    const { keys, keep } = this.compute(types, query);
+    const fresh: Entry = { epoch, keys, uses: 0 };
     this.kept.delete(key);
+    // A cheap answer (a patient's few resources) is computed again next time: kept, a stream of
+    // patient-scoped queries would push a dashboard's population query out (and every kept set
+    // outlives young collections).
+    if (!keep) return fresh;
     this.kept.set(key, fresh);
     if (this.kept.size > KEPT) this.kept.delete(this.kept.keys().next().value as string);
     return fresh;

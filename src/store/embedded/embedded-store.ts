@@ -215,8 +215,10 @@ export class EmbeddedStore implements ResourceStore {
     (types, d) => {
       const all = types.length > 0 ? types : [...this.live.keys()];
       // No condition (a whole type, paged): every live resource of the types.
-      if (d === ALL) return new Set(all.flatMap((t) => [...(this.live.get(t)?.values() ?? [])].map((v) => v.key)));
-      return this.hash.exact(all, d, (k) => this.liveDoc(k));
+      if (d === ALL) return { keys: new Set(all.flatMap((t) => [...(this.live.get(t)?.values() ?? [])].map((v) => v.key))), keep: true };
+      const work = { walked: 0 };
+      const keys = this.hash.exact(all, d, (k) => this.liveDoc(k), work);
+      return { keys, keep: work.walked >= KEEP_FROM };
     },
   );
 
@@ -489,6 +491,9 @@ function mingoBacked(filter: Filter): (doc: EmbeddedVersion['doc']) => boolean {
   if (!fast) return (d) => query.test(d);
   return (d) => fast(d) ?? query.test(d);
 }
+
+/** Keys walked below which decided keys are computed again rather than kept in the memo (a patient's resources: tens). */
+const KEEP_FROM = 256;
 
 /** What the hash indexes decide of a filter: a Decision, or ALL for no condition (every resource of the types). */
 const ALL = 'all';

@@ -191,7 +191,7 @@ export class HashIndexes {
    * a token) are checked on the indexed elements themselves. An `id` equality (`_id`) is a set
    * of keys. `docOf` gives the document of a live key only. Undefined otherwise.
    */
-  exact(types: readonly string[], filter: Filter | Decision, docOf: (key: string) => object | undefined): Set<string> | undefined {
+  exact(types: readonly string[], filter: Filter | Decision, docOf: (key: string) => object | undefined, work?: { walked: number }): Set<string> | undefined {
     const plan = this.exactPlan(types, filter instanceof Decision ? filter.clauses : this.shape(filter), docOf);
     if (!plan) return undefined;
     const { unions, checks } = plan;
@@ -204,6 +204,7 @@ export class HashIndexes {
     let smallest = 0;
     for (let i = 1; i < unions.length; i++) if (size(unions[i]) < size(unions[smallest])) smallest = i;
     const first = unions[smallest];
+    if (work) work.walked = size(first);
     const rest = unions.filter((_, i) => i !== smallest);
     const out = new Set<string>();
     // Plain loops: this runs once per key of the smallest clause (200k time entries for a month's candidates).
