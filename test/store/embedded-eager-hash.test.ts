@@ -87,50 +87,50 @@ t.test('eager hash indexes answer like lazy ones and like no index, through writ
   await Promise.all(stores.map((s) => s.close()));
 });
 
-t.test('an eager index is kept from the first write: no query walks the live documents', async (t) => {
+/** Search documents given to hash indexes, and how often a lazy index walked them all. */
+function liveSet() {
   const docs = new Map<string, { type: string; idx: Record<string, unknown> }>();
-  let walks = 0;
+  const counter = { walks: 0 };
   const liveDocs = function* () {
-    walks++;
+    counter.walks++;
     for (const [key, doc] of docs) yield { key, doc };
   };
+  /** Observations r0..r(n-1), written to each of the indexes. */
+  const add = (n: number, ...indexes: HashIndexes[]) => {
+    for (let i = 0; i < n; i++) {
+      const doc = { type: 'Observation', idx: idxOf(i) as unknown as Record<string, unknown> };
+      docs.set(`Observation/r${i}`, doc);
+      for (const ix of indexes) ix.update(`Observation/r${i}`, doc, true);
+    }
+  };
+  return { docs, counter, liveDocs, add };
+}
+
+t.test('an eager index is kept from the first write: no query walks the live documents', async (t) => {
+  const { docs, counter, liveDocs, add } = liveSet();
   const eager = new HashIndexes(SPECS, liveDocs, ['idx.ref']);
   const lazy = new HashIndexes(SPECS, liveDocs);
-  for (let i = 0; i < 20; i++) {
-    const doc = { type: 'Observation', idx: idxOf(i) as unknown as Record<string, unknown> };
-    docs.set(`Observation/r${i}`, doc);
-    eager.update(`Observation/r${i}`, doc, true);
-    lazy.update(`Observation/r${i}`, doc, true);
-  }
+  add(20, eager, lazy);
   const filter = { 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/4' } } };
   const expected = ['Observation/r14', 'Observation/r19', 'Observation/r4', 'Observation/r9'];
   t.same([...eager.exact(['Observation'], filter, (k) => docs.get(k))!].sort(), expected);
-  t.equal(walks, 0, 'the eager index answered without a walk');
+  t.equal(counter.walks, 0, 'the eager index answered without a walk');
   t.same([...lazy.exact(['Observation'], filter, (k) => docs.get(k))!].sort(), expected);
-  t.equal(walks, 1, 'the lazy index walked the documents once, on first use');
+  t.equal(counter.walks, 1, 'the lazy index walked the documents once, on first use');
   lazy.exact(['Observation'], filter, (k) => docs.get(k));
-  t.equal(walks, 1, 'and not again');
+  t.equal(counter.walks, 1, 'and not again');
   // A removed document leaves its buckets; an emptied bucket answers nothing.
   for (const i of [4, 9, 14, 19]) eager.update(`Observation/r${i}`, docs.get(`Observation/r${i}`), false);
   t.same([...eager.exact(['Observation'], filter, (k) => docs.get(k))!], []);
   // The token index is not eager here: it is built on its first use, from the same documents.
   t.same(eager.exact(['Observation'], { 'idx.tok': { $elemMatch: { p: 'num', c: '1' } } }, (k) => docs.get(k))!.size, 10);
-  t.equal(walks, 2);
+  t.equal(counter.walks, 2);
 });
 
 t.test('decides() answers from the shape alone, exactly when exact() decides', async (t) => {
-  const docs = new Map<string, { type: string; idx: Record<string, unknown> }>();
-  let walks = 0;
-  const liveDocs = function* () {
-    walks++;
-    for (const [key, doc] of docs) yield { key, doc };
-  };
+  const { docs, counter, liveDocs, add } = liveSet();
   const ix = new HashIndexes(SPECS, liveDocs);
-  for (let i = 0; i < 10; i++) {
-    const doc = { type: 'Observation', idx: idxOf(i) as unknown as Record<string, unknown> };
-    docs.set(`Observation/r${i}`, doc);
-    ix.update(`Observation/r${i}`, doc, true);
-  }
+  add(10, ix);
   const notDecided: Filter[] = [
     {},
     { 'idx.ref': { $elemMatch: { p: 'subject' } } },
@@ -144,7 +144,7 @@ t.test('decides() answers from the shape alone, exactly when exact() decides', a
   for (const f of notDecided) t.notOk(ix.decides(f), JSON.stringify(f));
   const decided: Filter[] = [...FILTERS.slice(0, -1), { id: { $in: ['r1', 'r2'] } }, { $and: [{ id: 'r2' }, FILTERS[0]] }];
   for (const f of decided) t.ok(ix.decides(f), JSON.stringify(f));
-  t.equal(walks, 0, 'asking decides() builds no lazy index');
+  t.equal(counter.walks, 0, 'asking decides() builds no lazy index');
   for (const f of [...notDecided, ...decided]) {
     t.equal(ix.exact(['Observation'], f, (k) => docs.get(k)) !== undefined, ix.decides(f), `exact agrees: ${JSON.stringify(f)}`);
   }
