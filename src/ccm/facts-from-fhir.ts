@@ -73,9 +73,15 @@ const refOf = (r: { resourceType: string; id?: string }): string => `${r.resourc
 
 /** `Type/id` of a reference (relative, absolute URL, with or without _history); null for other forms. */
 export function referenceTarget(ref: Reference | undefined): string | null {
-  const m = ref?.reference ? /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(ref.reference) : null;
+  const r = ref?.reference;
+  if (!r) return null;
+  // Nearly every reference is written exactly `Type/id`: its own target, with no match built.
+  if (RELATIVE.test(r)) return r;
+  const m = TARGET.exec(r);
   return m ? `${m[1]}/${m[2]}` : null;
 }
+const RELATIVE = /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/;
+const TARGET = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
 const practitionerOf = (ref: Reference | undefined): string | null => {
   const target = referenceTarget(ref);
@@ -97,9 +103,7 @@ export function factsFromFhir(resources: PatientResources, month: string, option
   const { timeZone, rules } = resolveOptions(options);
   const { start: monthStart, end: monthEnd } = monthBounds(month);
   const patientRef = refOf(resources.patient);
-  // A reference written exactly as `Patient/{id}` (nearly all) is compared without the regex.
-  const patientIsTarget = referenceTarget({ reference: patientRef }) === patientRef;
-  const isPatient = (ref: Reference | undefined) => patientIsTarget && (ref?.reference === patientRef || referenceTarget(ref) === patientRef);
+  const isPatient = (ref: Reference | undefined) => referenceTarget(ref) === patientRef;
   const skipped: SkippedResource[] = [];
   const skip = (r: { resourceType: string; id?: string }, reason: string) => skipped.push({ reference: refOf(r), reason });
   const local = (value: string | undefined) => (value ? toLocal(value, timeZone) : null);

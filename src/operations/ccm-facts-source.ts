@@ -97,10 +97,8 @@ export async function patientsResources(s: Services, ids: readonly string[]): Pr
     PATIENT_LINKS.map(async ([type, param, element, key]) => {
       for (const r of await referencing(s, type, param, refs)) {
         const ref = (r as unknown as Record<string, { reference?: string } | undefined>)[element];
-        // `Patient/{id}` of a patient read here (a valid id) is its own target: no regex needed.
-        const direct = ref?.reference?.startsWith('Patient/') ? byId.get(ref.reference.slice('Patient/'.length)) : undefined;
-        const target = direct ? undefined : idOf(referenceTarget(ref));
-        const bucket = direct ?? (target ? byId.get(target) : undefined);
+        const target = idOf(referenceTarget(ref));
+        const bucket = target ? byId.get(target) : undefined;
         if (bucket) (bucket[key] as Resource[]).push(r);
       }
     }),
