@@ -67,11 +67,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     return503OnClosing: true,
   });
   // Callback-style hooks: an async hook costs a promise on every request.
-  const logRequests = overrides.logger !== false && ['trace', 'debug', 'info'].includes(app.log.level);
-  app.addHook('onResponse', (req, reply, done) => {
-    if (logRequests) req.log.info({ method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
-    done();
-  });
+  // The request log line has its hook only when info is logged.
+  if (overrides.logger !== false && ['trace', 'debug', 'info'].includes(app.log.level)) {
+    app.addHook('onResponse', (req, reply, done) => {
+      req.log.info({ method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+      done();
+    });
+  }
   let closed = false;
   // Responses finished while closing end their connection, so keep-alive sockets do not hold the shutdown open.
   app.addHook('onSend', (_req, reply, payload, done) => {

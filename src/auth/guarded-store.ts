@@ -18,7 +18,6 @@ const unguarded = (prop: string | symbol) => () => {
  * A query's filter and the token's narrowing as one flat conjunction (allOf drops an empty filter
  * and flattens), so the store's indexes can decide the narrowing clause instead of evaluating it row by row.
  */
-const both = (a: Filter, b: Filter): Filter => allOf([a, b]);
 
 /** Most history versions looked at to fill one page (or count) for a narrowed token. */
 const HISTORY_SCAN_LIMIT = 100_000;
@@ -58,7 +57,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
     const n = p.narrow(q.types.length ? q.types : resourceTypes);
     if (n.types.length === 0) return [];
     const all = q.types.length === 0 && n.types.length === resourceTypes.length && !n.filter;
-    const rows = await reader.find({ ...q, types: all ? [] : n.types, filter: n.filter ? both(q.filter, n.filter) : q.filter });
+    const rows = await reader.find({ ...q, types: all ? [] : n.types, filter: n.filter ? allOf([q.filter, n.filter]) : q.filter });
     return p.visibleRows(rows, raw, true);
   };
   const one = async (p: AccessPolicy, v: StoredVersion | undefined): Promise<StoredVersion | undefined> =>
@@ -119,7 +118,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             if (!p) return target.count(types, filter);
             const n = p.narrow(types.length ? types : resourceTypes);
             if (n.types.length === 0) return 0;
-            return target.count(n.types, n.filter ? both(filter, n.filter) : filter);
+            return target.count(n.types, n.filter ? allOf([filter, n.filter]) : filter);
           };
         case 'distinct':
           return async (q: DistinctQuery) => {
@@ -127,7 +126,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             if (!p) return target.distinct(q);
             const n = p.narrow(q.types.length ? q.types : resourceTypes);
             if (n.types.length === 0) return [];
-            const filter = n.filter ? both(q.filter, n.filter) : q.filter;
+            const filter = n.filter ? allOf([q.filter, n.filter]) : q.filter;
             if (n.types.every((t) => p.typeAccess(t).exact)) return target.distinct({ ...q, types: n.types, filter });
             // Query-restricted grants: values only from the rows the token sees.
             const rows = await find(p, target, { types: n.types, filter });
