@@ -1,6 +1,6 @@
 import { FhirError } from '../fhir/errors.js';
 import type { SearchService } from '../rest/services.js';
-import type { DistinctQuery, Filter, FindQuery, HistoryQuery, PutInput, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
+import type { DistinctQuery, FindQuery, HistoryQuery, PutInput, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
 import { allOf } from '../search/compiled.js';
 import { requestAuth, type AuthContext } from './context.js';
 import { Policies } from './policies.js';
