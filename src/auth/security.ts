@@ -141,8 +141,10 @@ export async function setupSecurity(config: Config, search: SearchService, resou
     if (i.code === 'search-type' && i.type && !i.compartment) {
       const access = policy.typeAccess(i.type);
       if (access.visible && !access.exact && access.grants.length === 1 && access.grants[0].g.params) {
-        const extra = new URLSearchParams(access.grants[0].g.params).toString();
-        req.raw.url = req.raw.url + (req.raw.url!.includes('?') ? '&' : '?') + extra;
+        const extra = new URLSearchParams(access.grants[0].g.params);
+        req.raw.url = req.raw.url + (req.raw.url!.includes('?') ? '&' : '?') + extra.toString();
+        // The audit trail records the search that runs, restriction included.
+        for (const [k, v] of extra) info.query.append(k, v);
       }
     }
   }

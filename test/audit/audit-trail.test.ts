@@ -190,3 +190,16 @@ t.test('auth off (local development): the trail is written and readable', async 
   t.equal(r.status, 200);
   t.equal(r.body.total, 1);
 });
+
+t.test('a search narrowed by a query-restricted scope is audited as the search that ran', async (t) => {
+  const narrow = await s.token({ scope: 'system/Condition.rs?category=encounter-diagnosis', client_id: 'narrow-app' });
+  t.equal((await s.as(narrow, 'GET', `${s.base}/Condition?_count=5`)).status, 200);
+  await sleep(100);
+  const auditor = await s.token({ scope: 'system/AuditEvent.rs', client_id: 'auditor' });
+  const all = await s.as(auditor, 'GET', `${s.base}/AuditEvent?_count=200`);
+  const events = (all.body.entry as Array<{ resource: Event }>).map((e) => e.resource);
+  const search = events.find((e) => e.agent.some((a) => a.who?.identifier?.value === 'narrow-app') && e.subtype[0].code === 'search-type')!;
+  t.ok(search, 'the search is audited');
+  const query = Buffer.from(search.entity!.find((x) => x.query)!.query!, 'base64').toString();
+  t.equal(query, 'GET Condition?_count=5&category=*', "the scope's restriction is part of the recorded query");
+});
