@@ -230,6 +230,9 @@ export class AuditLog implements AuditSink {
         // a torn line) and the day's index is loaded again from the file.
         this.target = undefined;
         this.cache.delete(day);
+        // Its size and summary are re-read too: whole lines of the batch may have landed.
+        this.sizes.delete(day);
+        this.summaries.delete(day);
         await t.fh.close().catch(() => undefined);
         throw e;
       }

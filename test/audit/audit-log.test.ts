@@ -160,3 +160,26 @@ t.test('a batch whose write fails leaves the trail consistent for the next ones'
   t.same(idsOf((await again.search(q('agent=app-b'))).events), ['a3'], 'and after a restart');
   await again.close();
 });
+
+t.test('whole lines of a failed batch on a closed day are found by the day summary too', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = new AuditLog(dir);
+  log.append(event('b1', '2026-01-02T10:00:00.000Z', 'app-a', 'p1'));
+  await log.flush();
+  t.same(idsOf((await log.search(q('agent=app-a'))).events), ['b1'], 'the closed day is indexed and summarised');
+  // The disk takes the first line of the next batch whole and half of the second, then fails.
+  const target = (log as unknown as { target: { fh: { write: (b: Buffer, o: number) => Promise<{ bytesWritten: number }> } } }).target;
+  const write = target.fh.write.bind(target.fh);
+  target.fh.write = async (b: Buffer, o: number) => {
+    const firstLine = b.indexOf(0x0a, o) + 1;
+    await write(b.subarray(0, firstLine + 10), o);
+    throw new Error('disk full');
+  };
+  log.append(event('b2', '2026-01-02T11:00:00.000Z', 'app-c', 'p2'));
+  log.append(event('b3', '2026-01-02T12:00:00.000Z', 'app-d', 'p3'));
+  await t.rejects(log.flush(), /disk full/);
+  t.same(idsOf((await log.search(q('agent=app-c'))).events), ['b2'], 'the whole line is found by agent, as by date');
+  t.same(idsOf((await log.search(q('date=2026-01-02'))).events), ['b2', 'b1']);
+  await log.close();
+});
