@@ -107,10 +107,10 @@ export async function forEachLine(file: string, onLine: (line: Buffer, offset: n
 }
 
 /** The key file line of a row. */
-export const keyLine = (r: KeyRow) => JSON.stringify(r) + '\n';
+const keyLine = (r: KeyRow) => JSON.stringify(r) + '\n';
 
 /** The key row of the event line at `o` (`n` bytes with its newline); a line that is no entry is torn. */
-export function rowOfLine(line: string, o: number, n: number): KeyRow {
+function rowOfLine(line: string, o: number, n: number): KeyRow {
   try {
     return { ...entryKeys(JSON.parse(line) as AuditEntry), o, n };
   } catch {
@@ -149,7 +149,7 @@ export async function loadDayIndex(eventsFile: string, keysFile: string): Promis
 }
 
 /** Re-derives a day's key file from its event file. */
-export async function rebuildDayIndex(eventsFile: string, keysFile: string): Promise<DayIndex> {
+async function rebuildDayIndex(eventsFile: string, keysFile: string): Promise<DayIndex> {
   const idx = new DayIndex();
   await writeFile(keysFile, '', { mode: 0o600 });
   await indexTail(eventsFile, keysFile, idx, (await stat(eventsFile)).size);

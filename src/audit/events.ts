@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent } from 'fhir/r4.js';
 import type { AuthContext } from '../auth/context.js';
 import type { Interaction } from '../auth/interactions.js';
-import { expandAudit, type AuditRecord } from './record.js';
+import type { AuditRecord } from './record.js';
 
 /** Most transaction/batch entries named in one AuditEvent. */
 const MAX_ENTRY_ENTITIES = 1000;
@@ -37,11 +36,6 @@ export interface AuditInput {
   method: string;
 }
 
-
-/** The AuditEvent of one request (see expandAudit). */
-export function auditEventFor(a: AuditInput): AuditEvent {
-  return expandAudit(auditRecordFor(a));
-}
 
 /**
  * The audit record of one request in the IHE BALP pattern (type rest, subtype = the FHIR

@@ -5,7 +5,7 @@ import t from 'tap';
 import type { AuditEvent } from 'fhir/r4.js';
 import { AuditLog } from '../../src/audit/audit-log.js';
 import { auditKeys, parseAuditQuery } from '../../src/audit/audit-query.js';
-import { auditEventFor, auditRecordFor, type AuditInput } from '../../src/audit/events.js';
+import { auditRecordFor, type AuditInput } from '../../src/audit/events.js';
 import { expandAudit, recordKeys } from '../../src/audit/record.js';
 import type { AuthContext } from '../../src/auth/context.js';
 import { classify, splitFhirUrl } from '../../src/auth/interactions.js';
@@ -55,7 +55,7 @@ t.test('the expanded record is the request\'s AuditEvent; its keys are those of 
   t.same(op.agent.map((g) => g.who), [{ identifier: { system: 'urn:ietf:params:oauth:client-id', value: 'app' } }, { reference: 'Patient/p2' }, { display: 'ccm-fhir-server' }]);
   t.equal(Buffer.from(op.entity!.find((en) => en.query)!.query!, 'base64').toString(), 'GET $ccm-billing?month=*', 'the query, values redacted (the patient is its own entity)');
   t.equal(op.entity!.at(-1)!.what?.reference, 'Patient/p2');
-  const search = auditEventFor(cases[1][1]);
+  const search = expandAudit(auditRecordFor(cases[1][1]));
   t.equal(Buffer.from(search.entity![0].query!, 'base64').toString(), 'GET Condition?patient=*&_count=5', 'result parameters are kept, others redacted');
   t.equal(search.agent[0].network?.address, '10.0.0.9');
 });
