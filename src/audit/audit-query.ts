@@ -125,7 +125,7 @@ export function parseAuditQuery(params: URLSearchParams, maxCount: number): Audi
         break;
       case 'date': {
         const r = dateRange(v);
-        if (!r) throw badRequest(`Invalid date '${v.slice(0, 40)}': use [eq|ge|gt|le|lt]YYYY[-MM[-DD[Thh:mm[:ss[.sss]]Z]]]`, 'value');
+        if (!r) throw badRequest(`Invalid date '${v.slice(0, 40)}': use [eq|ge|gt|le|lt]YYYY[-MM[-DD[Thh:mm[:ss[.sss]][Z|±hh:mm]]]] (no zone: UTC)`, 'value');
         const [from, to] = r.op === 'eq' ? [r.start, r.end] : r.op === 'ge' ? [r.start, undefined] : r.op === 'gt' ? [r.end, undefined] : r.op === 'le' ? [undefined, r.end] : [undefined, r.start];
         if (from !== undefined) q.from = Math.max(q.from ?? from, from);
         if (to !== undefined) q.to = Math.min(q.to ?? to, to);
