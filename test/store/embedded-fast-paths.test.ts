@@ -259,3 +259,27 @@ t.test('patient-scoped queries are computed again rather than push a population 
   const patientKey = hash.decision(patient(5))!.key;
   t.equal(asked.filter((k) => k === patientKey).length, 2, 'a patient query is computed each time it is asked');
 });
+
+t.test('a filter the indexes decide nothing of is scanned with its compiled test, not mingo per document', async (t) => {
+  const { storeFactories } = await import('../helpers/stores.js');
+  const { store, cleanup } = await storeFactories()[0].open();
+  t.teardown(cleanup);
+  await store.transact(async (tx) => {
+    for (let i = 0; i < 50; i++) {
+      await tx.put({ type: 'Encounter', id: `e${i}`, resource: { resourceType: 'Encounter' } as never, idx: { dt: [{ p: 'date', lo: 1000 * i, hi: 1000 * i + 999 }] } });
+    }
+  });
+  const filter = { 'idx.dt': { $elemMatch: { p: 'date', lo: { $gte: 40_000 } } } };
+  const original = Query.prototype.test;
+  let tested = 0;
+  Query.prototype.test = function (this: Query, doc: unknown) {
+    tested++;
+    return original.call(this, doc as never);
+  } as typeof original;
+  t.teardown(() => {
+    Query.prototype.test = original;
+  });
+  t.equal(await store.count(['Encounter'], filter), 10);
+  t.same((await store.find({ types: ['Encounter'], filter, sort: [['type', 1], ['id', 1]], limit: 3 })).map((v) => v.id), ['e40', 'e41', 'e42']);
+  t.equal(tested, 0, 'no document went through mingo');
+});

@@ -264,6 +264,8 @@ export class EmbeddedStore implements ResourceStore {
   private matchingNow(types: readonly string[], filter: Filter, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
     const allTypes = types.length > 0 ? types : [...this.live.keys()];
     const out: EmbeddedVersion[] = [];
+    /** The whole filter's test, for the scan below: the compiled one wherever its values are plain, mingo elsewhere. */
+    let test: ((doc: EmbeddedVersion['doc']) => boolean) | undefined;
     if (!overlay) {
       // What the hash indexes decide (e.g. patient + status) needs no filter evaluation; of an $and
       // they partly decide (e.g. a token plus a date range) only the other clauses are evaluated,
@@ -278,13 +280,15 @@ export class EmbeddedStore implements ResourceStore {
         }
         return out;
       }
+      // Nothing decided: the residual is the whole filter, already compiled.
+      if (decided === ALL) test = residual;
     }
-    const query = new Query(filter);
+    test ??= mingoBacked(filter);
     const candidates = this.hash.candidates(allTypes, filter);
     const consider = (v: EmbeddedVersion | undefined) => {
       if (!v || v.deleted) return;
       if (overlay?.has(v.key)) return; // the transaction's own version replaces it
-      if (query.test(v.doc)) out.push(v);
+      if (test(v.doc)) out.push(v);
     };
     if (candidates) {
       const typeSet = new Set(allTypes);
@@ -300,7 +304,7 @@ export class EmbeddedStore implements ResourceStore {
     }
     if (overlay) {
       const typeSet = new Set(allTypes);
-      for (const v of overlay.values()) if (!v.deleted && typeSet.has(v.type) && query.test(v.doc)) out.push(v);
+      for (const v of overlay.values()) if (!v.deleted && typeSet.has(v.type) && test(v.doc)) out.push(v);
     }
     return out;
   }
