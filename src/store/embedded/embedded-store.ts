@@ -505,7 +505,8 @@ type Decided = Decision | typeof ALL;
 
 /** Memo key of decided keys: the types and the decision's own key. */
 function decidedKey(types: readonly string[], d: Decided): string {
-  return `${JSON.stringify(types)}#${d === ALL ? '*' : d.key}`;
+  // One flat string: the memo keeps it (see decisionKey).
+  return [JSON.stringify(types), d === ALL ? '*' : d.key].join('#');
 }
 
 /** Memo key of a query (RegExp values included: see query-key.ts). */
