@@ -23,7 +23,7 @@ async function main() {
   const ceilPool = new Pool(`http://127.0.0.1:${ceiling.port}`, { connections: 32, pipelining: 1 });
   const ceil = await measureServer(ceiling.proc.pid, 'ceiling: bare Fastify JSON echo', 16, async () => ((await call(ceilPool, 'POST', '/echo', '{"resourceType":"Patient"}', 'application/json')).status === 200 ? 1 : 0));
   await ceilPool.close();
-  ceiling.proc.kill();
+  await stopChild(ceiling.proc);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-bench-search-'));
   const port = await freePort();

@@ -36,7 +36,7 @@ async function main() {
     results.push(ceilingOf[c]);
   }
   await ceilPool.close();
-  ceiling.proc.kill();
+  await stopChild(ceiling.proc);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-bench-'));
   const port = await freePort();

@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { call, freePort, startChild, syntheaResources } from './bench-kit.js';
+import { call, freePort, startChild, stopChild, syntheaResources } from './bench-kit.js';
 import { fileURLToPath } from 'node:url';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import type { Resource } from 'fhir/r4.js';
@@ -100,7 +100,7 @@ function summarise(file: string): void {
   for (const [k, v] of [...bySize].sort((a, b) => b[1].size - a[1].size).slice(0, 25)) console.log(`${String(MB(v.size)).padStart(5)} MB ${String(v.count).padStart(9)}  ${k}`);
 }
 
-async function measureServer(): Promise<void> {
+async function measureServerRss(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ccm-mem-'));
   const port = await freePort();
   const env = {
@@ -137,15 +137,14 @@ async function measureServer(): Promise<void> {
     );
   } finally {
     await pool.close();
-    server.proc.kill('SIGTERM');
-    await new Promise((resolve) => server.proc.once('exit', resolve));
+    await stopChild(server.proc);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 const summary = arg('--summary');
 if (summary) summarise(summary);
-else if (process.argv.includes('--server')) await measureServer();
+else if (process.argv.includes('--server')) await measureServerRss();
 else if (process.argv.includes('--child')) await measureOnce();
 else {
   if (!existsSync(data)) {
