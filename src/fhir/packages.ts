@@ -1,22 +1,15 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { ImplementationGuideGlobal, Resource } from 'fhir/r4.js';
+import type { Resource } from 'fhir/r4.js';
 import { readTar } from './tar.js';
 
-/** The conformance resource types a FHIR package contributes to validation and search. */
-const CONFORMANCE_TYPES = new Set(['StructureDefinition', 'ValueSet', 'CodeSystem', 'SearchParameter']);
+/** The conformance resource types a FHIR package contributes to validation and search (an ImplementationGuide for its `global` profiles). */
+const CONFORMANCE_TYPES = new Set(['StructureDefinition', 'ValueSet', 'CodeSystem', 'SearchParameter', 'ImplementationGuide']);
 
 export interface FhirPackage {
   /** `name#version` from package/package.json, or the file name when it has none. */
   id: string;
   resources: Resource[];
-  /** The package's ImplementationGuide.global: profiles every resource of a type must conform to (the guide itself is not kept). */
-  globals: ImplementationGuideGlobal[];
-}
-
-function globalsOf(value: unknown): ImplementationGuideGlobal[] {
-  const ig = value as { resourceType?: string; global?: unknown };
-  return ig?.resourceType === 'ImplementationGuide' && Array.isArray(ig.global) ? (ig.global as ImplementationGuideGlobal[]) : [];
 }
 
 function isConformance(value: unknown): value is Resource {
@@ -53,32 +46,28 @@ export function loadPackage(path: string): FhirPackage {
     const manifestPath = join(dir, 'package.json');
     const manifest = existsSync(manifestPath) ? parse(readFileSync(manifestPath), manifestPath) : undefined;
     const resources: Resource[] = [];
-    const globals: ImplementationGuideGlobal[] = [];
     for (const file of readdirSync(dir).sort()) {
       if (!file.endsWith('.json') || file === 'package.json' || file === '.index.json') continue;
       const value = parse(readFileSync(join(dir, file)), join(dir, file));
       if (isConformance(value)) resources.push(value);
-      else globals.push(...globalsOf(value));
     }
-    return { id: packageId(manifest, basename(path)), resources, globals };
+    return { id: packageId(manifest, basename(path)), resources };
   }
   let manifest: unknown;
   const resources: Resource[] = [];
-  const globals: ImplementationGuideGlobal[] = [];
   for (const entry of readTar(readFileSync(path))) {
     const rel = entry.name.replace(/^\.?\//, '');
     if (rel === 'package/package.json') manifest = parse(entry.data, `${path}:${rel}`);
     if (!isTopLevelJson(rel)) continue;
     const value = parse(entry.data, `${path}:${rel}`);
     if (isConformance(value)) resources.push(value);
-    else globals.push(...globalsOf(value));
   }
-  return { id: packageId(manifest, basename(path)), resources, globals };
+  return { id: packageId(manifest, basename(path)), resources };
 }
 
 /**
- * Loads every conformance resource (`*.json` StructureDefinition/ValueSet/CodeSystem/SearchParameter,
- * or a Bundle of them) found directly in a folder such as `profiles/`.
+ * Loads every conformance resource (`*.json` StructureDefinition/ValueSet/CodeSystem/SearchParameter/
+ * ImplementationGuide, or a Bundle of them) found directly in a folder such as `profiles/`.
  */
 export function loadProfileDir(dir: string): Resource[] {
   if (!existsSync(dir)) return [];

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ImplementationGuide, ImplementationGuideGlobal, OperationOutcomeIssue, Resource, StructureDefinition } from 'fhir/r4.js';
+import type { ImplementationGuide, OperationOutcomeIssue, Resource, StructureDefinition } from 'fhir/r4.js';
 import { loadPackage, loadProfileDir } from '../fhir/packages.js';
 import { Applicability, readApplicabilityFile, rulesFromExtensions, type ApplicabilityRule } from './applicability.js';
 import { checkBundle, checkDocumentReferences } from './bundle-rules.js';
@@ -63,11 +63,8 @@ function packageFiles(path: string): string[] {
 }
 
 /** ImplementationGuide.global: "a profile that all resources of this type must conform to" (added to typeProfiles). */
-function withGlobalProfiles(typeProfiles: Record<string, string[]> | undefined, resources: Resource[]): Record<string, string[]> | undefined {
-  return withGlobals(typeProfiles, resources.flatMap((r) => (r.resourceType === 'ImplementationGuide' ? (r as ImplementationGuide).global ?? [] : [])));
-}
-
-function withGlobals(typeProfiles: Record<string, string[]> | undefined, globals: readonly ImplementationGuideGlobal[]): Record<string, string[]> | undefined {
+function withGlobalProfiles(typeProfiles: Record<string, string[]> | undefined, resources: readonly Resource[]): Record<string, string[]> | undefined {
+  const globals = resources.flatMap((r) => (r.resourceType === 'ImplementationGuide' ? (r as ImplementationGuide).global ?? [] : []));
   if (!globals.length) return typeProfiles;
   const out: Record<string, string[]> = { ...typeProfiles };
   for (const g of globals) out[g.type] = [...(out[g.type] ?? []), g.profile];
@@ -225,13 +222,8 @@ export class FhirValidator implements Validator {
 /** Builds the validator: R4 core definitions, then IG packages, then profile folders (later wins on equal URLs). */
 export async function createValidator(opts: ValidatorOptions = {}): Promise<FhirValidator> {
   const registry = DefinitionRegistry.core();
-  const globals: ImplementationGuideGlobal[] = [];
   for (const path of opts.packagePaths ?? []) {
-    for (const file of packageFiles(path)) {
-      const pkg = loadPackage(file);
-      for (const r of pkg.resources) registry.addLocal(r);
-      globals.push(...pkg.globals);
-    }
+    for (const file of packageFiles(path)) for (const r of loadPackage(file).resources) registry.addLocal(r);
   }
   const rules: ApplicabilityRule[] = [];
   const localSds: StructureDefinition[] = [];
@@ -247,5 +239,6 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Fhir
   // so that their ~100 MB of parse garbage is collected with the start-up's instead of inflating the
   // heap V8 sizes for the first requests.
   registry.ensureTerminology();
-  return new FhirValidator(registry, { ...opts, typeProfiles: withGlobals(opts.typeProfiles, globals) }, rules);
+  // Packages and profile folders alike: their ImplementationGuides' global profiles.
+  return new FhirValidator(registry, { ...opts, typeProfiles: withGlobalProfiles(opts.typeProfiles, registry.local) }, rules);
 }

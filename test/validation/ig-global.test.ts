@@ -29,6 +29,16 @@ if (cases) {
     t.same(errors(v.validate(read('patient-ig-bad.json'))), ['Patient.name'], 'the profile requires a name');
   });
 
+  t.test("a profile folder (profileDirs) applies its IG's global profiles too", async (t) => {
+    const dir = t.testdir({
+      'ImplementationGuide-patient-ig.json': JSON.stringify(read('patient-ig-ig.json')),
+      'StructureDefinition-patient-ig.json': JSON.stringify(sd),
+    });
+    const v = await createValidator({ profileDirs: [dir] });
+    t.same(errors(v.validate(read('patient-ig-good.json'))), []);
+    t.same(errors(v.validate(read('patient-ig-bad.json'))), ['Patient.name'], 'the profile requires a name');
+  });
+
   t.test('the profile alone, without the IG naming it global, does not', async (t) => {
     t.same(errors(base.extend([sd]).validate(read('patient-ig-bad.json'))), []);
   });
