@@ -5,7 +5,8 @@ import { daysInMonth } from '../fhir/calendar.js';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 // Hours 00-23 as in R4's dateTime (Date.parse would read 24:00 as midnight of the next day).
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+/** R4 dateTime with a time (datatypes.html#dateTime): hours 00-23, seconds up to 60 (a leap second), offsets up to 14:00. */
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d|60)(\.\d+)?)?(Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00))$/;
 const PARTIAL = /^(\d{4})(?:-(\d{2}))?$/;
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
@@ -121,7 +122,8 @@ function everydayInstant(v: string): number | undefined {
   let ms = 0;
   if (v.charCodeAt(at) === 58) {
     sec = twoDigits(v, at + 1);
-    if (sec < 0 || sec > 59) return undefined;
+    // 60 is a leap second (R4 allows it): read as the start of the next minute, as Date.UTC does.
+    if (sec < 0 || sec > 60) return undefined;
     at += 3;
     if (v.charCodeAt(at) === 46) {
       let scale = 100;
@@ -139,7 +141,8 @@ function everydayInstant(v: string): number | undefined {
   else if ((z === 43 || z === 45) && at + 6 === v.length && v.charCodeAt(at + 3) === 58) {
     const oh = twoDigits(v, at + 1);
     const om = twoDigits(v, at + 4);
-    if (oh < 0 || oh > 23 || om < 0 || om > 59) return undefined;
+    // R4 offsets run to ±14:00; anything else is no dateTime (and not read the general way either).
+    if (oh < 0 || om < 0 || om > 59 || oh > 14 || (oh === 14 && om > 0)) return undefined;
     offset = (z === 45 ? -1 : 1) * (oh * 60 + om) * 60000;
   } else return undefined;
   return Date.UTC(y, mo - 1, d, h, mi, sec, ms) - offset;
@@ -155,7 +158,8 @@ export function toLocal(value: string, timeZone: string = DEFAULT_TIME_ZONE): Lo
   if (DATE.test(value)) return isValidDate(value) ? { date: value, sortKey: value, instant: null } : null;
   const m = DATE_TIME.exec(value);
   if (!m || !isValidDate(`${m[1]}-${m[2]}-${m[3]}`)) return null;
-  const instant = Date.parse(value);
+  // Date.parse knows no leap second: :60 is read as :59 plus a second.
+  const instant = m[6] === '60' ? Date.parse(value.replace(/:60(?=[.Z+-])/, ':59')) + 1000 : Date.parse(value);
   if (Number.isNaN(instant)) return null;
   const { date, time } = localParts(instant, timeZone);
   return { date, sortKey: `${date}T${time}`, instant };
