@@ -62,7 +62,7 @@ function chargeItemWrites(s: Services, billings: readonly PatientBilling[], mont
   return writes.map((item) => prepare(s, item));
 }
 
-/** Patients whose resources are read (and whose ChargeItems are written) together by POST over all patients. */
+/** Patients per page of POST over all patients: their ChargeItems are written together (their resources are read READ_CHUNK at a time, see ccm-common.ts). */
 const CHUNK = 100;
 /** Attempts at one ChargeItem that a concurrent writer keeps moving on. */
 const ATTEMPTS = 3;

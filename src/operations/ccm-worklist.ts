@@ -14,7 +14,7 @@ import type { Operation } from './operation.js';
 export const CCM_WORKLIST_DEFINITION = 'https://ccm-fhir.org/fhir/OperationDefinition/ccm-worklist';
 
 const PARAMS = new Set(['month', 'practitioner', '_count', '_page']);
-/** Patients whose resources are read together. */
+/** Patients per page of the worklist pass (their resources are read READ_CHUNK at a time, see ccm-common.ts). */
 const CHUNK = 100;
 
 /** All rows of the month, sorted; `todayDate` is the practice's local date. */
