@@ -65,6 +65,9 @@ const resourceEntity = (reference: string): AuditEventEntity => ({
   role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' },
 });
 
+/** AuditEvent.outcome of an HTTP status: success (0), minor failure (4: the client's), serious failure (8: the server's). */
+const outcomeOf = (status: number): '0' | '4' | '8' => (status < 400 ? '0' : status < 500 ? '4' : '8');
+
 /**
  * The AuditEvent of a record, in the IHE BALP pattern: type rest, subtype = the FHIR interaction,
  * agents = client / user from the token and this server, entities = Type/id, the redacted query
@@ -126,7 +129,7 @@ export function expandAudit(r: AuditRecord): AuditEvent {
     subtype: [sub.system === RESTFUL ? { ...sub, display: sub.code } : sub],
     action: r.a,
     recorded: r.t,
-    outcome: r.s < 400 ? '0' : r.s < 500 ? '4' : '8',
+    outcome: outcomeOf(r.s),
     outcomeDesc: `HTTP ${r.s}`,
     agent: agents,
     source: {
@@ -160,7 +163,7 @@ export function recordKeys(r: AuditRecord): AuditKeys {
   for (const [ref] of r.x ?? []) entity(ref);
   if (r.p !== undefined) entity(`Patient/${r.p}`);
   const sub = subtype(r);
-  return { i: r.id, t: Date.parse(r.t), a, p, e, s: [sub.code, `${sub.system}|${sub.code}`], x: r.s < 400 ? '0' : r.s < 500 ? '4' : '8', c: r.a };
+  return { i: r.id, t: Date.parse(r.t), a, p, e, s: [sub.code, `${sub.system}|${sub.code}`], x: outcomeOf(r.s), c: r.a };
 }
 
 /** The search keys of a stored entry, record or AuditEvent. */
