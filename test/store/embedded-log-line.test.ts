@@ -46,3 +46,19 @@ t.test('a torn or malformed line throws, so the log can drop or refuse it', asyn
   t.throws(() => readLogLine(Buffer.from('garbage', 'utf8')));
   t.throws(() => readLogLine(Buffer.from(whole + ']', 'utf8')));
 });
+
+t.test("the store's own writers give lines the scan reads, resource text kept as written", async (t) => {
+  const { indexRecord, logLineOf, versionRecord } = await import('../../src/store/embedded/log-line.js');
+  // Text that parsing and writing back would change (spaces, an escaped slash): only the scan keeps it.
+  const json = '{"resourceType":"Observation", "id":"o2","note":[{"text":"a\\/b \\"q\\""}]}';
+  const idx = { tok: [{ p: 'code', c: '1-8' }] };
+  const records = readLogLine(
+    Buffer.from(logLineOf([versionRecord({ type: 'Observation', id: 'o2', vid: 3, lu: 1700000000000, json }, idx), versionRecord({ type: 'Observation', id: 'o3', vid: 2, lu: 1700000000001, json: undefined }, {}), indexRecord('Observation', 'o2', 3, idx)])),
+  );
+  t.same(records, [
+    { t: 'Observation', i: 'o2', v: 3, l: 1700000000000, x: idx, json },
+    { t: 'Observation', i: 'o3', v: 2, l: 1700000000001 },
+    { t: 'Observation', i: 'o2', v: 3, l: 0, ix: idx },
+  ]);
+  t.equal(records[0].json, json, 'the resource text exactly as written: read by the scan, not parsed whole');
+});

@@ -17,7 +17,7 @@ import { VersionConflict } from '../port.js';
 import { Mutex } from '../mutex.js';
 import { resourceKey, stampResource } from '../stamp.js';
 import { CommitLog } from './commit-log.js';
-import { readLogLine } from './log-line.js';
+import { indexRecord, logLineOf, readLogLine, versionRecord } from './log-line.js';
 import { EmbeddedVersion } from './version.js';
 import { Decision, HashIndexes } from './hash-index.js';
 import { Interner } from './interner.js';
@@ -150,7 +150,7 @@ export class EmbeddedStore implements ResourceStore {
     } finally {
       release();
     }
-    if (done) await log.append(`[{"t":${JSON.stringify(type)},"i":${JSON.stringify(id)},"v":${vid},"l":0,"ix":${JSON.stringify(idx)}}]`);
+    if (done) await log.append(logLineOf([indexRecord(type, id, vid, idx)]));
     return done;
   }
 
@@ -405,7 +405,7 @@ export class EmbeddedStore implements ResourceStore {
       const tx = new EmbeddedTx(this);
       result = await fn(tx);
       if (tx.staged.length > 0) {
-        line = '[' + tx.staged.map(logLine).join(',') + ']';
+        line = logLineOf(tx.staged.map((v) => versionRecord(v, v.doc.idx)));
         for (const v of tx.staged) this.apply(v);
       }
     } finally {
@@ -444,12 +444,6 @@ export class EmbeddedStore implements ResourceStore {
 function flat(json: string): string {
   Buffer.byteLength(json);
   return json;
-}
-
-function logLine(v: EmbeddedVersion): string {
-  const head = `{"t":${JSON.stringify(v.type)},"i":${JSON.stringify(v.id)},"v":${v.vid},"l":${v.lu}`;
-  if (v.json === undefined) return head + '}';
-  return `${head},"x":${JSON.stringify(v.doc.idx)},"r":${v.json}}`;
 }
 
 class EmbeddedTx implements StoreTx {

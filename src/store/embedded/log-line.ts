@@ -23,6 +23,24 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 
+/** A line of records, as readLogLine reads it. */
+export const logLineOf = (records: readonly string[]): string => `[${records.join(',')}]`;
+
+/**
+ * The record of a version: type, id, version, lastUpdated, then its index values and, last, the
+ * resource as its exact JSON text (what readLogLine's scan relies on); a deletion has neither.
+ */
+export function versionRecord(v: { type: string; id: string; vid: number; lu: number; json: string | undefined }, idx: IndexValues): string {
+  const head = `{"t":${JSON.stringify(v.type)},"i":${JSON.stringify(v.id)},"v":${v.vid},"l":${v.lu}`;
+  if (v.json === undefined) return head + '}';
+  return `${head},"x":${JSON.stringify(idx)},"r":${v.json}}`;
+}
+
+/** The record of a reindex: new index values for version `vid`, no new version. */
+export function indexRecord(type: string, id: string, vid: number, idx: IndexValues): string {
+  return `{"t":${JSON.stringify(type)},"i":${JSON.stringify(id)},"v":${vid},"l":0,"ix":${JSON.stringify(idx)}}`;
+}
+
 /**
  * The records of one line, `[{"t":..,"i":..,"v":..,"l":..,"x":{..},"r":<resource>},...]`. The
  * resource is written last and as the exact JSON text the store serves, so it is copied out of
