@@ -283,3 +283,26 @@ t.test('a filter the indexes decide nothing of is scanned with its compiled test
   t.same((await store.find({ types: ['Encounter'], filter, sort: [['type', 1], ['id', 1]], limit: 3 })).map((v) => v.id), ['e40', 'e41', 'e42']);
   t.equal(tested, 0, 'no document went through mingo');
 });
+
+t.test('a conjunction whose clauses the indexes decide one by one (not as a whole) is answered by them', async (t) => {
+  const { storeFactories } = await import('../helpers/stores.js');
+  const { store, cleanup } = await storeFactories()[0].open();
+  t.teardown(cleanup);
+  await store.transact(async (tx) => {
+    for (let i = 0; i < 20; i++) await tx.put({ type: 'Observation', id: `o${i}`, resource: { resourceType: 'Observation' } as never, idx: { ref: [{ p: 'subject', r: `Patient/${i % 4}` }] } });
+  });
+  // A clause of two fields inside $and: the whole filter is no shape the indexes read, each clause is.
+  const filter = { $and: [{ 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/2' } }, id: 'o6' }, {}] };
+  const original = Query.prototype.test;
+  let tested = 0;
+  Query.prototype.test = function (this: Query, doc: unknown) {
+    tested++;
+    return original.call(this, doc as never);
+  } as typeof original;
+  t.teardown(() => {
+    Query.prototype.test = original;
+  });
+  t.equal(await store.count(['Observation'], filter), 1);
+  t.same((await store.find({ types: ['Observation'], filter, sort: [['type', 1], ['id', 1]], limit: 5 })).map((v) => v.id), ['o6']);
+  t.equal(tested, 0, 'no document went through mingo');
+});

@@ -19,7 +19,7 @@ import { resourceKey, stampResource } from '../stamp.js';
 import { CommitLog } from './commit-log.js';
 import { indexRecord, logLineOf, readLogLine, versionRecord } from './log-line.js';
 import { EmbeddedVersion } from './version.js';
-import { Decision, HashIndexes } from './hash-index.js';
+import { Decision, HashIndexes, type Clause } from './hash-index.js';
 import { Interner } from './interner.js';
 import { sortByScalars } from './scalar-sort.js';
 import { compileScalarFilter } from './scalar-filter.js';
@@ -223,29 +223,36 @@ export class EmbeddedStore implements ResourceStore {
   );
 
   /**
-   * A filter as what the hash indexes decide (`base`, answered by decided()) plus the residual
-   * clauses, compiled to a predicate on the search document: a plain one (`scalar`) for the
-   * top-level fields (a paging cursor's keyset), else mingo. `bound` is set when the residual is
-   * exactly a cursor keyset over (type, id). Without a residual, `base` is the whole filter.
+   * A filter as what the hash indexes decide (`decided`: ALL when they decide none of it) plus
+   * the residual clauses, compiled to a predicate on the search document: a plain one (`scalar`)
+   * for the top-level fields (a paging cursor's keyset), else mingo. `bound` is set when the
+   * residual is exactly a cursor keyset over (type, id). Without a residual, `decided` is the
+   * whole filter.
    */
   private splitFilter(
     filter: Filter,
-  ): { base: Filter; decided?: Decided; residual?: (doc: EmbeddedVersion['doc']) => boolean; scalar?: boolean; bound?: { key: string; after: boolean } } {
-    if (Object.keys(filter).length === 0) return { base: filter, decided: ALL };
+  ): { decided: Decided; residual?: (doc: EmbeddedVersion['doc']) => boolean; scalar?: boolean; bound?: { key: string; after: boolean } } {
+    if (Object.keys(filter).length === 0) return { decided: ALL };
     // The usual case first: the indexes decide the whole filter (one question instead of one per clause).
     const whole = this.hash.decision(filter);
-    if (whole) return { base: filter, decided: whole };
+    if (whole) return { decided: whole };
+    // Else each clause of the conjunction is read once: what is decided, and the rest.
     const clauses = Object.keys(filter).length === 1 && Array.isArray(filter.$and) ? (filter.$and as Filter[]) : [filter];
-    const base: Filter[] = [];
+    const read: Clause[] = [];
     const rest: Filter[] = [];
-    for (const c of clauses) (Object.keys(c).length === 0 || this.hash.decides(c) ? base : rest).push(c);
-    if (rest.length === 0) return { base: filter };
+    for (const c of clauses) {
+      if (Object.keys(c).length === 0) continue; // matches every document
+      const cs = this.hash.clausesOf(c);
+      if (cs) read.push(...cs);
+      else rest.push(c);
+    }
+    const decided = read.length > 0 ? Decision.of(read) : ALL;
+    if (rest.length === 0) return { decided };
     const r = rest.length === 1 ? rest[0] : { $and: rest };
     const plain = compileScalarFilter(r);
     const residual = plain ?? mingoBacked(r);
     const bound = rest.length === 1 ? keysetBound(rest[0]) : undefined;
-    const b = base.length === 0 ? {} : base.length === 1 ? base[0] : { $and: base };
-    return { base: b, decided: Object.keys(b).length === 0 ? ALL : this.hash.decision(b), residual, scalar: plain !== undefined, bound };
+    return { decided, residual, scalar: plain !== undefined, bound };
   }
 
   /**

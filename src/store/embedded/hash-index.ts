@@ -60,6 +60,11 @@ export class Decision {
     readonly clauses: Clause[],
     readonly key: string,
   ) {}
+
+  /** The decision of clauses read from one filter or gathered from a conjunction's parts. */
+  static of(clauses: Clause[]): Decision {
+    return new Decision(clauses, decisionKey(clauses));
+  }
 }
 
 /** Each value with its type and length, so that no two readings write the same key. */
@@ -192,7 +197,7 @@ export class HashIndexes {
    * of keys. `docOf` gives the document of a live key only. Undefined otherwise.
    */
   exact(types: readonly string[], filter: Filter | Decision, docOf: (key: string) => object | undefined, work?: { walked: number }): Set<string> | undefined {
-    const plan = this.exactPlan(types, filter instanceof Decision ? filter.clauses : this.shape(filter), docOf);
+    const plan = this.exactPlan(types, filter instanceof Decision ? filter.clauses : this.clausesOf(filter), docOf);
     if (!plan) return undefined;
     const { unions, checks } = plan;
     const size = (u: Array<ReadonlySet<string>>) => {
@@ -222,18 +227,10 @@ export class HashIndexes {
     return out;
   }
 
-  /**
-   * Whether exact() decides the filter: its shape alone (asked on every search, so no bucket is
-   * looked up and no check is built here).
-   */
-  decides(filter: Filter): boolean {
-    return this.shape(filter) !== undefined;
-  }
-
   /** The filter read as exact() reads it, with its memo key; undefined when not decided. */
   decision(filter: Filter): Decision | undefined {
-    const clauses = this.shape(filter);
-    return clauses && new Decision(clauses, decisionKey(clauses));
+    const clauses = this.clausesOf(filter);
+    return clauses && Decision.of(clauses);
   }
 
   /**
@@ -293,7 +290,7 @@ export class HashIndexes {
    * or `$and` of one-field filters) of `id` equalities and `$elemMatch`es naming both hashed
    * fields by equality (or `$in`) and further fields by a plain value. Undefined otherwise.
    */
-  private shape(filter: Filter): Clause[] | undefined {
+  clausesOf(filter: Filter): Clause[] | undefined {
     const fields: Array<[string, unknown]> = [];
     for (const [field, cond] of Object.entries(filter)) {
       if (field === '$and' && Array.isArray(cond)) {
