@@ -232,18 +232,15 @@ function sortKey(type: string, entries: Array<Record<string, unknown>>): SortKey
       case 'reference':
         if (typeof e.r === 'string') vals.push(e.r);
         break;
-      case 'quantity': {
-        // A UCUM quantity sorts by its value in base units (5000 mg between 4.5 g and 6 g); others as written.
+      default: {
+        // A UCUM quantity (the only entry with canonical bounds) sorts by its value in base units
+        // (5000 mg between 4.5 g and 6 g); other quantities, dates and numbers as written.
         const canonical = typeof e.clo === 'number';
         const lo = canonical ? e.clo : e.lo;
         const hi = canonical ? e.chi : e.hi;
         if (typeof lo === 'number') vals.push(lo);
         if (typeof hi === 'number') his.push(hi);
-        break;
       }
-      default:
-        if (typeof e.lo === 'number') vals.push(e.lo);
-        if (typeof e.hi === 'number') his.push(e.hi);
     }
   }
   if (vals.length === 0 && type === 'token') {
