@@ -202,6 +202,22 @@ t.test('an _id page stays decided by the keys (not a scan of every resource of t
   t.ok(looks <= 2, `looked at ${looks} resource(s)`);
 });
 
+type PlanExact = (types: readonly string[], d: { key: string }, docOf: unknown) => { walked: number; run(): unknown } | undefined;
+/**
+ * The store's hash indexes, and the memo keys of the decisions whose keys they computed, in
+ * order: a spy on the runs of planExact (the store asks with the filter read once, a Decision).
+ */
+function exactRuns(store: unknown) {
+  const hash = (store as { hash: { planExact: PlanExact; decision: (f: object) => { key: string } | undefined } }).hash;
+  const original = hash.planExact.bind(hash);
+  const asked: string[] = [];
+  hash.planExact = (types, d, docOf) => {
+    const planned = original(types, d, docOf);
+    return planned && { walked: planned.walked, run: () => (asked.push(d.key), planned.run()) };
+  };
+  return { hash, asked };
+}
+
 t.test('undecided queries do not push a decided query out of the decided-keys memo', async (t) => {
   const { storeFactories } = await import('../helpers/stores.js');
   const { store, cleanup } = await storeFactories()[0].open();
@@ -214,11 +230,7 @@ t.test('undecided queries do not push a decided query out of the decided-keys me
     }
     for (let i = 0; i < 290; i++) await tx.put({ type: 'Observation', id: `x${i}`, resource: { resourceType: 'Observation' } as never, idx: { ref: [{ p: 'subject', r: 'Patient/b' }] } });
   });
-  const hash = (store as unknown as { hash: { exact: (...a: unknown[]) => unknown; decision: (f: object) => { key: string } | undefined } }).hash;
-  const original = hash.exact.bind(hash);
-  const asked: string[] = [];
-  // The store asks with the filter read once (a Decision), named by its memo key.
-  hash.exact = (...a: unknown[]) => (asked.push((a[1] as { key?: string }).key ?? JSON.stringify(a[1])), original(...a));
+  const { hash, asked } = exactRuns(store);
   const decided = { 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/b' } } };
   const decidedKey = hash.decision(decided)!.key;
   t.equal(await store.count(['Observation'], decided), 300);
@@ -241,10 +253,7 @@ t.test('patient-scoped queries are computed again rather than push a population 
       }
     }
   });
-  const hash = (store as unknown as { hash: { exact: (...a: unknown[]) => unknown; decision: (f: object) => { key: string } | undefined } }).hash;
-  const original = hash.exact.bind(hash);
-  const asked: string[] = [];
-  hash.exact = (...a: unknown[]) => (asked.push((a[1] as { key: string }).key), original(...a));
+  const { hash, asked } = exactRuns(store);
   const population = { 'idx.tok': { $elemMatch: { p: 'status', c: 'final' } } };
   const populationKey = hash.decision(population)!.key;
   t.equal(await store.count(['Observation'], population), 300);

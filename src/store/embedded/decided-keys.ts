@@ -24,16 +24,18 @@ export class DecidedKeys<Q> {
 
   constructor(
     private readonly epochOf: (types: readonly string[]) => number,
+    /** The memo key of a query (`Q`: the filter as the store reads it). */
+    private readonly keyOf: (types: readonly string[], query: Q) => string,
     /**
-     * The decided keys of a query (`Q`: the filter as the store reads it), undefined when not
-     * decided; `keep` when they cost enough to compute to be worth a place in the memo.
+     * A query's decided keys, planned: `keep` when they cost enough to compute to be worth a
+     * place in the memo, `run` computes them (undefined when the query is not decided).
      */
-    private readonly compute: (types: readonly string[], query: Q) => { keys: ReadonlySet<string> | undefined; keep: boolean },
+    private readonly plan: (types: readonly string[], query: Q) => { keep: boolean; run(): ReadonlySet<string> | undefined },
   ) {}
 
   /** The decided key set, or undefined when the indexes do not decide the filter. */
-  keys(types: readonly string[], key: string, query: Q): ReadonlySet<string> | undefined {
-    return this.entry(types, key, query).keys;
+  keys(types: readonly string[], query: Q): ReadonlySet<string> | undefined {
+    return this.entry(types, query).keys;
   }
 
   /**
@@ -42,7 +44,6 @@ export class DecidedKeys<Q> {
    */
   page(
     types: readonly string[],
-    key: string,
     query: Q,
     skip: number,
     limit: number,
@@ -50,7 +51,7 @@ export class DecidedKeys<Q> {
     accept?: (key: string) => boolean,
     bound?: { key: string; after: boolean },
   ): string[] | undefined {
-    const e = this.entry(types, key, query);
+    const e = this.entry(types, query);
     if (!e.keys) return undefined;
     e.uses++;
     if (bound && e.keys.size > skip + limit) {
@@ -89,21 +90,24 @@ export class DecidedKeys<Q> {
     return out;
   }
 
-  private entry(types: readonly string[], key: string, query: Q): Entry {
+  private entry(types: readonly string[], query: Q): Entry {
     const epoch = this.epochOf(types);
+    const planned = this.plan(types, query);
+    // A cheap answer (a patient's few resources) is computed again every time, and neither its
+    // key is made nor the memo asked: kept, a stream of patient-scoped queries would push a
+    // dashboard's population query out (and every kept set outlives young collections). No
+    // kept answer can be current for it: one computed since the last commit to its types
+    // planned the same work, so it was not kept either.
+    if (!planned.keep) return { epoch, keys: planned.run(), uses: 0 };
+    const key = this.keyOf(types, query);
     const e = this.kept.get(key);
     if (e && e.epoch === epoch) {
       this.kept.delete(key); // most recently used last
       this.kept.set(key, e);
       return e;
     }
-    const { keys, keep } = this.compute(types, query);
-    const fresh: Entry = { epoch, keys, uses: 0 };
+    const fresh: Entry = { epoch, keys: planned.run(), uses: 0 };
     this.kept.delete(key);
-    // A cheap answer (a patient's few resources) is computed again next time: kept, a stream of
-    // patient-scoped queries would push a dashboard's population query out (and every kept set
-    // outlives young collections).
-    if (!keep) return fresh;
     this.kept.set(key, fresh);
     if (this.kept.size > KEPT) this.kept.delete(this.kept.keys().next().value as string);
     return fresh;

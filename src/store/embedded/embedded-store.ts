@@ -212,13 +212,13 @@ export class EmbeddedStore implements ResourceStore {
 
   private readonly decidedKeys = new DecidedKeys<Decided>(
     (types) => this.epochOf(types),
+    decidedKey,
     (types, d) => {
       const all = types.length > 0 ? types : [...this.live.keys()];
       // No condition (a whole type, paged): every live resource of the types.
-      if (d === ALL) return { keys: new Set(all.flatMap((t) => [...(this.live.get(t)?.values() ?? [])].map((v) => v.key))), keep: true };
-      const work = { walked: 0 };
-      const keys = this.hash.exact(all, d, (k) => this.liveDoc(k), work);
-      return { keys, keep: work.walked >= KEEP_FROM };
+      if (d === ALL) return { keep: true, run: () => new Set(all.flatMap((t) => [...(this.live.get(t)?.values() ?? [])].map((v) => v.key))) };
+      const planned = this.hash.planExact(all, d, (k) => this.liveDoc(k));
+      return planned ? { keep: planned.walked >= KEEP_FROM, run: planned.run } : { keep: false, run: () => undefined };
     },
   );
 
@@ -265,7 +265,7 @@ export class EmbeddedStore implements ResourceStore {
 
   /** Asked of the memo only when decided (or empty): an undecided filter would push out a decided one's keys. */
   private decidedKeysOf(types: readonly string[], d: Decided | undefined): ReadonlySet<string> | undefined {
-    return d === undefined ? undefined : this.decidedKeys.keys(types, decidedKey(types, d), d);
+    return d === undefined ? undefined : this.decidedKeys.keys(types, d);
   }
 
   private matchingNow(types: readonly string[], filter: Filter, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
@@ -330,7 +330,7 @@ export class EmbeddedStore implements ResourceStore {
       // The bound goes with the order it was made for (after ascending, before descending).
       const bound = split.bound && split.bound.after === (order === 1) ? split.bound : undefined;
       const d = scan ? undefined : split.decided;
-      const keys = d === undefined ? undefined : this.decidedKeys.page(q.types, decidedKey(q.types, d), d, q.skip ?? 0, q.limit, order === -1, accept, bound);
+      const keys = d === undefined ? undefined : this.decidedKeys.page(q.types, d, q.skip ?? 0, q.limit, order === -1, accept, bound);
       if (keys) {
         const out: EmbeddedVersion[] = [];
         for (const k of keys) {

@@ -196,7 +196,15 @@ export class HashIndexes {
    * a token) are checked on the indexed elements themselves. An `id` equality (`_id`) is a set
    * of keys. `docOf` gives the document of a live key only. Undefined otherwise.
    */
-  exact(types: readonly string[], filter: Filter | Decision, docOf: (key: string) => object | undefined, work?: { walked: number }): Set<string> | undefined {
+  exact(types: readonly string[], filter: Filter | Decision, docOf: (key: string) => object | undefined): Set<string> | undefined {
+    return this.planExact(types, filter, docOf)?.run();
+  }
+
+  /**
+   * exact(), planned before it runs: how many keys it will walk (those of the smallest clause),
+   * which tells a caller whether the answer is worth keeping, and the run that gives it.
+   */
+  planExact(types: readonly string[], filter: Filter | Decision, docOf: (key: string) => object | undefined): { walked: number; run(): Set<string> } | undefined {
     const plan = this.exactPlan(types, filter instanceof Decision ? filter.clauses : this.clausesOf(filter), docOf);
     if (!plan) return undefined;
     const { unions, checks } = plan;
@@ -209,22 +217,24 @@ export class HashIndexes {
     let smallest = 0;
     for (let i = 1; i < unions.length; i++) if (size(unions[i]) < size(unions[smallest])) smallest = i;
     const first = unions[smallest];
-    if (work) work.walked = size(first);
     const rest = unions.filter((_, i) => i !== smallest);
-    const out = new Set<string>();
-    // Plain loops: this runs once per key of the smallest clause (200k time entries for a month's candidates).
-    for (const set of first) {
-      keys: for (const k of set) {
-        for (const u of rest) {
-          let hit = false;
-          for (const b of u) if ((hit = b.has(k))) break;
-          if (!hit) continue keys;
+    const run = () => {
+      const out = new Set<string>();
+      // Plain loops: this runs once per key of the smallest clause (200k time entries for a month's candidates).
+      for (const set of first) {
+        keys: for (const k of set) {
+          for (const u of rest) {
+            let hit = false;
+            for (const b of u) if ((hit = b.has(k))) break;
+            if (!hit) continue keys;
+          }
+          for (const c of checks) if (!c(k)) continue keys;
+          out.add(k);
         }
-        for (const c of checks) if (!c(k)) continue keys;
-        out.add(k);
       }
-    }
-    return out;
+      return out;
+    };
+    return { walked: size(first), run };
   }
 
   /** The filter read as exact() reads it, with its memo key; undefined when not decided. */
