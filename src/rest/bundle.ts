@@ -181,7 +181,11 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
       } else if (p.method === 'PUT' && p.criteria) {
         const matches = await step(p, async () => (await tx.lock(conditionKey(p.type, p.criteria!)), s.search.findMatches(tx, p.type, p.criteria!)));
         if (matches.length > 1) throw prefixed(preconditionFailed(`Conditional update matched ${matches.length} resources`), `Bundle.entry[${p.index}]`);
-        p.id = matches[0]?.id ?? p.resource!.id ?? randomUUID();
+        // No match: the resource is created under the id its body carries, which must then be
+        // a FHIR id (validation, which would say so, can be turned off).
+        const bodyId = matches.length === 0 ? p.resource!.id : undefined;
+        if (bodyId !== undefined) assertId(bodyId, `Bundle.entry[${p.index}].resource.id`);
+        p.id = matches[0]?.id ?? bodyId ?? randomUUID();
       }
       if (p.fullUrl && p.id && (p.method === 'POST' || p.method === 'PUT')) map.set(p.fullUrl, `${p.type}/${p.id}`);
     }
