@@ -56,14 +56,18 @@ type SearchDoc = { type: string; idx: Record<string, unknown> };
  * of a patient-scoped search's time in the engine.
  */
 export class Decision {
-  constructor(
-    readonly clauses: Clause[],
-    readonly key: string,
-  ) {}
+  #key: string | undefined;
+
+  constructor(readonly clauses: Clause[]) {}
 
   /** The decision of clauses read from one filter or gathered from a conjunction's parts. */
   static of(clauses: Clause[]): Decision {
-    return new Decision(clauses, decisionKey(clauses));
+    return new Decision(clauses);
+  }
+
+  /** Made when first asked: a cheap answer is never looked up in the memo (decided-keys.ts). */
+  get key(): string {
+    return (this.#key ??= decisionKey(this.clauses));
   }
 }
 
