@@ -1,12 +1,12 @@
 // Calendar arithmetic of EP2: every date the engine compares is a local date (YYYY-MM-DD) in the
 // practice time zone (default UTC). Date-times must carry Z or an offset; they are converted to
 // the zone and their local date is used. Strings compare correctly because of the fixed format.
-import { daysInMonth } from '../fhir/calendar.js';
+import { daysInMonth, ZONE } from '../fhir/calendar.js';
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 // Hours 00-23 as in R4's dateTime (Date.parse would read 24:00 as midnight of the next day).
 /** R4 dateTime with a time (datatypes.html#dateTime): hours 00-23, seconds up to 60 (a leap second), offsets up to 14:00. */
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d|60)(\.\d+)?)?(Z|[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00))$/;
+const DATE_TIME = new RegExp(`^(\\d{4})-(\\d{2})-(\\d{2})T([01]\\d|2[0-3]):([0-5]\\d)(?::([0-5]\\d|60)(\\.\\d+)?)?(${ZONE})$`);
 const PARTIAL = /^(\d{4})(?:-(\d{2}))?$/;
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 

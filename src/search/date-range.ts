@@ -1,4 +1,4 @@
-import { daysInMonth } from '../fhir/calendar.js';
+import { daysInMonth, ZONE } from '../fhir/calendar.js';
 
 /**
  * FHIR dates of every precision as inclusive [low, high] epoch-millisecond ranges: "2020" is the
@@ -11,8 +11,8 @@ export type Range = readonly [lo: number, hi: number];
 export const MIN_MS = -8.64e15;
 export const MAX_MS = 8.64e15;
 
-const DATE_RE =
-  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+/** Any precision down to the hour (search.html#date); a zone only as R4's dateTime has it. */
+const DATE_RE = new RegExp(`^(\\d{4})(?:-(\\d{2})(?:-(\\d{2})(?:T(\\d{2})(?::(\\d{2})(?::(\\d{2})(?:\\.(\\d+))?)?)?(${ZONE})?)?)?)?$`);
 
 export function dateRange(value: string): Range | undefined {
   const m = DATE_RE.exec(value.trim());

@@ -24,6 +24,10 @@ t.test('date precision becomes an inclusive ms range', async (t) => {
   for (const no of ['2021-02-29', '2100-02-29', '2020-04-31', '2020-02-30T10:00Z', '2020-00', '2020-00-15']) t.equal(dateRange(no), undefined, `${no} is no date`);
   // R4 dateTime/instant hours are 00-23 (the datatype regexes; search.html uses the same format): no 24:00
   t.equal(dateRange('2020-01-01T24:00:00Z'), undefined, 'hour 24 is no time');
+  // R4 zones: Z or an offset up to ±14:00 with minutes 00-59 (datatypes.html#dateTime)
+  for (const no of ['+23:00', '+05:75', '-14:01', '+15:00', '+1:00', '+0100']) t.equal(dateRange(`2020-01-01T10:00:00${no}`), undefined, `${no} is no zone`);
+  t.same(dateRange('2020-01-01T10:00:00+14:00'), [Date.UTC(2019, 11, 31, 20), Date.UTC(2019, 11, 31, 20, 0, 1) - 1], 'the farthest offset east');
+  t.same(dateRange('2020-01-01T10:00:00-13:59'), [Date.UTC(2020, 0, 1, 23, 59), Date.UTC(2020, 0, 1, 23, 59, 1) - 1], 'and west of it');
   t.equal(dateRange('yesterday'), undefined);
 });
 
@@ -143,6 +147,7 @@ t.test('client strings never become operators, fields or live regexes', async (t
   t.equal(await status(run([['_cursor', 'not a cursor']])), 400);
   t.equal(await status(run([['_count', '-1']])), 400);
   t.equal(await status(run([['birthdate', 'xx2020']])), 400);
+  t.equal(await status(run([['_lastUpdated', 'ge2020-01-01T10:00:00+23:00']])), 400, 'a zone beyond ±14:00 is refused');
   t.equal(await status(run([['name:foo', 'x']])), 400);
   t.equal(await status(run([['_summary', 'maybe']])), 400);
   t.equal(await status(run([['identifier:of-type', 'x']])), 400);
