@@ -25,6 +25,7 @@ import { ElementFilter, parseElements, parseSummary } from './summary.js';
 import { Terminology } from './terminology.js';
 import { impliedSystemOf } from './implied-system.js';
 import { searchTotal, TOTAL_MODES, type TotalMode } from './total.js';
+import { formEncode } from './query-string.js';
 
 export interface SearchRequest {
   types: string[];
@@ -227,11 +228,10 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       if (issues.length) entry.push({ resource: outcomeOf(issues), search: { mode: 'outcome' } });
 
       const linkTo = (c?: Cursor) => {
-        const qs = new URLSearchParams();
-        for (const [n, v] of req.params) if (n !== '_cursor') qs.append(n, v);
-        if (c) qs.append('_cursor', encodeCursor(c));
+        const pairs: Array<readonly [string, string]> = req.params.filter(([n]) => n !== '_cursor');
+        if (c) pairs.push(['_cursor', encodeCursor(c)]);
         const path = req.path ? `/${req.path.replace(/^\/+/, '')}` : '';
-        const q = qs.toString();
+        const q = formEncode(pairs);
         return `${base}${path}${q ? `?${q}` : ''}`;
       };
       const link: BundleLink[] = [{ relation: 'self', url: linkTo(cursor) }];
