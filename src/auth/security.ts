@@ -50,6 +50,8 @@ export interface Security {
 }
 
 const NOT_AUDITED = new Set(['/healthz', '/readyz']);
+/** Parameter names of _include and _revinclude, with or without a modifier. */
+const INCLUDE = /^_(rev)?include(:|$)/;
 
 export async function setupSecurity(config: Config, search: SearchService, resourceTypes: readonly string[], raw: ResourceStore): Promise<Security> {
   const a = config.auth;
@@ -156,7 +158,8 @@ export async function setupSecurity(config: Config, search: SearchService, resou
     if (!q) return;
     const count = q.get('_count');
     if (count !== null && /^\d+$/.test(count) && Number(count) > a.maxCount) throw badRequest(`_count ${count} is more than this server returns per page (${a.maxCount}, MAX_COUNT)`, 'too-costly');
-    const includes = [...q.keys()].filter((k) => /^_(rev)?include(:|$)/.test(k)).length;
+    let includes = 0;
+    for (const k of q.keys()) if (INCLUDE.test(k)) includes++;
     if (includes > a.maxIncludes) throw badRequest(`${includes} _include/_revinclude parameters; this server accepts at most ${a.maxIncludes} (MAX_INCLUDES)`, 'too-costly');
   }
 
