@@ -17,6 +17,7 @@ import { openStore } from './store/open-store.js';
 import { createValidator } from './validation/validator.js';
 import { ValidationPool } from './validation/pool.js';
 import { softwareInfo } from './software.js';
+import { parseRequestQuery } from './http/request-query.js';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -61,7 +62,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       return typeof given === 'string' && /^[A-Za-z0-9\-_.]{1,64}$/.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: 200, querystringParser: parseRequestQuery },
     // On close: idle keep-alive sockets are closed at once, in-flight requests finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,

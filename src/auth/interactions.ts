@@ -63,11 +63,11 @@ export function classify(method: string, parts: string[], query: URLSearchParams
   return { code: 'other', action: 'E', needs: [] };
 }
 
-/** Splits a URL (path and query, as received or as a bundle entry's request.url) below the FHIR base. */
-export function splitFhirUrl(url: string, prefix = ''): { parts: string[]; query: URLSearchParams } | undefined {
+/** Splits a URL (path and query, as received or as a bundle entry's request.url) below the FHIR base; `parsed` is its query when already parsed. */
+export function splitFhirUrl(url: string, prefix = '', parsed?: URLSearchParams): { parts: string[]; query: URLSearchParams } | undefined {
   const i = url.indexOf('?');
   const path = i < 0 ? url : url.slice(0, i);
-  const query = new URLSearchParams(i < 0 ? '' : url.slice(i + 1));
+  const query = parsed ?? new URLSearchParams(i < 0 ? '' : url.slice(i + 1));
   if (prefix) {
     if (path !== prefix && !path.startsWith(prefix + '/')) return undefined;
     return { parts: path.slice(prefix.length).split('/').filter(Boolean).map(safeDecode), query };

@@ -18,6 +18,7 @@ import { loadClients } from './clients.js';
 import { requestAuth, type AuthContext, type RequestAuth } from './context.js';
 import { guardStore } from './guarded-store.js';
 import { classify, splitFhirUrl, type Interaction } from './interactions.js';
+import { queryOf } from '../http/request-query.js';
 import { Policies } from './policies.js';
 import { forbidden, USER_UNRESOLVED } from './policy.js';
 import { smartConfiguration } from './smart-configuration.js';
@@ -145,7 +146,8 @@ export async function setupSecurity(config: Config, search: SearchService, resou
       if (access.visible && !access.exact && access.grants.length === 1 && access.grants[0].g.params) {
         const extra = new URLSearchParams(access.grants[0].g.params);
         req.raw.url = req.raw.url + (req.raw.url!.includes('?') ? '&' : '?') + extra.toString();
-        // The audit trail records the search that runs, restriction included.
+        // info.query is the request's parsed query (request-query.ts), which the search runs and
+        // the audit trail records: both get the restriction.
         for (const [k, v] of extra) info.query.append(k, v);
       }
     }
@@ -182,7 +184,8 @@ export async function setupSecurity(config: Config, search: SearchService, resou
       }
 
       app.addHook('onRequest', (req, reply, done) => {
-        const fhir = splitFhirUrl(req.url, '/fhir');
+        // The request's own parsed query (request-query.ts): a restricted scope's parameters appended to it reach the search too.
+        const fhir = splitFhirUrl(req.url, '/fhir', queryOf(req));
         const interaction: Interaction = fhir
           ? classify(req.method, fhir.parts, fhir.query)
           : req.url.split('?')[0] === '/auth/token'
@@ -332,8 +335,7 @@ function operationPatients(req: FastifyRequest): string[] {
   const add = (v: string | undefined) => {
     if (v) ids.push(v.replace(/^.*Patient\//, ''));
   };
-  const q = splitFhirUrl(req.url)?.query;
-  q?.getAll('patient').forEach(add);
+  queryOf(req).getAll('patient').forEach(add);
   const body = req.body as Parameters | undefined;
   if (body?.resourceType === 'Parameters') {
     for (const p of body.parameter ?? []) if (p.name === 'patient') add(p.valueReference?.reference ?? p.valueString ?? p.valueId);

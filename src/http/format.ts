@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { FhirError } from '../fhir/errors.js';
+import { queryOf } from './request-query.js';
 
 export interface ResponseFormat {
   contentType: string;
@@ -11,9 +12,9 @@ const XML_TYPES = new Set(['xml', 'application/xml', 'application/fhir+xml', 'ap
 
 /** http.html#mime-type: _format overrides Accept; this server speaks JSON only. */
 export function responseFormat(req: FastifyRequest): ResponseFormat {
-  const q = req.query as Record<string, string | string[] | undefined>;
-  const fmt = first(q._format);
-  const pretty = first(q._pretty) === 'true';
+  const q = queryOf(req);
+  const fmt = q.get('_format') ?? undefined;
+  const pretty = q.get('_pretty') === 'true';
   if (fmt !== undefined) {
     const f = fmt.split(';')[0].trim().toLowerCase();
     if (JSON_TYPES.has(f)) return { contentType: f === 'application/json' || f === 'json' ? 'application/fhir+json' : 'application/fhir+json', pretty };
@@ -29,8 +30,4 @@ export function responseFormat(req: FastifyRequest): ResponseFormat {
     if (types.includes('application/json') && !types.includes('application/fhir+json')) return { contentType: 'application/json', pretty };
   }
   return { contentType: 'application/fhir+json', pretty };
-}
-
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }

@@ -6,6 +6,7 @@ import type { RestResult } from '../rest/result.js';
 import { parseElements, parseSummary, type ElementFilter } from '../search/summary.js';
 import { responseFormat } from './format.js';
 import { parsePrefer } from './prefer.js';
+import { queryOf } from './request-query.js';
 
 /** Sends an interaction's result: headers from the version, body per Prefer / _summary / _elements / _pretty. */
 export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResult, elements: ElementFilter, kind: 'read' | 'write' | 'other'): FastifyReply {
@@ -26,10 +27,10 @@ export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResu
     if (ret === 'minimal') return reply.send();
     if (ret === 'OperationOutcome') return reply.send(serialize(outcomeFor(r), fmt.pretty));
   }
-  const q = req.query as Record<string, string | undefined>;
+  const q = queryOf(req);
   if (v && v.json !== undefined && kind !== 'other') {
-    const summary = parseSummary(q._summary);
-    const only = parseElements(q._elements);
+    const summary = parseSummary(q.get('_summary') ?? undefined);
+    const only = parseElements(q.get('_elements') ?? undefined);
     if (!summary && !only && !fmt.pretty) return reply.send(v.json);
     return reply.send(serialize(elements.apply(v.resource!, summary, only), fmt.pretty));
   }

@@ -12,6 +12,7 @@ import type { Services } from '../rest/services.js';
 import { parsePrefer } from './prefer.js';
 import { ElementFilter } from '../search/summary.js';
 import { sendResult } from './render.js';
+import { queryOf } from './request-query.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string> }>;
 
@@ -22,6 +23,12 @@ const rawQuery = (req: FastifyRequest) => {
 /** Parameters that shape the response, not the query. */
 const FORMAT_PARAMS = new Set(['_format', '_pretty']);
 const searchParams = (q: string) => parseQuery(q).filter(([k]) => !FORMAT_PARAMS.has(k));
+/** The request's own query (parsed once, request-query.ts) as search pairs. */
+const requestParams = (req: FastifyRequest): Array<[string, string]> => {
+  const out: Array<[string, string]> = [];
+  for (const [k, v] of queryOf(req)) if (!FORMAT_PARAMS.has(k)) out.push([k, v]);
+  return out;
+};
 
 const restRequest = (req: Req, extra: Partial<rest.RestRequest> = {}): rest.RestRequest => ({
   type: req.params.type,
@@ -51,7 +58,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     const [path, query = ''] = url.split('?', 2) as [string, string?];
     const parts = path.split('/').filter(Boolean);
     const header = () => undefined;
-    if (parts.length === 0) return search({} as Req, typesOf(query), searchParams(query).filter(([k]) => k !== '_type'), '');
+    if (parts.length === 0) return search({} as Req, typesOf(new URLSearchParams(query)), searchParams(query).filter(([k]) => k !== '_type'), '');
     assertKnownType(s, parts[0]);
     if (parts.length === 1) return search({ headers: {} } as Req, [parts[0]], searchParams(query), parts[0]);
     if (parts.length === 2 && parts[1] === '_history') return history(s, { type: parts[0] }, query);
@@ -60,8 +67,8 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     if (parts.length === 4 && parts[2] === '_history') return rest.vread(s, { type: parts[0], id: parts[1], vid: parts[3], query, header });
     throw badRequest(`Unsupported GET url in bundle: ${url.slice(0, 100)}`, 'not-supported');
   };
-  const typesOf = (query: string) =>
-    new URLSearchParams(query)
+  const typesOf = (query: URLSearchParams) =>
+    query
       .getAll('_type')
       .flatMap((t) => t.split(','))
       .filter(Boolean);
@@ -81,7 +88,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
       method: req.method as 'GET' | 'POST',
       type,
       id,
-      query: searchParams(rawQuery(req)),
+      query: requestParams(req),
       body: req.body,
       header: (n) => req.headers[n] as string | undefined,
     });
@@ -96,8 +103,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     return send(req, reply, r, 'other');
   });
   app.get('/fhir', async (req: Req, reply) => {
-    const q = rawQuery(req);
-    return send(req, reply, await search(req, typesOf(q), searchParams(q).filter(([k]) => k !== '_type'), ''), 'other');
+    return send(req, reply, await search(req, typesOf(queryOf(req)), requestParams(req).filter(([k]) => k !== '_type'), ''), 'other');
   });
   app.get('/fhir/_history', async (req: Req, reply) => send(req, reply, await history(s, {}, rawQuery(req)), 'other'));
 
@@ -106,7 +112,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     const { type } = req.params;
     if (type.startsWith('$')) return runOperation(req, reply, type);
     assertKnownType(s, type);
-    return send(req, reply, await search(req, [type], searchParams(rawQuery(req)), type), 'other');
+    return send(req, reply, await search(req, [type], requestParams(req), type), 'other');
   });
   app.post('/fhir/:type', async (req: Req, reply) => {
     const { type } = req.params;
@@ -122,7 +128,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     if (req.body !== undefined && !(req.body instanceof URLSearchParams)) {
       throw FhirError.of(415, 'not-supported', 'POST _search takes an application/x-www-form-urlencoded body');
     }
-    return send(req, reply, await search(req, [type], [...searchParams(rawQuery(req)), ...form], type), 'other');
+    return send(req, reply, await search(req, [type], [...requestParams(req), ...form], type), 'other');
   });
   app.get('/fhir/:type/_history', async (req: Req, reply) => send(req, reply, await history(s, { type: req.params.type }, rawQuery(req)), 'other'));
 
@@ -156,7 +162,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     assertKnownType(s, type);
     assertId(id);
     assertKnownType(s, sub);
-    return send(req, reply, await search(req, [sub], searchParams(rawQuery(req)), `${type}/${id}/${sub}`, { type, id }), 'other');
+    return send(req, reply, await search(req, [sub], requestParams(req), `${type}/${id}/${sub}`, { type, id }), 'other');
   });
   app.post('/fhir/:type/:id/:sub', async (req: Req, reply) => {
     const { type, id, sub } = req.params;

@@ -105,6 +105,15 @@ t.test('Prefer, _format, _pretty, _summary, _elements, PATCH', async (t) => {
   t.equal((await fhir('GET', `${B}/Patient/${id}?_format=json`)).status, 200);
   const pretty = await fhir('GET', `${B}/Patient/${id}?_pretty=true`);
   t.match(pretty.text, /\n  "resourceType"/);
+  // The same query parameters on a search, and on a path no route serves.
+  t.equal((await fhir('GET', `${B}/Patient?_id=${id}&_format=xml`)).status, 406);
+  const prettyPage = await fhir('GET', `${B}/Patient?_id=${id}&_pretty=true&_format=json`);
+  t.match(prettyPage.text, /\n  "resourceType": "Bundle"/);
+  t.equal(prettyPage.body.entry.length, 1);
+  t.notMatch(prettyPage.body.link[0].url, /_format|_pretty/, 'format parameters are not search parameters');
+  const nowhere = await fhir('GET', `${B}/Patient/${id}/x/y/z?_format=xml&a=b`);
+  t.equal(nowhere.status, 404);
+  t.equal(nowhere.body.resourceType, 'OperationOutcome');
 
   const summary = await fhir('GET', `${B}/Patient/${id}?_summary=true`);
   t.equal(summary.body.text, undefined, 'text is not a summary element of Patient');
