@@ -9,7 +9,7 @@ import type { ResourceStore } from './port.js';
  * hash indexes from open and on every write, as MongoDB does, so no query pays for building them
  * over the whole store. The other arrays are hashed on first use.
  */
-const EAGER_HASH = ['idx.tok', 'idx.ref'];
+export const EAGER_HASH = ['idx.tok', 'idx.ref'];
 
 /** MongoDB when MONGODB_URI is set, else the embedded store in DATA_DIR. */
 export async function openStore(config: Config, indexes: ReadonlyArray<Record<string, 1 | -1>>): Promise<ResourceStore> {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js';
 import { MongoStore } from '../../src/store/mongo/mongo-store.js';
+import { EAGER_HASH } from '../../src/store/open-store.js';
 import type { ResourceStore } from '../../src/store/port.js';
 
 export const TEST_INDEXES = [{ type: 1 as const, 'idx.ref.p': 1 as const, 'idx.ref.r': 1 as const }];
@@ -12,19 +13,23 @@ export interface StoreFactory {
   open(indexes?: ReadonlyArray<Record<string, 1 | -1>>): Promise<{ store: ResourceStore; cleanup(): Promise<void> }>;
 }
 
-/** The adapters the conformance suite runs on: always embedded, MongoDB when MONGODB_URI is set. */
+/** The embedded store with its hash indexes built on first use, or kept from the start for `eagerHash` (as the server runs it). */
+const embedded = (name: string, eagerHash?: readonly string[]): StoreFactory => ({
+  name,
+  async open(indexes = TEST_INDEXES) {
+    const dir = mkdtempSync(join(tmpdir(), 'ccm-store-'));
+    const store = new EmbeddedStore({ dataDir: dir, indexes, eagerHash });
+    await store.init();
+    return { store, cleanup: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+  },
+});
+
+/**
+ * The adapters the conformance suite runs on: always embedded, in both hash-index modes (the
+ * first, lazy, is what tests that take one store use), MongoDB when MONGODB_URI is set.
+ */
 export function storeFactories(): StoreFactory[] {
-  const list: StoreFactory[] = [
-    {
-      name: 'embedded',
-      async open(indexes = TEST_INDEXES) {
-        const dir = mkdtempSync(join(tmpdir(), 'ccm-store-'));
-        const store = new EmbeddedStore({ dataDir: dir, indexes });
-        await store.init();
-        return { store, cleanup: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
-      },
-    },
-  ];
+  const list: StoreFactory[] = [embedded('embedded'), embedded('embedded, eager hash indexes', EAGER_HASH)];
   const uri = process.env.MONGODB_URI;
   if (uri) {
     list.push({
