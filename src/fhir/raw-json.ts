@@ -102,22 +102,28 @@ export function serializeJson(body: object, pretty: boolean): string {
   if ((body as { resourceType?: string }).resourceType !== 'Bundle' || !Array.isArray(entries) || !entries.some((e) => e instanceof StoredJsonEntry)) {
     return JSON.stringify(body);
   }
-  // Concatenated, not joined: the parts stay a rope that the response write flattens once.
-  let out = '{';
+  // Joined into one flat text: Fastify measures the body (which flattens a rope into a copy)
+  // before Node copies it again behind the header.
+  const parts: string[] = ['{'];
+  let first = true;
   for (const k of Object.keys(body)) {
     const v = (body as Record<string, unknown>)[k];
     if (v === undefined) continue;
-    if (out.length > 1) out += ',';
-    out += `${JSON.stringify(k)}:`;
+    parts.push(first ? '' : ',', JSON.stringify(k), ':');
+    first = false;
     if (k !== 'entry') {
-      out += JSON.stringify(v);
+      parts.push(JSON.stringify(v));
       continue;
     }
-    out += '[';
-    for (let i = 0; i < entries.length; i++) out += (i ? ',' : '') + entryJson(entries[i]);
-    out += ']';
+    parts.push('[');
+    for (let i = 0; i < entries.length; i++) {
+      if (i) parts.push(',');
+      parts.push(entryJson(entries[i]));
+    }
+    parts.push(']');
   }
-  return out + '}';
+  parts.push('}');
+  return parts.join('');
 }
 
 function entryJson(e: unknown): string {
