@@ -46,6 +46,9 @@ t.test('search over HTTP', { skip: !dir && 'shared data absent' }, async (t) => 
   t.same(matchIds(got.body), heavy.map((o) => `Observation/${o.id}`).sort());
   const posted = await fhir('POST', `${B}/Observation/_search`, q, { 'content-type': 'application/x-www-form-urlencoded' });
   t.same(matchIds(posted.body), matchIds(got.body), 'POST _search with a form body answers the same');
+  const [urlPart, formPart] = [q.split('&').slice(0, 1).join('&'), q.split('&').slice(1).join('&')];
+  const split = await fhir('POST', `${B}/Observation/_search?${urlPart}`, formPart, { 'content-type': 'application/x-www-form-urlencoded' });
+  t.same(matchIds(split.body), matchIds(got.body), 'POST _search with parameters in the URL and in the form body: both apply');
 
   // strict by default, lenient on request
   const strict = await fhir('GET', `${B}/Observation?nonsense=1`);
