@@ -13,7 +13,7 @@ import { conditionKey, parseConditionalUrl, parseQuery } from './query-params.js
 import { collectReferences, rewriteReferences } from './references.js';
 import type { RestResult } from './result.js';
 import type { Services } from './services.js';
-import { conditionalDeleteIn, conditionalUpdateIn, createIn, deleteIn, updateIn, type WriteOutcome } from './write-ops.js';
+import { conditionalDeleteIn, conditionalUpdateIn, conditionalUpdateTarget, createIn, deleteIn, updateIn, type WriteOutcome } from './write-ops.js';
 import { sameContent } from './same-content.js';
 import { liveOrThrow } from './interactions.js';
 
@@ -179,13 +179,11 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
         }
         p.id ??= randomUUID();
       } else if (p.method === 'PUT' && p.criteria) {
-        const matches = await step(p, async () => (await tx.lock(conditionKey(p.type, p.criteria!)), s.search.findMatches(tx, p.type, p.criteria!)));
-        if (matches.length > 1) throw prefixed(preconditionFailed(`Conditional update matched ${matches.length} resources`), `Bundle.entry[${p.index}]`);
-        // No match: the resource is created under the id its body carries, which must then be
-        // a FHIR id (validation, which would say so, can be turned off).
-        const bodyId = matches.length === 0 ? p.resource!.id : undefined;
-        if (bodyId !== undefined) assertId(bodyId, `Bundle.entry[${p.index}].resource.id`);
-        p.id = matches[0]?.id ?? bodyId ?? randomUUID();
+        const target = await step(p, async () => {
+          await tx.lock(conditionKey(p.type, p.criteria!));
+          return conditionalUpdateTarget(p.type, await s.search.findMatches(tx, p.type, p.criteria!), p.resource!.id);
+        });
+        p.id = target ?? randomUUID();
       }
       if (p.fullUrl && p.id && (p.method === 'POST' || p.method === 'PUT')) map.set(p.fullUrl, `${p.type}/${p.id}`);
     }

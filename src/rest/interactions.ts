@@ -75,7 +75,6 @@ export async function update(s: Services, req: RestRequest): Promise<RestResult>
     // Conditional update: PUT [type]?criteria
     const params = parseQuery(req.query).filter(([k]) => !k.startsWith('_format') && k !== '_pretty');
     if (params.length === 0) throw badRequest('PUT needs a resource id in the URL or search criteria in the query');
-    if (resource.id !== undefined) assertId(resource.id, `${req.type}.id`);
     const p = prepare(s, resource);
     const o = await s.store.transact((tx) => conditionalUpdateIn(tx, s, p, params, ifMatch));
     return resultOf(o, s, p.warnings);

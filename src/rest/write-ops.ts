@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4.js';
 import { badRequest, FhirError, preconditionFailed } from '../fhir/errors.js';
 import type { StoredVersion, StoreTx } from '../store/port.js';
+import { assertId } from './checks.js';
 import type { Prepared } from './prepare.js';
 import { conditionKey } from './query-params.js';
 import { sameContent } from './same-content.js';
@@ -70,20 +71,30 @@ export async function conditionalUpdateIn(
   ifMatch?: number,
 ): Promise<WriteOutcome> {
   const type = p.resource.resourceType;
-  const matches = await conditionalMatches(tx, s, type, params);
+  const id = conditionalUpdateTarget(type, await conditionalMatches(tx, s, type, params), p.resource.id);
+  if (id === undefined) return createIn(tx, s, p);
+  return updateIn(tx, id === p.resource.id ? p : withId(p, id), id, ifMatch);
+}
+
+/**
+ * The id a conditional update writes (http.html#cond-update), from the matches of its criteria:
+ * more than one is a 412; the one match's id, which a body id must equal (else 400); with no
+ * match, the body's id (update as create, so it must be a FHIR id), or undefined for a new one.
+ * Shared by PUT [type]?criteria, batches and transactions (which need the id before writing).
+ */
+export function conditionalUpdateTarget(type: string, matches: readonly StoredVersion[], bodyId: string | undefined): string | undefined {
   if (matches.length > 1) {
     throw preconditionFailed(`Conditional update matched ${matches.length} ${type} resources: the criteria are not selective enough`);
   }
-  const bodyId = p.resource.id;
-  if (matches.length === 1) {
-    const match = matches[0];
+  const match = matches[0];
+  if (match) {
     if (bodyId && bodyId !== match.id) {
       throw badRequest(`The resource id '${bodyId}' differs from the id of the resource the criteria matched ('${match.id}')`, 'invalid', `${type}.id`);
     }
-    return updateIn(tx, withId(p, match.id), match.id, ifMatch);
+    return match.id;
   }
-  if (bodyId) return updateIn(tx, p, bodyId, ifMatch);
-  return createIn(tx, s, p);
+  if (bodyId !== undefined) assertId(bodyId, `${type}.id`);
+  return bodyId;
 }
 
 export async function deleteIn(tx: StoreTx, type: string, id: string, ifMatch?: number): Promise<WriteOutcome> {

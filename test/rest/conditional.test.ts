@@ -30,6 +30,51 @@ t.test('conditional create, update and delete', async (t) => {
   t.equal((await fhir('POST', `${B}/Patient`, pat, { 'if-none-exist': 'bogus-param=1' })).status, 400, 'unknown criteria are refused, not ignored');
 });
 
+t.test("a conditional update's body id (http.html#cond-update), the same over REST, in a transaction and in a batch, with validation on and off", async (t) => {
+  for (const validate of [true, false]) {
+    const srv = await startServer({ validate });
+    t.teardown(() => srv.close());
+    const B = srv.base;
+    const body = (id: string | undefined, mrn: string) => ({ resourceType: 'Patient', ...(id === undefined ? {} : { id }), identifier: [{ system: 'urn:mrn', value: mrn }] });
+    /** PUT Patient?identifier=urn:mrn|{mrn} three ways: status and the id written (from Location). */
+    const ways: Record<string, (id: string | undefined, mrn: string) => Promise<{ status: number; id?: string }>> = {
+      rest: async (id, mrn) => {
+        const r = await fhir('PUT', `${B}/Patient?identifier=urn:mrn|${mrn}`, body(id, mrn));
+        return { status: r.status, id: r.status < 300 ? r.body.id : undefined };
+      },
+      ...Object.fromEntries(
+        (['transaction', 'batch'] as const).map((type) => [
+          type,
+          async (id: string | undefined, mrn: string) => {
+            const r = await fhir('POST', B, { resourceType: 'Bundle', type, entry: [{ resource: body(id, mrn), request: { method: 'PUT', url: `Patient?identifier=urn:mrn|${mrn}` } }] });
+            // A batch answers 200 with the entry's own status; a transaction answers with the failure.
+            const e = r.status === 200 ? r.body.entry[0].response : undefined;
+            const status = e ? Number(String(e.status).split(' ')[0]) : r.status;
+            return { status, id: e?.location?.split('/')[1] };
+          },
+        ]),
+      ),
+    };
+    for (const [way, put] of Object.entries(ways)) {
+      const at = `validate=${validate}, ${way}`;
+      const count = async () => (await fhir('GET', `${B}/Patient?_count=0&_total=accurate`)).body.total as number;
+      const before = await count();
+      const bad = await put('bad"id', `${way}-bad`);
+      t.ok(bad.status >= 400 && bad.status < 500, `${at}: no match and a body id that is no FHIR id is refused (${bad.status})`);
+      t.equal(await count(), before, `${at}: nothing stored`);
+      const created = await put(`${way}-id.1`, `${way}-1`);
+      t.same(created, { status: 201, id: `${way}-id.1` }, `${at}: no match, a body id: created under it`);
+      const other = await put('another-id', `${way}-1`);
+      t.equal(other.status, 400, `${at}: one match whose id differs from the body's is a 400`);
+      t.equal((await fhir('GET', `${B}/Patient/another-id`)).status, 404, `${at}: and nothing was written under the body's id`);
+      t.same(await put(`${way}-id.1`, `${way}-1`), { status: 200, id: `${way}-id.1` }, `${at}: one match, the same id: updated`);
+      const fresh = await put(undefined, `${way}-2`);
+      t.equal(fresh.status, 201, `${at}: no match, no id: created`);
+      t.ok(fresh.id && fresh.id !== `${way}-id.1`, `${at}: under a new id`);
+    }
+  }
+});
+
 t.test('20 concurrent identical conditional creates leave exactly one resource', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());

@@ -109,21 +109,6 @@ t.test('transaction: one bad entry leaves nothing behind', async (t) => {
   t.equal((await fhir('GET', `${B}/_history`)).body.total, before, 'still nothing written');
 });
 
-t.test('transaction: a conditional update that creates takes the body id only when it is a FHIR id, also with validation off', async (t) => {
-  for (const validate of [true, false]) {
-    const srv = await startServer({ validate });
-    t.teardown(() => srv.close());
-    const put = (id: string) => ({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient', id }, request: { method: 'PUT', url: `Patient?identifier=urn:x|${id.length}` } }] });
-    const bad = await fhir('POST', srv.base, put('bad"id'));
-    t.ok(bad.status >= 400 && bad.status < 500, `validate=${validate}: refused (${bad.status})`);
-    t.equal(bad.body.resourceType, 'OperationOutcome');
-    t.equal((await fhir('GET', `${srv.base}/Patient?_count=0&_total=accurate`)).body.total, 0, `validate=${validate}: nothing stored`);
-    const good = await fhir('POST', srv.base, put('good-id.1'));
-    t.equal(good.status, 200);
-    t.equal(good.body.entry[0].response.location, 'Patient/good-id.1/_history/1', `validate=${validate}: created under the body id`);
-  }
-});
-
 t.test('batch: entries succeed or fail independently', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
