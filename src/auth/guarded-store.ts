@@ -1,6 +1,6 @@
 import { FhirError } from '../fhir/errors.js';
 import type { SearchService } from '../rest/services.js';
-import type { DistinctQuery, FindQuery, HistoryQuery, PutInput, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
+import type { DistinctQuery, Filter, FindQuery, HistoryQuery, PutInput, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
 import { allOf } from '../search/compiled.js';
 import { requestAuth, type AuthContext } from './context.js';
 import { Policies } from './policies.js';
@@ -18,6 +18,7 @@ const unguarded = (prop: string | symbol) => () => {
  * A query's filter and the token's narrowing as one flat conjunction (allOf drops an empty filter
  * and flattens), so the store's indexes can decide the narrowing clause instead of evaluating it row by row.
  */
+const withNarrowing = (filter: Filter, n: { filter?: Filter }): Filter => (n.filter ? allOf([filter, n.filter]) : filter);
 
 /** Most history versions looked at to fill one page (or count) for a narrowed token. */
 const HISTORY_SCAN_LIMIT = 100_000;
@@ -57,7 +58,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
     const n = p.narrow(q.types.length ? q.types : resourceTypes);
     if (n.types.length === 0) return [];
     const all = q.types.length === 0 && n.types.length === resourceTypes.length && !n.filter;
-    const rows = await reader.find({ ...q, types: all ? [] : n.types, filter: n.filter ? allOf([q.filter, n.filter]) : q.filter });
+    const rows = await reader.find({ ...q, types: all ? [] : n.types, filter: withNarrowing(q.filter, n) });
     return p.visibleRows(rows, raw, true);
   };
   const one = async (p: AccessPolicy, v: StoredVersion | undefined): Promise<StoredVersion | undefined> =>
@@ -118,7 +119,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             if (!p) return target.count(types, filter);
             const n = p.narrow(types.length ? types : resourceTypes);
             if (n.types.length === 0) return 0;
-            return target.count(n.types, n.filter ? allOf([filter, n.filter]) : filter);
+            return target.count(n.types, withNarrowing(filter, n));
           };
         case 'distinct':
           return async (q: DistinctQuery) => {
@@ -126,7 +127,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             if (!p) return target.distinct(q);
             const n = p.narrow(q.types.length ? q.types : resourceTypes);
             if (n.types.length === 0) return [];
-            const filter = n.filter ? allOf([q.filter, n.filter]) : q.filter;
+            const filter = withNarrowing(q.filter, n);
             if (n.types.every((t) => p.typeAccess(t).exact)) return target.distinct({ ...q, types: n.types, filter });
             // Query-restricted grants: values only from the rows the token sees.
             const rows = await find(p, target, { types: n.types, filter });
