@@ -91,14 +91,14 @@ export class DecidedKeys<Q> {
   }
 
   private entry(types: readonly string[], query: Q): Entry {
-    const epoch = this.epochOf(types);
     const planned = this.plan(types, query);
     // A cheap answer (a patient's few resources) is computed again every time, and neither its
     // key is made nor the memo asked: kept, a stream of patient-scoped queries would push a
     // dashboard's population query out (and every kept set outlives young collections). No
     // kept answer can be current for it: one computed since the last commit to its types
     // planned the same work, so it was not kept either.
-    if (!planned.keep) return { epoch, keys: planned.run(), uses: 0 };
+    if (!planned.keep) return { epoch: -1, keys: planned.run(), uses: 0 };
+    const epoch = this.epochOf(types);
     const key = this.keyOf(types, query);
     const e = this.kept.get(key);
     if (e && e.epoch === epoch) {

@@ -246,7 +246,7 @@ export class EmbeddedStore implements ResourceStore {
       if (cs) read.push(...cs);
       else rest.push(c);
     }
-    const decided = read.length > 0 ? Decision.of(read) : ALL;
+    const decided = read.length > 0 ? new Decision(read) : ALL;
     if (rest.length === 0) return { decided };
     const r = rest.length === 1 ? rest[0] : { $and: rest };
     const plain = compileScalarFilter(r);

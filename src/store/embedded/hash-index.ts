@@ -58,12 +58,8 @@ type SearchDoc = { type: string; idx: Record<string, unknown> };
 export class Decision {
   #key: string | undefined;
 
+  /** `clauses`: read from one filter, or gathered from a conjunction's parts. */
   constructor(readonly clauses: Clause[]) {}
-
-  /** The decision of clauses read from one filter or gathered from a conjunction's parts. */
-  static of(clauses: Clause[]): Decision {
-    return new Decision(clauses);
-  }
 
   /** Made when first asked: a cheap answer is never looked up in the memo (decided-keys.ts). */
   get key(): string {
@@ -244,7 +240,7 @@ export class HashIndexes {
   /** The filter read as exact() reads it, with its memo key; undefined when not decided. */
   decision(filter: Filter): Decision | undefined {
     const clauses = this.clausesOf(filter);
-    return clauses && Decision.of(clauses);
+    return clauses && new Decision(clauses);
   }
 
   /**
