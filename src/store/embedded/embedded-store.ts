@@ -255,14 +255,6 @@ export class EmbeddedStore implements ResourceStore {
     return { decided, residual, scalar: plain !== undefined, bound };
   }
 
-  /**
-   * The exact set of matching "Type/id" keys when the hash indexes decide the whole filter
-   * (e.g. patient + status, or code = system|code), without touching a version; else undefined.
-   */
-  private decided(types: readonly string[], filter: Filter): ReadonlySet<string> | undefined {
-    return this.decidedKeysOf(types, Object.keys(filter).length === 0 ? ALL : this.hash.decision(filter));
-  }
-
   /** Asked of the memo only when decided (or empty): an undecided filter would push out a decided one's keys. */
   private decidedKeysOf(types: readonly string[], d: Decided | undefined): ReadonlySet<string> | undefined {
     return d === undefined ? undefined : this.decidedKeys.keys(types, d);
@@ -358,7 +350,9 @@ export class EmbeddedStore implements ResourceStore {
   }
 
   async count(types: readonly string[], filter: Filter): Promise<number> {
-    return this.decided(types, filter)?.size ?? this.matching(types, filter).length;
+    // A filter the hash indexes decide whole (e.g. patient + status) is counted without touching a version.
+    const { decided, residual } = this.splitFilter(filter);
+    return residual ? this.matching(types, filter).length : this.decidedKeysOf(types, decided)!.size;
   }
 
   private readonly distinctValues = new DistinctValues({ commits: () => this.commits, matching: (types, filter) => this.matching(types, filter) });
