@@ -6,7 +6,6 @@ import { capabilityStatement } from '../rest/capabilities.js';
 import { assertId, assertKnownType } from '../rest/checks.js';
 import { history } from '../rest/history.js';
 import * as rest from '../rest/interactions.js';
-import { parseQuery } from '../rest/query-params.js';
 import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
 import { parsePrefer } from './prefer.js';
@@ -22,13 +21,14 @@ const rawQuery = (req: FastifyRequest) => {
 };
 /** Parameters that shape the response, not the query. */
 const FORMAT_PARAMS = new Set(['_format', '_pretty']);
-const searchParams = (q: string) => parseQuery(q).filter(([k]) => !FORMAT_PARAMS.has(k));
-/** The request's own query (parsed once, request-query.ts) as search pairs. */
-const requestParams = (req: FastifyRequest): Array<[string, string]> => {
+/** A parsed query as search pairs, without the format parameters. */
+const searchPairs = (query: URLSearchParams): Array<[string, string]> => {
   const out: Array<[string, string]> = [];
-  for (const [k, v] of queryOf(req)) if (!FORMAT_PARAMS.has(k)) out.push([k, v]);
+  for (const [k, v] of query) if (!FORMAT_PARAMS.has(k)) out.push([k, v]);
   return out;
 };
+/** The request's own query (parsed once, request-query.ts) as search pairs. */
+const requestParams = (req: FastifyRequest) => searchPairs(queryOf(req));
 
 const restRequest = (req: Req, extra: Partial<rest.RestRequest> = {}): rest.RestRequest => ({
   type: req.params.type,
@@ -58,20 +58,24 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     const [path, query = ''] = url.split('?', 2) as [string, string?];
     const parts = path.split('/').filter(Boolean);
     const header = () => undefined;
-    if (parts.length === 0) return search({} as Req, typesOf(new URLSearchParams(query)), searchParams(query).filter(([k]) => k !== '_type'), '');
+    const parsed = new URLSearchParams(query);
+    if (parts.length === 0) return systemSearch({} as Req, parsed);
     assertKnownType(s, parts[0]);
-    if (parts.length === 1) return search({ headers: {} } as Req, [parts[0]], searchParams(query), parts[0]);
+    if (parts.length === 1) return search({ headers: {} } as Req, [parts[0]], searchPairs(parsed), parts[0]);
     if (parts.length === 2 && parts[1] === '_history') return history(s, { type: parts[0] }, query);
     if (parts.length === 2) return rest.read(s, { type: parts[0], id: parts[1], query, header });
     if (parts.length === 3 && parts[2] === '_history') return history(s, { type: parts[0], id: parts[1] }, query);
     if (parts.length === 4 && parts[2] === '_history') return rest.vread(s, { type: parts[0], id: parts[1], vid: parts[3], query, header });
     throw badRequest(`Unsupported GET url in bundle: ${url.slice(0, 100)}`, 'not-supported');
   };
-  const typesOf = (query: URLSearchParams) =>
-    query
+  /** GET [base]?_type=...: the types named by _type, searched with the other parameters. */
+  const systemSearch = (req: Req, query: URLSearchParams) => {
+    const types = query
       .getAll('_type')
       .flatMap((t) => t.split(','))
       .filter(Boolean);
+    return search(req, types, searchPairs(query).filter(([k]) => k !== '_type'), '');
+  };
 
   const runOperation = async (req: Req, reply: FastifyReply, name: string, type?: string, id?: string) => {
     const op = opByName.get(name.slice(1));
@@ -103,7 +107,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     return send(req, reply, r, 'other');
   });
   app.get('/fhir', async (req: Req, reply) => {
-    return send(req, reply, await search(req, typesOf(queryOf(req)), requestParams(req).filter(([k]) => k !== '_type'), ''), 'other');
+    return send(req, reply, await systemSearch(req, queryOf(req)), 'other');
   });
   app.get('/fhir/_history', async (req: Req, reply) => send(req, reply, await history(s, {}, rawQuery(req)), 'other'));
 
