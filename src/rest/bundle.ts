@@ -13,7 +13,7 @@ import { conditionKey, parseConditionalUrl, parseQuery } from './query-params.js
 import { collectReferences, rewriteReferences } from './references.js';
 import type { RestResult } from './result.js';
 import type { Services } from './services.js';
-import { conditionalDeleteIn, conditionalUpdateIn, conditionalUpdateTarget, createIn, deleteIn, updateIn, type WriteOutcome } from './write-ops.js';
+import { conditionalDeleteIn, conditionalUpdateIn, conditionalUpdateTarget, createIn, deleteIn, ifNoneExistMatch, updateIn, type WriteOutcome } from './write-ops.js';
 import { sameContent } from './same-content.js';
 import { liveOrThrow } from './interactions.js';
 
@@ -170,11 +170,13 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
     for (const p of writes) {
       if (p.method === 'POST') {
         if (p.ifNoneExist) {
-          const matches = await step(p, async () => (await tx.lock(conditionKey(p.type, p.ifNoneExist!)), s.search.findMatches(tx, p.type, p.ifNoneExist!)));
-          if (matches.length > 1) throw prefixed(preconditionFailed(`ifNoneExist matched ${matches.length} resources`), `Bundle.entry[${p.index}]`);
-          if (matches.length === 1) {
-            p.outcome = { status: 200, version: matches[0], changed: false };
-            p.id = matches[0].id;
+          const match = await step(p, async () => {
+            await tx.lock(conditionKey(p.type, p.ifNoneExist!));
+            return ifNoneExistMatch(p.type, await s.search.findMatches(tx, p.type, p.ifNoneExist!));
+          });
+          if (match) {
+            p.outcome = { status: 200, version: match, changed: false };
+            p.id = match.id;
           }
         }
         p.id ??= randomUUID();

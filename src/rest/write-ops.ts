@@ -36,11 +36,8 @@ export async function createIn(
 ): Promise<WriteOutcome> {
   const type = p.resource.resourceType;
   if (ifNoneExist) {
-    const matches = await conditionalMatches(tx, s, type, ifNoneExist);
-    if (matches.length === 1) return { status: 200, version: matches[0], changed: false };
-    if (matches.length > 1) {
-      throw preconditionFailed(`If-None-Exist matched ${matches.length} ${type} resources: the criteria are not selective enough`);
-    }
+    const match = ifNoneExistMatch(type, await conditionalMatches(tx, s, type, ifNoneExist));
+    if (match) return { status: 200, version: match, changed: false };
   }
   const version = await tx.put({ type, id, resource: p.resource, idx: p.idx, expectVid: 0 });
   return { status: 201, version, changed: true };
@@ -60,6 +57,16 @@ export async function updateIn(tx: StoreTx, p: Prepared, id: string, ifMatch?: n
   }
   const version = await tx.put({ type, id, resource: p.resource, idx: p.idx, expectVid: current?.vid ?? 0 });
   return { status: !current || current.deleted ? 201 : 200, version, changed: true };
+}
+
+/**
+ * The resource a conditional create finds (http.html#ccreate): the one match, which is returned
+ * instead of creating; none, and the create goes on; more than one is a 412. Shared by POST with
+ * If-None-Exist and bundle entries with ifNoneExist.
+ */
+export function ifNoneExistMatch(type: string, matches: readonly StoredVersion[]): StoredVersion | undefined {
+  if (matches.length > 1) throw preconditionFailed(`If-None-Exist matched ${matches.length} ${type} resources: the criteria are not selective enough`);
+  return matches[0];
 }
 
 /** PUT [type]?params: update the one match, or create when there is none. */

@@ -22,6 +22,12 @@ t.test('conditional create, update and delete', async (t) => {
   await fhir('POST', `${B}/Patient`, { resourceType: 'Patient', identifier: [{ system: 'urn:mrn', value: 'B2' }] });
   t.equal((await fhir('PUT', `${B}/Patient?identifier=urn:mrn|B2`, { resourceType: 'Patient' })).status, 412, 'two matches');
   t.equal((await fhir('POST', `${B}/Patient`, pat, { 'if-none-exist': 'identifier=urn:mrn|B2' })).status, 412);
+  // The same rule for a transaction entry's ifNoneExist.
+  const inTx = (criteria: string) => fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: pat, request: { method: 'POST', url: 'Patient', ifNoneExist: criteria } }] });
+  t.equal((await inTx('identifier=urn:mrn|B2')).status, 412, 'transaction ifNoneExist: two matches');
+  const matched = await inTx('identifier=urn:mrn|A1');
+  t.equal(matched.body.entry[0].response.status, '200 OK', 'transaction ifNoneExist: one match is returned');
+  t.match(matched.body.entry[0].response.location, `Patient/${first.body.id}/_history/`);
 
   t.equal((await fhir('DELETE', `${B}/Patient?identifier=urn:mrn|A1`)).status, 204);
   t.equal((await fhir('GET', `${B}/Patient/${first.body.id}`)).status, 410);
