@@ -6,6 +6,7 @@ import { capabilityStatement } from '../rest/capabilities.js';
 import { assertId, assertKnownType } from '../rest/checks.js';
 import { history } from '../rest/history.js';
 import * as rest from '../rest/interactions.js';
+import { FORMAT_PARAMS } from '../rest/query-params.js';
 import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
 import { parsePrefer } from './prefer.js';
@@ -19,8 +20,6 @@ const rawQuery = (req: FastifyRequest) => {
   const i = req.url.indexOf('?');
   return i < 0 ? '' : req.url.slice(i + 1);
 };
-/** Parameters that shape the response, not the query. */
-const FORMAT_PARAMS = new Set(['_format', '_pretty']);
 /** A parsed query as search pairs, without the format parameters. */
 const searchPairs = (query: URLSearchParams): Array<[string, string]> => {
   const out: Array<[string, string]> = [];

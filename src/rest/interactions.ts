@@ -5,7 +5,7 @@ import type { StoredVersion } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody, assertVersionId } from './checks.js';
 import { parseVersionTag } from './etag.js';
 import { prepare } from './prepare.js';
-import { parseQuery } from './query-params.js';
+import { criteriaOf, parseQuery } from './query-params.js';
 import type { RestResult } from './result.js';
 import type { Services } from './services.js';
 import { conditionalDeleteIn, conditionalUpdateIn, createIn, deleteIn, updateIn, type WriteOutcome } from './write-ops.js';
@@ -73,7 +73,7 @@ export async function update(s: Services, req: RestRequest): Promise<RestResult>
   const ifMatch = ifMatchOf(req);
   if (req.id === undefined) {
     // Conditional update: PUT [type]?criteria
-    const params = parseQuery(req.query).filter(([k]) => !k.startsWith('_format') && k !== '_pretty');
+    const params = criteriaOf(req.query);
     if (params.length === 0) throw badRequest('PUT needs a resource id in the URL or search criteria in the query');
     const p = prepare(s, resource);
     const o = await s.store.transact((tx) => conditionalUpdateIn(tx, s, p, params, ifMatch));
@@ -124,7 +124,7 @@ export async function remove(s: Services, req: RestRequest): Promise<RestResult>
   assertKnownType(s, req.type);
   const ifMatch = ifMatchOf(req);
   if (req.id === undefined) {
-    const params = parseQuery(req.query).filter(([k]) => !k.startsWith('_format') && k !== '_pretty');
+    const params = criteriaOf(req.query);
     if (params.length === 0) throw badRequest('DELETE needs a resource id in the URL or search criteria in the query');
     const o = await s.store.transact((tx) => conditionalDeleteIn(tx, s, req.type, params));
     return { status: 204, version: o.version };

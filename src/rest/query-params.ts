@@ -7,6 +7,18 @@ export function parseQuery(query: string): Array<[string, string]> {
   return out;
 }
 
+/** Parameters that shape the response, not the query (http.html#mime-type, #pretty): exactly these names. */
+export const FORMAT_PARAMS: ReadonlySet<string> = new Set(['_format', '_pretty']);
+
+/**
+ * A conditional interaction's criteria: its query without the format parameters. Any other
+ * name, "_formatx" included, is a criterion the search engine must know or refuse: dropping it
+ * would widen what an update or delete matches.
+ */
+export function criteriaOf(query: string): Array<[string, string]> {
+  return parseQuery(query).filter(([k]) => !FORMAT_PARAMS.has(k));
+}
+
 /** "Patient?identifier=a|b" → type and parsed params; used by conditional operations and references. */
 export function parseConditionalUrl(url: string): { type: string; params: Array<[string, string]> } {
   const q = url.indexOf('?');

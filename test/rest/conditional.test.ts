@@ -34,6 +34,19 @@ t.test('conditional create, update and delete', async (t) => {
   t.equal((await fhir('DELETE', `${B}/Patient?identifier=urn:mrn|B2`)).status, 412);
   t.equal((await fhir('DELETE', `${B}/Patient?identifier=urn:mrn|none`)).status, 204);
   t.equal((await fhir('POST', `${B}/Patient`, pat, { 'if-none-exist': 'bogus-param=1' })).status, 400, 'unknown criteria are refused, not ignored');
+  // Only _format and _pretty themselves shape the response: a parameter that merely starts with
+  // "_format" is an unknown criterion, refused before anything is written or deleted.
+  const b2 = (await fhir('GET', `${B}/Patient?identifier=urn:mrn|B2`)).body.entry.map((e: { resource: { id: string } }) => e.resource.id).sort();
+  t.equal(b2.length, 2);
+  const delOdd = await fhir('DELETE', `${B}/Patient?identifier=urn:mrn|B2&_id=${b2[0]}&_formatx=1`);
+  t.equal(delOdd.status, 400, 'conditional delete: _formatx is refused, not dropped');
+  t.match(JSON.stringify(delOdd.body), '_formatx');
+  t.equal((await fhir('GET', `${B}/Patient/${b2[0]}`)).status, 200, 'nothing was deleted');
+  const putOdd = await fhir('PUT', `${B}/Patient?identifier=urn:mrn|B2&_id=${b2[0]}&_format_=1`, { resourceType: 'Patient', active: false });
+  t.equal(putOdd.status, 400, 'conditional update: _format_ is refused, not dropped');
+  t.notOk((await fhir('GET', `${B}/Patient/${b2[0]}`)).body.active === false, 'nothing was updated');
+  t.equal((await fhir('DELETE', `${B}/Patient?identifier=urn:mrn|B2&_id=${b2[0]}&_pretty=true`)).status, 204, '_pretty is not a criterion');
+  t.equal((await fhir('GET', `${B}/Patient/${b2[0]}`)).status, 410);
 });
 
 t.test("a conditional update's body id (http.html#cond-update), the same over REST, in a transaction and in a batch, with validation on and off", async (t) => {
