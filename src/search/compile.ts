@@ -41,6 +41,14 @@ export const RESULT_PARAMS = new Set([
 
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 
+const INCLUDES = new Set(['_include', '_revinclude']);
+/**
+ * A result parameter as the engine reads it: its exact name, or _include/_revinclude with any
+ * modifier (parseInclude takes :iterate and refuses the rest). "_count:x" is not one: it goes
+ * on to compileFilter, which refuses it, where dropping it would silently ignore it.
+ */
+export const isResultParam = (name: string) => RESULT_PARAMS.has(name) || INCLUDES.has(paramBase(name));
+
 /** A parameter's name without its modifier. */
 export const paramBase = (name: string) => {
   const colon = name.indexOf(':');
@@ -52,8 +60,10 @@ const ID_SEARCH_MODIFIERS = new Set([undefined, 'not']);
 export async function compileFilter(env: CompileEnv, type: string, params: ReadonlyArray<readonly [string, string]>): Promise<Filter> {
   const parts: Filter[] = [];
   for (const [name, value] of params) {
-    if (RESULT_PARAMS.has(paramBase(name))) continue;
+    if (isResultParam(name)) continue;
     try {
+      const base = paramBase(name);
+      if (RESULT_PARAMS.has(base)) throw badRequest(`Unsupported modifier in '${name}': the result parameter '${base}' takes none`, 'not-supported');
       parts.push(await compileParam(env, type, name, value));
     } catch (e) {
       if (!env.issues || !(e instanceof FhirError) || e.status !== 400 || e.issues.some((i) => i.code === 'too-costly')) throw e;

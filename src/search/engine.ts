@@ -13,7 +13,7 @@ import { storedEntryMaker } from '../fhir/raw-json.js';
 import { loadDefinitions } from '../fhir/definitions.js';
 import type { Filter, IndexValues, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
 import { allOf } from './compiled.js';
-import { compileFilter, paramBase, RESULT_PARAMS, type CompileEnv } from './compile.js';
+import { compileFilter, isResultParam, paramBase, RESULT_PARAMS, type CompileEnv } from './compile.js';
 import { Compartments } from './compartment.js';
 import { decodeCursor, encodeCursor, keysetFilter, rowValues, type Cursor } from './cursor.js';
 import { IndexExtractor } from './extract.js';
@@ -103,7 +103,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
 
   const filterFor: SearchEngine['filterFor'] = async (reader, type, params) => {
     if (!knownTypes.has(type)) throw badRequest(`Unknown resource type '${type}'`, 'not-supported');
-    const selecting = params.filter(([n]) => !RESULT_PARAMS.has(paramBase(n)));
+    const selecting = params.filter(([n]) => !isResultParam(n));
     return compileFilter(env((q) => reader.find(q)), type, selecting);
   };
 
@@ -180,7 +180,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       const cursor: Cursor | undefined = cursorToken ? decodeCursor(cursorToken, sortSpecs) : undefined;
 
       // selection
-      const selecting = req.params.filter(([n]) => !RESULT_PARAMS.has(paramBase(n)));
+      const selecting = req.params.filter(([n]) => !isResultParam(n));
       const comp = req.compartment;
       const filter = await typesFilter(e, types, selecting, comp ? (t) => compartments.filter(comp.type, comp.id, t) : undefined);
 

@@ -175,6 +175,33 @@ t.test('strict by default, lenient on request', async (t) => {
   t.match(text, /nothing/);
 });
 
+t.test('result parameters take no modifiers: refused, or ignored and reported when lenient', async (t) => {
+  const store = new MemoryStore(engine);
+  for (const id of ['a', 'b', 'c']) store.put({ resourceType: 'Patient', id, gender: 'male' } as Patient);
+  const run = (params: Array<[string, string]>, lenient = false) => engine.search(store.asStore(), { types: ['Patient'], params, path: 'Patient', lenient });
+  const odd: Array<[string, string]> = [
+    ['_count:x', '1'],
+    ['_sort:x', '-_id'],
+    ['_summary:x', 'count'],
+    ['_total:x', 'none'],
+    ['_elements:x', 'id'],
+    ['_format:x', 'json'],
+    ['_pretty:x', 'true'],
+    ['_type:x', 'Patient'],
+    ['_cursor:x', 'abc'],
+  ];
+  for (const p of odd) {
+    const err = await run([p]).catch((e) => e);
+    t.equal(err?.status, 400, `${p[0]} is refused`);
+    t.match(JSON.stringify(err?.issues), p[0]);
+    const b = await run([p], true);
+    t.same(matchIds(b), ['Patient/a', 'Patient/b', 'Patient/c'], `${p[0]} is ignored when lenient`);
+    t.match(JSON.stringify(b.entry?.find((e) => e.search?.mode === 'outcome')), p[0], `and reported`);
+  }
+  t.same(matchIds(await run([['_count', '1']])), ['Patient/a'], 'the plain names still work');
+  t.equal((await run([['_include:iterate', 'Patient:link']])).total, 3, '_include:iterate is a known modifier');
+});
+
 t.test('references on our own base are stored and searched relative', async (t) => {
   const store = new MemoryStore(engine);
   store.put({ resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' }, subject: { reference: 'https://fhir.example.org/r4/Patient/p1/_history/3' } } as Observation);
