@@ -20,9 +20,9 @@ export interface SortSpec {
  */
 export function compileSort(registry: ParamRegistry, types: readonly string[], value: string | undefined): SortSpec[] {
   const specs: SortSpec[] = [];
-  for (const raw of value ? value.split(',') : []) {
+  for (const raw of value === undefined ? [] : value.split(',')) {
     const item = raw.trim();
-    if (!item) continue;
+    if (!item) throw badRequest(`Invalid _sort value '${value!.slice(0, 100)}': an empty sort key`, 'value');
     const desc = item.startsWith('-');
     const code = desc ? item.slice(1) : item;
     const dir = desc ? -1 : 1;

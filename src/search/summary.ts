@@ -76,7 +76,8 @@ export function parseSummary(value: string | undefined): SummaryMode | undefined
 
 export function parseElements(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = value.split(',').map((s) => s.trim());
+  if (list.some((e) => !e)) throw badRequest(`Invalid _elements value '${value.slice(0, 100)}': an empty element name`, 'value');
   // `Patient.name` is allowed too; only the element name matters at the top level
   return list.map((e) => (e.includes('.') ? e.slice(e.indexOf('.') + 1) : e));
 }

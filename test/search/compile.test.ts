@@ -150,6 +150,11 @@ t.test('client strings never become operators, fields or live regexes', async (t
   t.equal(await status(run([['_lastUpdated', 'ge2020-01-01T10:00:00+23:00']])), 400, 'a zone beyond ±14:00 is refused');
   t.equal(await status(run([['name:foo', 'x']])), 400);
   t.equal(await status(run([['_summary', 'maybe']])), 400);
+  // An empty list (or an empty item in one) is no list: refused like an empty _count or _summary, not read as absent.
+  for (const [k, v] of [['_sort', ''], ['_sort', 'gender,,name'], ['_sort', '-'], ['_elements', ''], ['_elements', 'id,'], ['_elements', ' ']]) {
+    t.equal(await status(run([[k, v]])), 400, `${k}=${v} is refused`);
+  }
+  t.equal(await status(run([['_sort', 'gender,-name'], ['_elements', 'id, gender']])), 200, 'lists with spaces after commas still work');
   t.equal(await status(run([['identifier:of-type', 'x']])), 400);
 });
 
