@@ -61,9 +61,9 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     if (parts.length === 0) return systemSearch({} as Req, parsed);
     assertKnownType(s, parts[0]);
     if (parts.length === 1) return search({ headers: {} } as Req, [parts[0]], searchPairs(parsed), parts[0]);
-    if (parts.length === 2 && parts[1] === '_history') return history(s, { type: parts[0] }, query);
+    if (parts.length === 2 && parts[1] === '_history') return history(s, { type: parts[0] }, query, elements);
     if (parts.length === 2) return rest.read(s, { type: parts[0], id: parts[1], query, header });
-    if (parts.length === 3 && parts[2] === '_history') return history(s, { type: parts[0], id: parts[1] }, query);
+    if (parts.length === 3 && parts[2] === '_history') return history(s, { type: parts[0], id: parts[1] }, query, elements);
     if (parts.length === 4 && parts[2] === '_history') return rest.vread(s, { type: parts[0], id: parts[1], vid: parts[3], query, header });
     throw badRequest(`Unsupported GET url in bundle: ${url.slice(0, 100)}`, 'not-supported');
   };
@@ -108,7 +108,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
   app.get('/fhir', async (req: Req, reply) => {
     return send(req, reply, await systemSearch(req, queryOf(req)), 'other');
   });
-  app.get('/fhir/_history', async (req: Req, reply) => send(req, reply, await history(s, {}, rawQuery(req)), 'other'));
+  app.get('/fhir/_history', async (req: Req, reply) => send(req, reply, await history(s, {}, rawQuery(req), elements), 'other'));
 
   // Type level.
   app.get('/fhir/:type', async (req: Req, reply) => {
@@ -133,7 +133,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     }
     return send(req, reply, await search(req, [type], [...requestParams(req), ...form], type), 'other');
   });
-  app.get('/fhir/:type/_history', async (req: Req, reply) => send(req, reply, await history(s, { type: req.params.type }, rawQuery(req)), 'other'));
+  app.get('/fhir/:type/_history', async (req: Req, reply) => send(req, reply, await history(s, { type: req.params.type }, rawQuery(req), elements), 'other'));
 
   // Instance level.
   app.get('/fhir/:type/:id', async (req: Req, reply) => {
@@ -157,7 +157,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     return send(req, reply, await rest.patch(s, restRequest(req)), 'write');
   });
   app.delete('/fhir/:type/:id', async (req: Req, reply) => send(req, reply, await rest.remove(s, restRequest(req)), 'write'));
-  app.get('/fhir/:type/:id/_history', async (req: Req, reply) => send(req, reply, await history(s, { type: req.params.type, id: req.params.id }, rawQuery(req)), 'other'));
+  app.get('/fhir/:type/:id/_history', async (req: Req, reply) => send(req, reply, await history(s, { type: req.params.type, id: req.params.id }, rawQuery(req), elements), 'other'));
   app.get('/fhir/:type/:id/_history/:vid', async (req: Req, reply) => send(req, reply, await rest.vread(s, restRequest(req)), 'read'));
   app.get('/fhir/:type/:id/:sub', async (req: Req, reply) => {
     const { type, id, sub } = req.params;

@@ -1,5 +1,6 @@
-import type { Bundle, BundleEntry, BundleLink } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4.js';
 import { badRequest } from '../fhir/errors.js';
+import { parseElements, parseSummary, type ElementFilter } from '../search/summary.js';
 import type { HistoryCursor, StoredVersion } from '../store/port.js';
 import { assertId, assertKnownType } from './checks.js';
 import { etagOf } from './etag.js';
@@ -12,13 +13,16 @@ const DEFAULT_COUNT = 50;
 const MAX_COUNT = 1000;
 
 /** History for an instance, a type or the whole system (http.html#history), newest first, paged by cursor. */
-export async function history(s: Services, scope: { type?: string; id?: string }, rawQuery: string): Promise<RestResult> {
+/** `elements` applies _summary and _elements to the entries' resources, as on a search page. */
+export async function history(s: Services, scope: { type?: string; id?: string }, rawQuery: string, elements: ElementFilter): Promise<RestResult> {
   if (scope.type) assertKnownType(s, scope.type);
   if (scope.id) assertId(scope.id);
   let count = DEFAULT_COUNT;
   let since: number | undefined;
   let at: { lo: number; hi: number } | undefined;
   let after: HistoryCursor | undefined;
+  let summaryText: string | undefined;
+  let elementsText: string | undefined;
   for (const [k, v] of parseQuery(rawQuery)) {
     if (k === '_count') {
       if (!/^\d+$/.test(v)) throw badRequest(`_count must be a whole number (got '${v.slice(0, 20)}')`);
@@ -26,9 +30,15 @@ export async function history(s: Services, scope: { type?: string; id?: string }
     } else if (k === '_since') since = parseInstantParam(v, '_since').lo;
     else if (k === '_at') at = parseInstantParam(v, '_at');
     else if (k === '_page') after = decodeCursor(v);
-    else if (k === '_format' || k === '_pretty' || k === '_summary' || k === '_elements') continue;
+    else if (k === '_summary') summaryText = once(k, summaryText, v);
+    else if (k === '_elements') elementsText = once(k, elementsText, v);
+    else if (k === '_format' || k === '_pretty') continue;
     else throw badRequest(`Unknown parameter '${k.slice(0, 40)}' for history: use _count, _since, _at`, 'not-supported');
   }
+  const summary = parseSummary(summaryText);
+  const only = parseElements(elementsText);
+  if (summary === 'count') count = 0;
+  const shape = (r: Resource) => elements.apply(r, summary, only);
   const base = { type: scope.type, id: scope.id, since };
   let rows: StoredVersion[];
   let total: number;
@@ -60,13 +70,8 @@ export async function history(s: Services, scope: { type?: string; id?: string }
     q.set('_page', encodeCursor({ lu: last.lu, key: `${last.type}/${last.id}/${last.vid}` }));
     link.push({ relation: 'next', url: `${s.config.baseUrl}/${path}?${q}` });
   }
-  const bundle: Bundle = {
-    resourceType: 'Bundle',
-    type: 'history',
-    total,
-    link,
-    entry: rows.map((v) => historyEntry(s, v)),
-  };
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'history', total, link };
+  if (rows.length) bundle.entry = rows.map((v) => historyEntry(s, v, shape));
   return { status: 200, body: bundle };
 }
 
@@ -75,13 +80,18 @@ function isAfter(v: StoredVersion, c: HistoryCursor): boolean {
   return `${v.type}/${v.id}/${v.vid}` < c.key;
 }
 
-function historyEntry(s: Services, v: StoredVersion): BundleEntry {
+function once(name: string, seen: string | undefined, value: string): string {
+  if (seen !== undefined) throw badRequest(`Parameter '${name}' may appear only once`, 'invalid');
+  return value;
+}
+
+function historyEntry(s: Services, v: StoredVersion, shape: (r: Resource) => Resource): BundleEntry {
   const fullUrl = `${s.config.baseUrl}/${v.type}/${v.id}`;
   const response = { status: v.deleted ? '204' : v.vid === 1 ? '201' : '200', etag: etagOf(v.vid), lastModified: new Date(v.lu).toISOString() };
   if (v.deleted) return { fullUrl, request: { method: 'DELETE', url: `${v.type}/${v.id}` }, response };
   return {
     fullUrl,
-    resource: v.resource,
+    resource: shape(v.resource!),
     request: v.vid === 1 ? { method: 'POST', url: v.type } : { method: 'PUT', url: `${v.type}/${v.id}` },
     response,
   };

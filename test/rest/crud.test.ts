@@ -86,6 +86,25 @@ t.test('create, read, vread, update, delete, history', async (t) => {
   t.equal((await fhir('GET', `${B}/_history?_since=yesterday`)).status, 400);
   const at = await fhir('GET', `${B}/Patient/${id}/_history?_at=${encodeURIComponent(hist.body.entry[1].response.lastModified)}`);
   t.same(at.body.entry.map((e: any) => e.response.etag), ['W/"2"'], '_at gives the version current at that instant');
+
+  // _summary and _elements shape history entries as they shape search entries (never ignored).
+  const counted = await fhir('GET', `${B}/Observation/_history?_summary=count`);
+  t.equal(counted.body.total, 5);
+  t.notOk(counted.body.entry, '_summary=count: the total only');
+  const slim = await fhir('GET', `${B}/Patient/${id}/_history?_elements=gender`);
+  const kept = slim.body.entry.filter((e: any) => e.resource);
+  t.equal(kept.length, 2, 'the deletion has no resource');
+  for (const e of kept) {
+    t.ok(e.resource.gender, '_elements: gender kept');
+    t.notOk(e.resource.name, '_elements: name left out');
+    t.ok(e.resource.meta.tag.some((tag: any) => tag.code === 'SUBSETTED'), 'and marked SUBSETTED');
+    t.ok(e.request && e.response, 'request and response stay');
+  }
+  const sum = await fhir('GET', `${B}/Patient/${id}/_history?_summary=true`);
+  t.same(sum.body.entry.map((e: any) => e.request.method), ['DELETE', 'PUT', 'POST']);
+  t.ok(sum.body.entry.filter((e: any) => e.resource).every((e: any) => e.resource.meta.tag.some((tag: any) => tag.code === 'SUBSETTED')));
+  t.equal((await fhir('GET', `${B}/_history?_summary=maybe`)).status, 400);
+  t.equal((await fhir('GET', `${B}/_history?_elements=`)).status, 400);
 });
 
 t.test('Prefer, _format, _pretty, _summary, _elements, PATCH', async (t) => {
