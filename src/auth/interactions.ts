@@ -26,6 +26,12 @@ function operationNeeds(name: string): Interaction['needs'] {
   return [];
 }
 
+/** Search permission on each type _type names, or on some type ('*') without one. */
+function typesNamed(query: URLSearchParams): Interaction['needs'] {
+  const types = query.getAll('_type').flatMap((t) => t.split(',')).filter(Boolean);
+  return (types.length ? types : ['*']).map((type) => ({ type, perm: 's' }));
+}
+
 /** A FHIR path below the base (no leading '/fhir'), split on '/', and its query. */
 export function classify(method: string, parts: string[], query: URLSearchParams): Interaction {
   const m = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
@@ -33,8 +39,7 @@ export function classify(method: string, parts: string[], query: URLSearchParams
   const n = parts.length;
   if (n === 0) {
     if (m === 'POST') return { code: 'transaction', action: 'E', needs: [] };
-    const types = query.getAll('_type').flatMap((t) => t.split(',')).filter(Boolean);
-    return { code: 'search-system', action: 'E', needs: (types.length ? types : ['*']).map((type) => ({ type, perm: 's' })) };
+    return { code: 'search-system', action: 'E', needs: typesNamed(query) };
   }
   if (n === 1 && a === 'metadata') return { code: 'capabilities', action: 'R', needs: [], public: true };
   if (n === 2 && a === '.well-known' && b === 'smart-configuration') return { code: 'capabilities', action: 'R', needs: [], public: true };
@@ -59,6 +64,8 @@ export function classify(method: string, parts: string[], query: URLSearchParams
   if (n === 3 && c === '_history') return { code: 'history-instance', action: 'R', type: a, id: b, needs: [{ type: a, perm: 'r' }] };
   if (n === 4 && c === '_history') return { code: 'vread', action: 'R', type: a, id: b, needs: [{ type: a, perm: 'r' }] };
   if (n === 3 && c.startsWith('$')) return { code: 'operation', action: 'E', type: a, id: b, operation: c.slice(1), needs: operationNeeds(c.slice(1)) };
+  // Patient/1/*: every type of the compartment, or those _type names, as a system search needs them.
+  if (n === 3 && c === '*') return { code: 'search-type', action: 'E', compartment: { type: a, id: b }, needs: typesNamed(query) };
   if (n === 3) return { code: 'search-type', action: 'E', type: c, compartment: { type: a, id: b }, needs: [{ type: c, perm: 's' }] };
   return { code: 'other', action: 'E', needs: [] };
 }

@@ -164,8 +164,9 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     if (sub.startsWith('$')) return runOperation(req, reply, sub, type, id);
     assertKnownType(s, type);
     assertId(id);
-    assertKnownType(s, sub);
-    return send(req, reply, await search(req, [sub], requestParams(req), `${type}/${id}/${sub}`, { type, id }), 'other');
+    // `*`: every type of the compartment (or those _type names), http.html#search.
+    if (sub !== '*') assertKnownType(s, sub);
+    return send(req, reply, await search(req, sub === '*' ? [] : [sub], requestParams(req), `${type}/${id}/${sub}`, { type, id }), 'other');
   });
   app.post('/fhir/:type/:id/:sub', async (req: Req, reply) => {
     const { type, id, sub } = req.params;

@@ -127,6 +127,12 @@ t.test('patient/ scopes: confined to the patient compartment', async (t) => {
   t.same(ids(ownComp.body), ['Condition/ca1', 'Condition/ca2'], 'own compartment search');
   const comp = await s.as(pa, 'GET', `${B}/Patient/pb/Condition`);
   t.equal(comp.status, 403, "the other patient's compartment is refused");
+  const ownAll = await s.as(pa, 'GET', `${B}/Patient/pa/*`);
+  t.same(ids(ownAll.body), ['Condition/ca1', 'Condition/ca2', 'Patient/pa'], 'own whole compartment (Patient/pa/*)');
+  t.equal((await s.as(pa, 'GET', `${B}/Patient/pb/*`)).status, 403, "the other patient's whole compartment is refused");
+  const conditionsOnly = await s.token({ scope: 'patient/Condition.rs', patient: 'pa' });
+  t.same(ids((await s.as(conditionsOnly, 'GET', `${B}/Patient/pa/*`)).body), ['Condition/ca1', 'Condition/ca2'], 'Patient/pa/* shows only the types the scopes allow');
+  t.equal((await s.as(conditionsOnly, 'GET', `${B}/Patient/pa/*?_type=Patient`)).status, 403, '_type naming a type the scopes do not allow is refused');
 
   const hist = await s.as(pa, 'GET', `${B}/Condition/_history`);
   t.ok(hist.body.entry.length > 0);

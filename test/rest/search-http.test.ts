@@ -71,6 +71,26 @@ t.test('search over HTTP', { skip: !dir && 'shared data absent' }, async (t) => 
   t.equal(e2.status, 200);
   t.equal(e2.body.total, obs.length, 'estimate: later pages repeat the first count');
 
+  // The whole patient compartment (http.html#search: GET [base]/Patient/[id]/*). Synthea links its
+  // resources to the patient by subject or patient, both compartment parameters of their types.
+  const patient = (source.entry ?? []).map((e) => e.resource!).find((r) => r.resourceType === 'Patient')!;
+  const own = `Patient/${patient.id}`;
+  const inCompartment = (source.entry ?? [])
+    .map((e) => e.resource as unknown as { resourceType: string; id: string; subject?: { reference?: string }; patient?: { reference?: string } })
+    .filter((r) => r.resourceType === 'Patient' ? r.id === patient.id : ids.get(r.subject?.reference ?? '') === own || ids.get(r.patient?.reference ?? '') === own)
+    .map((r) => `${r.resourceType}/${r.id}`)
+    .sort();
+  const outside = (source.entry ?? []).filter((e) => !inCompartment.includes(`${e.resource!.resourceType}/${e.resource!.id}`));
+  t.ok(inCompartment.length > 100 && outside.length > 0, `${inCompartment.length} resources in the compartment, ${outside.length} outside it`);
+  const all = await fhir('GET', `${B}/${own}/*?_count=1000`);
+  t.equal(all.status, 200);
+  t.same(matchIds(all.body), inCompartment, 'Patient/[id]/* finds the compartment across its types');
+  t.equal(all.body.total, inCompartment.length);
+  const two = await fhir('GET', `${B}/${own}/*?_type=Condition,Encounter&_count=1000`);
+  t.same(matchIds(two.body), inCompartment.filter((k) => /^(Condition|Encounter)\//.test(k)), '_type narrows it');
+  t.equal((await fhir('GET', `${B}/${own}/*?_type=Organization`)).status, 400, 'a type outside the compartment is refused');
+  t.equal((await fhir('GET', `${B}/Patient/no-such-patient/*`)).body.total, 0);
+
   // _list
   const list = { resourceType: 'List', id: 'http-list', status: 'current', mode: 'working', entry: [{ item: { reference: `Observation/${obs[0].id}` } }, { item: { reference: `Observation/${obs[1].id}` } }] };
   t.equal((await fhir('PUT', `${B}/List/http-list`, list)).status, 201);
