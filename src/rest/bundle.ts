@@ -189,6 +189,7 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
       }
       if (p.fullUrl && p.id && (p.method === 'POST' || p.method === 'PUT')) map.set(p.fullUrl, `${p.type}/${p.id}`);
     }
+    assertDistinctTargets(writes);
     // 3. The bundle's own resources with their urn:uuid/fullUrl references rewritten, and their
     //    index values, so conditional references can match resources this bundle creates.
     const pending = new Map<Planned, Prepared>();
@@ -235,6 +236,28 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
   // 6. Reads, after the writes, as the processing order says.
   for (const p of planned.filter((x) => x.method === 'GET' || x.method === 'HEAD')) p.response = await getEntry(p, opts);
   return { status: 200, body: responseBundle('transaction-response', planned) };
+}
+
+/**
+ * http.html#trules: a transaction fails when resource identities overlap among its deletes,
+ * creates and updates, conditional ones as resolved (a delete's from its outcome, steps 1-2
+ * have run). The entry later in the bundle is named, with the earlier one.
+ */
+function assertDistinctTargets(writes: Planned[]): void {
+  const seen = new Map<string, number>();
+  const targets: Array<{ key: string; index: number }> = [];
+  for (const p of writes) {
+    const id = p.method === 'DELETE' ? p.outcome?.version?.id : p.method === 'POST' && p.outcome ? undefined : p.id;
+    if (id !== undefined) targets.push({ key: `${p.type}/${id}`, index: p.index });
+  }
+  targets.sort((a, b) => a.index - b.index);
+  for (const { key, index } of targets) {
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw badRequest(`${key} is also written by Bundle.entry[${first}]: a transaction may write a resource once`, 'invalid', `Bundle.entry[${index}]`);
+    }
+    seen.set(key, index);
+  }
 }
 
 async function patchIn(tx: StoreTx, noValidate: Services, s: Services, p: Planned): Promise<WriteOutcome> {

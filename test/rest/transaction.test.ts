@@ -109,6 +109,33 @@ t.test('transaction: one bad entry leaves nothing behind', async (t) => {
   t.equal((await fhir('GET', `${B}/_history`)).body.total, before, 'still nothing written');
 });
 
+t.test('transaction: entries that touch the same resource fail it (http.html#trules)', await requires('transactions', 'the bundle is refused whole'), async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  await fhir('PUT', `${B}/Patient/p1`, { resourceType: 'Patient', id: 'p1', identifier: [{ system: 'urn:mrn', value: 'm1' }] });
+  await fhir('PUT', `${B}/Patient/p2`, { resourceType: 'Patient', id: 'p2' });
+  const before = (await fhir('GET', `${B}/_history`)).body.total;
+  const tx = (...entry: object[]) => fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry });
+  const put = (id: string, extra: object = {}) => ({ resource: { resourceType: 'Patient', id, ...extra }, request: { method: 'PUT', url: `Patient/${id}` } });
+  const cases: Array<[string, object[], number]> = [
+    ['two updates', [put('p1', { active: true }), put('p1', { active: false })], 1],
+    ['an update and a delete', [put('p1'), { request: { method: 'DELETE', url: 'Patient/p1' } }], 1],
+    ['a patch and an update', [{ resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(JSON.stringify([{ op: 'add', path: '/active', value: true }])).toString('base64') }, request: { method: 'PATCH', url: 'Patient/p1' } }, put('p1')], 1],
+    ['a conditional update and an update of its match', [{ resource: { resourceType: 'Patient', identifier: [{ system: 'urn:mrn', value: 'm1' }] }, request: { method: 'PUT', url: 'Patient?identifier=urn:mrn|m1' } }, put('p1')], 1],
+    ['a conditional delete and an update of its match', [{ request: { method: 'DELETE', url: 'Patient?identifier=urn:mrn|m1' } }, put('p1')], 1],
+  ];
+  for (const [name, entries, second] of cases) {
+    const r = await fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry: entries });
+    t.equal(r.status, 400, `${name}: refused`);
+    t.match(JSON.stringify(r.body), 'Patient/p1', `${name}: the resource is named`);
+    t.match(JSON.stringify(r.body), `Bundle.entry[${second}]`, `${name}: and the entry`);
+  }
+  t.equal((await fhir('GET', `${B}/_history`)).body.total, before, 'nothing written');
+  const ok = await tx(put('p1', { active: true }), put('p2', { active: true }), { request: { method: 'GET', url: 'Patient/p1' } });
+  t.equal(ok.status, 200, 'different resources, and a read of a written one, are fine');
+});
+
 t.test('batch: entries succeed or fail independently', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
