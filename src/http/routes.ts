@@ -67,14 +67,11 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     if (parts.length === 4 && parts[2] === '_history') return rest.vread(s, { type: parts[0], id: parts[1], vid: parts[3], query, header });
     throw badRequest(`Unsupported GET url in bundle: ${url.slice(0, 100)}`, 'not-supported');
   };
-  /** GET [base]?_type=...: the types named by _type, searched with the other parameters. */
-  const systemSearch = (req: Req, query: URLSearchParams) => {
-    const types = query
-      .getAll('_type')
-      .flatMap((t) => t.split(','))
-      .filter(Boolean);
-    return search(req, types, searchPairs(query).filter(([k]) => k !== '_type'), '');
-  };
+  /**
+   * GET [base]?_type=...: the engine reads the types from _type, which so stays in the self and
+   * paging links (taken out here, a next link searched every type).
+   */
+  const systemSearch = (req: Req, query: URLSearchParams) => search(req, [], searchPairs(query), '');
 
   const runOperation = async (req: Req, reply: FastifyReply, name: string, type?: string, id?: string) => {
     const op = opByName.get(name.slice(1));

@@ -146,7 +146,9 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       // which types
       let types = req.types;
       if (types.length === 0) {
-        const typeParam = req.params.filter(([n]) => n === '_type').flatMap(([, v]) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+        const typeValues = req.params.filter(([n]) => n === '_type').map(([, v]) => v);
+        const typeParam = typeValues.flatMap((v) => v.split(',')).map((s) => s.trim());
+        if (typeParam.some((t) => !t)) throw badRequest(`Invalid _type value '${typeValues.join(',').slice(0, 100)}': an empty type`, 'value');
         if (typeParam.length) types = [...new Set(typeParam)];
         else if (req.compartment) types = compartments.typesIn(req.compartment.type);
         else types = [...defs.resourceTypes];

@@ -91,6 +91,17 @@ t.test('search over HTTP', { skip: !dir && 'shared data absent' }, async (t) => 
   t.equal((await fhir('GET', `${B}/${own}/*?_type=Organization`)).status, 400, 'a type outside the compartment is refused');
   t.equal((await fhir('GET', `${B}/Patient/no-such-patient/*`)).body.total, 0);
 
+  // Whole-system search: _type picks the types and stays in the self link, which names the search
+  // as performed (search.html#selflink); following the self link gives the same page.
+  const sys = await fhir('GET', `${B}?_type=Patient,Condition&_count=1000`);
+  t.equal(sys.status, 200);
+  t.same(matchIds(sys.body), inCompartment.filter((k) => /^(Condition|Patient)\//.test(k)));
+  const self = sys.body.link.find((l: { relation: string }) => l.relation === 'self').url as string;
+  t.match(self, /[?&]_type=Patient%2CCondition(&|$)/, 'the self link keeps _type');
+  t.same(matchIds((await fhir('GET', self)).body), matchIds(sys.body), 'and runs the same search');
+  t.equal((await fhir('GET', `${B}?_type=&_count=1`)).status, 400, 'an empty _type is refused, not read as every type');
+  t.equal((await fhir('GET', `${B}?_type=Nonsense`)).status, 400);
+
   // _list
   const list = { resourceType: 'List', id: 'http-list', status: 'current', mode: 'working', entry: [{ item: { reference: `Observation/${obs[0].id}` } }, { item: { reference: `Observation/${obs[1].id}` } }] };
   t.equal((await fhir('PUT', `${B}/List/http-list`, list)).status, 201);
