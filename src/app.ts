@@ -62,7 +62,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       return typeof given === 'string' && /^[A-Za-z0-9\-_.]{1,64}$/.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
-    routerOptions: { maxParamLength: 200, querystringParser: parseRequestQuery },
+    // A base URL configured with a trailing slash ('[base]/Patient/') still names the same endpoint.
+    routerOptions: { maxParamLength: 200, querystringParser: parseRequestQuery, ignoreTrailingSlash: true },
     // On close: idle keep-alive sockets are closed at once, in-flight requests finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,

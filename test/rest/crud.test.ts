@@ -107,6 +107,21 @@ t.test('create, read, vread, update, delete, history', async (t) => {
   t.equal((await fhir('GET', `${B}/_history?_elements=`)).status, 400);
 });
 
+t.test('a trailing slash names the same resource or endpoint', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const made = await fhir('POST', `${B}/Patient/`, { resourceType: 'Patient', gender: 'other' });
+  t.equal(made.status, 201, 'POST [type]/');
+  const id = made.body.id;
+  t.equal((await fhir('GET', `${B}/Patient/${id}/`)).body.id, id, 'GET [type]/[id]/');
+  t.equal((await fhir('GET', `${B}/Patient/?_id=${id}`)).body.total, 1, 'GET [type]/?...');
+  t.equal((await fhir('GET', `${B}/?_type=Patient&_id=${id}`)).body.total, 1, 'GET [base]/?...');
+  const tx = await fhir('POST', `${B}/`, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: `Patient/${id}` } }] });
+  t.equal(tx.body.entry[0].response.status, '200', 'POST [base]/');
+  t.equal((await fhir('GET', `${B}/metadata/`)).body.resourceType, 'CapabilityStatement');
+});
+
 t.test('Prefer, _format, _pretty, _summary, _elements, PATCH', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
