@@ -12,8 +12,10 @@ import { parseInstantParam } from './instant-param.js';
 const DEFAULT_COUNT = 50;
 const MAX_COUNT = 1000;
 
-/** History for an instance, a type or the whole system (http.html#history), newest first, paged by cursor. */
-/** `elements` applies _summary and _elements to the entries' resources, as on a search page. */
+/**
+ * History for an instance, a type or the whole system (http.html#history), newest first, paged by
+ * cursor; `elements` applies _summary and _elements to the entries' resources, as on a search page.
+ */
 export async function history(s: Services, scope: { type?: string; id?: string }, rawQuery: string, elements: ElementFilter): Promise<RestResult> {
   if (scope.type) assertKnownType(s, scope.type);
   if (scope.id) assertId(scope.id);
@@ -33,7 +35,7 @@ export async function history(s: Services, scope: { type?: string; id?: string }
     else if (k === '_summary') summaryText = once(k, summaryText, v);
     else if (k === '_elements') elementsText = once(k, elementsText, v);
     else if (k === '_format' || k === '_pretty') continue;
-    else throw badRequest(`Unknown parameter '${k.slice(0, 40)}' for history: use _count, _since, _at`, 'not-supported');
+    else throw badRequest(`Unknown parameter '${k.slice(0, 40)}' for history: use _count, _since, _at, _summary, _elements`, 'not-supported');
   }
   const summary = parseSummary(summaryText);
   const only = parseElements(elementsText);
