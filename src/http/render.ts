@@ -20,7 +20,8 @@ export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResu
   if (r.location) reply.header('Location', r.location);
   for (const [k, val] of Object.entries(r.headers ?? {})) reply.header(k, val);
   reply.header('Content-Type', `${fmt.contentType}; charset=utf-8`);
-  if (r.status === 204 || r.status === 304 || req.method === 'HEAD') return reply.send();
+  // HEAD renders the body too: its Content-Length must be GET's (RFC 9110 8.6), and Node sends no body for HEAD.
+  if (r.status === 204 || r.status === 304) return reply.send();
 
   if (kind === 'write') {
     const ret = parsePrefer(req).return ?? 'representation';

@@ -107,6 +107,23 @@ t.test('create, read, vread, update, delete, history', async (t) => {
   t.equal((await fhir('GET', `${B}/_history?_elements=`)).status, 400);
 });
 
+t.test('HEAD answers with the headers of GET, Content-Length included, and no body', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const id = (await fhir('POST', `${B}/Patient`, { resourceType: 'Patient', gender: 'other' })).body.id;
+  for (const path of [`Patient/${id}`, `Patient?_id=${id}`, `Patient/${id}/_history`, 'metadata']) {
+    const get = await fhir('GET', `${B}/${path}`);
+    const head = await fhir('HEAD', `${B}/${path}`);
+    t.equal(head.status, get.status, `${path}: status`);
+    t.equal(head.text, '', `${path}: no body`);
+    t.equal(head.headers['content-type'], get.headers['content-type'], `${path}: Content-Type`);
+    t.equal(head.headers.etag, get.headers.etag, `${path}: ETag`);
+    // RFC 9110 8.6: a Content-Length on HEAD must be the length GET would send.
+    if (head.headers['content-length'] !== undefined) t.equal(Number(head.headers['content-length']), Buffer.byteLength(get.text), `${path}: Content-Length`);
+  }
+});
+
 t.test('a trailing slash names the same resource or endpoint', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
