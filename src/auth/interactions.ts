@@ -44,6 +44,8 @@ export function classify(method: string, parts: string[], query: URLSearchParams
   if (n === 1 && a === 'metadata') return { code: 'capabilities', action: 'R', needs: [], public: true };
   if (n === 2 && a === '.well-known' && b === 'smart-configuration') return { code: 'capabilities', action: 'R', needs: [], public: true };
   if (n === 1 && a === '_history') return { code: 'history-system', action: 'R', needs: [{ type: '*', perm: 's' }] };
+  // $versions tells what the endpoint speaks, as metadata does: public too.
+  if (a === '$versions') return { code: 'operation', action: 'E', operation: 'versions', needs: [], public: true };
   if (a.startsWith('$')) return { code: 'operation', action: 'E', operation: a.slice(1), needs: operationNeeds(a.slice(1)) };
   if (n === 1) {
     if (m === 'GET') return { code: 'search-type', action: 'E', type: a, needs: [{ type: a, perm: 's' }] };

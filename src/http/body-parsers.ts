@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { badRequest } from '../fhir/errors.js';
+import { badRequest, FhirError } from '../fhir/errors.js';
+import { FHIR_VERSION, otherFhirVersion } from '../fhir/fhir-version.js';
 
 /**
  * FHIR JSON, plain JSON and JSON Patch bodies are parsed here so that malformed JSON becomes a
@@ -7,7 +8,9 @@ import { badRequest } from '../fhir/errors.js';
  */
 export function registerBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  const json = (_req: unknown, body: string, done: (err: Error | null, value?: unknown) => void) => {
+  const json = (req: { headers: Record<string, string | string[] | undefined> }, body: string, done: (err: Error | null, value?: unknown) => void) => {
+    const type = String(req.headers['content-type'] ?? '');
+    if (otherFhirVersion(type)) return done(FhirError.of(415, 'not-supported', `Content-Type '${type.slice(0, 80)}' is another FHIR version: this server takes FHIR ${FHIR_VERSION} (R4) only`));
     if (body.length === 0) return done(null, undefined);
     try {
       done(null, JSON.parse(body));

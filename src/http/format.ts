@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { FhirError } from '../fhir/errors.js';
+import { FHIR_VERSION, otherFhirVersion } from '../fhir/fhir-version.js';
 import { queryOf } from './request-query.js';
 
 export interface ResponseFormat {
@@ -17,13 +18,18 @@ export function responseFormat(req: FastifyRequest): ResponseFormat {
   const pretty = q.get('_pretty') === 'true';
   if (fmt !== undefined) {
     const f = fmt.split(';')[0].trim().toLowerCase();
+    if (JSON_TYPES.has(f) && otherFhirVersion(fmt)) throw otherVersion(`_format '${fmt.slice(0, 60)}'`);
     if (JSON_TYPES.has(f)) return { contentType: f === 'application/json' || f === 'json' ? 'application/fhir+json' : 'application/fhir+json', pretty };
     throw FhirError.of(406, 'not-supported', `_format '${fmt.slice(0, 40)}' is not supported: this server returns FHIR JSON only (_format=json)`);
   }
   const accept = req.headers.accept;
   if (accept) {
-    const types = accept.split(',').map((t) => t.split(';')[0].trim().toLowerCase());
+    // Ranges naming another FHIR version cannot be served, whatever their type.
+    const ranges = accept.split(',');
+    const served = ranges.filter((r) => !otherFhirVersion(r));
+    const types = served.map((t) => t.split(';')[0].trim().toLowerCase());
     const ok = types.some((t) => JSON_TYPES.has(t) || t === '*/*' || t === 'application/*' || t === '');
+    if (!ok && served.length < ranges.length) throw otherVersion(`Accept '${accept.slice(0, 80)}'`);
     if (!ok && types.every((t) => XML_TYPES.has(t) || t.length > 0)) {
       throw FhirError.of(406, 'not-supported', `Accept '${accept.slice(0, 60)}' cannot be served: this server returns application/fhir+json only`);
     }
@@ -31,3 +37,6 @@ export function responseFormat(req: FastifyRequest): ResponseFormat {
   }
   return { contentType: 'application/fhir+json', pretty };
 }
+
+const otherVersion = (what: string) =>
+  FhirError.of(406, 'not-supported', `${what} asks for another FHIR version: this server speaks FHIR ${FHIR_VERSION} (R4) only`);

@@ -31,6 +31,7 @@ t.test('authentication: 401 with a Bearer challenge, public endpoints stay publi
   t.equal(none.body.resourceType, 'OperationOutcome');
   t.equal(none.body.issue[0].code, 'login');
   t.equal((await fhir('GET', `${B}/metadata`)).status, 200, 'metadata is public');
+  t.equal((await fhir('GET', `${B}/$versions`)).status, 200, '$versions is public, as metadata is');
   t.equal((await fhir('GET', `${B}/.well-known/smart-configuration`)).status, 200, 'smart-configuration is public');
   t.equal((await fhir('GET', B.replace(/\/fhir$/, '/healthz'))).status, 200, 'healthz is public');
   t.equal((await fhir('GET', B.replace(/\/fhir$/, '/readyz'))).status, 200, 'readyz is public');

@@ -107,6 +107,30 @@ t.test('create, read, vread, update, delete, history', async (t) => {
   t.equal((await fhir('GET', `${B}/_history?_elements=`)).status, 400);
 });
 
+t.test('the fhirVersion MIME parameter (http.html#version-parameter) and $versions', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const id = (await fhir('POST', `${B}/Patient`, { resourceType: 'Patient', gender: 'other' })).body.id;
+  const accept = (v: string) => fhir('GET', `${B}/Patient/${id}`, undefined, { accept: v });
+  for (const ok of ['application/fhir+json; fhirVersion=4.0', 'application/fhir+json;fhirVersion=4.0.1', 'application/json; fhirVersion=4.0', 'application/fhir+json; fhirVersion=3.0, application/fhir+json; fhirVersion=4.0', 'application/fhir+json; fhirVersion=3.0, */*']) {
+    t.equal((await accept(ok)).status, 200, `Accept: ${ok}`);
+  }
+  for (const no of ['application/fhir+json; fhirVersion=3.0', 'application/fhir+json; fhirVersion=5.0, application/json; fhirVersion=1.0']) {
+    const r = await accept(no);
+    t.equal(r.status, 406, `Accept: ${no} is refused`);
+    t.match(r.body.issue[0].diagnostics, /4\.0/, 'naming the version served');
+  }
+  t.equal((await fhir('GET', `${B}/Patient/${id}?_format=${encodeURIComponent('application/fhir+json;fhirVersion=3.0')}`)).status, 406, '_format with another version');
+  const put = (ct: string) => fhir('PUT', `${B}/Patient/${id}`, { resourceType: 'Patient', id, gender: 'male' }, { 'content-type': ct });
+  t.equal((await put('application/fhir+json; fhirVersion=3.0')).status, 415, 'a body of another version is refused');
+  t.equal((await fhir('GET', `${B}/Patient/${id}`)).body.gender, 'other', 'and nothing was written');
+  t.equal((await put('application/fhir+json; fhirVersion=4.0')).status, 200);
+  const v = await fhir('GET', `${B}/$versions`);
+  t.equal(v.status, 200);
+  t.same(v.body, { resourceType: 'Parameters', parameter: [{ name: 'version', valueCode: '4.0' }, { name: 'default', valueCode: '4.0' }] });
+});
+
 t.test('HEAD answers with the headers of GET, Content-Length included, and no body', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
