@@ -152,6 +152,11 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         if (typeParam.length) types = [...new Set(typeParam)];
         else if (req.compartment) types = compartments.typesIn(req.compartment.type);
         else types = [...defs.resourceTypes];
+      } else if (results.has('_type')) {
+        // The URL already names the type: _type would be ignored, so it is refused (or reported).
+        const e = badRequest(`_type applies to whole-system and Patient/[id]/* searches, not to a search of ${types.join(', ')}`, 'not-supported');
+        if (!req.lenient) throw e;
+        issues.push(...warnings(e));
       }
       for (const t of types) if (!knownTypes.has(t)) throw badRequest(`Unknown resource type '${t}'`, 'not-supported');
 

@@ -204,6 +204,11 @@ t.test('result parameters take no modifiers: refused, or ignored and reported wh
     t.match(JSON.stringify(b.entry?.find((e) => e.search?.mode === 'outcome')), p[0], `and reported`);
   }
   t.same(matchIds(await run([['_count', '1']])), ['Patient/a'], 'the plain names still work');
+  // _type chooses the types of a whole-system or Patient/{id}/* search; on a type's own search it would be ignored.
+  const typed = await run([['_type', 'Observation']]).catch((e) => e);
+  t.equal(typed?.status, 400, '_type on a type-level search is refused');
+  t.match(JSON.stringify(typed?.issues), '_type');
+  t.same(matchIds(await run([['_type', 'Observation']], true)), ['Patient/a', 'Patient/b', 'Patient/c'], 'ignored and reported when lenient');
   t.equal((await run([['_include:iterate', 'Patient:link']])).total, 3, '_include:iterate is a known modifier');
 });
 
