@@ -176,7 +176,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         const b = paramBase(n);
         if (b !== '_include' && b !== '_revinclude') continue;
         try {
-          directives.push(parseInclude(registry, n, v));
+          directives.push(parseInclude(registry, n, v, types));
         } catch (err) {
           if (!req.lenient) throw err;
           issues.push(...warnings(err));

@@ -16,8 +16,12 @@ export interface IncludeDirective {
   target?: string;
 }
 
-/** `_include[:iterate]=Source:param[:Target]` and `_include=*`. */
-export function parseInclude(registry: ParamRegistry, name: string, value: string): IncludeDirective {
+/**
+ * `_include[:iterate]=Source:param[:Target]` and `_include=*`. Given the search's `types`, one
+ * without :iterate must be able to reach something: an _include's source among the types, a
+ * _revinclude's parameter (or its Target) pointing at one of them. It would be silently empty.
+ */
+export function parseInclude(registry: ParamRegistry, name: string, value: string, types?: readonly string[]): IncludeDirective {
   const [base, mod] = name.split(':');
   const rev = base === '_revinclude';
   if (mod !== undefined && mod !== 'iterate' && mod !== 'recurse') throw badRequest(`Unsupported modifier ':${mod}' on '${base}'`, 'not-supported');
@@ -30,6 +34,12 @@ export function parseInclude(registry: ParamRegistry, name: string, value: strin
     const def = registry.get(source, code);
     if (!def || def.type !== 'reference') throw badRequest(`'${code}' is not a reference parameter of '${source}' in ${base}`, 'not-supported');
     if (target && !def.targets.includes(target)) throw badRequest(`'${target}' is not a target of '${source}:${code}'`, 'not-supported');
+    if (types && !iterate && rev && !(target ? [target] : def.targets).some((t) => types.includes(t))) {
+      throw badRequest(`${name}=${value} can include nothing: '${source}:${code}' does not point at ${types.join(', ')} (use :iterate for included resources)`, 'not-supported');
+    }
+  }
+  if (types && !iterate && !rev && !types.includes(source)) {
+    throw badRequest(`${name}=${value} can include nothing: this search returns no ${source} (use :iterate for included resources)`, 'not-supported');
   }
   return { rev, iterate, source, code, target };
 }

@@ -212,6 +212,33 @@ t.test('result parameters take no modifiers: refused, or ignored and reported wh
   t.equal((await run([['_include:iterate', 'Patient:link']])).total, 3, '_include:iterate is a known modifier');
 });
 
+t.test('an _include or _revinclude that can reach nothing on this search is refused, not ignored', async (t) => {
+  const store = new MemoryStore(engine);
+  store.put({ resourceType: 'Patient', id: 'a', gender: 'male' } as Patient);
+  const run = (params: Array<[string, string]>, lenient = false) => engine.search(store.asStore(), { types: ['Patient'], params, path: 'Patient', lenient });
+  for (const [k, v] of [
+    ['_include', 'Observation:subject'], // an Observation is not in the results
+    ['_revinclude', 'Encounter:practitioner'], // it points at Practitioners only
+    ['_revinclude', 'Condition:subject:Group'], // the results are Patients
+  ]) {
+    const err = await run([[k, v]]).catch((e) => e);
+    t.equal(err?.status, 400, `${k}=${v} is refused`);
+    t.match(JSON.stringify(err?.issues), v);
+    const b = await run([[k, v]], true);
+    t.same(matchIds(b), ['Patient/a'], `${k}=${v} is ignored and reported when lenient`);
+    t.match(JSON.stringify(b.entry?.find((e) => e.search?.mode === 'outcome')), v);
+  }
+  for (const [k, v] of [
+    ['_include', 'Patient:general-practitioner'],
+    ['_include:iterate', 'Observation:subject'], // iterate: it applies to included resources too
+    ['_revinclude', 'Condition:subject'],
+    ['_revinclude', 'Observation:performer'], // performer may point at a Patient
+    ['_include', '*'],
+  ]) {
+    t.equal((await run([[k, v]])).total, 1, `${k}=${v} is accepted`);
+  }
+});
+
 t.test('references on our own base are stored and searched relative', async (t) => {
   const store = new MemoryStore(engine);
   store.put({ resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' }, subject: { reference: 'https://fhir.example.org/r4/Patient/p1/_history/3' } } as Observation);
