@@ -3,7 +3,7 @@ import type { OperationOutcome, Resource } from 'fhir/r4.js';
 import { serializeJson } from '../fhir/raw-json.js';
 import { etagOf } from '../rest/etag.js';
 import type { RestResult } from '../rest/result.js';
-import { parseElements, parseSummary, type ElementFilter } from '../search/summary.js';
+import { assertKnownElements, parseElements, parseSummary, type ElementFilter } from '../search/summary.js';
 import { responseFormat } from './format.js';
 import { parsePrefer } from './prefer.js';
 import { queryOf } from './request-query.js';
@@ -32,6 +32,7 @@ export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResu
   if (v && v.json !== undefined && kind !== 'other') {
     const summary = parseSummary(q.get('_summary') ?? undefined);
     const only = parseElements(q.get('_elements') ?? undefined);
+    assertKnownElements(elements, [v.type], only);
     if (!summary && !only && !fmt.pretty) return reply.send(v.json);
     return reply.send(serialize(elements.apply(v.resource!, summary, only), fmt.pretty));
   }

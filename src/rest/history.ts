@@ -1,6 +1,6 @@
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4.js';
 import { badRequest } from '../fhir/errors.js';
-import { parseElements, parseSummary, type ElementFilter } from '../search/summary.js';
+import { assertKnownElements, parseElements, parseSummary, type ElementFilter } from '../search/summary.js';
 import type { HistoryCursor, StoredVersion } from '../store/port.js';
 import { assertId, assertKnownType } from './checks.js';
 import { etagOf } from './etag.js';
@@ -39,6 +39,7 @@ export async function history(s: Services, scope: { type?: string; id?: string }
   }
   const summary = parseSummary(summaryText);
   const only = parseElements(elementsText);
+  assertKnownElements(elements, scope.type ? [scope.type] : [...s.resourceTypes], only);
   if (summary === 'count') count = 0;
   const shape = (r: Resource) => elements.apply(r, summary, only);
   const base = { type: scope.type, id: scope.id, since };

@@ -21,7 +21,7 @@ import { parseInclude, resolveIncludes, type IncludeDirective } from './include.
 import { ParamRegistry } from './params.js';
 import { searchIndexes } from './search-indexes.js';
 import { compileSort, toStoreSort } from './sort.js';
-import { ElementFilter, parseElements, parseSummary } from './summary.js';
+import { ElementFilter, parseElements, parseSummary, unknownElements } from './summary.js';
 import { Terminology } from './terminology.js';
 import { impliedSystemOf } from './implied-system.js';
 import { searchTotal, TOTAL_MODES, type TotalMode } from './total.js';
@@ -162,7 +162,14 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
 
       // result parameters
       const summary = parseSummary(single('_summary'));
-      const elementList = parseElements(single('_elements'));
+      let elementList = parseElements(single('_elements'));
+      const unknownNames = elementList ? elements.unknown(types, elementList) : [];
+      if (unknownNames.length) {
+        if (!req.lenient) throw unknownElements(types, unknownNames);
+        issues.push(...warnings(unknownElements(types, unknownNames)));
+        const known = elementList!.filter((n) => !unknownNames.includes(n));
+        elementList = known.length ? known : undefined;
+      }
       const totalMode = (single('_total') ?? 'accurate') as TotalMode;
       if (!TOTAL_MODES.includes(totalMode)) throw badRequest(`Invalid _total value '${totalMode}'`, 'value');
       const countRaw = single('_count');

@@ -203,6 +203,16 @@ t.test('Prefer, _format, _pretty, _summary, _elements, PATCH', async (t) => {
   const elements = await fhir('GET', `${B}/Patient/${id}?_elements=birthDate`);
   t.same(Object.keys(elements.body).sort(), ['birthDate', 'id', 'meta', 'resourceType']);
   t.equal((await fhir('GET', `${B}/Patient/${id}?_summary=bogus`)).status, 400);
+  // A choice element by its JSON name (deceasedBoolean) or as value[x]; an element the type lacks is a 400, not an empty subset.
+  const dead = (await fhir('POST', `${B}/Patient`, { ...pat, deceasedBoolean: false })).body.id;
+  for (const e of ['deceasedBoolean', 'deceased', 'deceased[x]', 'Patient.deceasedBoolean']) {
+    t.same(Object.keys((await fhir('GET', `${B}/Patient/${dead}?_elements=${encodeURIComponent(e)}`)).body).sort(), ['deceasedBoolean', 'id', 'meta', 'resourceType'], `_elements=${e}`);
+  }
+  const typo = await fhir('GET', `${B}/Patient/${id}?_elements=birthdate`);
+  t.equal(typo.status, 400, 'an element Patient does not have is refused');
+  t.match(typo.body.issue[0].diagnostics, 'birthdate');
+  t.equal((await fhir('GET', `${B}/Patient?_elements=valueQuantity`)).status, 400, 'on a search too');
+  t.equal((await fhir('GET', `${B}/Patient/${id}/_history?_elements=status`)).status, 400, 'and on history');
 
   const patched = await fhir('PATCH', `${B}/Patient/${id}`, [{ op: 'replace', path: '/gender', value: 'female' }, { op: 'add', path: '/active', value: true }], { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' });
   t.equal(patched.status, 200);

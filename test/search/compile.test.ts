@@ -155,6 +155,10 @@ t.test('client strings never become operators, fields or live regexes', async (t
     t.equal(await status(run([[k, v]])), 400, `${k}=${v} is refused`);
   }
   t.equal(await status(run([['_sort', 'gender,-name'], ['_elements', 'id, gender']])), 200, 'lists with spaces after commas still work');
+  t.equal(await status(run([['_elements', 'gender,nmae']])), 400, 'an element Patient does not have is refused');
+  const lenientElements = await run([['_elements', 'gender,nmae'], ['_id', 'a']], true);
+  t.same(Object.keys(lenientElements.entry!.find((e) => e.search?.mode === 'match')!.resource!).sort(), ['gender', 'id', 'meta', 'resourceType'], 'lenient: the known ones apply');
+  t.match(JSON.stringify(lenientElements.entry!.find((e) => e.search?.mode === 'outcome')), 'nmae', 'and the unknown one is reported');
   t.equal(await status(run([['identifier:of-type', 'x']])), 400);
 });
 
