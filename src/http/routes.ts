@@ -4,6 +4,7 @@ import type { Operation } from '../operations/operation.js';
 import { processBundle } from '../rest/bundle.js';
 import { capabilityStatement } from '../rest/capabilities.js';
 import { assertId, assertKnownType } from '../rest/checks.js';
+import { notModified as notModifiedBy } from '../rest/etag.js';
 import { history } from '../rest/history.js';
 import * as rest from '../rest/interactions.js';
 import { FORMAT_PARAMS } from '../rest/query-params.js';
@@ -174,18 +175,9 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
 
 /** If-None-Match / If-Modified-Since on read (http.html#cread). */
 function notModified(req: FastifyRequest, r: RestResult): boolean {
-  const v = r.version;
-  if (!v) return false;
-  const inm = req.headers['if-none-match'];
-  if (inm !== undefined) {
-    const tags = String(inm).split(',').map((t) => t.trim().replace(/^W\//, '').replace(/"/g, ''));
-    return tags.includes(String(v.vid)) || tags.includes('*');
-  }
-  const ims = req.headers['if-modified-since'];
-  if (ims !== undefined) {
-    const since = Date.parse(String(ims));
-    // HTTP dates have whole seconds.
-    return Number.isFinite(since) && Math.floor(v.lu / 1000) * 1000 <= since;
-  }
-  return false;
+  const header = (name: string) => {
+    const h = req.headers[name];
+    return h === undefined ? undefined : String(h);
+  };
+  return r.version !== undefined && notModifiedBy(r.version, header('if-none-match'), header('if-modified-since'));
 }

@@ -5,7 +5,7 @@ import { badRequest, FhirError, outcomeOf, preconditionFailed } from '../fhir/er
 import { Query } from 'mingo';
 import type { StoredVersion, StoreTx } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody } from './checks.js';
-import { etagOf, parseVersionTag } from './etag.js';
+import { etagOf, notModified, parseVersionTag } from './etag.js';
 import { prepare, type Prepared } from './prepare.js';
 import { rerootIssues } from '../validation/validator.js';
 import { rerootPath } from '../validation/issues.js';
@@ -30,6 +30,9 @@ interface Planned {
   criteria?: Array<[string, string]>;
   ifNoneExist?: Array<[string, string]>;
   ifMatch?: number;
+  /** A GET's conditional read (Bundle.entry.request.ifNoneMatch / ifModifiedSince). */
+  ifNoneMatch?: string;
+  ifModifiedSince?: string;
   fullUrl?: string;
   resource?: Resource;
   /** JSON Patch operations for PATCH (from a Binary). */
@@ -74,7 +77,11 @@ function planEntry(s: Services, e: BundleEntry, index: number): Planned {
   const [path, query] = splitOnce(rel, '?');
   const parts = path.split('/').filter(Boolean);
   const p: Planned = { index, method, url: rel, type: parts[0] ?? '', fullUrl: e.fullUrl };
-  if (method === 'GET' || method === 'HEAD') return p;
+  if (method === 'GET' || method === 'HEAD') {
+    if (typeof req.ifNoneMatch === 'string') p.ifNoneMatch = req.ifNoneMatch;
+    if (typeof req.ifModifiedSince === 'string') p.ifModifiedSince = req.ifModifiedSince;
+    return p;
+  }
   try {
     assertKnownType(s, p.type);
     if (req.ifMatch !== undefined) p.ifMatch = parseVersionTag(req.ifMatch, 'ifMatch');
@@ -287,11 +294,12 @@ async function step<T>(p: Planned, fn: () => Promise<T>): Promise<T> {
 async function getEntry(p: Planned, opts: BundleOptions): Promise<Planned['response']> {
   try {
     const r = await opts.get(p.url);
-    const resp: Planned['response'] = { status: String(r.status) };
+    const unchanged = r.version !== undefined && notModified(r.version, p.ifNoneMatch, p.ifModifiedSince, true);
+    const resp: Planned['response'] = { status: unchanged ? '304' : String(r.status) };
     if (r.version) {
       resp.etag = etagOf(r.version.vid);
       resp.lastModified = new Date(r.version.lu).toISOString();
-      if (p.method === 'GET') resp.resource = r.version.resource;
+      if (p.method === 'GET' && !unchanged) resp.resource = r.version.resource;
     } else if (r.body && p.method === 'GET') resp.resource = r.body;
     return resp;
   } catch (err) {

@@ -157,6 +157,31 @@ t.test('batch: entries succeed or fail independently', async (t) => {
   t.equal((await fhir('GET', `${B}/Patient/b1`)).status, 200);
 });
 
+t.test('batch GET entries honour ifNoneMatch and ifModifiedSince (conditional read)', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const made = await fhir('PUT', `${B}/Patient/c1`, { resourceType: 'Patient', id: 'c1' });
+  const lastModified = made.body.meta.lastUpdated as string;
+  const get = (request: object) => ({ request: { method: 'GET', url: 'Patient/c1', ...request } });
+  const res = await fhir('POST', B, { resourceType: 'Bundle', type: 'batch', entry: [
+    get({ ifNoneMatch: 'W/"1"' }),
+    get({ ifNoneMatch: 'W/"9"' }),
+    get({ ifModifiedSince: '2099-01-01T00:00:00Z' }),
+    get({ ifModifiedSince: '2000-01-01T00:00:00Z' }),
+    get({}),
+  ] });
+  t.equal(res.status, 200);
+  const statuses = res.body.entry.map((e: { response: { status: string } }) => e.response.status.split(' ')[0]);
+  t.same(statuses, ['304', '200', '304', '200', '200'], 'matching ETag or no change since: 304');
+  t.notOk(res.body.entry[0].resource, 'a 304 carries no resource');
+  t.equal(res.body.entry[0].response.etag, 'W/"1"', 'but its ETag');
+  t.ok(res.body.entry[1].resource, 'a 200 carries the resource');
+  t.ok(Date.parse(lastModified) > 0);
+  const bad = await fhir('POST', B, { resourceType: 'Bundle', type: 'batch', entry: [get({ ifModifiedSince: 'yesterday' })] });
+  t.equal(bad.body.entry[0].response.status.split(' ')[0], '400', 'an ifModifiedSince that is no instant is refused');
+});
+
 t.test('bundle entry limit', async (t) => {
   const srv = await startServer({ bundleEntryLimit: 3 });
   t.teardown(() => srv.close());
