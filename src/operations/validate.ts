@@ -77,6 +77,7 @@ export function runValidateOperation(validator: ValidateOperationValidator, inpu
   for (const [name, value] of input.query ?? []) {
     if (name === 'profile') parsed.profiles.push(value);
     else if (name === 'mode') parsed.mode ??= value;
+    else return badRequest('not-supported', `Unknown parameter '${name.slice(0, 60)}' for $validate (profile, mode)`, name.slice(0, 60));
   }
   const mode = parsed.mode;
   if (mode !== undefined && !MODES.has(mode)) return badRequest('value', `Unknown $validate mode '${mode}' (create, update or delete)`);

@@ -1,4 +1,5 @@
 import type { Parameters } from 'fhir/r4.js';
+import { badRequest } from '../fhir/errors.js';
 import { FHIR_VERSION } from '../fhir/fhir-version.js';
 import type { Operation } from './operation.js';
 
@@ -12,7 +13,8 @@ export const versionsOperation: Operation = {
   system: true,
   types: [],
   methods: ['GET', 'POST'],
-  async run() {
+  async run(_s, call) {
+    if (call.query.length) throw badRequest(`$versions takes no parameters (got '${call.query[0][0].slice(0, 60)}')`, 'not-supported');
     const body: Parameters = {
       resourceType: 'Parameters',
       parameter: [

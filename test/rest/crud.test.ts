@@ -129,6 +129,7 @@ t.test('the fhirVersion MIME parameter (http.html#version-parameter) and $versio
   const v = await fhir('GET', `${B}/$versions`);
   t.equal(v.status, 200);
   t.same(v.body, { resourceType: 'Parameters', parameter: [{ name: 'version', valueCode: '4.0' }, { name: 'default', valueCode: '4.0' }] });
+  t.equal((await fhir('GET', `${B}/$versions?bogus=1`)).status, 400, '$versions takes no parameters');
 });
 
 t.test('HEAD answers with the headers of GET, Content-Length included, and no body', async (t) => {

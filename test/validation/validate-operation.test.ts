@@ -39,6 +39,9 @@ t.test('Parameters body with resource, mode and profile', async (t) => {
 
 t.test('modes and bad requests', async (t) => {
   t.equal(runValidateOperation(validator, { type: 'Patient', body: patient, query: [['mode', 'bogus']] }).status, 400);
+  const odd = runValidateOperation(validator, { type: 'Patient', body: patient, query: [['profle', 'http://hl7.org/fhir/StructureDefinition/vitalsigns']] });
+  t.equal(odd.status, 400, 'an unknown parameter is refused, not ignored');
+  t.match(odd.outcome.issue[0].diagnostics, 'profle');
   t.equal(runValidateOperation(validator, { type: 'Observation', body: patient }).status, 400, 'type mismatch');
   t.equal(runValidateOperation(validator, { type: 'Patient', body: undefined }).status, 400, 'no resource');
   const update = runValidateOperation(validator, { type: 'Patient', id: 'other', body: patient, query: [['mode', 'update']] });
