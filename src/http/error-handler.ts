@@ -3,6 +3,13 @@ import { FhirError } from '../fhir/errors.js';
 import { VersionConflict } from '../store/port.js';
 import { responseFormat } from './format.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route serves operations ($name in its last segment) only; see allowedMethods. */
+    operationsOnly?: boolean;
+  }
+}
+
 /**
  * Every 4xx/5xx leaves as an OperationOutcome. A 5xx never shows internals to the client:
  * it carries the request id so the operator can find the logged error.
@@ -21,10 +28,41 @@ export function registerErrorHandler(app: FastifyInstance): void {
     reply.code(fe.status).headers(fe.headers).header('Content-Type', `${contentType}; charset=utf-8`);
     return reply.send(JSON.stringify(fe.outcome()));
   });
-  app.setNotFoundHandler((req, reply) => {
-    const fe = FhirError.of(404, 'not-found', `No FHIR interaction at ${req.method} ${req.url.split('?')[0].slice(0, 120)}`);
-    reply.code(404).header('Content-Type', 'application/fhir+json; charset=utf-8').send(JSON.stringify(fe.outcome()));
+  // Every route as it is registered (this runs before the routes are), so that a path some route
+  // serves with another method answers 405 with Allow (RFC 9110 15.5.6) rather than 404.
+  const routes: Route[] = [];
+  app.addHook('onRoute', (r) => {
+    const operationsOnly = r.config?.operationsOnly === true;
+    for (const method of Array.isArray(r.method) ? r.method : [r.method]) routes.push({ method, segments: r.url.split('/').filter(Boolean), operationsOnly });
   });
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0];
+    const allow = allowedMethods(routes, path);
+    const fe = allow.length
+      ? FhirError.of(405, 'not-supported', `${req.method} is not an interaction at ${path.slice(0, 120)}: it takes ${allow.join(', ')}`)
+      : FhirError.of(404, 'not-found', `No FHIR interaction at ${req.method} ${path.slice(0, 120)}`);
+    if (allow.length) reply.header('Allow', allow.join(', '));
+    reply.code(fe.status).header('Content-Type', 'application/fhir+json; charset=utf-8').send(JSON.stringify(fe.outcome()));
+  });
+}
+
+/** A registered route; `operationsOnly` ones serve a `$name` in their last segment and refuse the rest. */
+interface Route {
+  method: string;
+  segments: string[];
+  operationsOnly: boolean;
+}
+
+/** The methods of the routes whose pattern matches the path (`:param` matches one segment). */
+function allowedMethods(routes: readonly Route[], path: string): string[] {
+  const parts = path.split('/').filter(Boolean);
+  const out = new Set<string>();
+  for (const r of routes) {
+    if (r.segments.length !== parts.length || r.segments.some((seg, i) => !seg.startsWith(':') && seg !== parts[i])) continue;
+    if (r.operationsOnly && !parts[parts.length - 1].startsWith('$')) continue;
+    out.add(r.method);
+  }
+  return [...out].sort();
 }
 
 function toFhirError(err: FastifyError | Error, requestId: string): FhirError {

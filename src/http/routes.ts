@@ -141,7 +141,8 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     if (notModified(req, r)) return send(req, reply, { ...r, status: 304 }, 'read');
     return send(req, reply, r, 'read');
   });
-  app.post('/fhir/:type/:id', async (req: Req, reply) => {
+  // POST below a type serves operations only ($name); Allow leaves these routes out elsewhere.
+  app.post('/fhir/:type/:id', { config: { operationsOnly: true } }, async (req: Req, reply) => {
     const { type, id } = req.params;
     if (id.startsWith('$')) return runOperation(req, reply, id, type);
     throw FhirError.of(405, 'not-supported', `POST is not allowed on ${type}/${id}: use PUT to update`);
@@ -166,7 +167,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     if (sub !== '*') assertKnownType(s, sub);
     return send(req, reply, await search(req, sub === '*' ? [] : [sub], requestParams(req), `${type}/${id}/${sub}`, { type, id }), 'other');
   });
-  app.post('/fhir/:type/:id/:sub', async (req: Req, reply) => {
+  app.post('/fhir/:type/:id/:sub', { config: { operationsOnly: true } }, async (req: Req, reply) => {
     const { type, id, sub } = req.params;
     if (sub.startsWith('$')) return runOperation(req, reply, sub, type, id);
     throw FhirError.of(405, 'not-supported', `POST is not allowed on ${type}/${id}/${sub}`);

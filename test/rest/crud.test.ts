@@ -149,6 +149,26 @@ t.test('HEAD answers with the headers of GET, Content-Length included, and no bo
   }
 });
 
+t.test('a method the path does not take is a 405 with Allow; a path nothing serves is a 404', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const cases: Array<[string, string, string[]]> = [
+    ['PATCH', 'Patient?identifier=x', ['DELETE', 'GET', 'POST', 'PUT']], // conditional patch is not offered
+    ['DELETE', 'Patient/x/_history/1', ['GET']],
+    ['PUT', 'Patient/x/_history', ['GET']],
+  ];
+  for (const [method, path, allow] of cases) {
+    const r = await fhir(method, `${B}/${path}`, method === 'PATCH' || method === 'PUT' ? [] : undefined, method === 'PATCH' ? { 'content-type': 'application/json-patch+json' } : {});
+    t.equal(r.status, 405, `${method} ${path}: 405`);
+    const listed = String(r.headers.allow).split(',').map((m) => m.trim()).filter((m) => m !== 'HEAD' && m !== 'OPTIONS').sort();
+    t.same(listed, allow, `${method} ${path}: Allow lists what the path takes`);
+    t.equal(r.body.resourceType, 'OperationOutcome');
+  }
+  t.equal((await fhir('GET', `${B}/Patient/x/_history/1/more`)).status, 404, 'a path nothing serves');
+  t.equal((await fhir('GET', `${srv.base.replace(/\/fhir$/, '')}/nothing-here`)).status, 404);
+});
+
 t.test('a trailing slash names the same resource or endpoint', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
