@@ -230,12 +230,13 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       if (truncated) issues.push({ severity: 'warning', code: 'too-costly', diagnostics: 'Included resources were truncated' });
 
       const entry: BundleEntry[] = [];
-      const whole = (!summary || summary === 'false') && !elementList;
       const render = (v: StoredVersion, mode: 'match' | 'include') => {
         if (v.json === undefined) return;
+        // _elements does not apply to included resources (search.html#elements); _summary does.
+        const only = mode === 'match' ? elementList : undefined;
         // Whole resources go out as their stored JSON, never parsed (see raw-json.ts).
-        if (whole) entry.push(storedEntry(v.type, v.id, v.json, { mode }));
-        else entry.push({ fullUrl: `${base}/${v.type}/${v.id}`, resource: elements.apply(v.resource!, summary, elementList), search: { mode } });
+        if ((!summary || summary === 'false') && !only) entry.push(storedEntry(v.type, v.id, v.json, { mode }));
+        else entry.push({ fullUrl: `${base}/${v.type}/${v.id}`, resource: elements.apply(v.resource!, summary, only), search: { mode } });
       };
       for (const v of rows) render(v, 'match');
       for (const v of included) render(v, 'include');

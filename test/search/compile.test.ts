@@ -216,6 +216,19 @@ t.test('result parameters take no modifiers: refused, or ignored and reported wh
   t.equal((await run([['_include:iterate', 'Patient:link']])).total, 3, '_include:iterate is a known modifier');
 });
 
+t.test('_elements shapes the matches only: included resources come whole (search.html#elements)', async (t) => {
+  const store = new MemoryStore(engine);
+  store.put({ resourceType: 'Patient', id: 'p', gender: 'male', birthDate: '1950-01-01' } as Patient);
+  store.put({ resourceType: 'Observation', id: 'o', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p' }, valueString: 'v' } as Observation);
+  const b = await engine.search(store.asStore(), { types: ['Observation'], params: [['_include', 'Observation:subject'], ['_elements', 'status']], path: 'Observation' });
+  const match = b.entry!.find((e) => e.search?.mode === 'match')!.resource as Observation;
+  const included = b.entry!.find((e) => e.search?.mode === 'include')!.resource as Patient;
+  t.notOk(match.valueString, 'the match is subsetted');
+  t.ok(match.meta?.tag?.some((x) => x.code === 'SUBSETTED'));
+  t.same([included.gender, included.birthDate], ['male', '1950-01-01'], 'the included Patient is whole');
+  t.notOk(included.meta?.tag?.some((x) => x.code === 'SUBSETTED'), 'and not marked SUBSETTED');
+});
+
 t.test('an _include or _revinclude that can reach nothing on this search is refused, not ignored', async (t) => {
   const store = new MemoryStore(engine);
   store.put({ resourceType: 'Patient', id: 'a', gender: 'male' } as Patient);
