@@ -122,6 +122,10 @@ t.test('the fhirVersion MIME parameter (http.html#version-parameter) and $versio
     t.match(r.body.issue[0].diagnostics, /4\.0/, 'naming the version served');
   }
   t.equal((await fhir('GET', `${B}/Patient/${id}?_format=${encodeURIComponent('application/fhir+json;fhirVersion=3.0')}`)).status, 406, '_format with another version');
+  // Content negotiation: plain JSON asked for alone gets application/json, anything else FHIR JSON.
+  for (const [a, type] of [['application/json', 'application/json'], ['application/fhir+json, application/json', 'application/fhir+json'], ['*/*', 'application/fhir+json'], ['application/xml, application/json;q=0.5', 'application/json']]) {
+    t.equal(String((await accept(a)).headers['content-type']).split(';')[0], type, `Accept: ${a} → ${type}`);
+  }
   const put = (ct: string) => fhir('PUT', `${B}/Patient/${id}`, { resourceType: 'Patient', id, gender: 'male' }, { 'content-type': ct });
   t.equal((await put('application/fhir+json; fhirVersion=3.0')).status, 415, 'a body of another version is refused');
   t.equal((await fhir('GET', `${B}/Patient/${id}`)).body.gender, 'other', 'and nothing was written');
