@@ -89,6 +89,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
       get(target, prop, receiver) {
         if (prop === 'read') return async (type: string, id: string) => one(p, await target.read(type, id));
         if (prop === 'find') return (q: FindQuery) => find(p, target, q);
+        if (prop === 'narrowed') return narrowed();
         if (prop === 'put')
           return async (input: PutInput) => {
             const current = await target.read(input.type, input.id);

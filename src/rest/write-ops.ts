@@ -106,7 +106,14 @@ export function conditionalUpdateTarget(type: string, matches: readonly StoredVe
 
 export async function deleteIn(tx: StoreTx, type: string, id: string, ifMatch?: number): Promise<WriteOutcome> {
   const current = await tx.read(type, id);
-  if (!current) throw FhirError.of(404, 'not-found', `${type}/${id} does not exist`);
+  if (!current) {
+    // http.html#delete: deleting a resource that "does not exist at all" succeeds (204). A token
+    // whose reads are narrowed cannot tell that from one it may not see: 404 for both, so the
+    // answer never reveals another patient's resource.
+    if (tx.narrowed) throw FhirError.of(404, 'not-found', `${type}/${id} is not found`);
+    if (ifMatch !== undefined) throw preconditionFailed(`If-Match: ${type}/${id} does not exist`);
+    return { status: 204, changed: false };
+  }
   if (ifMatch !== undefined && current.vid !== ifMatch) {
     throw preconditionFailed(`If-Match: ${type}/${id} is at version ${current.vid}, not ${ifMatch}`);
   }

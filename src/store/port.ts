@@ -115,6 +115,11 @@ export interface StoreTx {
    * so that "search then create" cannot race. Held until the transaction ends.
    */
   lock(key: string): Promise<void>;
+  /**
+   * Reads are narrowed by an access policy (auth/guarded-store.ts): a resource read() does not
+   * return may exist, hidden from this token. Absent = reads see everything.
+   */
+  readonly narrowed?: boolean;
 }
 
 export interface StoreCapabilities {

@@ -59,7 +59,13 @@ t.test('create, read, vread, update, delete, history', async (t) => {
   t.equal((await fhir('GET', `${B}/Patient/${id}/_history/2`)).status, 200, 'history kept after delete');
   t.equal((await fhir('GET', `${B}/Patient/${id}/_history/3`)).status, 410, 'the deletion version reads as gone');
   t.equal((await fhir('GET', `${B}/Patient/never`)).status, 404);
-  t.equal((await fhir('DELETE', `${B}/Patient/never`)).status, 404);
+  // http.html#delete: "Upon successful deletion, or if the resource does not exist at all, the server should return ... 204".
+  t.equal((await fhir('DELETE', `${B}/Patient/never`)).status, 204, 'deleting what never existed succeeds');
+  t.equal((await fhir('GET', `${B}/Patient/never`)).status, 404, 'and writes nothing: still not found, not gone');
+  t.equal((await fhir('GET', `${B}/Patient/never/_history`)).body.total, 0, 'no history was made');
+  const ifMatchNever = await fhir('DELETE', `${B}/Patient/never`, undefined, { 'if-match': 'W/"1"' });
+  t.equal(ifMatchNever.status, 412, 'If-Match names a version of nothing: the precondition fails (RFC 9110 13.1.1)');
+  t.equal(ifMatchNever.body.resourceType, 'OperationOutcome');
 
   const hist = await fhir('GET', `${B}/Patient/${id}/_history`);
   t.equal(hist.status, 200);

@@ -148,11 +148,13 @@ t.test('batch: entries succeed or fail independently', async (t) => {
       { request: { method: 'GET', url: 'Patient/missing' } },
       { resource: { resourceType: 'Observation' }, request: { method: 'POST', url: 'Patient' } },
       { resource: { resourceType: 'Patient', id: 'b1' }, request: { method: 'PUT', url: 'Patient/b1' } },
+      { request: { method: 'DELETE', url: 'Patient/never-was' } },
+      { request: { method: 'DELETE', url: 'Patient/never-was', ifMatch: 'W/"1"' } },
     ],
   });
   t.equal(res.status, 200);
   t.equal(res.body.type, 'batch-response');
-  t.same(res.body.entry.map((e: any) => e.response.status.slice(0, 3)), ['201', '404', '400', '201']);
+  t.same(res.body.entry.map((e: any) => e.response.status.slice(0, 3)), ['201', '404', '400', '201', '204', '412'], 'deleting what never existed: 204 (http.html#delete), or 412 under If-Match');
   t.equal(res.body.entry[1].response.outcome.resourceType, 'OperationOutcome');
   t.equal((await fhir('GET', `${B}/Patient/b1`)).status, 200);
 });
