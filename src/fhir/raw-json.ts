@@ -50,9 +50,11 @@ class StoredJsonEntry {
   text(): string | undefined {
     const json = this.#json;
     if (json === undefined) return undefined;
-    const keys = Object.keys(this);
-    if (keys.length === 1) return `{"fullUrl":${this.urlJson()},"resource":${json}}`;
-    if (keys.length === 2 && this.search !== undefined) return `{"fullUrl":${this.urlJson()},"resource":${json},"search":${searchJson(this.search)}}`;
+    // Own members counted, not listed: Object.keys would allocate for every entry of every page.
+    let members = 0;
+    for (const _ in this) members++;
+    if (members === 1) return `{"fullUrl":${this.urlJson()},"resource":${json}}`;
+    if (members === 2 && this.search !== undefined) return `{"fullUrl":${this.urlJson()},"resource":${json},"search":${searchJson(this.search)}}`;
     return undefined;
   }
 
@@ -77,8 +79,11 @@ function searchJson(search: NonNullable<BundleEntry['search']>): string {
   return JSON.stringify(search);
 }
 
-const TYPE = /^[A-Za-z]{1,64}$/;
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/** A character a resource type or a FHIR id may not have: searched for, which is cheaper than matching the whole name. */
+const NOT_TYPE = /[^A-Za-z]/;
+const NOT_ID = /[^A-Za-z0-9\-.]/;
+const isType = (s: string) => s.length > 0 && s.length <= 64 && !NOT_TYPE.test(s);
+const isId = (s: string) => s.length > 0 && s.length <= 64 && !NOT_ID.test(s);
 
 /**
  * Makes the stored-JSON entries of search pages on one server base, fullUrl = base/Type/id. The
@@ -90,7 +95,7 @@ export function storedEntryMaker(base: string): (type: string, id: string, json:
   const baseJson = JSON.stringify(base).slice(0, -1);
   return (type, id, json, search) => {
     const fullUrl = `${base}/${type}/${id}`;
-    const urlJson = TYPE.test(type) && ID.test(id) ? `${baseJson}/${type}/${id}"` : undefined;
+    const urlJson = isType(type) && isId(id) ? `${baseJson}/${type}/${id}"` : undefined;
     return new StoredJsonEntry(fullUrl, json, search, urlJson) as BundleEntry;
   };
 }
@@ -102,27 +107,20 @@ export function serializeJson(body: object, pretty: boolean): string {
   if ((body as { resourceType?: string }).resourceType !== 'Bundle' || !Array.isArray(entries) || !entries.some((e) => e instanceof StoredJsonEntry)) {
     return JSON.stringify(body);
   }
+  // As a search page is built, the entries come last: the rest is one JSON.stringify (which
+  // leaves out an undefined member) and the entries follow. Anything else is JSON.stringify's
+  // alone (entries parse their stored JSON for it).
+  const keys = Object.keys(body);
+  if (keys[keys.length - 1] !== 'entry') return JSON.stringify(body);
+  const head = JSON.stringify({ ...body, entry: undefined });
   // Joined into one flat text: Fastify measures the body (which flattens a rope into a copy)
   // before Node copies it again behind the header.
-  const parts: string[] = ['{'];
-  let first = true;
-  for (const k of Object.keys(body)) {
-    const v = (body as Record<string, unknown>)[k];
-    if (v === undefined) continue;
-    parts.push(first ? '' : ',', JSON.stringify(k), ':');
-    first = false;
-    if (k !== 'entry') {
-      parts.push(JSON.stringify(v));
-      continue;
-    }
-    parts.push('[');
-    for (let i = 0; i < entries.length; i++) {
-      if (i) parts.push(',');
-      parts.push(entryJson(entries[i]));
-    }
-    parts.push(']');
+  const parts: string[] = [head.length > 2 ? `${head.slice(0, -1)},"entry":[` : '{"entry":['];
+  for (let i = 0; i < entries.length; i++) {
+    if (i) parts.push(',');
+    parts.push(entryJson(entries[i]));
   }
-  parts.push('}');
+  parts.push(']}');
   return parts.join('');
 }
 

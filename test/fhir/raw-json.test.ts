@@ -53,3 +53,16 @@ t.test('entries made for a server base write fullUrl as JSON.stringify does, als
     t.same(JSON.parse(serializeJson(b, false)).entry.map((e: BundleEntry) => e.fullUrl), [`${base}/Patient/a-1.b`, `${base}/Patient/bad"id`, 'http://other/"x"']);
   }
 });
+
+t.test('a page whose entries are not its last member, or whose entry gained a member, is still written as JSON.stringify writes it', async (t) => {
+  const make = storedEntryMaker('http://x/fhir');
+  const entries = () => [make('Patient', 'a', stored, { mode: 'match' }), make('Patient', 'b', stored, { mode: 'include' })];
+  const entryFirst = { resourceType: 'Bundle', entry: entries(), type: 'searchset', total: 2 } as Bundle;
+  t.equal(serializeJson(entryFirst, false), plain(entryFirst), 'entry before other members: their order is kept');
+  const gained = page(['http://x/fhir/Patient/a', 'http://x/fhir/Patient/b'], [{ mode: 'match' }, { mode: 'match' }]);
+  (gained.entry![1] as BundleEntry).response = { status: '200' };
+  const expected = JSON.stringify({ ...gained, entry: gained.entry!.map((e) => ({ fullUrl: e.fullUrl, resource: JSON.parse(stored), search: e.search, ...(e.response ? { response: e.response } : {}) })) });
+  t.equal(serializeJson(gained, false), expected, 'an entry with a member added is written whole, with it');
+  const onlyEntries = { resourceType: undefined, entry: entries() } as unknown as Bundle;
+  t.equal(serializeJson(onlyEntries, false), JSON.stringify(onlyEntries), 'not a Bundle: JSON.stringify alone');
+});
