@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Pool, WebSocket } from 'undici';
 import { projectRoot } from '../src/project-root.js';
-import { call, freePort, rssMb, startChild, stopChild } from './bench-kit.js';
+import { call, freePort, rssMb, SERVER_NODE_ARGS, startChild, stopChild } from './bench-kit.js';
 
 const root = projectRoot();
 
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-bench-'));
   const port = await freePort();
   const inspectPort = await freePort();
-  const nodeArgs = [`--inspect=127.0.0.1:${inspectPort}`, ...(process.env.BENCH_CCM_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  const nodeArgs = [...SERVER_NODE_ARGS, `--inspect=127.0.0.1:${inspectPort}`, ...(process.env.BENCH_CCM_NODE_ARGS ?? '').split(' ').filter(Boolean)];
   const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
   const startServer = () => startChild(join(root, 'dist/src/server.js'), env, nodeArgs, Number.POSITIVE_INFINITY);
   let server = await startServer();

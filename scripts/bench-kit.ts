@@ -7,6 +7,8 @@ import { Pool } from 'undici';
 
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 
+export { SERVER_NODE_ARGS } from './server-node-args.js';
+
 export interface Measure {
   name: string;
   concurrency: number;

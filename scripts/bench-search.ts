@@ -6,20 +6,20 @@
  *   BENCH_SECONDS      seconds per measurement (default 5)
  *   BENCH_PATIENTS     patients of the first dataset (default 5000)
  *   BENCH_SCALE=0      skip the scale set
- *   BENCH_SERVER_ARGS  extra node arguments for the server, e.g. --cpu-prof
+ *   BENCH_SERVER_ARGS  extra node arguments for the server (after SERVER_NODE_ARGS), e.g. --cpu-prof
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { projectRoot } from '../src/project-root.js';
-import { call, freePort, measureServer, rssMb, SECONDS, startChild, stopChild, type Measure } from './bench-kit.js';
+import { call, freePort, measureServer, rssMb, SECONDS, SERVER_NODE_ARGS, startChild, stopChild, type Measure } from './bench-kit.js';
 import { loadPatients, measureSearches } from './search-bench.js';
 
 const root = projectRoot();
 
 async function main() {
-  const ceiling = await startChild(join(root, 'dist/scripts/bench-ceiling.js'), {});
+  const ceiling = await startChild(join(root, 'dist/scripts/bench-ceiling.js'), {}, [...SERVER_NODE_ARGS]);
   const ceilPool = new Pool(`http://127.0.0.1:${ceiling.port}`, { connections: 32, pipelining: 1 });
   const ceil = await measureServer(ceiling.proc.pid, 'ceiling: bare Fastify JSON echo', 16, async () => ((await call(ceilPool, 'POST', '/echo', '{"resourceType":"Patient"}', 'application/json')).status === 200 ? 1 : 0));
   await ceilPool.close();
@@ -27,7 +27,7 @@ async function main() {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-bench-search-'));
   const port = await freePort();
-  const server = await startChild(join(root, 'dist/src/server.js'), { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean));
+  const server = await startChild(join(root, 'dist/src/server.js'), { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, [...SERVER_NODE_ARGS, ...(process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean)]);
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32, pipelining: 1 });
   const results: Measure[] = [ceil];
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { projectRoot } from '../src/project-root.js';
-import { call, freePort, measure, SECONDS, startChild, stopChild, type Measure } from './bench-kit.js';
+import { call, freePort, measure, SECONDS, SERVER_NODE_ARGS, startChild, stopChild, type Measure } from './bench-kit.js';
 import { loadPatients, measureSearches } from './search-bench.js';
 import { ccmBench } from './bench-ccm.js';
 
@@ -28,7 +28,7 @@ const patient = JSON.stringify({
 
 async function main() {
   const results: Measure[] = [];
-  const ceiling = await startChild(join(root, 'dist/scripts/bench-ceiling.js'), {});
+  const ceiling = await startChild(join(root, 'dist/scripts/bench-ceiling.js'), {}, [...SERVER_NODE_ARGS]);
   const ceilPool = new Pool(`http://127.0.0.1:${ceiling.port}`, { connections: 32, pipelining: 1 });
   const ceilingOf: Record<number, Measure> = {};
   for (const c of [1, 16]) {
@@ -40,7 +40,7 @@ async function main() {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-bench-'));
   const port = await freePort();
-  const server = await startChild(join(root, 'dist/src/server.js'), { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
+  const server = await startChild(join(root, 'dist/src/server.js'), { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, [...SERVER_NODE_ARGS]);
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32, pipelining: 1 });
   const ids: string[] = [];
   for (const c of [1, 16]) {

@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { call, freePort, startChild, stopChild, syntheaResources } from './bench-kit.js';
+import { call, freePort, SERVER_NODE_ARGS, startChild, stopChild, syntheaResources } from './bench-kit.js';
 import { fileURLToPath } from 'node:url';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import type { Resource } from 'fhir/r4.js';
@@ -110,7 +110,7 @@ async function measureServerRss(): Promise<void> {
     AUDIT: 'false',
     IG_PACKAGES: [join(data, 'us-core', 'us_core_610.tgz'), join(data, 'us-core', 'us_core_700.tgz')].join(','),
   };
-  const server = await startChild(join(projectRoot(), 'dist', 'src', 'server.js'), env);
+  const server = await startChild(join(projectRoot(), 'dist', 'src', 'server.js'), env, [...SERVER_NODE_ARGS]);
   const pid = server.proc.pid as number;
   const pool = new Pool(`http://127.0.0.1:${server.port}`, { connections: 2 });
   try {

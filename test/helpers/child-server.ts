@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { SERVER_NODE_ARGS } from '../../scripts/server-node-args.js';
 import { freePort } from './server.js';
 
 export interface ChildServer {
@@ -22,7 +23,7 @@ function buildOnce(): void {
 export async function startChild(env: Record<string, string>, port?: number): Promise<ChildServer> {
   buildOnce();
   port ??= await freePort();
-  const proc = spawn(process.execPath, [join(process.cwd(), 'dist/src/server.js')], {
+  const proc = spawn(process.execPath, [...SERVER_NODE_ARGS, join(process.cwd(), 'dist/src/server.js')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
