@@ -30,6 +30,8 @@ export interface CompileEnv {
   find: (q: FindQuery) => Promise<StoredVersion[]>;
   /** Lenient mode collects ignored parameters here; strict mode (undefined) throws. */
   issues?: OperationOutcomeIssue[];
+  /** Lenient mode: told of each parameter (the pair itself) it ignored, which the self link then leaves out. */
+  ignored?: (param: readonly [string, string]) => void;
   now?: number;
 }
 
@@ -59,7 +61,8 @@ const ID_SEARCH_MODIFIERS = new Set([undefined, 'not']);
 /** Compiles the selecting parameters of a search on one resource type to one MongoDB filter. */
 export async function compileFilter(env: CompileEnv, type: string, params: ReadonlyArray<readonly [string, string]>): Promise<Filter> {
   const parts: Filter[] = [];
-  for (const [name, value] of params) {
+  for (const param of params) {
+    const [name, value] = param;
     if (isResultParam(name)) continue;
     try {
       const base = paramBase(name);
@@ -68,6 +71,7 @@ export async function compileFilter(env: CompileEnv, type: string, params: Reado
     } catch (e) {
       if (!env.issues || !(e instanceof FhirError) || e.status !== 400 || e.issues.some((i) => i.code === 'too-costly')) throw e;
       env.issues.push(...e.issues.map((i) => ({ ...i, severity: 'warning' as const, diagnostics: `Ignored: ${i.diagnostics ?? ''}` })));
+      env.ignored?.(param);
     }
   }
   return allOf(parts);
@@ -163,7 +167,7 @@ async function compileChain(
     (t) => innerCode === '_id' || innerCode === '_lastUpdated' || innerCode === '_has' || env.registry.get(t, innerCode),
   );
   if (types.length === 0) throw badRequest(`Unknown chained parameter '${innerCode}' in '${name}'`, 'not-supported');
-  const strict = { ...env, issues: undefined };
+  const strict = { ...env, issues: undefined, ignored: undefined };
   const keys: string[] = [];
   const containers = new Set<string>();
   for (const t of types) {
@@ -194,7 +198,7 @@ async function compileHas(env: CompileEnv, type: string, name: string, value: st
   if (!refDef || refDef.type !== 'reference') {
     throw badRequest(`'${refCode}' is not a reference parameter of '${other}' in '${name}'`, 'not-supported');
   }
-  const strict = { ...env, issues: undefined };
+  const strict = { ...env, issues: undefined, ignored: undefined };
   const inner = await compileParam(strict, other, rest, value);
   const filter = allOf([inner, elem('ref', refCode, { r: { $regex: '^' + escapeRegex(type) + '/' } })]);
   const found = await env.find({ types: [other], filter, limit: MAX_JOIN + 1 });

@@ -77,13 +77,14 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
   const elements = new ElementFilter(defs.resourceDefinitions);
   const knownTypes = new Set(defs.resourceTypes);
 
-  const env = (find: CompileEnv['find'], issues?: OperationOutcomeIssue[]): CompileEnv => ({
+  const env = (find: CompileEnv['find'], issues?: OperationOutcomeIssue[], ignored?: CompileEnv['ignored']): CompileEnv => ({
     registry,
     terminology,
     extractor,
     base,
     find,
     issues,
+    ignored,
   });
 
   /** One filter over several types: identical per-type filters collapse into one. */
@@ -128,7 +129,16 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
 
     async search(store, req) {
       const issues: OperationOutcomeIssue[] = [];
-      const e = env((q) => store.find(q), req.lenient ? issues : undefined);
+      // What a lenient search ignores stays out of its links (search.html#selflink: the self
+      // link holds "the parameters that were actually used"). A selecting parameter counts as
+      // ignored when every searched type ignored it.
+      const dropped = new Set<readonly [string, string]>();
+      const ignoredBy = new Map<readonly [string, string], number>();
+      const e = env(
+        (q) => store.find(q),
+        req.lenient ? issues : undefined,
+        req.lenient ? (p) => ignoredBy.set(p, (ignoredBy.get(p) ?? 0) + 1) : undefined,
+      );
       // Result parameters by name, gathered in one pass (they are looked up one by one below).
       const results = new Map<string, string[]>();
       for (const [n, v] of req.params) {
@@ -139,7 +149,18 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       }
       const single = (name: string): string | undefined => {
         const vals = results.get(name);
-        if (vals && vals.length > 1 && !req.lenient) throw badRequest(`Parameter '${name}' may appear only once`, 'invalid');
+        if (vals && vals.length > 1) {
+          const err = badRequest(`Parameter '${name}' may appear only once: the first is used`, 'invalid');
+          if (!req.lenient) throw err;
+          issues.push(...warnings(err));
+          results.set(name, [vals[0]]);
+          let first = true;
+          for (const p of req.params) {
+            if (p[0] !== name) continue;
+            if (!first) dropped.add(p);
+            first = false;
+          }
+        }
         return vals?.[0];
       };
 
@@ -157,6 +178,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         const e = badRequest(`_type applies to whole-system and Patient/[id]/* searches, not to a search of ${types.join(', ')}`, 'not-supported');
         if (!req.lenient) throw e;
         issues.push(...warnings(e));
+        for (const p of req.params) if (p[0] === '_type') dropped.add(p);
       }
       for (const t of types) if (!knownTypes.has(t)) throw badRequest(`Unknown resource type '${t}'`, 'not-supported');
 
@@ -170,6 +192,8 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         const known = elementList!.filter((n) => !unknownNames.includes(n));
         elementList = known.length ? known : undefined;
       }
+      // The _elements the page was shaped by, for its links (only the known names, or none).
+      const elementsUsed = elementList?.join(',');
       const totalMode = (single('_total') ?? 'accurate') as TotalMode;
       if (!TOTAL_MODES.includes(totalMode)) throw badRequest(`Invalid _total value '${totalMode}'`, 'value');
       const countRaw = single('_count');
@@ -179,7 +203,8 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         count = Math.min(Number(countRaw), MAX_COUNT);
       }
       const directives: IncludeDirective[] = [];
-      for (const [n, v] of req.params) {
+      for (const p of req.params) {
+        const [n, v] = p;
         const b = paramBase(n);
         if (b !== '_include' && b !== '_revinclude') continue;
         try {
@@ -187,6 +212,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         } catch (err) {
           if (!req.lenient) throw err;
           issues.push(...warnings(err));
+          dropped.add(p);
         }
       }
       const sortSpecs = compileSort(registry, types, single('_sort'));
@@ -197,6 +223,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       const selecting = req.params.filter(([n]) => !isResultParam(n));
       const comp = req.compartment;
       const filter = await typesFilter(e, types, selecting, comp ? (t) => compartments.filter(comp.type, comp.id, t) : undefined);
+      for (const [p, n] of ignoredBy) if (n >= types.length) dropped.add(p);
 
       const countOnly = summary === 'count' || count === 0;
 
@@ -243,7 +270,12 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       if (issues.length) entry.push({ resource: outcomeOf(issues), search: { mode: 'outcome' } });
 
       const linkTo = (c?: Cursor) => {
-        const pairs: Array<readonly [string, string]> = req.params.filter(([n]) => n !== '_cursor');
+        const pairs: Array<readonly [string, string]> = [];
+        for (const p of req.params) {
+          if (p[0] === '_cursor' || dropped.has(p)) continue;
+          if (p[0] !== '_elements') pairs.push(p);
+          else if (elementsUsed) pairs.push(['_elements', elementsUsed]);
+        }
         if (c) pairs.push(['_cursor', encodeCursor(c)]);
         const path = req.path ? `/${req.path.replace(/^\/+/, '')}` : '';
         const q = formEncode(pairs);

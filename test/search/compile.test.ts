@@ -184,6 +184,30 @@ t.test('strict by default, lenient on request', async (t) => {
   t.match(text, /nothing/);
 });
 
+t.test('a lenient search leaves what it ignored out of its self and next links (search.html#selflink)', async (t) => {
+  const store = new MemoryStore(engine);
+  for (const id of ['a', 'b', 'c']) store.put({ resourceType: 'Patient', id, gender: 'male' } as Patient);
+  const self = (b: { link?: Array<{ relation: string; url: string }> }, rel = 'self') => b.link!.find((l) => l.relation === rel)?.url;
+  const query = (url: string | undefined) => [...new URL(url!).searchParams];
+  const b = await engine.search(store.asStore(), {
+    types: ['Patient'],
+    params: [['nonsense', 'x'], ['gender:bogus', 'male'], ['gender', 'male'], ['_include', 'Patient:nothing'], ['_count:x', '9'], ['_type', 'Observation'], ['_elements', 'gender,nmae'], ['_count', '2'], ['_count', '5']],
+    path: 'Patient',
+    lenient: true,
+  });
+  t.same(matchIds(b), ['Patient/a', 'Patient/b'], 'the first _count is used');
+  t.same(query(self(b)), [['gender', 'male'], ['_elements', 'gender'], ['_count', '2']], 'the self link holds only the parameters used, _elements with its known names');
+  t.match(JSON.stringify(b.entry!.find((e) => e.search?.mode === 'outcome')), "'_count' may appear only once", 'the second _count is reported, not silently dropped');
+  const next = query(self(b, 'next'));
+  t.same(next.filter(([k]) => k !== '_cursor'), [['gender', 'male'], ['_elements', 'gender'], ['_count', '2']], 'and so does the next link');
+  const page2 = await engine.search(store.asStore(), { types: ['Patient'], params: next as Array<[string, string]>, path: 'Patient' });
+  t.same(matchIds(page2), ['Patient/c'], 'which a strict search follows');
+  const strictErr = await engine.search(store.asStore(), { types: ['Patient'], params: [['_count', '2'], ['_count', '5']], path: 'Patient' }).catch((e) => e);
+  t.equal(strictErr?.status, 400, 'strict: a repeated _count is refused');
+  const multi = await engine.search(store.asStore(), { types: ['Patient', 'Observation'], params: [['gender', 'male'], ['nonsense', 'x']], path: '', lenient: true });
+  t.same(query(self(multi)), [['gender', 'male']], 'over several types: a parameter ignored by all of them is left out, one some of them used is kept');
+});
+
 t.test('result parameters take no modifiers: refused, or ignored and reported when lenient', async (t) => {
   const store = new MemoryStore(engine);
   for (const id of ['a', 'b', 'c']) store.put({ resourceType: 'Patient', id, gender: 'male' } as Patient);
