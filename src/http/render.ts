@@ -21,7 +21,13 @@ export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResu
   for (const [k, val] of Object.entries(r.headers ?? {})) reply.header(k, val);
   reply.header('Content-Type', `${fmt.contentType}; charset=utf-8`);
   // HEAD renders the body too: its Content-Length must be GET's (RFC 9110 8.6), and Node sends no body for HEAD.
-  if (r.status === 204 || r.status === 304) return reply.send();
+  if (r.status === 304) return reply.send();
+  if (r.status === 204) {
+    // A delete: 200 with its OperationOutcome when asked for one (http.html#delete: "200 OK if the response contains a payload").
+    if (kind !== 'write' || parsePrefer(req).return !== 'OperationOutcome') return reply.send();
+    reply.code(200);
+    return reply.send(serialize(outcomeFor(r), fmt.pretty));
+  }
 
   if (kind === 'write') {
     const ret = parsePrefer(req).return ?? 'representation';

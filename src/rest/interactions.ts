@@ -127,9 +127,16 @@ export async function remove(s: Services, req: RestRequest): Promise<RestResult>
     const params = criteriaOf(req.query);
     if (params.length === 0) throw badRequest('DELETE needs a resource id in the URL or search criteria in the query');
     const o = await s.store.transact((tx) => conditionalDeleteIn(tx, s, req.type, params));
-    return { status: 204, version: o.version };
+    return deleted(o, `No ${req.type} matched: nothing was deleted`);
   }
   assertId(req.id);
   const o = await s.store.transact((tx) => deleteIn(tx, req.type, req.id!, ifMatch));
-  return { status: 204, version: o.version };
+  return deleted(o, `${req.type}/${req.id} does not exist: nothing was deleted`);
+}
+
+/** A delete's 204, with what it did for Prefer: return=OperationOutcome (a 204 alone cannot tell). */
+function deleted(o: WriteOutcome, nothing: string): RestResult {
+  const v = o.version;
+  const diagnostics = !v ? nothing : o.changed ? `${v.type}/${v.id} deleted: version ${v.vid}` : `${v.type}/${v.id} was already deleted (version ${v.vid})`;
+  return { status: 204, version: v, issues: [{ severity: 'information', code: 'informational', diagnostics }] };
 }

@@ -205,6 +205,22 @@ t.test('Prefer, _format, _pretty, _summary, _elements, PATCH', async (t) => {
   const id = String(minimal.headers.location).split('/')[5];
   const oo = await fhir('POST', `${B}/Patient`, pat, { prefer: 'return=OperationOutcome' });
   t.equal(oo.body.resourceType, 'OperationOutcome');
+  // A delete answers 204, or 200 with an OperationOutcome that says what it did when asked for one.
+  const asOutcome = { prefer: 'return=OperationOutcome' };
+  const doomed = String(oo.headers.location).split('/')[5];
+  const del = await fhir('DELETE', `${B}/Patient/${doomed}`, undefined, asOutcome);
+  t.equal(del.status, 200, 'delete with Prefer: return=OperationOutcome');
+  t.equal(del.body.issue[0].diagnostics, `Patient/${doomed} deleted: version 2`);
+  t.equal(del.headers.etag, 'W/"2"');
+  t.equal((await fhir('DELETE', `${B}/Patient/${doomed}`, undefined, asOutcome)).body.issue[0].diagnostics, `Patient/${doomed} was already deleted (version 2)`);
+  t.equal((await fhir('DELETE', `${B}/Patient/never-was`, undefined, asOutcome)).body.issue[0].diagnostics, 'Patient/never-was does not exist: nothing was deleted');
+  const noMatch = await fhir('DELETE', `${B}/Patient?identifier=urn:x|nobody`, undefined, asOutcome);
+  t.equal(noMatch.status, 200);
+  t.equal(noMatch.body.issue[0].diagnostics, 'No Patient matched: nothing was deleted');
+  t.same(noMatch.body.issue.map((i: { severity: string }) => i.severity), ['information'], 'information only: a delete that succeeded carries no error');
+  const plain = await fhir('DELETE', `${B}/Patient/never-was-either`);
+  t.equal(plain.status, 204, 'without the Prefer header: 204');
+  t.equal(plain.text, '');
 
   t.equal((await fhir('GET', `${B}/Patient/${id}?_format=xml`)).status, 406);
   t.equal((await fhir('GET', `${B}/Patient/${id}`, undefined, { accept: 'application/fhir+xml' })).status, 406);
