@@ -139,9 +139,16 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         req.lenient ? issues : undefined,
         req.lenient ? (p) => ignoredBy.set(p, (ignoredBy.get(p) ?? 0) + 1) : undefined,
       );
+      // search.html#errors: "Empty parameters are not an error - they are just ignored by the
+      // server." Left out of the links too, and reported (an empty item in a list is still an error).
+      const params = req.params.filter(([, v]) => v !== '');
+      const empty = [...new Set(req.params.filter(([, v]) => v === '').map(([n]) => n))];
+      if (empty.length) {
+        issues.push({ severity: 'information', code: 'informational', diagnostics: `Ignored: ${empty.map((n) => `'${n.slice(0, 100)}'`).join(', ')} ${empty.length > 1 ? 'have' : 'has'} no value (search.html#errors: empty parameters are ignored)` });
+      }
       // Result parameters by name, gathered in one pass (they are looked up one by one below).
       const results = new Map<string, string[]>();
-      for (const [n, v] of req.params) {
+      for (const [n, v] of params) {
         if (!RESULT_PARAMS.has(n)) continue;
         const list = results.get(n);
         if (list) list.push(v);
@@ -155,7 +162,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
           issues.push(...warnings(err));
           results.set(name, [vals[0]]);
           let first = true;
-          for (const p of req.params) {
+          for (const p of params) {
             if (p[0] !== name) continue;
             if (!first) dropped.add(p);
             first = false;
@@ -167,7 +174,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       // which types
       let types = req.types;
       if (types.length === 0) {
-        const typeValues = req.params.filter(([n]) => n === '_type').map(([, v]) => v);
+        const typeValues = params.filter(([n]) => n === '_type').map(([, v]) => v);
         const typeParam = typeValues.flatMap((v) => v.split(',')).map((s) => s.trim());
         if (typeParam.some((t) => !t)) throw badRequest(`Invalid _type value '${typeValues.join(',').slice(0, 100)}': an empty type`, 'value');
         if (typeParam.length) types = [...new Set(typeParam)];
@@ -178,7 +185,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         const e = badRequest(`_type applies to whole-system and Patient/[id]/* searches, not to a search of ${types.join(', ')}`, 'not-supported');
         if (!req.lenient) throw e;
         issues.push(...warnings(e));
-        for (const p of req.params) if (p[0] === '_type') dropped.add(p);
+        for (const p of params) if (p[0] === '_type') dropped.add(p);
       }
       for (const t of types) if (!knownTypes.has(t)) throw badRequest(`Unknown resource type '${t}'`, 'not-supported');
 
@@ -203,7 +210,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         count = Math.min(Number(countRaw), MAX_COUNT);
       }
       const directives: IncludeDirective[] = [];
-      for (const p of req.params) {
+      for (const p of params) {
         const [n, v] = p;
         const b = paramBase(n);
         if (b !== '_include' && b !== '_revinclude') continue;
@@ -220,7 +227,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       const cursor: Cursor | undefined = cursorToken ? decodeCursor(cursorToken, sortSpecs) : undefined;
 
       // selection
-      const selecting = req.params.filter(([n]) => !isResultParam(n));
+      const selecting = params.filter(([n]) => !isResultParam(n));
       const comp = req.compartment;
       const filter = await typesFilter(e, types, selecting, comp ? (t) => compartments.filter(comp.type, comp.id, t) : undefined);
       for (const [p, n] of ignoredBy) if (n >= types.length) dropped.add(p);
@@ -271,7 +278,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
 
       const linkTo = (c?: Cursor) => {
         const pairs: Array<readonly [string, string]> = [];
-        for (const p of req.params) {
+        for (const p of params) {
           if (p[0] === '_cursor' || dropped.has(p)) continue;
           if (p[0] !== '_elements') pairs.push(p);
           else if (elementsUsed) pairs.push(['_elements', elementsUsed]);

@@ -94,6 +94,18 @@ t.test("a conditional update's body id (http.html#cond-update), the same over RE
   }
 });
 
+t.test('a conditional criterion with no value matches nothing: it is not ignored as a search ignores it', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const made = await fhir('POST', `${B}/Patient`, { resourceType: 'Patient', identifier: [{ system: 'urn:mrn', value: 'E1' }] });
+  const id = String(made.headers.location).split('/')[5];
+  t.equal((await fhir('GET', `${B}/Patient?identifier=`)).body.total, 1, 'a search ignores the empty parameter (search.html#errors)');
+  const del = await fhir('DELETE', `${B}/Patient?identifier=&_id=${id}`, undefined, { prefer: 'return=OperationOutcome' });
+  t.equal(del.body.issue[0].diagnostics, 'No Patient matched: nothing was deleted', 'a conditional delete does not widen to the other criteria');
+  t.equal((await fhir('GET', `${B}/Patient/${id}`)).status, 200, 'the patient is still there');
+});
+
 t.test('20 concurrent identical conditional creates leave exactly one resource', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());

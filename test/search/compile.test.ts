@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Query } from 'mingo';
-import type { Observation, Patient, RiskAssessment } from 'fhir/r4.js';
+import type { Observation, Patient, RiskAssessment, OperationOutcome } from 'fhir/r4.js';
 import { FhirError } from '../../src/fhir/errors.js';
 import { dateRange } from '../../src/search/date-range.js';
 import { dateCondition } from '../../src/search/compile-date.js';
@@ -125,7 +125,8 @@ t.test('client strings never become operators, fields or live regexes', async (t
   const run = (params: Array<[string, string]>, lenient = false) =>
     engine.search(store.asStore(), { types: ['Patient'], params, path: 'Patient', lenient });
   t.equal(await status(run([['name[$ne]', 'x']])), 400);
-  t.equal(await status(run([['_id[$gt]', '']])), 400);
+  t.equal(await status(run([['_id[$gt]', 'x']])), 400);
+  t.same(matchIds(await run([['_id[$gt]', '']])), ['Patient/a', 'Patient/b', 'Patient/c'], 'with no value it is an empty parameter: ignored (search.html#errors)');
   t.equal(await status(run([['$where', '1']])), 400);
   t.equal(await status(run([['_sort', '$where']])), 400);
   t.equal(await status(run([['_sort', 'name.$x']])), 400);
@@ -151,9 +152,11 @@ t.test('client strings never become operators, fields or live regexes', async (t
   t.equal(await status(run([['name:foo', 'x']])), 400);
   t.equal(await status(run([['_summary', 'maybe']])), 400);
   // An empty list (or an empty item in one) is no list: refused like an empty _count or _summary, not read as absent.
-  for (const [k, v] of [['_sort', ''], ['_sort', 'gender,,name'], ['_sort', '-'], ['_elements', ''], ['_elements', 'id,'], ['_elements', ' ']]) {
+  for (const [k, v] of [['_sort', 'gender,,name'], ['_sort', '-'], ['_elements', 'id,'], ['_elements', ' ']]) {
     t.equal(await status(run([[k, v]])), 400, `${k}=${v} is refused`);
   }
+  // With no value at all, a parameter is an empty one: ignored (search.html#errors).
+  for (const k of ['_sort', '_elements']) t.same(matchIds(await run([[k, '']])), ['Patient/a', 'Patient/b', 'Patient/c'], `${k}= is ignored`);
   t.equal(await status(run([['_sort', 'gender,-name'], ['_elements', 'id, gender']])), 200, 'lists with spaces after commas still work');
   t.equal(await status(run([['_elements', 'gender,nmae']])), 400, 'an element Patient does not have is refused');
   const lenientElements = await run([['_elements', 'gender,nmae'], ['_id', 'a']], true);
@@ -182,6 +185,23 @@ t.test('strict by default, lenient on request', async (t) => {
   t.match(text, /nonsense/);
   t.match(text, /bogus/);
   t.match(text, /nothing/);
+});
+
+t.test('empty parameters are ignored, reported, and left out of the links (search.html#errors)', async (t) => {
+  const store = new MemoryStore(engine);
+  store.put({ resourceType: 'Patient', id: 'a', gender: 'male' } as Patient);
+  store.put({ resourceType: 'Patient', id: 'b', gender: 'female' } as Patient);
+  store.put({ resourceType: 'Patient', id: 'c' } as Patient);
+  const search = (params: Array<[string, string]>) => engine.search(store.asStore(), { types: ['Patient'], params, path: 'Patient' });
+  const b = await search([['gender', ''], ['name', ''], ['_count', ''], ['_id', 'a,b']]);
+  t.same(matchIds(b), ['Patient/a', 'Patient/b'], 'as if gender, name and _count were absent: the other parameter still applies');
+  t.same([...new URL(b.link!.find((l) => l.relation === 'self')!.url).searchParams], [['_id', 'a,b']], 'the self link holds the parameters used');
+  const outcome = b.entry!.find((e) => e.search?.mode === 'outcome')!.resource as OperationOutcome;
+  t.equal(outcome.issue[0].severity, 'information');
+  t.match(outcome.issue[0].diagnostics, /'gender', 'name', '_count' have no value/);
+  t.same(matchIds(await search([['gender', '']])), ['Patient/a', 'Patient/b', 'Patient/c'], 'gender= alone: every Patient');
+  t.equal(await status(search([['gender', 'male,']])), 200, 'an empty item in a list is a value (it matches nothing)');
+  t.equal(await status(search([['_sort', 'gender,']])), 400, 'an empty item in a result list is still refused');
 });
 
 t.test('a lenient search leaves what it ignored out of its self and next links (search.html#selflink)', async (t) => {
