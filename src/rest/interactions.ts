@@ -5,7 +5,7 @@ import type { StoredVersion } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody, assertVersionId } from './checks.js';
 import { parseVersionTag } from './etag.js';
 import { prepare } from './prepare.js';
-import { criteriaOf, parseQuery } from './query-params.js';
+import { assertCriteriaValues, criteriaOf, parseQuery } from './query-params.js';
 import type { RestResult } from './result.js';
 import type { Services } from './services.js';
 import { conditionalDeleteIn, conditionalUpdateIn, createIn, deleteIn, updateIn, type WriteOutcome } from './write-ops.js';
@@ -38,7 +38,7 @@ export async function create(s: Services, req: RestRequest): Promise<RestResult>
   const resource = assertResourceBody(req.body, req.type);
   const p = prepare(s, resource);
   const ine = req.header('if-none-exist');
-  const criteria = ine !== undefined ? parseQuery(ine.replace(/^.*\?/, '')) : undefined;
+  const criteria = ine !== undefined ? assertCriteriaValues(parseQuery(ine.replace(/^.*\?/, ''))) : undefined;
   if (criteria && criteria.length === 0) throw badRequest('If-None-Exist has no search parameters');
   const o = await s.store.transact((tx) => createIn(tx, s, p, criteria));
   return resultOf(o, s, p.warnings);

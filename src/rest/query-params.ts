@@ -16,7 +16,18 @@ export const FORMAT_PARAMS: ReadonlySet<string> = new Set(['_format', '_pretty']
  * would widen what an update or delete matches.
  */
 export function criteriaOf(query: string): Array<[string, string]> {
-  return parseQuery(query).filter(([k]) => !FORMAT_PARAMS.has(k));
+  return assertCriteriaValues(parseQuery(query).filter(([k]) => !FORMAT_PARAMS.has(k)));
+}
+
+/**
+ * A conditional interaction's (or reference's) criteria, each with a value. A search ignores a
+ * parameter with no value (search.html#errors); a condition that ignored one would match more
+ * than the client wrote, and what it matches is what gets written: refused instead.
+ */
+export function assertCriteriaValues(params: Array<[string, string]>): Array<[string, string]> {
+  const empty = params.find(([, v]) => v === '');
+  if (empty) throw badRequest(`The condition's parameter '${empty[0].slice(0, 60)}' has no value: a condition names what it matches`, 'invalid');
+  return params;
 }
 
 /** "Patient?identifier=a|b" → type and parsed params; used by conditional operations and references. */
@@ -26,7 +37,7 @@ export function parseConditionalUrl(url: string): { type: string; params: Array<
   const type = url.slice(0, q).replace(/^\/+/, '');
   const params = parseQuery(url.slice(q + 1));
   if (params.length === 0) throw badRequest(`conditional URL has no search parameters: ${url.slice(0, 100)}`);
-  return { type, params };
+  return { type, params: assertCriteriaValues(params) };
 }
 
 /** A canonical key for a conditional query, so identical conditions serialise on one lock. */

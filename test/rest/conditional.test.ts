@@ -94,16 +94,27 @@ t.test("a conditional update's body id (http.html#cond-update), the same over RE
   }
 });
 
-t.test('a conditional criterion with no value matches nothing: it is not ignored as a search ignores it', async (t) => {
+t.test('a condition with a parameter that has no value is refused: a search would ignore it, and the write would widen', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
   const B = srv.base;
   const made = await fhir('POST', `${B}/Patient`, { resourceType: 'Patient', identifier: [{ system: 'urn:mrn', value: 'E1' }] });
   const id = String(made.headers.location).split('/')[5];
   t.equal((await fhir('GET', `${B}/Patient?identifier=`)).body.total, 1, 'a search ignores the empty parameter (search.html#errors)');
-  const del = await fhir('DELETE', `${B}/Patient?identifier=&_id=${id}`, undefined, { prefer: 'return=OperationOutcome' });
-  t.equal(del.body.issue[0].diagnostics, 'No Patient matched: nothing was deleted', 'a conditional delete does not widen to the other criteria');
+  const before = (await fhir('GET', `${B}/Patient`)).body.total;
+  const refused = (r: { status: number; body: { issue?: Array<{ diagnostics?: string }> } }, what: string) => {
+    t.equal(r.status, 400, what);
+    t.match(r.body.issue?.[0]?.diagnostics ?? '', "'identifier' has no value", `${what}: says which`);
+  };
+  refused(await fhir('DELETE', `${B}/Patient?identifier=&_id=${id}`), 'conditional delete');
+  refused(await fhir('PUT', `${B}/Patient?identifier=&_id=${id}`, { resourceType: 'Patient', active: false }), 'conditional update');
+  refused(await fhir('POST', `${B}/Patient`, { resourceType: 'Patient' }, { 'if-none-exist': 'identifier=' }), 'conditional create');
+  const tx = (entry: unknown) => fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry: [entry] });
+  t.equal((await tx({ request: { method: 'DELETE', url: 'Patient?identifier=' } })).status, 400, 'a transaction entry: conditional delete');
+  t.equal((await tx({ resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient', ifNoneExist: 'identifier=' } })).status, 400, 'a transaction entry: conditional create');
+  t.equal((await tx({ resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient?identifier=' } }, request: { method: 'POST', url: 'Observation' } })).status, 400, 'a conditional reference');
   t.equal((await fhir('GET', `${B}/Patient/${id}`)).status, 200, 'the patient is still there');
+  t.equal((await fhir('GET', `${B}/Patient`)).body.total, before, 'and nothing was created');
 });
 
 t.test('20 concurrent identical conditional creates leave exactly one resource', async (t) => {
