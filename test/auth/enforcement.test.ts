@@ -139,8 +139,9 @@ t.test('patient/ scopes: confined to the patient compartment', async (t) => {
   t.ok(hist.body.entry.length > 0);
   t.notOk(hist.body.entry.some((e: { fullUrl: string }) => e.fullUrl.endsWith('/cb1')), "type history leaves out the other patient's versions");
   const histOther = await s.as(pa, 'GET', `${B}/Condition/cb1/_history`);
-  t.same(histOther.body.entry ?? [], [], "instance history of the other patient's condition is empty");
-  t.equal(histOther.body.total, 0);
+  t.equal(histOther.status, 404, "instance history of the other patient's condition: 404, as its read and vread");
+  t.notMatch(JSON.stringify(histOther.body), /"entry"/, 'no version shown');
+  t.equal((await s.as(pa, 'GET', `${B}/Condition/never-was/_history`)).body.issue[0].diagnostics, histOther.body.issue[0].diagnostics.replace('cb1', 'never-was'), 'and the same answer as for one that never existed');
   const sysHist = await s.as(pa, 'GET', `${B}/_history`);
   t.notOk(sysHist.body.entry.some((e: { fullUrl: string }) => /\/(cb1|pb)$/.test(e.fullUrl)), "system history leaves out the other patient's data");
   t.equal((await s.as(pa, 'GET', `${B}/Practitioner/pr1`)).status, 200, 'shared reference types are readable');

@@ -62,7 +62,11 @@ t.test('create, read, vread, update, delete, history', async (t) => {
   // http.html#delete: "Upon successful deletion, or if the resource does not exist at all, the server should return ... 204".
   t.equal((await fhir('DELETE', `${B}/Patient/never`)).status, 204, 'deleting what never existed succeeds');
   t.equal((await fhir('GET', `${B}/Patient/never`)).status, 404, 'and writes nothing: still not found, not gone');
-  t.equal((await fhir('GET', `${B}/Patient/never/_history`)).body.total, 0, 'no history was made');
+  t.equal((await fhir('GET', `${B}/Patient/never/_history`)).status, 404, 'no history was made: the history of a resource never written is a 404, as its read');
+  const future = await fhir('GET', `${B}/Patient/${id}/_history?_since=2999-01-01T00:00:00Z`);
+  t.equal(future.status, 200, 'a known resource whose versions _since leaves out: 200');
+  t.equal(future.body.total, 0);
+  t.equal((await fhir('GET', `${B}/Patient/${id}/_history?_at=1999-01-01`)).status, 200, 'and likewise _at');
   const ifMatchNever = await fhir('DELETE', `${B}/Patient/never`, undefined, { 'if-match': 'W/"1"' });
   t.equal(ifMatchNever.status, 412, 'If-Match names a version of nothing: the precondition fails (RFC 9110 13.1.1)');
   t.equal(ifMatchNever.body.resourceType, 'OperationOutcome');
