@@ -9,7 +9,7 @@ import { etagOf, notModified, parseVersionTag } from './etag.js';
 import { prepare, type Prepared } from './prepare.js';
 import { rerootIssues } from '../validation/validator.js';
 import { rerootPath } from '../validation/issues.js';
-import { assertCriteriaValues, conditionKey, parseConditionalUrl, parseQuery } from './query-params.js';
+import { conditionCriteria, conditionKey, ifNoneExistCriteria, parseConditionalUrl } from './query-params.js';
 import { collectReferences, rewriteReferences } from './references.js';
 import type { RestResult } from './result.js';
 import type { Services } from './services.js';
@@ -88,13 +88,13 @@ function planEntry(s: Services, e: BundleEntry, index: number): Planned {
     if (method === 'POST') {
       if (parts.length !== 1) throw badRequest(`POST url must be a resource type (got '${rel.slice(0, 80)}')`);
       p.resource = assertResourceBody(e.resource, p.type, `${where}.resource`);
-      if (req.ifNoneExist) p.ifNoneExist = assertCriteriaValues(parseQuery(req.ifNoneExist.replace(/^.*\?/, '')));
+      if (req.ifNoneExist !== undefined) p.ifNoneExist = ifNoneExistCriteria(req.ifNoneExist);
     } else if (method === 'PUT' || method === 'DELETE' || method === 'PATCH') {
       if (parts.length === 2) {
         assertId(parts[1]);
         p.id = parts[1];
       } else if (parts.length === 1 && query && method !== 'PATCH') {
-        p.criteria = assertCriteriaValues(parseQuery(query));
+        p.criteria = conditionCriteria(query, `${method} ${p.type}?criteria`);
       } else throw badRequest(`${method} url must be [type]/[id]${method === 'PATCH' ? '' : ' or [type]?criteria'} (got '${rel.slice(0, 80)}')`);
       if (method === 'PUT') {
         p.resource = assertResourceBody(e.resource, p.type, `${where}.resource`);

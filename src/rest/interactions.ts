@@ -5,7 +5,7 @@ import type { StoredVersion } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody, assertVersionId } from './checks.js';
 import { parseVersionTag } from './etag.js';
 import { prepare } from './prepare.js';
-import { assertCriteriaValues, criteriaOf, parseQuery } from './query-params.js';
+import { conditionCriteria, ifNoneExistCriteria } from './query-params.js';
 import type { RestResult } from './result.js';
 import type { Services } from './services.js';
 import { conditionalDeleteIn, conditionalUpdateIn, createIn, deleteIn, updateIn, type WriteOutcome } from './write-ops.js';
@@ -38,8 +38,7 @@ export async function create(s: Services, req: RestRequest): Promise<RestResult>
   const resource = assertResourceBody(req.body, req.type);
   const p = prepare(s, resource);
   const ine = req.header('if-none-exist');
-  const criteria = ine !== undefined ? assertCriteriaValues(parseQuery(ine.replace(/^.*\?/, ''))) : undefined;
-  if (criteria && criteria.length === 0) throw badRequest('If-None-Exist has no search parameters');
+  const criteria = ine !== undefined ? ifNoneExistCriteria(ine) : undefined;
   const o = await s.store.transact((tx) => createIn(tx, s, p, criteria));
   return resultOf(o, s, p.warnings);
 }
@@ -73,8 +72,7 @@ export async function update(s: Services, req: RestRequest): Promise<RestResult>
   const ifMatch = ifMatchOf(req);
   if (req.id === undefined) {
     // Conditional update: PUT [type]?criteria
-    const params = criteriaOf(req.query);
-    if (params.length === 0) throw badRequest('PUT needs a resource id in the URL or search criteria in the query');
+    const params = conditionCriteria(req.query, `PUT ${req.type}?criteria (a conditional update)`);
     const p = prepare(s, resource);
     const o = await s.store.transact((tx) => conditionalUpdateIn(tx, s, p, params, ifMatch));
     return resultOf(o, s, p.warnings);
@@ -124,8 +122,7 @@ export async function remove(s: Services, req: RestRequest): Promise<RestResult>
   assertKnownType(s, req.type);
   const ifMatch = ifMatchOf(req);
   if (req.id === undefined) {
-    const params = criteriaOf(req.query);
-    if (params.length === 0) throw badRequest('DELETE needs a resource id in the URL or search criteria in the query');
+    const params = conditionCriteria(req.query, `DELETE ${req.type}?criteria (a conditional delete)`);
     const o = await s.store.transact((tx) => conditionalDeleteIn(tx, s, req.type, params));
     return deleted(o, `No ${req.type} matched: nothing was deleted`);
   }

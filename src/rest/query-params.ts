@@ -11,33 +11,33 @@ export function parseQuery(query: string): Array<[string, string]> {
 export const FORMAT_PARAMS: ReadonlySet<string> = new Set(['_format', '_pretty']);
 
 /**
- * A conditional interaction's criteria: its query without the format parameters. Any other
- * name, "_formatx" included, is a criterion the search engine must know or refuse: dropping it
- * would widen what an update or delete matches.
+ * The criteria of a condition (conditional create, update or delete, over REST or in a bundle,
+ * and a conditional reference): its query without the format parameters, which must leave at
+ * least one criterion, each with a value. Any other name, "_formatx" included, is a criterion
+ * the search engine must know or refuse. A condition with none would match every resource, and
+ * one that ignored an empty parameter (as a search does, search.html#errors) would match more
+ * than the client wrote: what a condition matches is what gets written, so both are refused.
+ * `what` names the condition in the error.
  */
-export function criteriaOf(query: string): Array<[string, string]> {
-  return assertCriteriaValues(parseQuery(query).filter(([k]) => !FORMAT_PARAMS.has(k)));
-}
-
-/**
- * A conditional interaction's (or reference's) criteria, each with a value. A search ignores a
- * parameter with no value (search.html#errors); a condition that ignored one would match more
- * than the client wrote, and what it matches is what gets written: refused instead.
- */
-export function assertCriteriaValues(params: Array<[string, string]>): Array<[string, string]> {
+export function conditionCriteria(query: string, what: string): Array<[string, string]> {
+  const params = parseQuery(query).filter(([k]) => !FORMAT_PARAMS.has(k));
+  if (params.length === 0) throw badRequest(`${what} has no search parameters`);
   const empty = params.find(([, v]) => v === '');
-  if (empty) throw badRequest(`The condition's parameter '${empty[0].slice(0, 60)}' has no value: a condition names what it matches`, 'invalid');
+  if (empty) throw badRequest(`${what}: the parameter '${empty[0].slice(0, 60)}' has no value: a condition names what it matches`, 'invalid');
   return params;
 }
 
-/** "Patient?identifier=a|b" → type and parsed params; used by conditional operations and references. */
+/** An If-None-Exist header or Bundle.entry.request.ifNoneExist: its criteria, written with or without a leading "Type?". */
+export function ifNoneExistCriteria(value: string): Array<[string, string]> {
+  return conditionCriteria(value.replace(/^[A-Za-z]*\?/, ''), 'If-None-Exist');
+}
+
+/** "Patient?identifier=a|b" → type and its criteria; used by conditional operations and references. */
 export function parseConditionalUrl(url: string): { type: string; params: Array<[string, string]> } {
   const q = url.indexOf('?');
   if (q < 0) throw badRequest(`not a conditional URL: ${url.slice(0, 100)}`);
   const type = url.slice(0, q).replace(/^\/+/, '');
-  const params = parseQuery(url.slice(q + 1));
-  if (params.length === 0) throw badRequest(`conditional URL has no search parameters: ${url.slice(0, 100)}`);
-  return { type, params: assertCriteriaValues(params) };
+  return { type, params: conditionCriteria(url.slice(q + 1), `The conditional URL ${url.slice(0, 100)}`) };
 }
 
 /** A canonical key for a conditional query, so identical conditions serialise on one lock. */

@@ -117,6 +117,30 @@ t.test('a condition with a parameter that has no value is refused: a search woul
   t.equal((await fhir('GET', `${B}/Patient`)).body.total, before, 'and nothing was created');
 });
 
+t.test('a condition with no criteria is refused in a bundle as over REST: it would match every resource', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const made = await fhir('POST', `${B}/Patient`, { resourceType: 'Patient', active: true });
+  const id = String(made.headers.location).split('/')[5];
+  t.equal((await fhir('DELETE', `${B}/Patient?_format=json`)).status, 400, 'REST: a conditional delete whose only parameter is _format');
+  const batch = await fhir('POST', B, {
+    resourceType: 'Bundle',
+    type: 'batch',
+    entry: [
+      { resource: { resourceType: 'Patient', active: false }, request: { method: 'POST', url: 'Patient', ifNoneExist: '?' } },
+      { resource: { resourceType: 'Patient', active: false }, request: { method: 'POST', url: 'Patient', ifNoneExist: '' } },
+      { request: { method: 'DELETE', url: 'Patient?_format=json' } },
+      { resource: { resourceType: 'Patient', active: false }, request: { method: 'PUT', url: 'Patient?_pretty=true' } },
+    ],
+  });
+  t.same(batch.body.entry.map((e: { response: { status: string } }) => e.response.status.slice(0, 3)), ['400', '400', '400', '400'], 'each entry refused, none matched the one Patient');
+  const still = await fhir('GET', `${B}/Patient/${id}`);
+  t.equal(still.status, 200, 'the Patient was not deleted');
+  t.equal(still.body.active, true, 'nor overwritten');
+  t.equal((await fhir('GET', `${B}/Patient`)).body.total, 1, 'and none was created');
+});
+
 t.test('20 concurrent identical conditional creates leave exactly one resource', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
