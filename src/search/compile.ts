@@ -58,6 +58,11 @@ export const paramBase = (name: string) => {
 };
 const ID_SEARCH_MODIFIERS = new Set([undefined, 'not']);
 
+/** A refusal that a lenient search reports instead: its issues as warnings, marked ignored. */
+export function ignoredIssues(err: FhirError): OperationOutcomeIssue[] {
+  return err.issues.map((i) => ({ ...i, severity: 'warning' as const, diagnostics: `Ignored: ${i.diagnostics ?? ''}` }));
+}
+
 /** Compiles the selecting parameters of a search on one resource type to one MongoDB filter. */
 export async function compileFilter(env: CompileEnv, type: string, params: ReadonlyArray<readonly [string, string]>): Promise<Filter> {
   const parts: Filter[] = [];
@@ -70,7 +75,7 @@ export async function compileFilter(env: CompileEnv, type: string, params: Reado
       parts.push(await compileParam(env, type, name, value));
     } catch (e) {
       if (!env.issues || !(e instanceof FhirError) || e.status !== 400 || e.issues.some((i) => i.code === 'too-costly')) throw e;
-      env.issues.push(...e.issues.map((i) => ({ ...i, severity: 'warning' as const, diagnostics: `Ignored: ${i.diagnostics ?? ''}` })));
+      env.issues.push(...ignoredIssues(e));
       env.ignored?.(param);
     }
   }

@@ -8,12 +8,12 @@ import type {
   SearchParameter,
   ValueSet,
 } from 'fhir/r4.js';
-import { badRequest, outcomeOf } from '../fhir/errors.js';
+import { badRequest, FhirError, outcomeOf } from '../fhir/errors.js';
 import { storedEntryMaker } from '../fhir/raw-json.js';
 import { loadDefinitions } from '../fhir/definitions.js';
 import type { Filter, IndexValues, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
 import { allOf } from './compiled.js';
-import { compileFilter, isResultParam, paramBase, RESULT_PARAMS, type CompileEnv } from './compile.js';
+import { compileFilter, ignoredIssues, isResultParam, paramBase, RESULT_PARAMS, type CompileEnv } from './compile.js';
 import { Compartments } from './compartment.js';
 import { decodeCursor, encodeCursor, keysetFilter, rowValues, type Cursor } from './cursor.js';
 import { IndexExtractor } from './extract.js';
@@ -139,12 +139,23 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         req.lenient ? issues : undefined,
         req.lenient ? (p) => ignoredBy.set(p, (ignoredBy.get(p) ?? 0) + 1) : undefined,
       );
+      /** A refusal: thrown, or when lenient reported, with the parameters it leaves out of the links. */
+      const ignore = (err: unknown, ...leftOut: Array<readonly [string, string]>) => {
+        if (!req.lenient || !(err instanceof FhirError)) throw err;
+        issues.push(...ignoredIssues(err));
+        for (const p of leftOut) dropped.add(p);
+      };
       // search.html#errors: "Empty parameters are not an error - they are just ignored by the
       // server." Left out of the links too, and reported (an empty item in a list is still an error).
-      const params = req.params.filter(([, v]) => v !== '');
-      const empty = [...new Set(req.params.filter(([, v]) => v === '').map(([n]) => n))];
-      if (empty.length) {
-        issues.push({ severity: 'information', code: 'informational', diagnostics: `Ignored: ${empty.map((n) => `'${n.slice(0, 100)}'`).join(', ')} ${empty.length > 1 ? 'have' : 'has'} no value (search.html#errors: empty parameters are ignored)` });
+      const params: Array<[string, string]> = [];
+      const empty = new Set<string>();
+      for (const p of req.params) {
+        if (p[1] === '') empty.add(p[0]);
+        else params.push(p);
+      }
+      if (empty.size) {
+        const names = [...empty].map((n) => `'${n.slice(0, 100)}'`).join(', ');
+        issues.push({ severity: 'information', code: 'informational', diagnostics: `Ignored: ${names} ${empty.size > 1 ? 'have' : 'has'} no value (search.html#errors: empty parameters are ignored)` });
       }
       // Result parameters by name, gathered in one pass (they are looked up one by one below).
       const results = new Map<string, string[]>();
@@ -157,16 +168,8 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       const single = (name: string): string | undefined => {
         const vals = results.get(name);
         if (vals && vals.length > 1) {
-          const err = badRequest(`Parameter '${name}' may appear only once: the first is used`, 'invalid');
-          if (!req.lenient) throw err;
-          issues.push(...warnings(err));
+          ignore(badRequest(`Parameter '${name}' may appear only once: the first is used`, 'invalid'), ...params.filter(([n]) => n === name).slice(1));
           results.set(name, [vals[0]]);
-          let first = true;
-          for (const p of params) {
-            if (p[0] !== name) continue;
-            if (!first) dropped.add(p);
-            first = false;
-          }
         }
         return vals?.[0];
       };
@@ -182,10 +185,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         else types = [...defs.resourceTypes];
       } else if (results.has('_type')) {
         // The URL already names the type: _type would be ignored, so it is refused (or reported).
-        const e = badRequest(`_type applies to whole-system and Patient/[id]/* searches, not to a search of ${types.join(', ')}`, 'not-supported');
-        if (!req.lenient) throw e;
-        issues.push(...warnings(e));
-        for (const p of params) if (p[0] === '_type') dropped.add(p);
+        ignore(badRequest(`_type applies to whole-system and Patient/[id]/* searches, not to a search of ${types.join(', ')}`, 'not-supported'), ...params.filter(([n]) => n === '_type'));
       }
       for (const t of types) if (!knownTypes.has(t)) throw badRequest(`Unknown resource type '${t}'`, 'not-supported');
 
@@ -194,8 +194,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       let elementList = parseElements(single('_elements'));
       const unknownNames = elementList ? elements.unknown(types, elementList) : [];
       if (unknownNames.length) {
-        if (!req.lenient) throw unknownElements(types, unknownNames);
-        issues.push(...warnings(unknownElements(types, unknownNames)));
+        ignore(unknownElements(types, unknownNames));
         const known = elementList!.filter((n) => !unknownNames.includes(n));
         elementList = known.length ? known : undefined;
       }
@@ -217,9 +216,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         try {
           directives.push(parseInclude(registry, n, v, types));
         } catch (err) {
-          if (!req.lenient) throw err;
-          issues.push(...warnings(err));
-          dropped.add(p);
+          ignore(err, p);
         }
       }
       const sortSpecs = compileSort(registry, types, single('_sort'));
@@ -302,8 +299,3 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
   };
 }
 
-function warnings(err: unknown): OperationOutcomeIssue[] {
-  const issues = (err as { issues?: OperationOutcomeIssue[] }).issues;
-  if (!issues) throw err;
-  return issues.map((i) => ({ ...i, severity: 'warning' as const, diagnostics: `Ignored: ${i.diagnostics ?? ''}` }));
-}
