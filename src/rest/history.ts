@@ -1,5 +1,5 @@
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4.js';
-import { badRequest, FhirError } from '../fhir/errors.js';
+import { badRequest, notFound } from '../fhir/errors.js';
 import { assertKnownElements, parseElements, parseSummary, type ElementFilter } from '../search/summary.js';
 import type { HistoryCursor, StoredVersion } from '../store/port.js';
 import { assertId, assertKnownType } from './checks.js';
@@ -68,7 +68,7 @@ export async function history(s: Services, scope: { type?: string; id?: string }
     // No version at all: the resource is not known (404, as a read says), unlike one whose
     // versions _since or _at leave out. A version the token may not see counts as none, as on read.
     const ever = since === undefined && !at ? 0 : await s.store.countHistory({ type: scope.type, id: scope.id });
-    if (ever === 0) throw FhirError.of(404, 'not-found', `${scope.type}/${scope.id} is not known`);
+    if (ever === 0) throw notFound(`${scope.type}/${scope.id} is not known`);
   }
   const path = [scope.type, scope.id, '_history'].filter(Boolean).join('/');
   const selfQuery = rawQuery ? '?' + rawQuery : '';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4.js';
-import { badRequest, FhirError, preconditionFailed } from '../fhir/errors.js';
+import { badRequest, FhirError, notFound, preconditionFailed } from '../fhir/errors.js';
 import type { StoredVersion, StoreTx } from '../store/port.js';
 import { assertId } from './checks.js';
 import type { Prepared } from './prepare.js';
@@ -110,7 +110,7 @@ export async function deleteIn(tx: StoreTx, type: string, id: string, ifMatch?: 
     // http.html#delete: deleting a resource that "does not exist at all" succeeds (204). A token
     // whose reads are narrowed cannot tell that from one it may not see: 404 for both, so the
     // answer never reveals another patient's resource.
-    if (tx.narrowed) throw FhirError.of(404, 'not-found', `${type}/${id} is not found`);
+    if (tx.narrowed) throw notFound(`${type}/${id} is not known`);
     if (ifMatch !== undefined) throw preconditionFailed(`If-Match: ${type}/${id} does not exist`);
     return { status: 204, changed: false };
   }

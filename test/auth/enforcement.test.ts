@@ -161,6 +161,8 @@ t.test('patient/ writes and transaction entries', async (t) => {
   const delNever = await s.as(pa, 'DELETE', `${B}/Condition/never-was`);
   t.equal(delNever.status, 404, 'under a narrowed token, deleting what never existed answers as for a hidden resource (404), so the two are told apart by nothing');
   t.equal(delNever.body.issue[0].diagnostics, del.body.issue[0].diagnostics.replace('cb1', 'never-was'), 'with the same diagnostics');
+  t.equal(del.body.issue[0].diagnostics, (await s.as(pa, 'GET', `${B}/Condition/cb1`)).body.issue[0].diagnostics, 'and the same as its read, and its history');
+  t.equal(del.body.issue[0].diagnostics, (await s.as(pa, 'GET', `${B}/Condition/cb1/_history`)).body.issue[0].diagnostics);
   const adminDel = await s.as(admin, 'DELETE', `${B}/Condition/never-was`);
   t.equal(adminDel.status, 204, 'a token that sees everything deletes what never existed as http.html#delete says (204)');
   t.equal((await s.as(pa, 'PUT', `${B}/Practitioner/pr1`, { resourceType: 'Practitioner', id: 'pr1' })).status, 403, 'patient/ scopes do not write shared types');
