@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4.js';
-import { badRequest, FhirError, notFound, preconditionFailed } from '../fhir/errors.js';
+import { badRequest, notFound, preconditionFailed } from '../fhir/errors.js';
 import type { StoredVersion, StoreTx } from '../store/port.js';
 import { assertId } from './checks.js';
 import type { Prepared } from './prepare.js';
