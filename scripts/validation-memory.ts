@@ -21,7 +21,6 @@ import { Pool } from 'undici';
 import { call, freePort, SERVER_NODE_ARGS, startChild, stopChild, syntheaResources } from './bench-kit.js';
 import { fileURLToPath } from 'node:url';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
-import type { Resource } from 'fhir/r4.js';
 import { projectRoot } from '../src/project-root.js';
 import { createValidator } from '../src/validation/validator.js';
 

@@ -33,7 +33,7 @@ export function entriesOf(ptype: ParamType, dataType: string, data: unknown, ctx
     case 'quantity':
       return quantityEntries(dataType, data);
     case 'reference':
-      return referenceEntries(dataType, data, ctx);
+      return referenceEntries(data, ctx);
     case 'uri':
       return uriEntries(data);
     default:
@@ -221,7 +221,7 @@ export function normalizeReference(ref: string, base: string): string {
   return m ? `${m[1]}/${m[2]}` : r;
 }
 
-function referenceEntries(dataType: string, data: unknown, ctx: ValueContext): Entry[] {
+function referenceEntries(data: unknown, ctx: ValueContext): Entry[] {
   if (typeof data === 'string') return canonicalEntries(data, ctx.base);
   if (!obj(data)) return [];
   const out: Entry[] = [];

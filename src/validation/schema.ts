@@ -1,5 +1,5 @@
 import type { ElementDefinition, StructureDefinition } from 'fhir/r4.js';
-import { childrenByPath, isChoice, lastSegment, maxOf, pathStep, propertyNames, typeCode } from './elements.js';
+import { childrenByPath, isChoice, lastSegment, maxOf, pathStep, propertyNames } from './elements.js';
 import type { PrimitiveType } from './primitives.js';
 import type { DefinitionRegistry } from './registry.js';
 
@@ -37,7 +37,7 @@ export class SchemaFactory {
     const definitions: Record<string, Schema> = {
       Resource: { type: 'object', required: ['resourceType'], properties: { resourceType: { type: 'string' } } },
     };
-    for (const [name, sd] of this.registry.baseByType) {
+    for (const sd of this.registry.baseByType.values()) {
       if (sd.kind !== 'complex-type') continue;
       this.addDefinitions(sd, definitions, `${TYPES_ID}#/definitions/`);
     }

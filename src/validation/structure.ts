@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { issue, type Issue, type Severity } from './issues.js';
 import { JAVA_DEFAULT_POLICIES, type ValidationPolicies } from './policies.js';
 import type { PrimitiveType } from './primitives.js';
-import { SchemaFactory, TYPES_ID, type ObjectRules, type PathModel } from './schema.js';
+import { SchemaFactory, type ObjectRules, type PathModel } from './schema.js';
 import { containsHtmlTags, markdownHtmlAt } from './string-content.js';
 import type { DefinitionRegistry } from './registry.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
-import type { Bundle, ElementDefinition, Encounter, Resource, StructureDefinition } from 'fhir/r4.js';
+import type { Bundle, ElementDefinition, Encounter, StructureDefinition } from 'fhir/r4.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const profilesDir = join(root, 'profiles');
