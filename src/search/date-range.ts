@@ -11,8 +11,11 @@ export type Range = readonly [lo: number, hi: number];
 export const MIN_MS = -8.64e15;
 export const MAX_MS = 8.64e15;
 
-/** Any precision down to the hour (search.html#date); a zone only as R4's dateTime has it. */
-const DATE_RE = new RegExp(`^(\\d{4})(?:-(\\d{2})(?:-(\\d{2})(?:T(\\d{2})(?::(\\d{2})(?::(\\d{2})(?:\\.(\\d+))?)?)?(${ZONE})?)?)?)?$`);
+/**
+ * Any precision, populated from the left, but "the minutes SHALL be present if an hour is
+ * present" (search.html#date); seconds are optional; a zone only as R4's dateTime has it.
+ */
+const DATE_RE = new RegExp(`^(\\d{4})(?:-(\\d{2})(?:-(\\d{2})(?:T(\\d{2}):(\\d{2})(?::(\\d{2})(?:\\.(\\d+))?)?(${ZONE})?)?)?)?$`);
 
 export function dateRange(value: string): Range | undefined {
   const m = DATE_RE.exec(value.trim());
@@ -38,7 +41,6 @@ export function dateRange(value: string): Range | undefined {
   if (!mo) next = utc(year + 1, 0, 1) - offset;
   else if (!d) next = utc(year, month + 1, 1) - offset;
   else if (!h) next = utc(year, month, day + 1) - offset;
-  else if (!mi) next = lo + 3600000;
   else if (!s) next = lo + 60000;
   else if (!frac) next = lo + 1000;
   else next = lo + 10 ** (3 - digits);

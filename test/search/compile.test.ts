@@ -22,6 +22,8 @@ t.test('date precision becomes an inclusive ms range', async (t) => {
   t.equal(dateRange('2020-13'), undefined);
   t.same(dateRange('2020-02-29'), [Date.UTC(2020, 1, 29), Date.UTC(2020, 2, 1) - 1], 'a leap day');
   for (const no of ['2021-02-29', '2100-02-29', '2020-04-31', '2020-02-30T10:00Z', '2020-00', '2020-00-15']) t.equal(dateRange(no), undefined, `${no} is no date`);
+  // "the minutes SHALL be present if an hour is present" (search.html#date)
+  for (const no of ['2020-03-01T10', '2020-03-01T10Z', '2020-03-01T10+02:00']) t.equal(dateRange(no), undefined, `${no}: an hour without minutes`);
   // R4 dateTime/instant hours are 00-23 (the datatype regexes; search.html uses the same format): no 24:00
   t.equal(dateRange('2020-01-01T24:00:00Z'), undefined, 'hour 24 is no time');
   // R4 zones: Z or an offset up to ±14:00 with minutes 00-59 (datatypes.html#dateTime)
@@ -149,6 +151,7 @@ t.test('client strings never become operators, fields or live regexes', async (t
   t.equal(await status(run([['_count', '-1']])), 400);
   t.equal(await status(run([['birthdate', 'xx2020']])), 400);
   t.equal(await status(run([['_lastUpdated', 'ge2020-01-01T10:00:00+23:00']])), 400, 'a zone beyond ±14:00 is refused');
+  t.equal(await status(run([['_lastUpdated', 'ge2020-01-01T10']])), 400, 'an hour without minutes is refused');
   t.equal(await status(run([['name:foo', 'x']])), 400);
   t.equal(await status(run([['_summary', 'maybe']])), 400);
   // An empty list (or an empty item in one) is no list: refused like an empty _count or _summary, not read as absent.
