@@ -39,7 +39,9 @@ export function parseScope(scope: string): Grant | undefined {
     // Query restrictions are a v2 feature.
     if (['read', 'write', '*'].includes(m[3])) return undefined;
     const params = [...new URLSearchParams(m[4])];
-    if (params.length === 0 || params.some(([k]) => !/^[A-Za-z_][A-Za-z0-9_\-.:]*$/.test(k))) return undefined;
+    // An empty value would be ignored by search (search.html#errors), so the grant would cover
+    // every resource of the type: a restriction that cannot be honoured as written grants nothing.
+    if (params.length === 0 || params.some(([k, v]) => !/^[A-Za-z_][A-Za-z0-9_\-.:]*$/.test(k) || v === '')) return undefined;
     g.params = params;
   }
   return g;

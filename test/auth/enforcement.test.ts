@@ -209,6 +209,11 @@ t.test('v2 query-restricted scope', async (t) => {
   t.same(ids(rs.body), ['Condition/ca2'], 'system scope restricted by category');
   const rev = await s.as(await s.token({ scope: 'system/Patient.rs system/Condition.rs?category=encounter-diagnosis' }), 'GET', `${B}/Patient?_revinclude=Condition:subject`);
   t.same(ids(rev.body), ['Condition/ca2', 'Patient/pa', 'Patient/pb'], '_revinclude honours the restriction');
+  // A restriction with no value cannot be honoured (search ignores empty parameters): the scope grants nothing.
+  const empty = await s.token({ scope: 'system/Patient.rs system/Condition.rs?category=' });
+  t.equal((await s.as(empty, 'GET', `${B}/Condition`)).status, 403, 'an empty restriction grants no search');
+  t.equal((await s.as(empty, 'GET', `${B}/Condition/ca2`)).status, 403, 'nor a read');
+  t.same(ids((await s.as(empty, 'GET', `${B}/Patient?_revinclude=Condition:subject`)).body), ['Patient/pa', 'Patient/pb'], 'nor an included Condition');
 });
 
 function b64(o: unknown): string {

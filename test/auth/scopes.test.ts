@@ -17,7 +17,7 @@ t.test('v1 and v2 scopes', async (t) => {
 });
 
 t.test('malformed and non-resource scopes are ignored', async (t) => {
-  for (const s of ['openid', 'fhirUser', 'launch/patient', 'offline_access', 'system/Condition.sr', 'system/Condition.', 'system/condition.rs', 'admin/*.*', 'system/Condition.read?category=x', 'system/Condition.rsx'])
+  for (const s of ['openid', 'fhirUser', 'launch/patient', 'offline_access', 'system/Condition.sr', 'system/Condition.', 'system/condition.rs', 'admin/*.*', 'system/Condition.read?category=x', 'system/Condition.rsx', 'system/Condition.rs?category=', 'system/Condition.rs?category=x&status=', 'system/Condition.rs?'])
     t.equal(parseScope(s), undefined, s);
 });
 
