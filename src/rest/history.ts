@@ -4,6 +4,7 @@ import { assertKnownElements, parseElements, parseSummary, type ElementFilter } 
 import type { HistoryCursor, StoredVersion } from '../store/port.js';
 import { assertId, assertKnownType } from './checks.js';
 import { etagOf } from './etag.js';
+import { formEncode } from '../search/query-string.js';
 import { parseQuery } from './query-params.js';
 import type { RestResult } from './result.js';
 import type { Services } from './services.js';
@@ -25,15 +26,21 @@ export async function history(s: Services, scope: { type?: string; id?: string }
   let after: HistoryCursor | undefined;
   let summaryText: string | undefined;
   let elementsText: string | undefined;
-  for (const [k, v] of parseQuery(rawQuery)) {
+  // As on a search (search.html#errors), a parameter with no value is ignored, and left out of the links.
+  const used = parseQuery(rawQuery).filter(([, v]) => v !== '');
+  const seen = new Set<string>();
+  for (const [k, v] of used) {
+    // Each says one thing: given twice, which one the client meant is unknown.
+    if (k !== '_format' && k !== '_pretty' && seen.has(k)) throw badRequest(`Parameter '${k.slice(0, 40)}' may appear only once`, 'invalid');
+    seen.add(k);
     if (k === '_count') {
       if (!/^\d+$/.test(v)) throw badRequest(`_count must be a whole number (got '${v.slice(0, 20)}')`);
       count = Math.min(Number(v), MAX_COUNT);
     } else if (k === '_since') since = parseInstantParam(v, '_since').lo;
     else if (k === '_at') at = parseInstantParam(v, '_at');
     else if (k === '_page') after = decodeCursor(v);
-    else if (k === '_summary') summaryText = once(k, summaryText, v);
-    else if (k === '_elements') elementsText = once(k, elementsText, v);
+    else if (k === '_summary') summaryText = v;
+    else if (k === '_elements') elementsText = v;
     else if (k === '_format' || k === '_pretty') continue;
     else throw badRequest(`Unknown parameter '${k.slice(0, 40)}' for history: use _count, _since, _at, _summary, _elements`, 'not-supported');
   }
@@ -71,11 +78,11 @@ export async function history(s: Services, scope: { type?: string; id?: string }
     if (ever === 0) throw notFound(`${scope.type}/${scope.id} is not known`);
   }
   const path = [scope.type, scope.id, '_history'].filter(Boolean).join('/');
-  const selfQuery = rawQuery ? '?' + rawQuery : '';
-  const link: BundleLink[] = [{ relation: 'self', url: `${s.config.baseUrl}/${path}${selfQuery}` }];
+  const selfQuery = formEncode(used);
+  const link: BundleLink[] = [{ relation: 'self', url: `${s.config.baseUrl}/${path}${selfQuery ? '?' + selfQuery : ''}` }];
   if (rows.length === count && count > 0) {
     const last = rows[rows.length - 1];
-    const q = new URLSearchParams(parseQuery(rawQuery).filter(([k]) => k !== '_page'));
+    const q = new URLSearchParams(used.filter(([k]) => k !== '_page'));
     q.set('_page', encodeCursor({ lu: last.lu, key: `${last.type}/${last.id}/${last.vid}` }));
     link.push({ relation: 'next', url: `${s.config.baseUrl}/${path}?${q}` });
   }
@@ -87,11 +94,6 @@ export async function history(s: Services, scope: { type?: string; id?: string }
 function isAfter(v: StoredVersion, c: HistoryCursor): boolean {
   if (v.lu !== c.lu) return v.lu < c.lu;
   return `${v.type}/${v.id}/${v.vid}` < c.key;
-}
-
-function once(name: string, seen: string | undefined, value: string): string {
-  if (seen !== undefined) throw badRequest(`Parameter '${name}' may appear only once`, 'invalid');
-  return value;
 }
 
 function historyEntry(s: Services, v: StoredVersion, shape: (r: Resource) => Resource): BundleEntry {

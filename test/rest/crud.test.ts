@@ -114,7 +114,24 @@ t.test('create, read, vread, update, delete, history', async (t) => {
   t.same(sum.body.entry.map((e: any) => e.request.method), ['DELETE', 'PUT', 'POST']);
   t.ok(sum.body.entry.filter((e: any) => e.resource).every((e: any) => e.resource.meta.tag.some((tag: any) => tag.code === 'SUBSETTED')));
   t.equal((await fhir('GET', `${B}/_history?_summary=maybe`)).status, 400);
-  t.equal((await fhir('GET', `${B}/_history?_elements=`)).status, 400);
+  // Empty parameters are ignored, as on a search (search.html#errors), and left out of the links.
+  const full = await fhir('GET', `${B}/Patient/${id}/_history`);
+  for (const q of ['_elements=', '_summary=', '_count=', '_since=', '_at=', '_page=', '_count=&_since=&_elements=']) {
+    const r = await fhir('GET', `${B}/Patient/${id}/_history?${q}`);
+    t.equal(r.status, 200, `${q}: ignored`);
+    t.same(r.body.entry, full.body.entry, `${q}: the whole history, whole resources`);
+    t.equal(r.body.link.find((l: any) => l.relation === 'self').url, `${B}/Patient/${id}/_history`, `${q}: not in the self link`);
+  }
+  const two = await fhir('GET', `${B}/_history?_count=2&_count=`);
+  t.equal(two.body.entry.length, 2, 'an empty repeat does not hide the given value');
+  t.equal(two.body.link.find((l: any) => l.relation === 'self').url, `${B}/_history?_count=2`);
+  t.notOk(two.body.link.find((l: any) => l.relation === 'next').url.includes('_count=&'), 'nor is it in the next link');
+  for (const q of ['_count=1&_count=2', '_since=2020-01-01T00:00:00Z&_since=2021-01-01T00:00:00Z', '_at=2020&_at=2021', '_summary=true&_summary=false', '_elements=gender&_elements=name']) {
+    const r = await fhir('GET', `${B}/_history?${q}`);
+    t.equal(r.status, 400, `${q}: a parameter given twice is refused`);
+    t.match(r.body.issue[0].diagnostics, /may appear only once/);
+  }
+  t.equal((await fhir('GET', `${B}/_history?_count=2&_format=json&_format=json`)).status, 200, 'format parameters may repeat');
 });
 
 t.test('the fhirVersion MIME parameter (http.html#version-parameter) and $versions', async (t) => {
