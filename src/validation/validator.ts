@@ -36,6 +36,8 @@ export interface ValidateCallOptions {
   policies?: Partial<ValidationPolicies>;
 }
 
+const SEVERITY_RANK: Record<Issue['severity'], number> = { fatal: 0, error: 1, warning: 2, information: 3 };
+
 /** What one validate() call carries down to nested resources. */
 interface CallContext {
   policies: ValidationPolicies;
@@ -125,7 +127,8 @@ export class FhirValidator implements Validator {
     const issues: Issue[] = [];
     const policies = opts.policies ? { ...this.policies, ...opts.policies } : this.policies;
     this.validateResource(resource, resource.resourceType, resource, issues, opts.profiles ?? [], { policies });
-    return issues;
+    // What refuses the resource comes first (a client reads the first issue); otherwise in the order found.
+    return issues.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
   }
 
   /** The profiles that apply to a resource besides its base definition. */

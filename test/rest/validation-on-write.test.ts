@@ -12,6 +12,11 @@ t.test('writes are validated; $validate reports without storing', async (t) => {
   const exprs = refused.body.issue.flatMap((i: any) => i.expression ?? []);
   t.ok(exprs.some((e: string) => e.startsWith('Patient.birthDate')), 'names the bad date');
   t.ok(exprs.some((e: string) => e.startsWith('Patient.foo')), 'names the unknown element');
+  // No narrative is a warning (dom-6) found before the bad code: the error still comes first.
+  const badCode = await fhir('POST', `${B}/Patient`, { resourceType: 'Patient', gender: 'unknownish' });
+  t.equal(badCode.status, 422);
+  t.same(badCode.body.issue.map((i: any) => i.severity), ['error', 'warning'], 'errors before warnings');
+  t.same(badCode.body.issue[0].expression, ['Patient.gender']);
 
   const tx = await fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry: [
     { resource: { resourceType: 'Patient', active: true }, request: { method: 'POST', url: 'Patient' } },
