@@ -17,9 +17,12 @@ export interface IncludeDirective {
 }
 
 /**
- * `_include[:iterate]=Source:param[:Target]` and `_include=*`. Given the search's `types`, one
- * without :iterate must be able to reach something: an _include's source among the types, a
- * _revinclude's parameter (or its Target) pointing at one of them. It would be silently empty.
+ * `_include[:iterate]=Source:param[:Target]`, with `*` for the parameter (every reference
+ * parameter of Source) or for the whole value (every reference parameter of every type): "Both
+ * _include and _revinclude use the wild card "*" for the search parameter name" (search.html).
+ * Given the search's `types`, one without :iterate must be able to reach something: an
+ * _include's source among the types, a _revinclude's parameter (or its Target) pointing at one
+ * of them. It would be silently empty.
  */
 export function parseInclude(registry: ParamRegistry, name: string, value: string, types?: readonly string[]): IncludeDirective {
   const [base, mod] = name.split(':');
@@ -37,11 +40,22 @@ export function parseInclude(registry: ParamRegistry, name: string, value: strin
     if (types && !iterate && rev && !(target ? [target] : def.targets).some((t) => types.includes(t))) {
       throw badRequest(`${name}=${value} can include nothing: '${source}:${code}' does not point at ${types.join(', ')} (use :iterate for included resources)`, 'not-supported');
     }
+  } else if (types && !iterate && rev && !reverseCodes(registry, source, types, target).length) {
+    throw badRequest(`${name}=${value} can include nothing: no reference parameter of '${source}' points at ${types.join(', ')} (use :iterate for included resources)`, 'not-supported');
   }
   if (types && !iterate && !rev && !types.includes(source)) {
     throw badRequest(`${name}=${value} can include nothing: this search returns no ${source} (use :iterate for included resources)`, 'not-supported');
   }
   return { rev, iterate, source, code, target };
+}
+
+/** Reference parameters of `source` that can point at one of `types` (at `target` only, when given). */
+function reverseCodes(registry: ParamRegistry, source: string, types: readonly string[], target?: string): string[] {
+  const wanted = target ? types.filter((t) => t === target) : types;
+  return registry
+    .forType(source)
+    .filter((p) => p.type === 'reference' && p.targets.some((t) => wanted.includes(t)))
+    .map((p) => p.code);
 }
 
 export interface IncludeReader {
@@ -98,14 +112,22 @@ export async function resolveIncludes(
     if (wanted.size) for (const v of await reader.readMany([...wanted].slice(0, MAX_INCLUDED))) add(v);
     // reverse: resources whose parameter references the frontier
     const keys = frontier.map((v) => `${v.type}/${v.id}`);
+    const frontierTypes = [...new Set(frontier.map((v) => v.type))];
     for (const d of active.filter((x) => x.rev)) {
-      if (d.source === '*' || d.code === '*') throw badRequest('_revinclude needs an explicit Source:parameter', 'not-supported');
-      const rows = await reader.find({
-        types: [d.source],
-        filter: { 'idx.ref': { $elemMatch: { p: d.code, r: { $in: d.target ? keys.filter((k) => k.startsWith(`${d.target}/`)) : keys } } } },
-        limit: MAX_INCLUDED + 1,
-      });
-      for (const v of rows) add(v);
+      const refs = d.target ? keys.filter((k) => k.startsWith(`${d.target}/`)) : keys;
+      if (!refs.length) continue;
+      // A wildcard asks every reference parameter (of every type, for '*') that can point at the frontier.
+      for (const source of d.source === '*' ? registry.resourceTypes : [d.source]) {
+        const codes = d.code === '*' ? reverseCodes(registry, source, frontierTypes, d.target) : [d.code];
+        if (!codes.length) continue;
+        const rows = await reader.find({
+          types: [source],
+          filter: { 'idx.ref': { $elemMatch: { p: codes.length === 1 ? codes[0] : { $in: codes }, r: { $in: refs } } } },
+          limit: MAX_INCLUDED + 1,
+        });
+        for (const v of rows) add(v);
+        if (truncated) break;
+      }
     }
     included.push(...found);
     frontier = found;

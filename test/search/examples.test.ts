@@ -139,6 +139,35 @@ t.test('_include=*, _revinclude:iterate, _has nested, system search', async (t) 
   const plansOf = ofType<CarePlan>('CarePlan').filter((p) => p.addresses?.some((a) => condsOf.some((c) => a.reference === `Condition/${c.id}`)));
   t.ok(plansOf.length > 0, 'the f201 story has a CarePlan addressing a Condition');
   t.same(rIncluded.sort(), keys([...condsOf, ...plansOf]));
+  // the wildcard for the parameter name (search.html#include): every reference parameter that can point at the matches
+  const condOfF201 = ofType<Resource>('Condition').filter((c) => {
+    const x = c as unknown as { subject?: Reference; asserter?: Reference };
+    return x.subject?.reference === 'Patient/f201' || x.asserter?.reference === 'Patient/f201';
+  });
+  const revCond = await run(['Patient'], [['_id', 'f201'], ['_revinclude', 'Condition:*']]);
+  t.same((revCond.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => `${e.resource!.resourceType}/${e.resource!.id}`).sort(), keys(condOfF201), 'Condition:* = subject, patient and asserter');
+  const refersTo = (r: Resource, key: string) => {
+    let found = false;
+    const visit = (n: unknown): void => {
+      if (Array.isArray(n)) n.forEach(visit);
+      else if (n && typeof n === 'object') for (const [k, v] of Object.entries(n)) if (k !== 'contained') (k === 'reference' && v === key ? (found = true) : visit(v));
+    };
+    visit(r);
+    return found;
+  };
+  const revAll = await run(['Patient'], [['_id', 'f201'], ['_revinclude', '*']]);
+  const allIncluded = (revAll.entry ?? []).filter((e) => e.search?.mode === 'include').map((e) => `${e.resource!.resourceType}/${e.resource!.id}`).sort();
+  const referring = resources.filter((r) => refersTo(r, 'Patient/f201'));
+  const bySubject = referring.filter((r) => ['Condition', 'Observation', 'Encounter', 'Procedure', 'DiagnosticReport', 'CarePlan'].includes(r.resourceType) && (r as { subject?: Reference }).subject?.reference === 'Patient/f201');
+  t.ok(bySubject.length >= 8, `${bySubject.length} examples have Patient/f201 as subject`);
+  for (const k of keys(bySubject)) t.ok(allIncluded.includes(k), `* includes ${k}`);
+  for (const k of allIncluded) t.ok(keys(referring).includes(k), `${k} refers to Patient/f201`);
+  t.ok(keys(condOfF201).every((k) => allIncluded.includes(k)), '* covers Condition:*');
+  const none = await run(['Patient'], [['_id', 'f201'], ['_revinclude', 'Medication:*']]).then(() => undefined, (x: { status: number; issues: Array<{ diagnostics?: string }> }) => x);
+  t.equal(none?.status, 400, 'Medication:* can include nothing on a Patient search');
+  t.match(none?.issues[0].diagnostics ?? '', /can include nothing/);
+  const noMatch = await run(['Patient'], [['_id', 'no-such-patient'], ['_revinclude', '*']]);
+  t.same(noMatch.entry ?? [], [], 'no match, nothing included, no error');
   // Patients with a Condition that some CarePlan addresses
   const nested = await ids(['Patient'], [['_has:Condition:subject:_has:CarePlan:condition:status', 'active,completed,draft,on-hold,revoked,entered-in-error,unknown']]);
   const plannedConditions = new Set(ofType<CarePlan>('CarePlan').flatMap((p) => p.addresses?.map((a) => a.reference) ?? []));
