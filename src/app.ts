@@ -5,7 +5,8 @@ import { setupSecurity } from './auth/security.js';
 import type { Config } from './config.js';
 import { loadDefinitions } from './fhir/definitions.js';
 import { registerBodyParsers } from './http/body-parsers.js';
-import { registerErrorHandler } from './http/error-handler.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandler } from './http/error-handler.js';
+import { FhirError } from './fhir/errors.js';
 import { registerHealthRoutes } from './http/health.js';
 import { registerFhirRoutes } from './http/routes.js';
 import { logOptions } from './http/logging.js';
@@ -66,7 +67,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     routerOptions: { maxParamLength: 200, querystringParser: parseRequestQuery, ignoreTrailingSlash: true },
     // On close: idle keep-alive sockets are closed at once, in-flight requests finish.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Requests that still arrive while closing get a 503 OperationOutcome from the hook below (Fastify's own has another body).
+    return503OnClosing: false,
+    frameworkErrors,
+    clientErrorHandler,
   });
   // Callback-style hooks: an async hook costs a promise on every request.
   // The request log line has its hook only when info is logged.
@@ -82,6 +86,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     if (closed) reply.header('Connection', 'close');
     done(null, payload);
   });
+  app.addHook('onRequest', (_req, _reply, done) => done(closed ? FhirError.of(503, 'transient', 'The server is shutting down: retry the request') : undefined));
   registerBodyParsers(app);
   registerErrorHandler(app);
   await security.register(app, services);

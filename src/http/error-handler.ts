@@ -1,4 +1,5 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FhirError } from '../fhir/errors.js';
 import { VersionConflict } from '../store/port.js';
 import { responseFormat } from './format.js';
@@ -44,6 +45,38 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (allow.length) reply.header('Allow', allow.join(', '));
     reply.code(fe.status).header('Content-Type', 'application/fhir+json; charset=utf-8').send(JSON.stringify(fe.outcome()));
   });
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL it cannot decode (a bad %-escape) or a path segment longer
+ * than the router takes reaches no route; it is answered like any refused request.
+ */
+export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  const fe = FhirError.of(status, 'invalid', err.code === 'FST_ERR_BAD_URL' ? 'The URL is not validly percent-encoded' : `The request URL is not accepted: ${err.message.slice(0, 120)}`);
+  req.log.info({ status: fe.status, code: fe.issues[0]?.code }, 'request refused');
+  reply.code(fe.status).header('Content-Type', 'application/fhir+json; charset=utf-8').send(JSON.stringify(fe.outcome()));
+}
+
+/**
+ * Node's `clientError`: a request its HTTP parser refused (a raw non-ASCII byte in the URL, a
+ * malformed request line, headers over the size limit) or one that timed out. No request
+ * exists yet, so the OperationOutcome is written on the socket, which is then closed.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const fe =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? FhirError.of(408, 'timeout', 'The request was not received in time')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? FhirError.of(431, 'too-costly', 'The request headers are larger than this server accepts')
+        : FhirError.of(400, 'structure', 'The request is not valid HTTP (for example a raw non-ASCII byte in the URL: percent-encode it)');
+  const body = JSON.stringify(fe.outcome());
+  const reason = fe.status === 408 ? 'Request Timeout' : fe.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${fe.status} ${reason}\r\nContent-Type: application/fhir+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 /** A registered route; `operationsOnly` ones serve a `$name` in their last segment and refuse the rest. */

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { connect } from 'node:net';
 import { fhir, startServer } from '../helpers/server.js';
 
 t.test('create, read, vread, update, delete, history', async (t) => {
@@ -322,6 +323,49 @@ t.test('errors are OperationOutcomes with the right code and change nothing', as
   t.equal(unsupported.status, 415);
   const hist = await fhir('GET', `${B}/_history`);
   t.equal(hist.body.total, 0, 'no refused request wrote anything');
+});
+
+t.test('requests refused before routing (bad HTTP, bad URL, headers too large, shutting down) get OperationOutcomes too', async (t) => {
+  const srv = await startServer();
+  const port = new URL(srv.base).port;
+  /** The raw response to bytes written on a fresh connection: status and parsed body. */
+  const raw = (bytes: Buffer | string) =>
+    new Promise<{ status: number; type: string; body: any }>((resolve, reject) => {
+      const sock = connect(Number(port), '127.0.0.1', () => sock.write(bytes));
+      const chunks: Buffer[] = [];
+      sock.on('data', (c) => chunks.push(c));
+      sock.on('error', reject);
+      sock.on('close', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const [head, body] = [text.slice(0, text.indexOf('\r\n\r\n')), text.slice(text.indexOf('\r\n\r\n') + 4)];
+        resolve({ status: Number(head.split(' ')[1]), type: /content-type: ([^\r]*)/i.exec(head)?.[1] ?? '', body: JSON.parse(body) });
+      });
+    });
+  const cases: Array<[string, Buffer | string, number, string]> = [
+    ['a raw non-ASCII byte in the URL', Buffer.concat([Buffer.from('GET /fhir/Patient?name='), Buffer.from([0xc3, 0xa9]), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]), 400, 'structure'],
+    ['a malformed request line', 'GET\r\n\r\n', 400, 'structure'],
+    ['headers over the limit', `GET /fhir/metadata HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\nConnection: close\r\n\r\n`, 431, 'too-costly'],
+    ['a bad percent-escape in the path', 'GET /fhir/Patient/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'invalid'],
+  ];
+  for (const [name, bytes, status, code] of cases) {
+    const r = await raw(bytes);
+    t.equal(r.status, status, `${name}: status`);
+    t.match(r.type, /^application\/fhir\+json/, `${name}: FHIR JSON`);
+    t.equal(r.body.resourceType, 'OperationOutcome', `${name}: OperationOutcome`);
+    t.equal(r.body.issue[0].code, code, `${name}: issue code`);
+  }
+  // While closing, an in-flight write finishes and what arrives after it is a 503 OperationOutcome.
+  const app = srv.built.app;
+  const entry = Array.from({ length: 2000 }, () => ({ resource: { resourceType: 'Basic', code: { text: 'x' } }, request: { method: 'POST', url: 'Basic' } }));
+  const inflight = app.inject({ method: 'POST', url: '/fhir', headers: { 'content-type': 'application/fhir+json' }, payload: JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry }) });
+  await new Promise((r) => setTimeout(r, 5));
+  const closing = srv.close();
+  const late = await app.inject({ method: 'GET', url: '/fhir/metadata' });
+  t.equal(late.statusCode, 503);
+  t.equal(late.headers.connection, 'close');
+  t.equal(JSON.parse(late.body).issue[0].code, 'transient');
+  t.equal((await inflight).statusCode, 200, 'the in-flight transaction completed');
+  await closing;
 });
 
 t.test('metadata is generated from what the server supports', async (t) => {
