@@ -193,7 +193,10 @@ export async function setupSecurity(config: Config, search: SearchService, resou
             : { code: 'other', action: 'E', needs: [], public: true };
         const info: RequestInfo = { interaction, query: fhir?.query ?? new URLSearchParams() };
         infos.set(req, info);
-        if (a.requestTimeoutMs > 0) {
+        // A request that may write is never answered before it finishes: the work goes on after a
+        // 503 (it cannot be interrupted), so a 503 would hide a write that was made, and a retry
+        // would make it twice. Reads and searches are cut short; their work is only wasted.
+        if (a.requestTimeoutMs > 0 && (req.method === 'GET' || req.method === 'HEAD' || interaction.code.startsWith('search-'))) {
           info.timer = setTimeout(() => {
             if (reply.sent) return;
             const fe = FhirError.of(503, 'timeout', `The request took longer than ${a.requestTimeoutMs} ms (REQUEST_TIMEOUT_MS)`);

@@ -52,7 +52,7 @@ t.test('rate limit per client: 429 OperationOutcome with Retry-After', async (t)
   t.ok(Number(guessing.headers['retry-after']) > 0);
 });
 
-t.test('request timeout: 503 OperationOutcome', async (t) => {
+t.test('request timeout: 503 OperationOutcome for reads; a request that may write is answered when it finishes', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-to-'));
   const config: Config = { ...configFromEnv({ LOG_LEVEL: 'silent' }), dataDir, auth: { ...defaultAuthConfig(), requestTimeoutMs: 100 } };
   const slow: Operation = {
@@ -60,7 +60,7 @@ t.test('request timeout: 503 OperationOutcome', async (t) => {
     definition: 'urn:test:slow',
     system: true,
     types: [],
-    methods: ['GET'],
+    methods: ['GET', 'POST'],
     run: () => new Promise((resolve) => setTimeout(() => resolve({ status: 200, body: { resourceType: 'Parameters' } }), 400)),
   };
   const built = await buildApp(config, { logger: false, operations: [slow] });
@@ -72,6 +72,9 @@ t.test('request timeout: 503 OperationOutcome', async (t) => {
   t.equal(r.statusCode, 503);
   t.equal(r.json().issue[0].code, 'timeout');
   await new Promise((r) => setTimeout(r, 400));
+  // A POST may write: a 503 would hide a write that then happened (and a retry would repeat it).
+  const post = await built.app.inject({ method: 'POST', url: '/fhir/$slow', headers: { 'content-type': 'application/fhir+json' }, payload: '{"resourceType":"Parameters"}' });
+  t.equal(post.statusCode, 200, 'answered with its outcome, after the timeout');
 });
 
 t.test('CORS: off by default, on for the configured origins', async (t) => {
