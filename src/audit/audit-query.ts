@@ -112,7 +112,10 @@ const withoutSystem = (value: string, system: string) => (value.startsWith(syste
 /** Parses the query string of GET [base]/AuditEvent; unknown parameters and modifiers are a 400 (strict). */
 export function parseAuditQuery(params: URLSearchParams, maxCount: number): AuditQuery {
   const q: AuditQuery = { agent: [], patient: [], entity: [], subtype: [], outcome: [], action: [], id: [], count: 50 };
+  let counted = false;
   for (const [k, v] of params) {
+    // As on every search (search.html#errors): a parameter with no value is ignored.
+    if (v === '') continue;
     const list = (x: string) => {
       const vals = x.split(',').map((y) => y.trim()).filter(Boolean);
       if (!vals.length) throw badRequest(`Parameter '${k}' needs a value`, 'value');
@@ -120,6 +123,8 @@ export function parseAuditQuery(params: URLSearchParams, maxCount: number): Audi
     };
     switch (k) {
       case '_count':
+        if (counted) throw badRequest(`Parameter '_count' may appear only once`, 'invalid');
+        counted = true;
         if (!/^\d{1,9}$/.test(v) || Number(v) > maxCount) throw badRequest(`_count must be a whole number up to ${maxCount}`, 'value');
         q.count = Number(v);
         break;

@@ -48,11 +48,13 @@ export function registerAuditRoutes(app: FastifyInstance, s: Services, log: Audi
     const query = parseAuditQuery(q, opts.maxCount);
     if (confined) query.patient.push(confined);
     const page = await log.search(query);
+    // The parameters used: an empty one was ignored (parseAuditQuery), so it is not in the self link either.
+    const used = new URLSearchParams([...q].filter(([, v]) => v !== ''));
     const bundle: Bundle = {
       resourceType: 'Bundle',
       type: 'searchset',
       total: page.total,
-      link: [{ relation: 'self', url: `${s.config.baseUrl}/AuditEvent${q.toString() ? '?' + q.toString() : ''}` }],
+      link: [{ relation: 'self', url: `${s.config.baseUrl}/AuditEvent${used.size ? '?' + used.toString() : ''}` }],
       entry: page.events.map((e) => ({ fullUrl: `${s.config.baseUrl}/AuditEvent/${e.id}`, resource: e, search: { mode: 'match' } })),
     };
     return send(reply, bundle);
