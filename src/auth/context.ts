@@ -12,6 +12,8 @@ export interface AuthContext {
   /** Patient context (`patient` claim): patient/ grants are confined to this patient's compartment. */
   patient?: string;
   grants: Grant[];
+  /** The token has patient/ scopes but no `patient` claim, so those scopes grant nothing (said in a 403). */
+  patientScopesUnused?: boolean;
   /** The token's jti, for the audit trail. */
   tokenId?: string;
 }

@@ -130,6 +130,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
       for (const n of i.needs) {
         const ok = n.type === '*' ? ctx.grants.some((g) => g.perms.has(n.perm)) : policy.allows(n.type, n.perm);
         if (!ok && policy.userUnresolved) throw forbidden(USER_UNRESOLVED);
+        if (!ok && ctx.patientScopesUnused) throw forbidden(`The access token's patient/ scopes need a 'patient' claim (the launch context): without one they grant nothing`);
         if (!ok) throw forbidden(`The access token's scopes do not allow this ${i.code} (needs '${n.perm}' on ${n.type === '*' ? 'some type' : n.type}, e.g. system/${n.type}.${n.perm})`);
       }
       const targets: string[] = [];

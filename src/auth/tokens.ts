@@ -76,13 +76,16 @@ export class TokenVerifier {
     const patient = str(payload.patient);
     if (patient !== undefined && !/^[A-Za-z0-9\-.]{1,64}$/.test(patient)) throw new TokenError('invalid_token', 'The patient claim is not a resource id');
     const clientId = str(payload.client_id) ?? str(payload.azp) ?? str(payload.sub) ?? 'unknown';
-    return {
+    const scope = payload.scope ?? payload.scp;
+    const ctx: AuthContext = {
       clientId,
       subject: str(payload.sub),
       fhirUser: str(payload.fhirUser),
       patient,
-      grants: parseScopes(payload.scope ?? payload.scp, patient),
+      grants: parseScopes(scope, patient),
       tokenId: str(payload.jti),
     };
+    if (patient === undefined && parseScopes(scope, '-').some((g) => g.context === 'patient')) ctx.patientScopesUnused = true;
+    return ctx;
   }
 }

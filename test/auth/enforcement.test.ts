@@ -98,6 +98,10 @@ t.test('patient/ scopes: confined to the patient compartment', async (t) => {
 
   const search = await s.as(pa, 'GET', `${B}/Condition`);
   t.same(ids(search.body), ['Condition/ca1', 'Condition/ca2'], 'search: own conditions only');
+  // Without a patient claim, patient/ scopes grant nothing, and the 403 says why.
+  const unlaunched = await s.as(await s.token({ scope: 'patient/*.rs' }), 'GET', `${B}/Condition`);
+  t.equal(unlaunched.status, 403);
+  t.match(unlaunched.body.issue[0].diagnostics, /patient\/ scopes need a 'patient' claim/);
   t.equal(search.body.total, 2, 'total counts own conditions only');
   const explicit = await s.as(pa, 'GET', `${B}/Condition?subject=Patient/pb`);
   t.same(ids(explicit.body), [], "search naming the other patient finds nothing");
