@@ -37,6 +37,8 @@ export interface ValidateCallOptions {
 }
 
 const SEVERITY_RANK: Record<Issue['severity'], number> = { fatal: 0, error: 1, warning: 2, information: 3 };
+/** Most issues one validation reports: past it, one more says how many were left out. */
+export const MAX_REPORTED = 1000;
 
 /** What one validate() call carries down to nested resources. */
 interface CallContext {
@@ -128,7 +130,14 @@ export class FhirValidator implements Validator {
     const policies = opts.policies ? { ...this.policies, ...opts.policies } : this.policies;
     this.validateResource(resource, resource.resourceType, resource, issues, opts.profiles ?? [], { policies });
     // What refuses the resource comes first (a client reads the first issue); otherwise in the order found.
-    return issues.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
+    issues.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
+    // A bounded answer: a body with 100,000 bad elements made an 11 MB OperationOutcome.
+    if (issues.length <= MAX_REPORTED) return issues;
+    const more = issues.length - MAX_REPORTED;
+    const errors = issues.filter((i) => i.severity === 'error' || i.severity === 'fatal').length;
+    issues.length = MAX_REPORTED;
+    issues.push(issue('information', 'too-costly', resource.resourceType, `${more} more issues are not listed (${errors} errors in all); the first ${MAX_REPORTED} are`));
+    return issues;
   }
 
   /** The profiles that apply to a resource besides its base definition. */
@@ -154,7 +163,9 @@ export class FhirValidator implements Validator {
       return;
     }
     const structural = this.structure.validate(type, resource, ctx.policies);
-    issues.push(...(path === type ? structural : rerootIssues(structural, path)));
+    // A loop, not push(...): a spread passes every issue as an argument, and a body with 125,000
+    // unknown keys overflowed the stack (a 500).
+    for (const i of path === type ? structural : rerootIssues(structural, path)) issues.push(i);
     const references = ctx.policies.references;
     if (references !== 'IGNORE' && (type === 'Bundle' || type === 'Parameters')) ctx = { ...ctx, targets: new LocalTargets(resource) };
     const env: WalkEnv = references === 'IGNORE' ? { resource, rootResource, issues } : { resource, rootResource, issues, references, targets: ctx.targets };

@@ -25,6 +25,19 @@ t.test('writes are validated; $validate reports without storing', async (t) => {
   t.equal(tx.status, 422, 'CarePlan without status is refused');
   t.ok(tx.body.issue.some((i: any) => (i.expression ?? []).some((e: string) => e.startsWith('Bundle.entry[1].resource'))), 'issue points into the entry');
 
+  // A body with more problems than an answer should list: a 422 with the first 1,000 and a count
+  // of the rest (125,000 unknown elements overflowed the stack: a 500), errors of array items too.
+  const many: Record<string, unknown> = { resourceType: 'Patient' };
+  for (let i = 0; i < 130_000; i++) many[`z${i}`] = 1;
+  const flood = await fhir('POST', `${B}/Patient`, many);
+  t.equal(flood.status, 422, 'refused, not a 500');
+  t.equal(flood.body.issue.length, 1001, 'the first 1,000 issues and one more');
+  t.match(flood.body.issue[1000], { severity: 'information', code: 'too-costly', diagnostics: /129,?001 more issues|more issues are not listed/ });
+  const items = await fhir('POST', `${B}/Patient`, { resourceType: 'Patient', name: Array.from({ length: 20_000 }, () => ({ family: 'x', bogus: 1 })) });
+  t.equal(items.status, 422);
+  t.equal(items.body.issue.length, 1001);
+  t.ok(items.body.issue.slice(0, 1000).every((i: any) => i.severity === 'error' && /^Patient\.name\[\d+\]/.test(i.expression[0])), 'each names its item');
+
   const v = await fhir('POST', `${B}/Patient/$validate`, bad);
   t.equal(v.body.resourceType, 'OperationOutcome');
   t.ok(v.body.issue.some((i: any) => i.severity === 'error'));
