@@ -1,4 +1,5 @@
 import { badRequest } from '../fhir/errors.js';
+import { isResultParam } from '../search/compile.js';
 
 /** Parses a query string (no leading '?') into ordered pairs; repeated names are kept. */
 export function parseQuery(query: string): Array<[string, string]> {
@@ -17,11 +18,14 @@ export const FORMAT_PARAMS: ReadonlySet<string> = new Set(['_format', '_pretty']
  * the search engine must know or refuse. A condition with none would match every resource, and
  * one that ignored an empty parameter (as a search does, search.html#errors) would match more
  * than the client wrote: what a condition matches is what gets written, so both are refused.
- * `what` names the condition in the error.
+ * So are result parameters (`_count`, `_sort`, `_summary`, ...): they select nothing, and a
+ * condition of only those matched every resource of the type. `what` names the condition in the error.
  */
 export function conditionCriteria(query: string, what: string): Array<[string, string]> {
   const params = parseQuery(query).filter(([k]) => !FORMAT_PARAMS.has(k));
   if (params.length === 0) throw badRequest(`${what} has no search parameters`);
+  const result = params.find(([k]) => isResultParam(k));
+  if (result) throw badRequest(`${what}: '${result[0].slice(0, 60)}' is a result parameter, not a criterion: a condition takes only parameters that select`, 'invalid');
   const empty = params.find(([, v]) => v === '');
   if (empty) throw badRequest(`${what}: the parameter '${empty[0].slice(0, 60)}' has no value: a condition names what it matches`, 'invalid');
   return params;

@@ -117,6 +117,31 @@ t.test('a condition with a parameter that has no value is refused: a search woul
   t.equal((await fhir('GET', `${B}/Patient`)).body.total, before, 'and nothing was created');
 });
 
+t.test('a condition with a result parameter is refused: _count, _sort, _summary select nothing, and alone they matched every resource', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const made = await fhir('POST', `${B}/Basic`, { resourceType: 'Basic', code: { text: 'only' } });
+  const id = String(made.headers.location).split('/')[5];
+  const refused = (r: { status: number; body: { issue?: Array<{ diagnostics?: string }> } }, what: string, name: string) => {
+    t.equal(r.status, 400, what);
+    t.match(r.body.issue?.[0]?.diagnostics ?? '', `'${name}' is a result parameter`, `${what}: says which`);
+  };
+  for (const q of ['_count=1', '_sort=_id', '_summary=count', '_total=none', '_elements=code', `_id=${id}&_count=1`]) {
+    const name = q.includes('&') ? '_count' : q.split('=')[0];
+    refused(await fhir('DELETE', `${B}/Basic?${q}`), `conditional delete ?${q}`, name);
+    refused(await fhir('PUT', `${B}/Basic?${q}`, { resourceType: 'Basic', code: { text: 'overwritten' } }), `conditional update ?${q}`, name);
+    refused(await fhir('POST', `${B}/Basic`, { resourceType: 'Basic', code: { text: 'again' } }, { 'if-none-exist': q }), `conditional create ${q}`, name);
+  }
+  const tx = (entry: unknown) => fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry: [entry] });
+  t.equal((await tx({ request: { method: 'DELETE', url: 'Basic?_count=1' } })).status, 400, 'a transaction entry');
+  t.equal((await tx({ resource: { resourceType: 'Basic', code: { text: 'x' }, subject: { reference: 'Basic?_count=1' } }, request: { method: 'POST', url: 'Basic' } })).status, 400, 'a conditional reference');
+  const still = await fhir('GET', `${B}/Basic/${id}`);
+  t.equal(still.status, 200, 'the only Basic is still there');
+  t.equal(still.body.meta.versionId, '1', 'unchanged');
+  t.equal((await fhir('GET', `${B}/Basic`)).body.total, 1, 'and nothing was created');
+});
+
 t.test('a condition with no criteria is refused in a bundle as over REST: it would match every resource', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
