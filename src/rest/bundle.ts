@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Binary, Bundle, BundleEntry, BundleEntryResponse, Resource } from 'fhir/r4.js';
 import jsonPatch from 'fast-json-patch';
-import { badRequest, FhirError, outcomeOf, preconditionFailed } from '../fhir/errors.js';
+import { badRequest, FhirError, gone, notFound, outcomeOf, preconditionFailed } from '../fhir/errors.js';
 import { Query } from 'mingo';
 import type { StoredVersion, StoreTx } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody } from './checks.js';
@@ -9,7 +9,7 @@ import { etagOf, notModified, parseVersionTag } from './etag.js';
 import { prepare, type Prepared } from './prepare.js';
 import { rerootIssues } from '../validation/validator.js';
 import { rerootPath } from '../validation/issues.js';
-import { conditionCriteria, conditionKey, ifNoneExistCriteria, parseConditionalUrl } from './query-params.js';
+import { conditionCriteria, conditionKey, FORMAT_PARAMS, ifNoneExistCriteria, parseConditionalUrl, parseQuery } from './query-params.js';
 import { collectReferences, rewriteReferences } from './references.js';
 import type { RestResult } from './result.js';
 import type { Services } from './services.js';
@@ -70,10 +70,15 @@ function planEntry(s: Services, e: BundleEntry, index: number): Planned {
   if (!req || typeof req.method !== 'string' || typeof req.url !== 'string') {
     throw badRequest(`${where}.request with method and url is required in a ${'transaction or batch'}`, 'required', `${where}.request`);
   }
-  const method = req.method.toUpperCase() as Method;
-  if (!(method in ORDER)) throw badRequest(`Unsupported method '${req.method}'`, 'not-supported', `${where}.request.method`);
+  // A code of http-verb: case matters, as for every FHIR code.
+  const method = req.method as Method;
+  if (!Object.hasOwn(ORDER, method)) throw badRequest(`${where}: unsupported method '${req.method.slice(0, 20)}': use GET, HEAD, POST, PUT, DELETE or PATCH`, 'not-supported', `${where}.request.method`);
   const url = req.url.replace(/^\/+/, '');
   const rel = url.startsWith(s.config.baseUrl + '/') ? url.slice(s.config.baseUrl.length + 1) : url;
+  // Relative to this server's base (http.html#transaction); another server's URL or a dot segment names nothing here.
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(rel) || rel.split('?')[0].split('/').some((seg) => seg === '.' || seg === '..')) {
+    throw badRequest(`${where}.request.url '${req.url.slice(0, 100)}' is not a URL relative to this server's base`, 'invalid', `${where}.request.url`);
+  }
   const [path, query] = splitOnce(rel, '?');
   const parts = path.split('/').filter(Boolean);
   const p: Planned = { index, method, url: rel, type: parts[0] ?? '', fullUrl: e.fullUrl };
@@ -212,6 +217,10 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
     for (const p of creating) {
       let resolved = false;
       for (const ref of collectReferences(p.resource)) {
+        // A urn:uuid/urn:oid reference in a transaction is a placeholder for one of its entries (bundle.html#references): one no entry has would be stored pointing nowhere.
+        if (/^urn:(uuid|oid):/.test(ref.value) && !map.has(ref.value)) {
+          throw prefixed(badRequest(`The reference '${ref.value.slice(0, 100)}' names no entry of this transaction (no entry creating or updating a resource has it as fullUrl)`, 'invalid'), `Bundle.entry[${p.index}]`);
+        }
         if (!/^[A-Z][A-Za-z]+\?/.test(ref.value)) continue;
         if (!map.has(ref.value)) {
           const { type, params } = parseConditionalUrl(ref.value);
@@ -238,11 +247,37 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
         return updateIn(tx, prepared, p.id!, p.ifMatch);
       });
     }
+    // Reads are among the transaction's actions: one that would fail fails it, before the commit.
+    for (const p of planned) if (p.method === 'GET' || p.method === 'HEAD') await step(p, () => assertReadable(s, tx, p.url));
   });
   for (const p of writes) p.response = responseOf(p.outcome!, p, opts.representation);
   // 6. Reads, after the writes, as the processing order says.
   for (const p of planned.filter((x) => x.method === 'GET' || x.method === 'HEAD')) p.response = await getEntry(p, opts);
   return { status: 200, body: responseBundle('transaction-response', planned) };
+}
+
+/**
+ * A transaction's GET that would fail (http.html#transaction: "accept all actions ... or reject
+ * all"): an unknown type, a read or vread of what does not exist (or, for a read, is deleted)
+ * after the transaction's writes, or a search the engine refuses. The reads themselves run after
+ * the commit, as the processing order says.
+ */
+async function assertReadable(s: Services, tx: StoreTx, url: string): Promise<void> {
+  const [path, query = ''] = splitOnce(url, '?');
+  const parts = path.split('/').filter(Boolean);
+  if (parts.length === 0 || parts[0] === '_history' || parts[0] === 'metadata') return;
+  assertKnownType(s, parts[0]);
+  if (parts.length === 1 || (parts.length === 2 && parts[1] === '_search')) {
+    await s.search.filterFor(tx, parts[0], parseQuery(query).filter(([k]) => !FORMAT_PARAMS.has(k)));
+    return;
+  }
+  if (parts[1] === '_history') return;
+  assertId(parts[1]);
+  if (parts.length === 2 || (parts.length === 4 && parts[2] === '_history')) {
+    const v = await tx.read(parts[0], parts[1]);
+    if (!v) throw notFound(`${parts[0]}/${parts[1]} is not known`);
+    if (v.deleted && parts.length === 2) throw gone(`${parts[0]}/${parts[1]} was deleted (version ${v.vid})`);
+  }
 }
 
 /**

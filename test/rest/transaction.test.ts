@@ -107,6 +107,35 @@ t.test('transaction: one bad entry leaves nothing behind', async (t) => {
   ] };
   t.equal((await fhir('POST', B, stale)).status, 412);
   t.equal((await fhir('GET', `${B}/_history`)).body.total, before, 'still nothing written');
+
+  // A read is one of the transaction's actions: one that fails fails it ("accept all actions ... or reject all").
+  const post = { resource: { resourceType: 'Basic', code: { text: 'x' } }, request: { method: 'POST', url: 'Basic' } };
+  const failing: Array<[string, unknown, number, string]> = [
+    ['a read of nothing', { request: { method: 'GET', url: 'Patient/does-not-exist' } }, 404, 'not-found'],
+    ['a vread of nothing', { request: { method: 'GET', url: 'Patient/does-not-exist/_history/1' } }, 404, 'not-found'],
+    ['a read with a bad id', { request: { method: 'GET', url: 'Patient/bad_id!' } }, 400, 'value'],
+    ['a search with an unknown parameter', { request: { method: 'GET', url: 'Patient?nonsense=1' } }, 400, 'not-supported'],
+    ['a read of an unknown type', { request: { method: 'GET', url: 'Frobnicator/1' } }, 404, 'not-supported'],
+    ['another server\'s URL', { request: { method: 'GET', url: 'http://elsewhere.example/fhir/Patient/1' } }, 400, 'invalid'],
+    ['a dot segment', { request: { method: 'GET', url: 'Patient/../Basic' } }, 400, 'invalid'],
+    ['a method in lower case', { resource: { resourceType: 'Basic', code: { text: 'y' } }, request: { method: 'post', url: 'Basic' } }, 400, 'not-supported'],
+    ['a urn:uuid reference no entry has', { resource: { resourceType: 'Basic', code: { text: 'y' }, subject: { reference: uuid(77) } }, request: { method: 'POST', url: 'Basic' } }, 400, 'invalid'],
+  ];
+  for (const [what, entry, status, code] of failing) {
+    const r = await fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry: [post, entry] });
+    t.equal(r.status, status, `${what}: the transaction fails`);
+    t.equal(r.body.issue?.[0]?.code, code, `${what}: issue code`);
+    t.match(r.body.issue?.[0]?.diagnostics ?? '', /Bundle\.entry\[1\]/, `${what}: names the entry`);
+  }
+  t.equal((await fhir('GET', `${B}/_history`)).body.total, before, 'none of them wrote anything');
+  // A read of what the same transaction creates succeeds, after its writes.
+  const ok = await fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry: [
+    { ...post, fullUrl: uuid(5) },
+    { resource: { resourceType: 'Patient', id: 'made-here' }, request: { method: 'PUT', url: 'Patient/made-here' } },
+    { request: { method: 'GET', url: 'Patient/made-here' } },
+  ] });
+  t.equal(ok.status, 200);
+  t.equal(ok.body.entry[2].response.status, '200');
 });
 
 t.test('transaction: entries that touch the same resource fail it (http.html#trules)', await requires('transactions', 'the bundle is refused whole'), async (t) => {
