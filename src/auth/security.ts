@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Parameters } from 'fhir/r4.js';
 import { AuditLog, type AuditSink } from '../audit/audit-log.js';
 import { MongoAuditLog } from '../audit/mongo-audit-log.js';
 import { auditRecordFor } from '../audit/events.js';
@@ -19,6 +18,7 @@ import { requestAuth, type AuthContext, type RequestAuth } from './context.js';
 import { guardStore } from './guarded-store.js';
 import { classify, splitFhirUrl, type Interaction } from './interactions.js';
 import { queryOf } from '../http/request-query.js';
+import { checkedParameters } from '../operations/parameters-shape.js';
 import { Policies } from './policies.js';
 import { forbidden, USER_UNRESOLVED } from './policy.js';
 import { smartConfiguration } from './smart-configuration.js';
@@ -136,7 +136,8 @@ export async function setupSecurity(config: Config, search: SearchService, resou
       const targets: string[] = [];
       if (i.type === 'Patient' && i.id && !i.id.startsWith('$')) targets.push(i.id);
       if (i.compartment?.type === 'Patient') targets.push(i.compartment.id);
-      if (i.operation) targets.push(...operationPatients(req));
+      // Only the CCM operations take `patient` (a Parameters/$validate body is a resource to validate).
+      if (i.operation?.startsWith('ccm-')) targets.push(...operationPatients(req));
       const other = targets.find((t) => !policy.patientTargetAllowed(t));
       if (other !== undefined) throw forbidden(ctx.patient ? `The access token is limited to patient ${ctx.patient}` : `Patient/${other} is not among the patients the access token's user cares for`);
     }
@@ -340,9 +341,9 @@ function operationPatients(req: FastifyRequest): string[] {
     if (v) ids.push(v.replace(/^.*Patient\//, ''));
   };
   queryOf(req).getAll('patient').forEach(add);
-  const body = req.body as Parameters | undefined;
-  if (body?.resourceType === 'Parameters') {
-    for (const p of body.parameter ?? []) if (p.name === 'patient') add(p.valueReference?.reference ?? p.valueString ?? p.valueId);
+  const body = req.body as Record<string, unknown> | null | undefined;
+  if (typeof body === 'object' && body !== null && !Array.isArray(body) && body.resourceType === 'Parameters') {
+    for (const p of checkedParameters(body)) if (p.name === 'patient') add(p.valueReference?.reference ?? p.valueString ?? p.valueId);
   }
   return ids;
 }

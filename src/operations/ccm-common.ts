@@ -1,12 +1,13 @@
 // Input handling shared by the CCM operations: parameters from the query and from a Parameters
 // body, the month checks of the contract, paging tokens, and CcmInputError -> 400.
-import type { OperationOutcomeIssue, Parameters, ParametersParameter } from 'fhir/r4.js';
+import type { OperationOutcomeIssue, ParametersParameter } from 'fhir/r4.js';
 import { CcmInputError, isFutureMonth, isValidMonth, referenceTarget } from '../ccm/index.js';
 import { badRequest, FhirError } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
 import { practiceToday } from './ccm-config.js';
 import { ccmRules, factsOf, patientsResources, type PatientFacts } from './ccm-facts-source.js';
 import type { OperationCall } from './operation.js';
+import { checkedParameters } from './parameters-shape.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
@@ -52,7 +53,7 @@ export function readInput(call: OperationCall, allowed: ReadonlySet<string>): Cc
   const pairs: Array<[string, string, string]> = call.query.map(([k, v]) => [k, v, k]);
   if (call.method === 'POST' && call.body !== undefined && call.body !== null && !(isRecord(call.body) && Object.keys(call.body).length === 0)) {
     if (!isRecord(call.body) || call.body.resourceType !== 'Parameters') throw badRequest('The body must be a Parameters resource', 'structure');
-    for (const [i, p] of ((call.body as unknown as Parameters).parameter ?? []).entries()) {
+    for (const [i, p] of checkedParameters(call.body).entries()) {
       const v = scalar(p);
       const where = `Parameters.parameter[${i}]`;
       if (v === undefined) throw badRequest(`Parameter '${p.name}' has no value`, 'required', where);

@@ -1,6 +1,8 @@
-import type { OperationOutcome, OperationOutcomeIssue, Parameters } from 'fhir/r4.js';
+import type { OperationOutcome, OperationOutcomeIssue, ParametersParameter } from 'fhir/r4.js';
+import { FhirError } from '../fhir/errors.js';
 import type { RestResult } from '../rest/result.js';
 import type { Operation } from './operation.js';
+import { checkedParameters } from './parameters-shape.js';
 
 /** What $validate needs from the validator. */
 export interface ValidateOperationValidator {
@@ -51,7 +53,14 @@ interface Parsed {
 /** Reads the Parameters form: resource, mode (code) and profile (uri/canonical) parameters. */
 function parseBody(type: string, body: unknown): Parsed | ValidateResult {
   if (isRecord(body) && body.resourceType === 'Parameters' && type !== 'Parameters') {
-    const params = (body as unknown as Parameters).parameter ?? [];
+    let params: ParametersParameter[];
+    try {
+      params = checkedParameters(body);
+    } catch (err) {
+      // A pure function: the malformed body is a 400 result like the other refusals here.
+      if (err instanceof FhirError) return { status: err.status, outcome: err.outcome() };
+      throw err;
+    }
     const parsed: Parsed = { profiles: [] };
     for (const [i, p] of params.entries()) {
       if (p.name === 'resource') parsed.resource = p.resource;

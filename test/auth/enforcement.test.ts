@@ -194,6 +194,17 @@ t.test('operations: $ccm-billing needs read scopes and the own patient', async (
   t.equal((await s.as(pa, 'GET', `${B}/Patient/pb/$ccm-billing?month=2025-03`)).status, 403, 'other patient (instance)');
   const body = { resourceType: 'Parameters', parameter: [{ name: 'month', valueString: '2025-03' }, { name: 'patient', valueReference: { reference: 'Patient/pb' } }] };
   t.equal((await s.as(pa, 'POST', `${B}/$ccm-billing`, body)).status, 403, 'other patient (system level, Parameters)');
+  // The patients a body names are read before the operation runs: a malformed body is a 400 there too (was a TypeError, 500).
+  for (const [parameter, expression] of [
+    [{ name: 'patient' }, 'Parameters.parameter'],
+    [[{ name: 'patient', valueReference: { reference: 5 } }], 'Parameters.parameter[0].valueReference.reference'],
+  ] as const) {
+    const bad = await s.as(pa, 'POST', `${B}/$ccm-billing`, { resourceType: 'Parameters', parameter });
+    t.equal(bad.status, 400, `malformed Parameters: 400 (${expression})`);
+    t.same(bad.body.issue[0].expression, [expression]);
+  }
+  // A Parameters/$validate body is the resource to validate, not input naming patients (validation is off here: 501).
+  t.equal((await s.as(pa, 'POST', `${B}/Parameters/$validate`, { resourceType: 'Parameters', parameter: { name: 'patient' } })).status, 501);
   const narrow = await s.token({ scope: 'system/Condition.rs' });
   t.equal((await s.as(narrow, 'GET', `${B}/Patient/pa/$ccm-billing?month=2025-03`)).status, 403, 'without read on what it reads');
   const wide = await s.token({ scope: 'system/*.rs' });

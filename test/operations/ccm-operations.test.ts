@@ -307,6 +307,49 @@ t.test('CCM operations over HTTP', async (t) => {
     t.equal(items.body.total, 0, 'no ChargeItem written by a refused call');
   });
 
+  t.test('malformed Parameters bodies: 400 naming the part, nothing written', async (t) => {
+    // Each was a TypeError (500), or a value of the wrong JSON type read as if right.
+    const P = (parameter: unknown) => ({ resourceType: 'Parameters', parameter });
+    const bodies: Array<[string, unknown, string]> = [
+      ['parameter not an array', P({ name: 'month' }), 'Parameters.parameter'],
+      ['null parameter', P([null]), 'Parameters.parameter[0]'],
+      ['null name', P([{ name: null, valueString: MONTH }]), 'Parameters.parameter[0].name'],
+      ['numeric name', P([{ name: 5, valueString: MONTH }]), 'Parameters.parameter[0].name'],
+      ['no name', P([{ valueString: MONTH }]), 'Parameters.parameter[0].name'],
+      ['empty name', P([{ name: '', valueString: MONTH }]), 'Parameters.parameter[0].name'],
+      ['bad second parameter', P([{ name: 'month', valueString: MONTH }, { name: 5 }]), 'Parameters.parameter[1].name'],
+      ['object valueString', P([{ name: 'month', valueString: { a: 1 } }]), 'Parameters.parameter[0].valueString'],
+      ['string valueBoolean', P([{ name: 'month', valueString: MONTH }, { name: 'persist', valueBoolean: 'true' }]), 'Parameters.parameter[1].valueBoolean'],
+      ['string valueInteger', P([{ name: '_count', valueInteger: '5' }]), 'Parameters.parameter[0].valueInteger'],
+      ['string valueReference', P([{ name: 'patient', valueReference: `Patient/${p1}` }]), 'Parameters.parameter[0].valueReference'],
+      ['null reference', P([{ name: 'month', valueString: MONTH }, { name: 'patient', valueReference: { reference: null } }]), 'Parameters.parameter[1].valueReference.reference'],
+      ['part not an array', P([{ name: 'month', part: { name: 'x' } }]), 'Parameters.parameter[0].part'],
+      ['nameless part', P([{ name: 'month', part: [{ valueString: MONTH }] }]), 'Parameters.parameter[0].part[0].name'],
+    ];
+    const endpoints = [
+      `Patient/${p1}/$ccm-eligibility`,
+      'Patient/$ccm-eligibility',
+      `Patient/${p1}/$ccm-billing`,
+      '$ccm-billing',
+      'Patient/$validate',
+      `Patient/${p1}/$validate`,
+    ];
+    const written = async () => (await fhir('GET', `${B}/_history?_summary=count`)).body.total as number;
+    const before = await written();
+    for (const url of endpoints) {
+      for (const [name, body, expression] of bodies) {
+        const r = await fhir('POST', `${B}/${url}`, body);
+        t.equal(r.status, 400, `${url}, ${name}: 400`);
+        t.equal(r.body?.resourceType, 'OperationOutcome', `${url}, ${name}: OperationOutcome`);
+        t.ok(
+          r.body?.issue?.some((i: { expression?: string[] }) => i.expression?.includes(expression)),
+          `${url}, ${name}: names ${expression} (got ${JSON.stringify(r.body?.issue?.map((i: { expression?: string[] }) => i.expression))})`,
+        );
+      }
+    }
+    t.equal(await written(), before, 'nothing written');
+  });
+
   t.test('POST [base]/$ccm-billing persist=true: idempotent ChargeItems', async (t) => {
     const body = { resourceType: 'Parameters', parameter: [{ name: 'month', valueString: MONTH }, { name: 'persist', valueBoolean: true }] };
     const first = await fhir('POST', `${B}/$ccm-billing`, body);

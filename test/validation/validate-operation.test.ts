@@ -49,3 +49,12 @@ t.test('modes and bad requests', async (t) => {
   const del = runValidateOperation(validator, { type: 'Patient', id: 'p1', body: undefined, query: [['mode', 'delete']] });
   t.equal(del.status, 200);
 });
+
+t.test('a malformed Parameters body is a 400 result naming the part, not a throw', async (t) => {
+  const r = runValidateOperation(validator, { type: 'Patient', body: { resourceType: 'Parameters', parameter: [{ name: 'profile', valueUri: 5 }] } });
+  t.equal(r.status, 400);
+  t.same(r.outcome.issue[0].expression, ['Parameters.parameter[0].valueUri']);
+  const asResource = runValidateOperation(validator, { type: 'Parameters', body: { resourceType: 'Parameters', parameter: { name: 'x' } } });
+  t.equal(asResource.status, 200, 'Parameters/$validate: the body is the resource, its errors are issues');
+  t.ok(errors(asResource.outcome) > 0);
+});

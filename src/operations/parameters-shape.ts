@@ -1,0 +1,52 @@
+// A POSTed Parameters body is client JSON that no validator has seen: its shape is checked here,
+// once, so that the operations (and the access checks) can read it as the type says it is.
+import type { ParametersParameter } from 'fhir/r4.js';
+import { badRequest } from '../fhir/errors.js';
+
+/** The JSON type each value[x] the server reads must have. */
+const VALUE_TYPES: Record<string, 'string' | 'boolean' | 'number' | 'integer'> = {
+  valueString: 'string',
+  valueCode: 'string',
+  valueId: 'string',
+  valueUri: 'string',
+  valueUrl: 'string',
+  valueCanonical: 'string',
+  valueDate: 'string',
+  valueDateTime: 'string',
+  valueInstant: 'string',
+  valueBoolean: 'boolean',
+  valueDecimal: 'number',
+  valueInteger: 'integer',
+  valuePositiveInt: 'integer',
+  valueUnsignedInt: 'integer',
+};
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function checkList(list: unknown, where: string): ParametersParameter[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) throw badRequest(`${where} must be an array`, 'structure', where);
+  list.forEach((p: unknown, i) => {
+    const at = `${where}[${i}]`;
+    if (!isRecord(p)) throw badRequest(`${at} must be an object`, 'structure', at);
+    if (typeof p.name !== 'string' || p.name === '') throw badRequest(`${at}.name must be a non-empty string`, 'structure', `${at}.name`);
+    for (const [key, type] of Object.entries(VALUE_TYPES)) {
+      const v = p[key];
+      if (v === undefined) continue;
+      const ok = type === 'integer' ? Number.isInteger(v) : typeof v === type;
+      if (!ok) throw badRequest(`${at}.${key} (parameter '${p.name.slice(0, 60)}') must be a JSON ${type === 'integer' ? 'integer' : type}`, 'value', `${at}.${key}`);
+    }
+    const ref = p.valueReference;
+    if (ref !== undefined && !isRecord(ref)) throw badRequest(`${at}.valueReference (parameter '${p.name.slice(0, 60)}') must be an object`, 'value', `${at}.valueReference`);
+    if (ref !== undefined && ref.reference !== undefined && typeof ref.reference !== 'string') {
+      throw badRequest(`${at}.valueReference.reference (parameter '${p.name.slice(0, 60)}') must be a string`, 'value', `${at}.valueReference.reference`);
+    }
+    checkList(p.part, `${at}.part`);
+  });
+  return list as ParametersParameter[];
+}
+
+/** The parameters of a Parameters body (a JSON object), refused (400 naming the part) unless shaped as FHIR says. */
+export function checkedParameters(body: Record<string, unknown>): ParametersParameter[] {
+  return checkList(body.parameter, 'Parameters.parameter');
+}
