@@ -80,6 +80,40 @@ t.test('where the compiled filter decides, it answers like mingo; elsewhere it l
   }
 });
 
+t.test('string searches ($regex, and an OR list of them merged into one RegExp) answer like mingo', async (t) => {
+  const lcg = rng(5);
+  const r = (n: number) => lcg(997) % n; // a prime modulus: the generator's low bits alone repeat too soon
+  const words = ['smith', 'smyth', 'jones', 'blood pressure', 'body weight', 'a.b', 'x|y', '(z)'];
+  const strEl = () => (r(9) === 0 ? { p: 'name', v: [words[r(8)]] } : r(9) === 0 ? { p: 'name', v: 7 } : { p: r(4) === 0 ? 'family' : 'name', v: `${words[r(8)]} ${words[r(8)]}` });
+  const docs = Array.from({ length: 600 }, (_, i) => ({ type: 'Patient', id: `p${i}`, idx: { str: r(8) === 0 ? undefined : Array.from({ length: r(4) }, strEl) } }));
+  const em = (v: Filter) => ({ 'idx.str': { $elemMatch: { p: 'name', v } } });
+  const filters: Filter[] = [
+    em({ $regex: '^smi' }),
+    em({ $regex: '(^|\\s)pressure' }),
+    em({ $regex: '^SM', $options: 'i' }),
+    { $or: [em({ $regex: '^smi' }), em({ $regex: '^jon' }), em({ $regex: 'a\\.b' })] },
+    { $or: [em({ $regex: '^x\\|y' }), em({ $regex: '\\(z\\)' })] },
+    { $or: [em({ $regex: '^smi' }), { 'idx.str': { $elemMatch: { p: 'family', v: { $regex: '^jon' } } } }] },
+  ];
+  for (const filter of filters) {
+    const fast = compileElemFilter(filter);
+    t.ok(fast, `compiled: ${JSON.stringify(filter)}`);
+    const q = new Query(filter);
+    let decided = 0;
+    let matched = 0;
+    let mismatches = 0;
+    for (const d of docs) {
+      const v = fast!(d);
+      if (v === undefined) continue;
+      decided++;
+      if (v) matched++;
+      if (v !== q.test(d as Record<string, unknown>)) mismatches++;
+    }
+    t.equal(mismatches, 0, `same answers as mingo: ${JSON.stringify(filter)}`);
+    t.ok(decided > 300 && matched > 0, `decided ${decided}, matched ${matched}`);
+  }
+});
+
 t.test('shapes it does not know are not compiled', async (t) => {
   for (const f of [
     { 'idx.dt': { $elemMatch: { p: 'date', lo: { $ne: 3 } } } },

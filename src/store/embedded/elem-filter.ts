@@ -54,6 +54,13 @@ function objectCondition(filter: Filter): DocVerdict | undefined {
   for (const [key, cond] of Object.entries(filter)) {
     if (key === '$and' || key === '$or') {
       if (!Array.isArray(cond) || cond.length === 0) return undefined;
+      const merged = key === '$or' ? mergedRegexOr(cond as Filter[]) : undefined;
+      if (merged) {
+        const p = objectCondition(merged);
+        if (!p) return undefined;
+        parts.push(p);
+        continue;
+      }
       const subs = cond.map((c) => objectCondition(c as Filter));
       if (!subs.every((s): s is DocVerdict => s !== undefined)) return undefined;
       parts.push(key === '$and' ? all(subs) : any(subs));
@@ -65,6 +72,39 @@ function objectCondition(filter: Filter): DocVerdict | undefined {
     parts.push(p);
   }
   return parts.length ? all(parts) : undefined;
+}
+
+/**
+ * An OR list of one string parameter (`name=a,b,c`, `code:text=...`) is an `$or` of `$elemMatch`es
+ * on the same array that differ only in one `$regex`: the same as one `$elemMatch` whose regex is
+ * the alternation of theirs. One RegExp tests each value once, where 1,000 tested it 1,000 times
+ * (13 s against 9 ms for 40,000 values). Undefined when the `$or` is not of that shape.
+ */
+function mergedRegexOr(list: Filter[]): Filter | undefined {
+  if (list.length < 2) return undefined;
+  let path: string | undefined;
+  let field: string | undefined;
+  let rest: string | undefined;
+  let options: unknown;
+  const sources: string[] = [];
+  for (const f of list) {
+    const keys = isPlainObject(f) ? Object.keys(f) : [];
+    if (keys.length !== 1 || keys[0].startsWith('$')) return undefined;
+    const em = (f[keys[0]] as { $elemMatch?: unknown } | undefined)?.$elemMatch;
+    if (!isPlainObject(em) || Object.keys(f[keys[0]] as object).length !== 1) return undefined;
+    const regexKeys = Object.keys(em).filter((k) => isPlainObject(em[k]) && Object.hasOwn(em[k] as object, '$regex'));
+    if (regexKeys.length !== 1) return undefined;
+    const { $regex: source, $options: opts, ...more } = em[regexKeys[0]] as Record<string, unknown>;
+    if (typeof source !== 'string' || Object.keys(more).length) return undefined;
+    if (!Object.entries(em).every(([k, v]) => k === regexKeys[0] || isScalar(v))) return undefined;
+    const others = JSON.stringify(Object.entries(em).filter(([k]) => k !== regexKeys[0]));
+    if (path === undefined) [path, field, rest, options] = [keys[0], regexKeys[0], others, opts];
+    else if (path !== keys[0] || field !== regexKeys[0] || rest !== others || options !== opts) return undefined;
+    sources.push(`(?:${source})`);
+  }
+  const em = Object.fromEntries(JSON.parse(rest!) as Array<[string, unknown]>);
+  em[field!] = options === undefined ? { $regex: sources.join('|') } : { $regex: sources.join('|'), $options: options };
+  return { [path!]: { $elemMatch: em } };
 }
 
 /**
@@ -88,6 +128,7 @@ function fieldCondition(path: readonly string[], cond: unknown): DocVerdict | un
   const ops = Object.entries(cond);
   if (ops.length === 0) return undefined;
   if (ops.length === 1 && ops[0][0] === '$elemMatch') return elemMatch(path, ops[0][1]);
+  if (Object.hasOwn(cond, '$regex')) return regex(path, cond);
   const parts: DocVerdict[] = [];
   for (const [op, v] of ops) {
     if (!COMPARE.has(op)) return undefined;
@@ -116,6 +157,27 @@ function elemMatch(path: readonly string[], inner: unknown): DocVerdict | undefi
       if (v === undefined) unknown = true;
     }
     return unknown ? undefined : false;
+  };
+}
+
+/**
+ * `{ $regex: pattern[, $options] }` (string search, `:text`), compiled once: mingo builds the
+ * RegExp again on every document, and a 1,000-value OR of them over 5,700 Observations took
+ * 14 s. Decides on a string value; anything else is left to mingo.
+ */
+function regex(path: readonly string[], cond: Record<string, unknown>): DocVerdict | undefined {
+  const { $regex: pattern, $options: options = '', ...rest } = cond;
+  if (typeof pattern !== 'string' || typeof options !== 'string' || !/^[ims]*$/.test(options) || Object.keys(rest).length) return undefined;
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern, options);
+  } catch {
+    return undefined;
+  }
+  return (d) => {
+    const x = valueAt(d, path);
+    if (x === undefined) return false;
+    return typeof x === 'string' ? re.test(x) : undefined;
   };
 }
 
