@@ -1,6 +1,7 @@
 import type { ElementDefinition, StructureDefinition } from 'fhir/r4.js';
 import type { DefinitionRegistry } from './registry.js';
 import { daysInMonth } from '../fhir/calendar.js';
+import { codeUnit, loneSurrogateAt } from './string-content.js';
 
 const REGEX_EXT = 'http://hl7.org/fhir/StructureDefinition/regex';
 /** FHIR caps every primitive value at 1 MB. */
@@ -71,6 +72,8 @@ export function buildPrimitiveTypes(registry: DefinitionRegistry): Map<string, P
         }
         if (typeof value === 'boolean') return undefined;
         if (value.length === 0) return `A ${name} value cannot be empty`;
+        const lone = loneSurrogateAt(value);
+        if (lone >= 0) return `The ${name} value holds a lone surrogate (${codeUnit(value, lone)}) at character ${lone}: it is not a sequence of Unicode characters`;
         if (value.length > MAX_PRIMITIVE_BYTES / 4 && Buffer.byteLength(value) > MAX_PRIMITIVE_BYTES)
           return `The ${name} value is longer than the permitted maximum of 1 MB`;
         if (name === 'base64Binary') return validBase64(value) ? undefined : `Not a valid base64 value`;

@@ -1,7 +1,7 @@
 /**
  * Content checks on primitive string values: HTML tags where a reader does not expect markup
- * (security checks), and raw HTML in markdown (FHIR does not allow raw HTML tags in markdown, and
- * a renderer would pass them through).
+ * (security checks), raw HTML in markdown (FHIR does not allow raw HTML tags in markdown, and
+ * a renderer would pass them through), lone surrogates and control characters.
  */
 
 /** A tag body: a name, then optionally whitespace and anything (`script`, `a href=x`). */
@@ -35,3 +35,31 @@ export function markdownHtmlAt(text: string): number {
   }
   return -1;
 }
+
+/**
+ * Where the first lone surrogate is (a JSON `\ud800` with no partner), or -1. A FHIR string is a
+ * sequence of Unicode characters and a lone surrogate is none (it cannot even be written as UTF-8).
+ */
+export function loneSurrogateAt(text: string): number {
+  // Node 20 has isWellFormed (one native pass); the ES2022 lib this project compiles against does not declare it.
+  if ((text as unknown as { isWellFormed(): boolean }).isWellFormed()) return -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    const next = text.charCodeAt(i + 1);
+    if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return i;
+    i++;
+  }
+  return -1;
+}
+
+/** C0 controls other than tab, LF and CR: R4 datatypes.html#string says strings SHOULD NOT hold them. */
+const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F]/;
+
+/** Where the first such control character is, or -1. */
+export function controlCharacterAt(text: string): number {
+  return text.search(CONTROL);
+}
+
+/** A UTF-16 code unit as U+XXXX, for messages about characters that cannot be shown. */
+export const codeUnit = (text: string, at: number) => `U+${text.charCodeAt(at).toString(16).toUpperCase().padStart(4, '0')}`;

@@ -3,7 +3,7 @@ import { issue, type Issue, type Severity } from './issues.js';
 import { JAVA_DEFAULT_POLICIES, type ValidationPolicies } from './policies.js';
 import type { PrimitiveType } from './primitives.js';
 import { SchemaFactory, type ObjectRules, type PathModel } from './schema.js';
-import { containsHtmlTags, markdownHtmlAt } from './string-content.js';
+import { codeUnit, containsHtmlTags, controlCharacterAt, markdownHtmlAt } from './string-content.js';
 import type { DefinitionRegistry } from './registry.js';
 
 interface FhirError {
@@ -14,6 +14,18 @@ interface FhirError {
 
 function present(data: Record<string, unknown>, prop: string): boolean {
   return data[prop] !== undefined;
+}
+
+/** A warning (not a refusal: the spec says SHOULD NOT) when a text value holds a C0 control character. */
+function controlCharacterWarning(value: string, errors: FhirError[] | undefined): FhirError[] | undefined {
+  const at = controlCharacterAt(value);
+  if (at < 0) return errors;
+  (errors ??= []).push({
+    keyword: 'fhirControl',
+    message: `The string value contains a control character (${codeUnit(value, at)}) at character ${at}: FHIR strings should not contain characters below U+0020 other than tab, LF and CR`,
+    params: {},
+  });
+  return errors;
 }
 
 /**
@@ -54,6 +66,7 @@ export class StructureValidator {
         let errors: FhirError[] | undefined;
         if (msg) errors = [{ keyword: 'fhirPrimitive', message: msg, params: { type: name } }];
         if (textual && (data as string).indexOf('<') >= 0) errors = self.contentErrors(name, data as string, errors);
+        if (textual && !msg) errors = controlCharacterWarning(data as string, errors);
         if (!errors) return true;
         (validate as unknown as { errors: FhirError[] }).errors = errors;
         return false;
@@ -196,6 +209,8 @@ export class StructureValidator {
         return issue('error', 'value', at, e.message ?? 'Invalid value');
       case 'fhirContent':
         return issue(p.severity as Severity, 'invalid', at, e.message ?? 'Invalid content');
+      case 'fhirControl':
+        return issue('warning', 'value', at, e.message ?? 'Control character');
       case 'type':
         return issue('error', 'structure', at, `The property ${at} must be JSON ${Array.isArray(p.type) ? p.type.join(' or ') : String(p.type)}`);
       case 'minItems':
