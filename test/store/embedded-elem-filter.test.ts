@@ -47,6 +47,27 @@ function doc(r: (n: number) => number, i: number): object {
   return { type: 'Encounter', id: `e${i}`, lu: r(20), idx: { dt, n: shape === 2 ? [r(5)] : r(5), s: r(3) === 0 ? 'b' : 'a' } };
 }
 
+type Asserts = Pick<typeof t, 'ok' | 'equal'>;
+
+/** Checks that the filter compiles and that every verdict it gives is mingo's; how many it gave, and how many matched. */
+function likeMingo(t: Asserts, filter: Filter, docs: object[]): { decided: number; matched: number } {
+  const fast = compileElemFilter(filter);
+  t.ok(fast, `compiled: ${JSON.stringify(filter)}`);
+  const q = new Query(filter);
+  let decided = 0;
+  let matched = 0;
+  let mismatches = 0;
+  for (const d of docs) {
+    const v = fast?.(d);
+    if (v === undefined) continue;
+    decided++;
+    if (v) matched++;
+    if (v !== q.test(d as Record<string, unknown>)) mismatches++;
+  }
+  t.equal(mismatches, 0, `same answers as mingo: ${JSON.stringify(filter)}`);
+  return { decided, matched };
+}
+
 const FILTERS: Filter[] = [
   { 'idx.dt': { $elemMatch: { p: 'date', $or: [{ hi: { $gt: 5 } }, { lo: { $gte: 2 }, hi: { $lte: 5 } }] } } },
   { $and: [{ 'idx.dt': { $elemMatch: { p: 'date', lo: { $lt: 4 } } } }, { 'idx.dt': { $elemMatch: { p: 'date', hi: { $gte: 3 } } } }] },
@@ -64,18 +85,7 @@ t.test('where the compiled filter decides, it answers like mingo; elsewhere it l
   const r = rng(7);
   const docs = Array.from({ length: 600 }, (_, i) => doc(r, i));
   for (const filter of FILTERS) {
-    const fast = compileElemFilter(filter);
-    t.ok(fast, `compiled: ${JSON.stringify(filter)}`);
-    const q = new Query(filter);
-    let decided = 0;
-    let mismatches = 0;
-    for (const d of docs) {
-      const v = fast!(d);
-      if (v === undefined) continue;
-      decided++;
-      if (v !== q.test(d as Record<string, unknown>)) mismatches++;
-    }
-    t.equal(mismatches, 0, `same answers as mingo: ${JSON.stringify(filter)}`);
+    const { decided } = likeMingo(t, filter, docs);
     t.ok(decided > 100, `decided most documents itself (${decided} of ${docs.length})`);
   }
 });
@@ -96,20 +106,7 @@ t.test('string searches ($regex, and an OR list of them merged into one RegExp) 
     { $or: [em({ $regex: '^smi' }), { 'idx.str': { $elemMatch: { p: 'family', v: { $regex: '^jon' } } } }] },
   ];
   for (const filter of filters) {
-    const fast = compileElemFilter(filter);
-    t.ok(fast, `compiled: ${JSON.stringify(filter)}`);
-    const q = new Query(filter);
-    let decided = 0;
-    let matched = 0;
-    let mismatches = 0;
-    for (const d of docs) {
-      const v = fast!(d);
-      if (v === undefined) continue;
-      decided++;
-      if (v) matched++;
-      if (v !== q.test(d as Record<string, unknown>)) mismatches++;
-    }
-    t.equal(mismatches, 0, `same answers as mingo: ${JSON.stringify(filter)}`);
+    const { decided, matched } = likeMingo(t, filter, docs);
     t.ok(decided > 300 && matched > 0, `decided ${decided}, matched ${matched}`);
   }
 });
