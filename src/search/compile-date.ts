@@ -1,7 +1,7 @@
 import { badRequest } from '../fhir/errors.js';
 import type { Filter } from '../store/port.js';
 import { dateRange } from './date-range.js';
-import { splitPrefix, unescapeValue, type Prefix } from './search-value.js';
+import { PREFIXES, splitPrefix, unescapeValue, type Prefix } from './search-value.js';
 
 /**
  * Date search (search.html "date"): the search value and the stored value are both ranges,
@@ -9,9 +9,9 @@ import { splitPrefix, unescapeValue, type Prefix } from './search-value.js';
  * range's bound fields (`lo`/`hi` inside an index entry, or `lu`/`lu` for _lastUpdated).
  */
 export function dateCondition(param: string, raw: string, lo = 'lo', hi = 'hi', now = Date.now()): Filter {
-  const { prefix, rest } = splitPrefix(param, unescapeValue(raw));
+  const { prefix, rest } = splitPrefix(unescapeValue(raw));
   const r = dateRange(rest);
-  if (!r) throw badRequest(`Invalid date '${rest}' in parameter '${param}'`, 'value');
+  if (!r) throw badRequest(`Invalid date '${rest.slice(0, 60)}' in parameter '${param}': a date is [prefix]YYYY[-MM[-DD[Thh:mm[:ss]][zone]]], the prefix one of ${PREFIXES.join(' ')}`, 'value');
   return rangeCondition(prefix, r[0], r[1], lo, hi, now);
 }
 

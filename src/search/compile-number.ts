@@ -1,6 +1,6 @@
 import { badRequest } from '../fhir/errors.js';
 import type { Filter } from '../store/port.js';
-import { splitEscaped, splitPrefix, unescapeValue, type Prefix } from './search-value.js';
+import { PREFIXES, splitEscaped, splitPrefix, unescapeValue, type Prefix } from './search-value.js';
 import { ucumConverter, UCUM_SYSTEM } from './ucum.js';
 
 const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -11,7 +11,7 @@ const NUMBER_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
  * Stored entries are ranges {lo, hi}; a plain value has lo = hi.
  */
 export function numberCondition(param: string, raw: string): Filter {
-  const { prefix, rest } = splitPrefix(param, unescapeValue(raw));
+  const { prefix, rest } = splitPrefix(unescapeValue(raw));
   return numericCondition(param, prefix, rest);
 }
 
@@ -24,7 +24,7 @@ interface Scale {
 const AS_IS: Scale = { lo: 'lo', hi: 'hi', convert: (v) => v };
 
 function numericCondition(param: string, prefix: Prefix, text: string, scale: Scale = AS_IS): Filter {
-  if (!NUMBER_RE.test(text)) throw badRequest(`Invalid number '${text}' in parameter '${param}'`, 'value');
+  if (!NUMBER_RE.test(text)) throw badRequest(`Invalid number '${text.slice(0, 60)}' in parameter '${param}': a number is [prefix]decimal, the prefix one of ${PREFIXES.join(' ')}`, 'value');
   const v = Number(text);
   if (!Number.isFinite(v)) throw badRequest(`Invalid number '${text}' in parameter '${param}'`, 'value');
   const [mant, exp] = text.toLowerCase().split('e');
@@ -66,7 +66,7 @@ function numericCondition(param: string, prefix: Prefix, text: string, scale: Sc
 export function quantityCondition(param: string, raw: string): Filter {
   const parts = splitEscaped(raw, '|');
   if (parts.length !== 1 && parts.length !== 3) throw badRequest(`Invalid quantity '${raw}' in parameter '${param}'`, 'value');
-  const { prefix, rest } = splitPrefix(param, unescapeValue(parts[0]));
+  const { prefix, rest } = splitPrefix(unescapeValue(parts[0]));
   if (parts.length === 3) {
     const system = unescapeValue(parts[1]);
     const code = unescapeValue(parts[2]);

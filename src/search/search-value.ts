@@ -50,10 +50,11 @@ export function orValues(param: string, value: string): string[] {
 export const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
 export type Prefix = (typeof PREFIXES)[number];
 
-/** Splits an ordered value into prefix and rest; an unknown two-letter prefix is an error. */
-export function splitPrefix(param: string, value: string): { prefix: Prefix; rest: string } {
-  const m = /^([a-z]{2})(.*)$/s.exec(value);
-  if (!m) return { prefix: 'eq', rest: value };
-  if ((PREFIXES as readonly string[]).includes(m[1])) return { prefix: m[1] as Prefix, rest: m[2] };
-  throw badRequest(`Unknown prefix '${m[1]}' in parameter '${param}'`, 'not-supported');
+/**
+ * Splits an ordered value into prefix and rest. Only the prefix codes are a prefix: other letters
+ * are part of the value, which its own parser then refuses ('garbage' is not a date, not a prefix 'ga').
+ */
+export function splitPrefix(value: string): { prefix: Prefix; rest: string } {
+  const p = value.slice(0, 2);
+  return (PREFIXES as readonly string[]).includes(p) ? { prefix: p as Prefix, rest: value.slice(2) } : { prefix: 'eq', rest: value };
 }

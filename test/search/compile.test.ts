@@ -63,6 +63,10 @@ t.test('date prefixes follow the range semantics of search.html', async (t) => {
   const ap = new Query(dateCondition('date', 'ap2020-06-15', 'lo', 'hi', Date.UTC(2024, 0, 1)));
   t.ok(ap.test({ lo: Date.UTC(2020, 7, 1), hi: Date.UTC(2020, 7, 1) }), 'ap: within 10% of the gap to now');
   t.notOk(ap.test({ lo: Date.UTC(2022, 0, 1), hi: Date.UTC(2022, 0, 1) }), 'ap: far away');
+  // Letters that are no prefix code belong to the value: the date parser refuses it, naming the value.
+  for (const bad of ['garbage', 'xx2020', 'gtgarbage']) {
+    t.throws(() => dateCondition('birthdate', bad), { status: 400, message: /^Invalid date '(garbage|xx2020)' in parameter 'birthdate': a date is \[prefix\]YYYY/ }, `${bad}: not a valid date`);
+  }
 });
 
 t.test('escaping and folding', async (t) => {
@@ -103,7 +107,8 @@ t.test('number search: implicit precision for eq, exact value for comparisons', 
   t.same(await ids('eb15'), expect((v) => v < 15), 'the range 10..20 does not end before 15');
   t.same(await ids('ge20'), [...expect((v) => v >= 20), 'RiskAssessment/range'].sort(), 'range whose high reaches 20');
   await t.rejects(ids('abc'), FhirError);
-  await t.rejects(ids('xx5'), /Unknown prefix 'xx'/);
+  // Only the prefix codes are a prefix: other letters are part of the value, refused as a number.
+  await t.rejects(ids('xx5'), /^Invalid number 'xx5' in parameter '[^']+': a number is \[prefix\]decimal/);
 });
 
 async function status(p: Promise<unknown>): Promise<number> {
