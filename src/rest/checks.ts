@@ -24,8 +24,14 @@ export function assertResourceBody(body: unknown, type: string, where = 'Resourc
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest(`The request body must be a FHIR ${type} resource in JSON`, 'structure', where);
   }
-  const rt = (body as { resourceType?: unknown }).resourceType;
-  if (typeof rt !== 'string') throw badRequest(`The body has no resourceType: expected '${type}'`, 'structure', where + '.resourceType');
+  const { resourceType: rt, id } = body as { resourceType?: unknown; id?: unknown };
+  if (rt === undefined) throw badRequest(`The body has no resourceType: expected '${type}'`, 'structure', where + '.resourceType');
+  if (typeof rt !== 'string') throw badRequest(`resourceType must be a JSON string ('${type}'), not ${jsonKind(rt)}`, 'structure', where + '.resourceType');
   if (rt !== type) throw badRequest(`resourceType '${rt.slice(0, 64)}' does not match the URL's type '${type}'`, 'invalid', where + '.resourceType');
+  // Checked here so no later comparison or message sees a number as if it were the id.
+  if (id !== undefined && typeof id !== 'string') throw badRequest(`The ${type} id must be a JSON string, not ${jsonKind(id)}`, 'structure', where + '.id');
   return body as Resource;
 }
+
+/** The JSON type of a value, for messages. */
+const jsonKind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v} (${String(v).slice(0, 40)})`);

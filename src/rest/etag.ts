@@ -1,12 +1,20 @@
-import { badRequest } from '../fhir/errors.js';
+import { badRequest, preconditionFailed } from '../fhir/errors.js';
 
 export const etagOf = (vid: number) => `W/"${vid}"`;
 
-/** Version id from an ETag-like header value: W/"3", "3" or 3. */
+/** More digits than any version id can have (they are safe integers). */
+const MAX_VERSION_DIGITS = 15;
+
+/**
+ * Version id from an ETag-like header value: W/"3", "3" or 3. The digits are read as text: a
+ * number too long to be a version (Number would round it) names no version, so the precondition fails.
+ */
 export function parseVersionTag(value: string, header: string): number {
-  const m = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(value);
+  const m = /^\s*(?:W\/)?("?)(\d+)\1\s*$/.exec(value);
   if (!m) throw badRequest(`${header} must be a version ETag such as W/"3" (got ${JSON.stringify(value.slice(0, 40))})`);
-  return Number(m[1]);
+  const digits = m[2].replace(/^0+(?=\d)/, '');
+  if (digits.length > MAX_VERSION_DIGITS) throw preconditionFailed(`${header} ${JSON.stringify(value.trim().slice(0, 40))} names a version that cannot exist`);
+  return Number(digits);
 }
 
 /**

@@ -1,9 +1,9 @@
-import type { Resource } from 'fhir/r4.js';
 import jsonPatch from 'fast-json-patch';
 import { badRequest, FhirError, gone, notFound } from '../fhir/errors.js';
 import type { StoredVersion } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody, assertVersionId } from './checks.js';
 import { parseVersionTag } from './etag.js';
+import { applyJsonPatch } from './json-patch.js';
 import { prepare } from './prepare.js';
 import { conditionCriteria, ifNoneExistCriteria } from './query-params.js';
 import type { RestResult } from './result.js';
@@ -102,16 +102,7 @@ export async function patch(s: Services, req: RestRequest): Promise<RestResult> 
     if (ifMatch !== undefined && current.vid !== ifMatch) {
       throw FhirError.of(412, 'conflict', `If-Match: ${req.type}/${req.id} is at version ${current.vid}, not ${ifMatch}`);
     }
-    let patched: Resource;
-    try {
-      patched = jsonPatch.applyPatch(current.resource!, ops as jsonPatch.Operation[], true, false).newDocument as Resource;
-    } catch (e) {
-      throw FhirError.of(422, 'processing', `The patch could not be applied: ${(e as Error).message.split('\n')[0]}`);
-    }
-    if (!patched || patched.resourceType !== req.type || patched.id !== req.id) {
-      throw FhirError.of(422, 'processing', 'A patch may not change the resourceType or id');
-    }
-    const p = prepare(s, patched);
+    const p = prepare(s, applyJsonPatch(current.resource!, ops as jsonPatch.Operation[]));
     warnings = p.warnings;
     return updateIn(tx, p, req.id!, current.vid);
   });

@@ -385,3 +385,53 @@ t.test('metadata is generated from what the server supports', async (t) => {
   const ready = await fhir('GET', srv.base.replace(/\/fhir$/, '/readyz'));
   t.equal(ready.status, 200);
 });
+
+t.test('refused writes say which part of the request is wrong, and write nothing', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const JP = { 'content-type': 'application/json-patch+json' };
+  const made = await fhir('PUT', `${B}/Patient/p1`, { resourceType: 'Patient', id: 'p1', gender: 'male', name: [{ family: 'Alpha' }] });
+  t.equal(made.status, 201);
+  const refused = (r: Awaited<ReturnType<typeof fhir>>, status: number, says: RegExp, name: string) => {
+    t.equal(r.status, status, `${name}: status`);
+    t.equal(r.body?.resourceType, 'OperationOutcome', `${name}: OperationOutcome`);
+    t.match(r.body?.issue?.[0]?.diagnostics, says, `${name}: diagnostics`);
+    return r.body?.issue?.[0];
+  };
+
+  // JSON Patch: the failed operation is named by index, op and path.
+  refused(await fhir('PATCH', `${B}/Patient/p1`, [{ op: 'add', path: '/active', value: true }, { op: 'test', path: '/gender', value: 'female' }], JP), 422,
+    /^The patch could not be applied: operation 1 \(test \/gender\): the value at the path is not the value the test gives$/, 'failed test');
+  refused(await fhir('PATCH', `${B}/Patient/p1`, [{ op: 'replace', path: '/birthDate', value: '2000-01-01' }], JP), 422,
+    /operation 0 \(replace \/birthDate\): the path does not exist/, 'replace on a missing path');
+  const moved = refused(await fhir('PATCH', `${B}/Patient/p1`, [{ op: 'move', from: '/name', path: '/name/0/x' }], JP), 422,
+    /^The patch could not be applied: operation 0 \(move \/name\/0\/x from \/name\): it cannot be applied to this resource$/, 'move into itself');
+  t.notMatch(moved?.diagnostics, /undefined|reading|TypeError/, 'no internal error text');
+  t.equal(moved?.code, 'processing');
+  // RFC 6901: no leading zeros in an array index.
+  refused(await fhir('PATCH', `${B}/Patient/p1`, [{ op: 'test', path: '/name/0/family', value: 'Alpha' }, { op: 'replace', path: '/name/00/family', value: 'Beta' }], JP), 400,
+    /operation 1 \(replace \/name\/00\/family\): the array index '00' has a leading zero/, 'leading zero in path');
+  refused(await fhir('PATCH', `${B}/Patient/p1`, [{ op: 'copy', from: '/name/01', path: '/name/-' }], JP), 400, /operation 0 \(copy \/name\/- from \/name\/01\)/, 'leading zero in from');
+  t.equal((await fhir('GET', `${B}/Patient/p1`)).body.meta.versionId, '1', 'no patch wrote anything');
+
+  // id and resourceType must be JSON strings.
+  const numId = refused(await fhir('PUT', `${B}/Patient/5`, { resourceType: 'Patient', id: 5 }), 400, /^The Patient id must be a JSON string, not a number \(5\)$/, 'numeric id');
+  t.same(numId?.expression, ['Resource.id']);
+  const numType = refused(await fhir('PUT', `${B}/Patient/5`, { resourceType: 5, id: '5' }), 400, /^resourceType must be a JSON string \('Patient'\), not a number \(5\)$/, 'numeric resourceType');
+  t.same(numType?.expression, ['Resource.resourceType']);
+  refused(await fhir('POST', `${B}/Patient`, { resourceType: 'Patient', id: null }), 400, /id must be a JSON string, not null/, 'null id on create');
+  refused(await fhir('PUT', `${B}/Patient?identifier=x`, { resourceType: 'Patient', id: 7 }), 400, /id must be a JSON string/, 'numeric id on a conditional update');
+  t.equal((await fhir('GET', `${B}/Patient/5`)).status, 404, 'nothing written');
+
+
+  // If-Match: the version is read as digits, never rounded.
+  const huge = refused(await fhir('PUT', `${B}/Patient/p1`, { resourceType: 'Patient', id: 'p1', gender: 'other' }, { 'if-match': 'W/"99999999999999999999999"' }), 412,
+    /^If-Match "W\/\\"99999999999999999999999\\"" names a version that cannot exist$/, 'If-Match with a huge version');
+  t.notMatch(huge?.diagnostics, /e\+/, 'no exponent');
+  refused(await fhir('DELETE', `${B}/Patient/p1`, undefined, { 'if-match': 'W/"99999999999999999999999"' }), 412, /cannot exist/, 'on a delete too');
+  refused(await fhir('PUT', `${B}/Patient/p1`, { resourceType: 'Patient', id: 'p1' }, { 'if-match': 'W/"1' }), 400, /must be a version ETag/, 'an unbalanced quote is no ETag');
+  refused(await fhir('PUT', `${B}/Patient/p1`, { resourceType: 'Patient', id: 'p1' }, { 'if-match': 'W/"1e3"' }), 400, /must be a version ETag/, 'nor is a number with an exponent');
+  t.equal((await fhir('GET', `${B}/Patient/p1`)).body.meta.versionId, '1', 'nothing written');
+  t.equal((await fhir('GET', `${B}/_history`)).body.total, 1, 'the one write of this test');
+});

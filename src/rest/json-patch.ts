@@ -1,0 +1,44 @@
+import type { Resource } from 'fhir/r4.js';
+import jsonPatch from 'fast-json-patch';
+import { badRequest, FhirError } from '../fhir/errors.js';
+
+/** What failed, in words, by fast-json-patch's error name (its own texts are terse or misleading). */
+const FAILURES: Record<string, string> = {
+  TEST_OPERATION_FAILED: 'the value at the path is not the value the test gives',
+  OPERATION_PATH_UNRESOLVABLE: 'the path does not exist in the resource',
+  OPERATION_FROM_UNRESOLVABLE: 'the from path does not exist in the resource',
+  OPERATION_PATH_CANNOT_ADD: 'the parent of the path does not exist in the resource',
+  OPERATION_PATH_ILLEGAL_ARRAY_INDEX: "an array index must be a non-negative integer (or '-' to add at the end)",
+  OPERATION_VALUE_OUT_OF_BOUNDS: 'the array index is past the end of the array',
+};
+
+const describe = (op: jsonPatch.Operation, index: number) =>
+  `operation ${index} (${op.op} ${op.path}${'from' in op ? ` from ${op.from}` : ''})`;
+
+/** RFC 6901: an array index has no leading zero; FHIR element names are never all digits, so such a segment is always wrong. */
+const leadingZero = (pointer: unknown) => typeof pointer === 'string' && pointer.split('/').find((seg) => /^0\d+$/.test(seg));
+
+/**
+ * Applies a JSON Patch to a stored resource, one operation at a time so a failure names its
+ * operation: a malformed pointer is a 400, an operation the resource does not allow a 422.
+ * The result must keep the resource's type and id. The input is not modified.
+ */
+export function applyJsonPatch(current: Resource, ops: readonly jsonPatch.Operation[]): Resource {
+  let doc: unknown = jsonPatch.deepClone(current);
+  ops.forEach((op, i) => {
+    const zero = leadingZero(op.path) || ('from' in op && leadingZero(op.from));
+    if (zero) throw badRequest(`JSON Patch ${describe(op, i)}: the array index '${zero}' has a leading zero (RFC 6901)`, 'structure');
+    try {
+      doc = jsonPatch.applyOperation(doc, op, true, true, true, i).newDocument;
+    } catch (e) {
+      // A JsonPatchError says what failed; anything else is the library failing on an odd path: its text is internal.
+      const what = e instanceof jsonPatch.JsonPatchError ? (FAILURES[e.name] ?? e.message.split('\n')[0]) : 'it cannot be applied to this resource';
+      throw FhirError.of(422, 'processing', `The patch could not be applied: ${describe(op, i)}: ${what}`);
+    }
+  });
+  const patched = doc as Resource | null;
+  if (!patched || typeof patched !== 'object' || patched.resourceType !== current.resourceType || patched.id !== current.id) {
+    throw FhirError.of(422, 'processing', 'A patch may not change the resourceType or id');
+  }
+  return patched;
+}
