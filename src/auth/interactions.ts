@@ -43,6 +43,7 @@ export function classify(method: string, parts: string[], query: URLSearchParams
   }
   if (n === 1 && a === 'metadata') return { code: 'capabilities', action: 'R', needs: [], public: true };
   if (n === 2 && a === '.well-known' && b === 'smart-configuration') return { code: 'capabilities', action: 'R', needs: [], public: true };
+  if (n === 1 && a === '_search') return { code: 'search-system', action: 'E', needs: typesNamed(query) };
   if (n === 1 && a === '_history') return { code: 'history-system', action: 'R', needs: [{ type: '*', perm: 's' }] };
   // $versions tells what the endpoint speaks, as metadata does: public too.
   if (a === '$versions') return { code: 'operation', action: 'E', operation: 'versions', needs: [], public: true };

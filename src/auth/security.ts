@@ -267,6 +267,10 @@ export async function setupSecurity(config: Config, search: SearchService, resou
           info = infos.get(req);
           if (!info) return done();
           info.entries = bundleEntries(req, info);
+          // POST [base]/_search: _type in the form names the types as in the URL (the body is parsed only now).
+          if (info.interaction.code === 'search-system' && req.body instanceof URLSearchParams) {
+            info.interaction = classify('GET', [], new URLSearchParams([...info.query, ...req.body]));
+          }
           if (audit) refuseAuditWrites([info.interaction, ...info.entries]);
           ctx = info.holder?.ctx;
         } catch (e) {

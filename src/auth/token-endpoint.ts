@@ -94,7 +94,7 @@ export function registerTokenEndpoint(app: FastifyInstance, opts: TokenEndpointO
     return client;
   }
 
-  app.post('/auth/token', async (req, reply) => {
+  app.post('/auth/token', { config: { formBody: true } }, async (req, reply) => {
     reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
     try {
       if (!(req.body instanceof URLSearchParams)) throw new OAuthError(400, 'invalid_request', 'The token request is an application/x-www-form-urlencoded form');

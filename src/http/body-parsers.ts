@@ -30,11 +30,32 @@ export function registerBodyParsers(app: FastifyInstance): void {
     }
   };
   app.addContentTypeParser(['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json'], { parseAs: 'buffer' }, json);
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (req: Req, body: Buffer, done: Done) => {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (req, body, done) => {
+    // Only routes that take a form get one (a form is no resource); a path no route serves answers 404/405 as usual.
+    if (!req.routeOptions.config?.formBody && !req.is404) {
+      return done(FhirError.of(415, 'not-supported', `${req.method} ${req.url.split('?')[0].slice(0, 80)} does not take a form body (only _search does): send ${req.method === 'PATCH' ? 'application/json-patch+json' : 'application/fhir+json'}`));
+    }
     try {
-      done(null, new URLSearchParams(bodyText(String(req.headers['content-type'] ?? ''), body)));
+      done(null, new URLSearchParams(bodyText(String(req.headers['content-type'] ?? ''), body as Buffer)));
     } catch (e) {
       done(e as Error);
     }
   });
+  // Codings are not decoded: the raw bytes would be read as the body (RFC 9110 8.4.1: 415, saying what is accepted).
+  app.addHook('preParsing', (req, _reply, payload, done) => {
+    const coding = req.headers['content-encoding'];
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+    if (coding === undefined || !hasBody || coding.split(',').every((c) => ['identity', ''].includes(c.trim().toLowerCase()))) return done(null, payload);
+    done(new FhirError(415, { severity: 'error', code: 'not-supported', diagnostics: `Content-Encoding '${coding.slice(0, 40)}' is not supported: send the body unencoded` }, { 'Accept-Encoding': 'identity' }));
+  });
+}
+
+/** The 415 text for a body a form-taking route cannot read. */
+export const FORM_BODY_ONLY = 'POST _search takes an application/x-www-form-urlencoded body';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route takes an application/x-www-form-urlencoded body (_search, the token endpoint). */
+    formBody?: boolean;
+  }
 }

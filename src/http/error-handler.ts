@@ -1,7 +1,9 @@
+import { METHODS } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FhirError } from '../fhir/errors.js';
 import { VersionConflict } from '../store/port.js';
+import { FORM_BODY_ONLY } from './body-parsers.js';
 import { responseFormat } from './format.js';
 
 declare module 'fastify' {
@@ -17,7 +19,7 @@ declare module 'fastify' {
  */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
-    const fe = toFhirError(err, req.id);
+    const fe = toFhirError(err, req);
     if (fe.status >= 500) req.log.error({ err: { type: err.name, message: err.message, stack: err.stack } }, 'request failed');
     else req.log.info({ status: fe.status, code: fe.issues[0]?.code }, 'request refused');
     let contentType = 'application/fhir+json';
@@ -63,20 +65,41 @@ export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: F
  * malformed request line, headers over the size limit) or one that timed out. No request
  * exists yet, so the OperationOutcome is written on the socket, which is then closed.
  */
-export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+export function clientErrorHandler(err: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const fe =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? FhirError.of(408, 'timeout', 'The request was not received in time')
       : err.code === 'HPE_HEADER_OVERFLOW'
         ? FhirError.of(431, 'too-costly', 'The request headers are larger than this server accepts')
-        : FhirError.of(400, 'structure', 'The request is not valid HTTP (for example a raw non-ASCII byte in the URL: percent-encode it)');
+        : FhirError.of(400, 'structure', `The request is not valid HTTP: ${parserProblem(err)}`);
   const body = JSON.stringify(fe.outcome());
   const reason = fe.status === 408 ? 'Request Timeout' : fe.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${fe.status} ${reason}\r\nContent-Type: application/fhir+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(err);
+}
+
+/** What Node's HTTP parser refused, in words, by its error code (the general text for the rest). */
+const PARSER_PROBLEMS: Record<string, string> = {
+  HPE_INVALID_URL: 'the URL has a character a URL may not (a raw non-ASCII byte, for example: percent-encode it)',
+  HPE_INVALID_VERSION: 'the request line does not end with a valid HTTP version (HTTP/1.1, then CRLF)',
+  HPE_INVALID_HEADER_TOKEN: 'a header name or value has a character HTTP does not allow there',
+  HPE_INVALID_CONTENT_LENGTH: 'Content-Length is not a valid length',
+  HPE_UNEXPECTED_CONTENT_LENGTH: 'Content-Length is not a valid length',
+  HPE_INVALID_TRANSFER_ENCODING: 'Transfer-Encoding is not valid (chunked must come last, and not with Content-Length)',
+  HPE_INVALID_CHUNK_SIZE: 'the chunked body is malformed',
+};
+
+function parserProblem(err: { code?: string; rawPacket?: unknown }): string {
+  if (err.code === 'HPE_INVALID_METHOD') {
+    // The parser says the same for a known method on a malformed line ('GET' alone): tell them apart.
+    const token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,20}(?=[ \r\n]|$)/.exec(Buffer.isBuffer(err.rawPacket) ? err.rawPacket.toString('latin1') : '')?.[0];
+    if (token && METHODS.includes(token)) return 'the request line is malformed: it is METHOD URL HTTP/1.1';
+    return `unknown HTTP method${token ? ` '${token}'` : ''}`;
+  }
+  return PARSER_PROBLEMS[err.code ?? ''] ?? 'for example a raw non-ASCII byte in the URL: percent-encode it';
 }
 
 /** A registered route; `operationsOnly` ones serve a `$name` in their last segment and refuse the rest. */
@@ -98,15 +121,20 @@ function allowedMethods(routes: readonly Route[], path: string): string[] {
   return [...out].sort();
 }
 
-function toFhirError(err: FastifyError | Error, requestId: string): FhirError {
+function toFhirError(err: FastifyError | Error, req: FastifyRequest): FhirError {
   if (err instanceof FhirError) return err;
   if (err instanceof VersionConflict) return FhirError.of(409, 'conflict', `${err.message}: the resource changed concurrently, retry`);
   const code = (err as FastifyError).code;
   const status = (err as FastifyError).statusCode;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return FhirError.of(413, 'too-costly', 'The request body is larger than this server accepts (BODY_LIMIT_BYTES)');
-  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return FhirError.of(415, 'not-supported', 'Unsupported Content-Type: send application/fhir+json (or application/json-patch+json for PATCH)');
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const ct = req.headers['content-type'];
+    const got = ct ? `Content-Type '${ct.slice(0, 60)}' is not supported` : 'The body has no Content-Type';
+    // The type to send is the one this route takes: a form for _search, FHIR JSON elsewhere.
+    return FhirError.of(415, 'not-supported', req.routeOptions.config?.formBody ? `${got}: ${FORM_BODY_ONLY}` : `${got}: send application/fhir+json (or application/json-patch+json for PATCH)`);
+  }
   if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return FhirError.of(400, 'structure', 'The request body is empty');
   if (code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return FhirError.of(400, 'structure', 'Content-Length does not match the body');
   if (typeof status === 'number' && status >= 400 && status < 500) return FhirError.of(status, 'invalid', err.message);
-  return FhirError.of(500, 'exception', `Internal server error (request id ${requestId}); the server log has the details`);
+  return FhirError.of(500, 'exception', `Internal server error (request id ${req.id}); the server log has the details`);
 }

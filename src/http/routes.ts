@@ -10,6 +10,7 @@ import * as rest from '../rest/interactions.js';
 import { FORMAT_PARAMS } from '../rest/query-params.js';
 import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
+import { FORM_BODY_ONLY } from './body-parsers.js';
 import { parsePrefer } from './prefer.js';
 import { ElementFilter } from '../search/summary.js';
 import { sendResult } from './render.js';
@@ -106,6 +107,10 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
   app.get('/fhir', async (req: Req, reply) => {
     return send(req, reply, await systemSearch(req, queryOf(req)), 'other');
   });
+  // http.html#search: POST [base]/_search, the system search with its parameters in a form (and the URL).
+  app.post('/fhir/_search', { config: { formBody: true } }, async (req: Req, reply) => {
+    return send(req, reply, await search(req, [], [...requestParams(req), ...formOf(req)], ''), 'other');
+  });
   app.get('/fhir/_history', async (req: Req, reply) => send(req, reply, await history(s, {}, rawQuery(req), elements), 'other'));
 
   // Type level.
@@ -122,14 +127,10 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
   });
   app.put('/fhir/:type', async (req: Req, reply) => send(req, reply, await rest.update(s, restRequest(req)), 'write'));
   app.delete('/fhir/:type', async (req: Req, reply) => send(req, reply, await rest.remove(s, restRequest(req)), 'write'));
-  app.post('/fhir/:type/_search', async (req: Req, reply) => {
+  app.post('/fhir/:type/_search', { config: { formBody: true } }, async (req: Req, reply) => {
     const { type } = req.params;
     assertKnownType(s, type);
-    const form = req.body instanceof URLSearchParams ? [...req.body] : [];
-    if (req.body !== undefined && !(req.body instanceof URLSearchParams)) {
-      throw FhirError.of(415, 'not-supported', 'POST _search takes an application/x-www-form-urlencoded body');
-    }
-    return send(req, reply, await search(req, [type], [...requestParams(req), ...form], type), 'other');
+    return send(req, reply, await search(req, [type], [...requestParams(req), ...formOf(req)], type), 'other');
   });
   app.get('/fhir/:type/_history', async (req: Req, reply) => send(req, reply, await history(s, { type: req.params.type }, rawQuery(req), elements), 'other'));
 
@@ -142,11 +143,9 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     return send(req, reply, r, 'read');
   });
   // POST below a type serves operations only ($name); Allow leaves these routes out elsewhere.
-  app.post('/fhir/:type/:id', { config: { operationsOnly: true } }, async (req: Req, reply) => {
-    const { type, id } = req.params;
-    if (id.startsWith('$')) return runOperation(req, reply, id, type);
-    throw FhirError.of(405, 'not-supported', `POST is not allowed on ${type}/${id}: use PUT to update`);
-  });
+  app.post('/fhir/:type/:id', operationsOnly('id', (p) => `POST is not allowed on ${p.type}/${p.id}: use PUT to update`), async (req: Req, reply) =>
+    runOperation(req, reply, req.params.id, req.params.type),
+  );
   app.put('/fhir/:type/:id', async (req: Req, reply) => send(req, reply, await rest.update(s, restRequest(req)), 'write'));
   app.patch('/fhir/:type/:id', async (req: Req, reply) => {
     const ct = String(req.headers['content-type'] ?? '');
@@ -167,11 +166,30 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     if (sub !== '*') assertKnownType(s, sub);
     return send(req, reply, await search(req, sub === '*' ? [] : [sub], requestParams(req), `${type}/${id}/${sub}`, { type, id }), 'other');
   });
-  app.post('/fhir/:type/:id/:sub', { config: { operationsOnly: true } }, async (req: Req, reply) => {
-    const { type, id, sub } = req.params;
-    if (sub.startsWith('$')) return runOperation(req, reply, sub, type, id);
-    throw FhirError.of(405, 'not-supported', `POST is not allowed on ${type}/${id}/${sub}`);
-  });
+  app.post('/fhir/:type/:id/:sub', operationsOnly('sub', (p) => `POST is not allowed on ${p.type}/${p.id}/${p.sub}`), async (req: Req, reply) =>
+    runOperation(req, reply, req.params.sub, req.params.type, req.params.id),
+  );
+}
+
+/**
+ * Options of a route that serves operations ($name in its last segment) only: anything else is a
+ * 405 before the body is read, so no body problem (a form, bad JSON) is reported instead.
+ */
+function operationsOnly(last: string, refusal: (params: Record<string, string>) => string) {
+  return {
+    config: { operationsOnly: true },
+    onRequest: (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) => {
+      const params = req.params as Record<string, string>;
+      done(params[last].startsWith('$') ? undefined : FhirError.of(405, 'not-supported', refusal(params)));
+    },
+  };
+}
+
+/** The form body of a POST _search (none: no parameters). */
+function formOf(req: FastifyRequest): URLSearchParams {
+  if (req.body === undefined) return new URLSearchParams();
+  if (!(req.body instanceof URLSearchParams)) throw FhirError.of(415, 'not-supported', FORM_BODY_ONLY);
+  return req.body;
 }
 
 /** If-None-Match / If-Modified-Since on read (http.html#cread). */

@@ -138,6 +138,15 @@ t.test('patient/ scopes: confined to the patient compartment', async (t) => {
   const conditionsOnly = await s.token({ scope: 'patient/Condition.rs', patient: 'pa' });
   t.same(ids((await s.as(conditionsOnly, 'GET', `${B}/Patient/pa/*`)).body), ['Condition/ca1', 'Condition/ca2'], 'Patient/pa/* shows only the types the scopes allow');
   t.equal((await s.as(conditionsOnly, 'GET', `${B}/Patient/pa/*?_type=Patient`)).status, 403, '_type naming a type the scopes do not allow is refused');
+  // POST [base]/_search: the form's _type is checked as the URL's is (the body is parsed after the request is classified).
+  const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+  t.equal((await s.as(conditionsOnly, 'GET', `${B}?_type=Patient`)).status, 403, 'system search: a _type the scopes do not allow is refused');
+  const formType = await s.as(conditionsOnly, 'POST', `${B}/_search`, '_type=Patient', FORM);
+  t.equal(formType.status, 403, 'and so it is in a POST _search form');
+  t.match(formType.body.issue[0].diagnostics, /needs 's' on Patient/);
+  const formOwn = await s.as(pa, 'POST', `${B}/_search`, '_type=Condition,Patient', FORM);
+  t.equal(formOwn.status, 200);
+  t.same(ids(formOwn.body), ['Condition/ca1', 'Condition/ca2', 'Patient/pa'], 'POST _search: own data only, as GET');
 
   const hist = await s.as(pa, 'GET', `${B}/Condition/_history`);
   t.ok(hist.body.entry.length > 0);

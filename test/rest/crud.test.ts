@@ -1,5 +1,7 @@
 import t from 'tap';
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { request } from 'undici';
 import { fhir, startServer } from '../helpers/server.js';
 
 t.test('create, read, vread, update, delete, history', async (t) => {
@@ -341,19 +343,24 @@ t.test('requests refused before routing (bad HTTP, bad URL, headers too large, s
         resolve({ status: Number(head.split(' ')[1]), type: /content-type: ([^\r]*)/i.exec(head)?.[1] ?? '', body: JSON.parse(body) });
       });
     });
-  const cases: Array<[string, Buffer | string, number, string]> = [
-    ['a raw non-ASCII byte in the URL', Buffer.concat([Buffer.from('GET /fhir/Patient?name='), Buffer.from([0xc3, 0xa9]), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]), 400, 'structure'],
-    ['a malformed request line', 'GET\r\n\r\n', 400, 'structure'],
-    ['headers over the limit', `GET /fhir/metadata HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\nConnection: close\r\n\r\n`, 431, 'too-costly'],
-    ['a bad percent-escape in the path', 'GET /fhir/Patient/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'invalid'],
+  const cases: Array<[string, Buffer | string, number, string, RegExp]> = [
+    ['a raw non-ASCII byte in the URL', Buffer.concat([Buffer.from('GET /fhir/Patient?name='), Buffer.from([0xc3, 0xa9]), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]), 400, 'structure', /the URL has a character a URL may not \(a raw non-ASCII byte/],
+    ['a malformed request line', 'GET\r\n\r\n', 400, 'structure', /request line is malformed/],
+    ['an unknown method', 'FOO / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'structure', /unknown HTTP method 'FOO'$/],
+    ['a bad HTTP version', 'GET /fhir/metadata HTTP/9.9\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'structure', /valid HTTP version/],
+    ['a bad header name', 'GET /fhir/metadata HTTP/1.1\r\nHo st: x\r\nConnection: close\r\n\r\n', 400, 'structure', /header name or value/],
+    ['headers over the limit', `GET /fhir/metadata HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\nConnection: close\r\n\r\n`, 431, 'too-costly', /headers are larger/],
+    ['a bad percent-escape in the path', 'GET /fhir/Patient/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'invalid', /percent-encoded/],
   ];
-  for (const [name, bytes, status, code] of cases) {
+  for (const [name, bytes, status, code, says] of cases) {
     const r = await raw(bytes);
     t.equal(r.status, status, `${name}: status`);
     t.match(r.type, /^application\/fhir\+json/, `${name}: FHIR JSON`);
     t.equal(r.body.resourceType, 'OperationOutcome', `${name}: OperationOutcome`);
     t.equal(r.body.issue[0].code, code, `${name}: issue code`);
+    t.match(r.body.issue[0].diagnostics, says, `${name}: says what is wrong`);
   }
+  t.notMatch((await raw('FOO / HTTP/1.1\r\nHost: x\r\n\r\n')).body.issue[0].diagnostics, /non-ASCII/, 'an unknown method is not blamed on the URL');
   // While closing, an in-flight write finishes and what arrives after it is a 503 OperationOutcome.
   const app = srv.built.app;
   const entry = Array.from({ length: 2000 }, () => ({ resource: { resourceType: 'Basic', code: { text: 'x' } }, request: { method: 'POST', url: 'Basic' } }));
@@ -424,6 +431,27 @@ t.test('refused writes say which part of the request is wrong, and write nothing
   refused(await fhir('PUT', `${B}/Patient?identifier=x`, { resourceType: 'Patient', id: 7 }), 400, /id must be a JSON string/, 'numeric id on a conditional update');
   t.equal((await fhir('GET', `${B}/Patient/5`)).status, 404, 'nothing written');
 
+  // A form is a _search body only.
+  const form = refused(await fhir('POST', `${B}/Patient`, 'resourceType=Patient', { 'content-type': 'application/x-www-form-urlencoded' }), 415, /does not take a form body \(only _search does\)/, 'create with a form');
+  t.equal(form?.code, 'not-supported');
+  refused(await fhir('PUT', `${B}/Patient/p1`, 'gender=female', { 'content-type': 'application/x-www-form-urlencoded' }), 415, /form body/, 'update with a form');
+  t.equal((await fhir('POST', `${B}/Patient/p1/_history`, 'a=b', { 'content-type': 'application/x-www-form-urlencoded' })).status, 405, 'a path with no POST still answers 405');
+  const bare = async (method: string, url: string, body: string | Buffer, headers: Record<string, string> = {}) => {
+    const res = await request(url, { method: method as 'POST', headers, body });
+    return { status: res.statusCode, headers: res.headers, body: JSON.parse(await res.body.text()), text: '' };
+  };
+  refused(await bare('POST', `${B}/Patient/_search`, 'gender=male'), 415, /^The body has no Content-Type: POST _search takes an application\/x-www-form-urlencoded body$/, '_search without a Content-Type');
+  refused(await fhir('POST', `${B}/Patient/_search`, { gender: 'male' }), 415, /application\/x-www-form-urlencoded/, '_search with JSON');
+  refused(await fhir('POST', `${B}/Patient`, '{}', { 'content-type': 'text/plain' }), 415, /^Content-Type 'text\/plain' is not supported: send application\/fhir\+json/, 'create as text/plain');
+
+  // Content codings are not decoded: refused before the body is read.
+  const gz = gzipSync(JSON.stringify({ resourceType: 'Patient', gender: 'female' }));
+  const coded = await bare('POST', `${B}/Patient`, gz, { 'content-type': 'application/fhir+json', 'content-encoding': 'gzip' });
+  refused(coded, 415, /^Content-Encoding 'gzip' is not supported: send the body unencoded$/, 'gzip body');
+  t.equal(coded.headers['accept-encoding'], 'identity', 'Accept-Encoding says what is accepted (RFC 9110 15.5.16)');
+  refused(await fhir('PUT', `${B}/Patient/p1`, { resourceType: 'Patient', id: 'p1' }, { 'content-encoding': 'br' }), 415, /'br'/, 'br on an update');
+  t.equal((await fhir('PUT', `${B}/Patient/p1`, { resourceType: 'Patient', id: 'p1', gender: 'male', name: [{ family: 'Alpha' }] }, { 'content-encoding': 'identity' })).status, 200, 'identity is no coding');
+  t.equal((await fhir('GET', `${B}/Patient/p1`, undefined, { 'content-encoding': 'gzip' })).status, 200, 'a coding with no body is not looked at');
 
   // If-Match: the version is read as digits, never rounded.
   const huge = refused(await fhir('PUT', `${B}/Patient/p1`, { resourceType: 'Patient', id: 'p1', gender: 'other' }, { 'if-match': 'W/"99999999999999999999999"' }), 412,

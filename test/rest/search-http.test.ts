@@ -111,3 +111,41 @@ t.test('search over HTTP', { skip: !dir && 'shared data absent' }, async (t) => 
   t.equal((await fhir('PUT', `${B}/List/http-list`, list)).status, 201);
   t.same(matchIds((await fhir('GET', `${B}/Observation?_list=http-list`)).body), [`Observation/${obs[0].id}`, `Observation/${obs[1].id}`].sort());
 });
+
+t.test('POST [base]/_search is the system search with a form body (http.html#search)', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+  for (const [i, gender] of ['male', 'female', 'male'].entries()) {
+    t.equal((await fhir('PUT', `${B}/Patient/p${i}`, { resourceType: 'Patient', id: `p${i}`, gender, birthDate: `19${50 + i}-01-01` })).status, 201);
+  }
+  t.equal((await fhir('PUT', `${B}/Observation/o1`, { resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p0' } })).status, 201);
+  const entries = (b: Bundle) => (b.entry ?? []).map((e) => `${e.fullUrl} ${e.search?.mode}`).sort();
+  for (const q of ['_type=Patient&gender=male', '_type=Patient,Observation&_count=10', '_id=p1,o1', '_type=Patient&_include=*&_id=p0', '']) {
+    const got = await fhir('GET', `${B}?${q}`);
+    t.equal(got.status, 200, `GET ?${q}`);
+    const posted = await fhir('POST', `${B}/_search`, q, FORM);
+    t.equal(posted.status, 200, `POST _search ${q}`);
+    t.same(entries(posted.body), entries(got.body), `POST _search with '${q}' finds what GET does`);
+    t.equal(posted.body.total, got.body.total);
+    t.equal(posted.body.link[0].url, got.body.link[0].url, 'and links the search as the GET form');
+  }
+  const split = await fhir('POST', `${B}/_search?_type=Patient`, 'gender=male', FORM);
+  t.same(entries(split.body), entries((await fhir('GET', `${B}?_type=Patient&gender=male`)).body), 'URL and form parameters both apply');
+  t.equal(split.body.total, 2);
+  t.equal((await fhir('POST', `${B}/_search`, undefined, {})).body.total, 4, 'no body: every resource');
+  const json = await fhir('POST', `${B}/_search`, { _type: 'Patient' });
+  t.equal(json.status, 415, 'a JSON body is refused');
+  t.match(json.body.issue[0].diagnostics, /application\/x-www-form-urlencoded/);
+  const bad = await fhir('POST', `${B}/_search`, '_type=Nonsense', FORM);
+  t.equal(bad.status, 400, 'a form _type is checked as a URL _type is');
+  t.equal(bad.body.resourceType, 'OperationOutcome');
+
+  // A value that is neither prefix nor date is a bad date, not an unknown prefix.
+  const garbage = await fhir('GET', `${B}/Patient?birthdate=garbage`);
+  t.equal(garbage.status, 400);
+  t.equal(garbage.body.resourceType, 'OperationOutcome');
+  t.match(garbage.body.issue[0].diagnostics, /^Invalid date 'garbage' in parameter 'birthdate'/);
+  t.notMatch(garbage.body.issue[0].diagnostics, /prefix 'ga'/);
+});
