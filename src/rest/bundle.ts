@@ -15,6 +15,7 @@ import type { RestResult } from './result.js';
 import type { Services } from './services.js';
 import { conditionalDeleteIn, conditionalUpdateIn, conditionalUpdateTarget, createIn, deleteIn, ifNoneExistMatch, updateIn, type WriteOutcome } from './write-ops.js';
 import { sameContent } from './same-content.js';
+import { applyJsonPatch } from './json-patch.js';
 import { liveOrThrow } from './interactions.js';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -305,13 +306,7 @@ function assertDistinctTargets(writes: Planned[]): void {
 async function patchIn(tx: StoreTx, noValidate: Services, s: Services, p: Planned): Promise<WriteOutcome> {
   const current = liveOrThrow(await tx.read(p.type, p.id!), p.type, p.id!);
   if (p.ifMatch !== undefined && p.ifMatch !== current.vid) throw preconditionFailed(`ifMatch: ${p.type}/${p.id} is at version ${current.vid}`);
-  let patched: Resource;
-  try {
-    patched = jsonPatch.applyPatch(current.resource!, p.patch!, true, false).newDocument as Resource;
-  } catch (e) {
-    throw FhirError.of(422, 'processing', `The patch could not be applied: ${(e as Error).message.split('\n')[0]}`);
-  }
-  if (patched.resourceType !== p.type || patched.id !== p.id) throw FhirError.of(422, 'processing', 'A patch may not change the resourceType or id');
+  const patched = applyJsonPatch(current.resource!, p.patch!);
   if (sameContent(patched, current.resource!)) return { status: 200, version: current, changed: false };
   // Validated here (not before the lock) because the result depends on the current version.
   const prepared = prepare(s.config.validate ? s : noValidate, patched, `Bundle.entry[${p.index}].resource`);
