@@ -31,6 +31,8 @@ interface RequestInfo {
   interaction: Interaction;
   /** The request's query, parsed once (limits and the audit event read it). */
   query: URLSearchParams;
+  /** A POST _search's form parameters: limits and the audit event read them with the query. */
+  form?: URLSearchParams;
   /** transaction or batch, once the body is known. */
   code?: string;
   /** Interactions of the transaction/batch entries. */
@@ -158,8 +160,9 @@ export async function setupSecurity(config: Config, search: SearchService, resou
   function limits(req: FastifyRequest): void {
     const depth = jsonDepth(req.body, a.maxJsonDepth);
     if (depth > a.maxJsonDepth) throw badRequest(`The JSON body is nested deeper than ${a.maxJsonDepth} levels (MAX_JSON_DEPTH)`, 'too-costly');
-    const q = infos.get(req)?.query;
-    if (!q) return;
+    const info = infos.get(req);
+    if (!info) return;
+    const q = info.form ? new URLSearchParams([...info.query, ...info.form]) : info.query;
     const count = q.get('_count');
     if (count !== null && /^\d+$/.test(count) && Number(count) > a.maxCount) throw badRequest(`_count ${count} is more than this server returns per page (${a.maxCount}, MAX_COUNT)`, 'too-costly');
     let includes = 0;
@@ -263,8 +266,10 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         let ctx: AuthContext | undefined;
         let info: RequestInfo | undefined;
         try {
-          limits(req);
           info = infos.get(req);
+          // A search's form is its query too (never the token endpoint's form, which holds credentials).
+          if (info && info.interaction.code.startsWith('search-') && req.body instanceof URLSearchParams) info.form = req.body;
+          limits(req);
           if (!info) return done();
           info.entries = bundleEntries(req, info);
           // POST [base]/_search: _type in the form names the types as in the URL (the body is parsed only now).
@@ -301,7 +306,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
             status: reply.statusCode,
             ctx: info.holder?.ctx,
             tokenClient: (req as { authClientId?: string }).authClientId,
-            query: info.query,
+            query: info.form ? new URLSearchParams([...info.query, ...info.form]) : info.query,
             requestId: req.id,
             sourceAddress: req.ip,
             baseUrl: config.baseUrl,

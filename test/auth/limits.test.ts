@@ -26,6 +26,9 @@ t.test('JSON depth, _count and _include caps: clear 400s', async (t) => {
   t.equal(count.status, 400);
   t.equal(count.body.issue[0].code, 'too-costly');
   t.equal((await fhir('GET', `${srv.base}/Patient?_count=1000`)).status, 200, '_count at the cap');
+  const form = await fhir('POST', `${srv.base}/Patient/_search`, '_count=5000', { 'content-type': 'application/x-www-form-urlencoded' });
+  t.equal(form.status, 400, 'a POST _search form is held to the same caps');
+  t.equal(form.body.issue[0].code, 'too-costly');
   const inc = new URLSearchParams(Array.from({ length: 11 }, () => ['_include', 'Condition:subject'] as [string, string]));
   const many = await fhir('GET', `${srv.base}/Condition?${inc}`);
   t.equal(many.status, 400);
