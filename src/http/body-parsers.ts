@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { badRequest, FhirError } from '../fhir/errors.js';
 import { FHIR_VERSION, otherFhirVersion } from '../fhir/fhir-version.js';
 import { bodyText } from './body-encoding.js';
+import { hasDuplicateKeys } from './duplicate-keys.js';
 
 type Done = (err: Error | null, value?: unknown) => void;
 type Req = { headers: Record<string, string | string[] | undefined> };
@@ -23,11 +24,15 @@ export function registerBodyParsers(app: FastifyInstance): void {
       return done(e as Error);
     }
     if (text.length === 0) return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch (e) {
-      done(badRequest(`The body is not valid JSON: ${(e as Error).message}`, 'structure'));
+      return done(badRequest(`The body is not valid JSON: ${(e as Error).message}`, 'structure'));
     }
+    // RFC 8259 leaves repeated names to the parser; FHIR JSON has each property once, and which value was meant is unknown.
+    if (hasDuplicateKeys(text, parsed)) return done(badRequest('The body repeats a property name within one JSON object: each property may appear once', 'structure'));
+    done(null, parsed);
   };
   app.addContentTypeParser(['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json'], { parseAs: 'buffer' }, json);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (req, body, done) => {
