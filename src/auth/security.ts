@@ -20,7 +20,7 @@ import { classify, splitFhirUrl, type Interaction } from './interactions.js';
 import { queryOf } from '../http/request-query.js';
 import { checkedParameters } from '../operations/parameters-shape.js';
 import { Policies } from './policies.js';
-import { forbidden, USER_UNRESOLVED } from './policy.js';
+import { forbidden, USER_UNRESOLVED, type AccessPolicy } from './policy.js';
 import { smartConfiguration } from './smart-configuration.js';
 import { authEnabled, authUrls } from './urls.js';
 import { loadSigningKey } from './signing-key.js';
@@ -37,6 +37,8 @@ interface RequestInfo {
   code?: string;
   /** Interactions of the transaction/batch entries. */
   entries?: Interaction[];
+  /** The entry index of each of `entries` (entries without a method and url have none). */
+  entryIndex?: number[];
   holder?: RequestAuth;
   timer?: NodeJS.Timeout;
 }
@@ -114,35 +116,58 @@ export async function setupSecurity(config: Config, search: SearchService, resou
     if (body?.resourceType !== 'Bundle' || (body.type !== 'transaction' && body.type !== 'batch')) return [];
     info.code = body.type;
     const out: Interaction[] = [];
-    for (const e of Array.isArray(body.entry) ? body.entry : []) {
+    info.entryIndex = [];
+    (Array.isArray(body.entry) ? body.entry : []).forEach((e, index) => {
       const method = e?.request?.method;
       const url = e?.request?.url;
-      if (typeof method !== 'string' || typeof url !== 'string') continue;
+      if (typeof method !== 'string' || typeof url !== 'string') return;
       const rel = url.startsWith(config.baseUrl + '/') ? url.slice(config.baseUrl.length) : url;
       const parsed = splitFhirUrl(rel);
-      if (parsed) out.push(classify(method, parsed.parts, parsed.query));
-    }
+      if (!parsed) return;
+      out.push(classify(method, parsed.parts, parsed.query));
+      info.entryIndex!.push(index);
+    });
     return out;
+  }
+
+  /**
+   * A refusal of the request's entries: a transaction is refused whole; a batch's entries are
+   * independent (http.html#transaction), so each refused one is answered alone, in its
+   * response entry, and the rest run.
+   */
+  function refuseEntries(req: FastifyRequest, info: RequestInfo, refusalOf: (i: Interaction) => FhirError | undefined): void {
+    const entries = info.entries ?? [];
+    entries.forEach((i, k) => {
+      const refusal = refusalOf(i);
+      if (!refusal) return;
+      if (info.code !== 'batch') throw refusal;
+      (req.entryRefusals ??= new Map()).set(info.entryIndex![k], refusal);
+    });
+  }
+
+  /** Why the token may not do `i`, or undefined when it may. */
+  function refusalOf(req: FastifyRequest, policy: AccessPolicy, ctx: AuthContext, i: Interaction): FhirError | undefined {
+    for (const n of i.needs) {
+      const ok = n.type === '*' ? ctx.grants.some((g) => g.perms.has(n.perm)) : policy.allows(n.type, n.perm);
+      if (!ok && policy.userUnresolved) return forbidden(USER_UNRESOLVED);
+      if (!ok && ctx.patientScopesUnused) return forbidden(`The access token's patient/ scopes need a 'patient' claim (the launch context): without one they grant nothing`);
+      if (!ok) return forbidden(`The access token's scopes do not allow this ${i.code} (needs '${n.perm}' on ${n.type === '*' ? 'some type' : n.type}, e.g. system/${n.type}.${n.perm})`);
+    }
+    const targets: string[] = [];
+    if (i.type === 'Patient' && i.id && !i.id.startsWith('$')) targets.push(i.id);
+    if (i.compartment?.type === 'Patient') targets.push(i.compartment.id);
+    // Only the CCM operations take `patient` (a Parameters/$validate body is a resource to validate).
+    if (i.operation?.startsWith('ccm-')) targets.push(...operationPatients(req));
+    const other = targets.find((t) => !policy.patientTargetAllowed(t));
+    if (other !== undefined) return forbidden(ctx.patient ? `The access token is limited to patient ${ctx.patient}` : `Patient/${other} is not among the patients the access token's user cares for`);
+    return undefined;
   }
 
   async function enforce(req: FastifyRequest, info: RequestInfo, ctx: AuthContext): Promise<void> {
     const policy = await policies.for(ctx);
-    const interactions: Interaction[] = [info.interaction, ...(info.entries ?? [])];
-    for (const i of interactions) {
-      for (const n of i.needs) {
-        const ok = n.type === '*' ? ctx.grants.some((g) => g.perms.has(n.perm)) : policy.allows(n.type, n.perm);
-        if (!ok && policy.userUnresolved) throw forbidden(USER_UNRESOLVED);
-        if (!ok && ctx.patientScopesUnused) throw forbidden(`The access token's patient/ scopes need a 'patient' claim (the launch context): without one they grant nothing`);
-        if (!ok) throw forbidden(`The access token's scopes do not allow this ${i.code} (needs '${n.perm}' on ${n.type === '*' ? 'some type' : n.type}, e.g. system/${n.type}.${n.perm})`);
-      }
-      const targets: string[] = [];
-      if (i.type === 'Patient' && i.id && !i.id.startsWith('$')) targets.push(i.id);
-      if (i.compartment?.type === 'Patient') targets.push(i.compartment.id);
-      // Only the CCM operations take `patient` (a Parameters/$validate body is a resource to validate).
-      if (i.operation?.startsWith('ccm-')) targets.push(...operationPatients(req));
-      const other = targets.find((t) => !policy.patientTargetAllowed(t));
-      if (other !== undefined) throw forbidden(ctx.patient ? `The access token is limited to patient ${ctx.patient}` : `Patient/${other} is not among the patients the access token's user cares for`);
-    }
+    const top = refusalOf(req, policy, ctx, info.interaction);
+    if (top) throw top;
+    refuseEntries(req, info, (i) => refusalOf(req, policy, ctx, i));
     // A search on a type the token sees only through one query-restricted scope gets that restriction.
     const i = info.interaction;
     if (i.code === 'search-type' && i.type && !i.compartment) {
@@ -276,7 +301,11 @@ export async function setupSecurity(config: Config, search: SearchService, resou
           if (info.interaction.code === 'search-system' && req.body instanceof URLSearchParams) {
             info.interaction = classify('GET', [], new URLSearchParams([...info.query, ...req.body]));
           }
-          if (audit) refuseAuditWrites([info.interaction, ...info.entries]);
+          if (audit) {
+            const refusal = auditWriteRefusal(info.interaction);
+            if (refusal) throw refusal;
+            refuseEntries(req, info, auditWriteRefusal);
+          }
           ctx = info.holder?.ctx;
         } catch (e) {
           return done(e as Error);
@@ -337,9 +366,15 @@ export async function setupSecurity(config: Config, search: SearchService, resou
 const WRITES = new Set(['create', 'update', 'patch', 'delete']);
 
 /** While the audit trail is on, AuditEvents are the trail's, written by the server alone: no client writes them (directly or in a bundle). */
-function refuseAuditWrites(interactions: readonly Interaction[]): void {
-  if (interactions.some((i) => i.type === 'AuditEvent' && WRITES.has(i.code))) {
-    throw FhirError.of(405, 'not-supported', 'AuditEvent is the audit trail, written by the server only: it cannot be created, changed or deleted');
+function auditWriteRefusal(i: Interaction): FhirError | undefined {
+  if (i.type !== 'AuditEvent' || !WRITES.has(i.code)) return undefined;
+  return FhirError.of(405, 'not-supported', 'AuditEvent is the audit trail, written by the server only: it cannot be created, changed or deleted');
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Batch entries the access checks refused, by entry index: each is answered alone (rest/bundle.ts). */
+    entryRefusals?: Map<number, FhirError>;
   }
 }
 

@@ -101,7 +101,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
 
   // System level: transaction/batch, history, search.
   app.post('/fhir', async (req: Req, reply) => {
-    const r = await processBundle(s, req.body, { representation: parsePrefer(req).return === 'representation', get: internalGet });
+    const r = await processBundle(s, req.body, { representation: parsePrefer(req).return === 'representation', get: internalGet, refused: req.entryRefusals });
     return send(req, reply, r, 'other');
   });
   app.get('/fhir', async (req: Req, reply) => {

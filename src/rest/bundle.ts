@@ -46,6 +46,8 @@ interface Planned {
 const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
 
 export interface BundleOptions {
+  /** Batch entries the access checks refused (by index): each is answered with its error, the others run. */
+  refused?: ReadonlyMap<number, FhirError>;
   /** Include the resulting resources in the response entries (Prefer: return=representation). */
   representation: boolean;
   /** A GET entry is executed by the same code as a GET request; passed in so this layer stays below HTTP. */
@@ -343,6 +345,8 @@ async function batch(s: Services, entries: BundleEntry[], opts: BundleOptions): 
   for (let i = 0; i < entries.length; i++) {
     let p: Planned | undefined;
     try {
+      const refusal = opts.refused?.get(i);
+      if (refusal) throw refusal;
       p = planEntry(s, entries[i], i);
       if (p.method === 'GET' || p.method === 'HEAD') {
         p.response = await getEntry(p, opts);

@@ -176,6 +176,15 @@ t.test('AuditEvent belongs to the trail: no client writes, POST _search, Capabil
   t.equal((await s.as(admin, 'PUT', `${s.base}/AuditEvent/forged`, forged)).status, 405, 'update refused');
   const tx = await s.as(admin, 'POST', s.base, { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: forged, request: { method: 'PUT', url: 'AuditEvent/forged' } }] });
   t.equal(tx.status, 405, 'a transaction entry writing an AuditEvent refused');
+  // A batch's entries are independent: the AuditEvent entry is refused alone, the others run.
+  const batch = await s.as(admin, 'POST', s.base, { resourceType: 'Bundle', type: 'batch', entry: [
+    { resource: forged, request: { method: 'PUT', url: 'AuditEvent/forged' } },
+    { resource: { resourceType: 'Basic', code: { text: 'beside a forged AuditEvent' } }, request: { method: 'POST', url: 'Basic' } },
+  ] });
+  t.equal(batch.status, 200, 'a batch with an AuditEvent write is answered entry by entry');
+  t.equal(batch.body.entry[0].response.status, '405');
+  t.equal(batch.body.entry[0].response.outcome.issue[0].code, 'not-supported');
+  t.equal(batch.body.entry[1].response.status, '201 Created', 'the other entry ran');
   t.equal((await s.as(admin, 'GET', `${s.base}/AuditEvent/forged`)).status, 404, 'nothing was written');
   const viaPost = await fhir('POST', `${s.base}/AuditEvent/_search`, 'subtype=read&_count=1', { authorization: `Bearer ${admin}`, 'content-type': 'application/x-www-form-urlencoded' });
   t.equal(viaPost.status, 200, 'POST _search');

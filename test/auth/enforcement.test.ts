@@ -84,8 +84,15 @@ t.test('scopes v1 and v2: each interaction needs its permission', async (t) => {
   const inc = await s.as(rs, 'GET', `${B}/Condition?_include=Condition:subject`);
   t.equal(inc.status, 200);
   t.same(ids(inc.body).filter((x) => x.startsWith('Patient/')), [], '_include leaves out types the token cannot read');
-  const batch = await s.as(rs, 'POST', B, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient/pa' } }] });
-  t.equal(batch.status, 403, 'a batch entry outside the scopes is refused');
+  // A batch's entries are independent (http.html#transaction): one outside the scopes is refused alone.
+  const batch = await s.as(rs, 'POST', B, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Patient/pa' } }, { request: { method: 'GET', url: 'Condition/ca1' } }] });
+  t.equal(batch.status, 200);
+  t.equal(batch.body.entry[0].response.status, '403', 'a batch entry outside the scopes is refused');
+  t.equal(batch.body.entry[0].response.outcome.issue[0].code, 'forbidden');
+  t.match(batch.body.entry[0].response.outcome.issue[0].diagnostics, /Bundle\.entry\[0\].*scopes do not allow/);
+  t.equal(batch.body.entry[1].response.status, '200', 'the entry inside them runs');
+  const tx = await s.as(rs, 'POST', B, { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'GET', url: 'Patient/pa' } }, { request: { method: 'GET', url: 'Condition/ca1' } }] });
+  t.equal(tx.status, 403, 'a transaction with such an entry is refused whole');
 });
 
 t.test('patient/ scopes: confined to the patient compartment', async (t) => {

