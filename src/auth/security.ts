@@ -43,6 +43,9 @@ interface RequestInfo {
   timer?: NodeJS.Timeout;
 }
 
+/** The request's parameters: its query, then a POST _search's form. */
+const searchParams = (info: RequestInfo) => (info.form ? new URLSearchParams([...info.query, ...info.form]) : info.query);
+
 export { authEnabled, authUrls };
 
 export interface Security {
@@ -187,7 +190,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
     if (depth > a.maxJsonDepth) throw badRequest(`The JSON body is nested deeper than ${a.maxJsonDepth} levels (MAX_JSON_DEPTH)`, 'too-costly');
     const info = infos.get(req);
     if (!info) return;
-    const q = info.form ? new URLSearchParams([...info.query, ...info.form]) : info.query;
+    const q = searchParams(info);
     const count = q.get('_count');
     if (count !== null && /^\d+$/.test(count) && Number(count) > a.maxCount) throw badRequest(`_count ${count} is more than this server returns per page (${a.maxCount}, MAX_COUNT)`, 'too-costly');
     let includes = 0;
@@ -298,9 +301,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
           if (!info) return done();
           info.entries = bundleEntries(req, info);
           // POST [base]/_search: _type in the form names the types as in the URL (the body is parsed only now).
-          if (info.interaction.code === 'search-system' && req.body instanceof URLSearchParams) {
-            info.interaction = classify('GET', [], new URLSearchParams([...info.query, ...req.body]));
-          }
+          if (info.interaction.code === 'search-system' && info.form) info.interaction = classify('GET', [], searchParams(info));
           if (audit) {
             const refusal = auditWriteRefusal(info.interaction);
             if (refusal) throw refusal;
@@ -335,7 +336,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
             status: reply.statusCode,
             ctx: info.holder?.ctx,
             tokenClient: (req as { authClientId?: string }).authClientId,
-            query: info.form ? new URLSearchParams([...info.query, ...info.form]) : info.query,
+            query: searchParams(info),
             requestId: req.id,
             sourceAddress: req.ip,
             baseUrl: config.baseUrl,
