@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Bundle } from 'fhir/r4.js';
 import type { AuthContext } from '../auth/context.js';
 import { FhirError, notFound } from '../fhir/errors.js';
-import { FORM_BODY_ONLY } from '../http/body-parsers.js';
+import { formOf } from '../http/body-parsers.js';
 import type { Services } from '../rest/services.js';
 import type { AuditSink } from './audit-log.js';
 import { auditKeys, parseAuditQuery } from './audit-query.js';
@@ -42,10 +42,7 @@ export function registerAuditRoutes(app: FastifyInstance, s: Services, log: Audi
   const searchRoute = async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
     const confined = await check(req, 's');
     const q = new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
-    if (req.method === 'POST') {
-      if (req.body !== undefined && !(req.body instanceof URLSearchParams)) throw FhirError.of(415, 'not-supported', FORM_BODY_ONLY);
-      for (const [k, v] of req.body ?? []) q.append(k, v);
-    }
+    if (req.method === 'POST') for (const [k, v] of formOf(req)) q.append(k, v);
     const query = parseAuditQuery(q, opts.maxCount);
     if (confined) query.patient.push(confined);
     const page = await log.search(query);

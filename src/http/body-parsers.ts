@@ -58,6 +58,13 @@ export function registerBodyParsers(app: FastifyInstance): void {
 /** The 415 text for a body a form-taking route cannot read. */
 export const FORM_BODY_ONLY = 'POST _search takes an application/x-www-form-urlencoded body';
 
+/** The form body of a POST _search (none: no parameters). */
+export function formOf(req: { body?: unknown }): URLSearchParams {
+  if (req.body === undefined) return new URLSearchParams();
+  if (!(req.body instanceof URLSearchParams)) throw FhirError.of(415, 'not-supported', FORM_BODY_ONLY);
+  return req.body;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route takes an application/x-www-form-urlencoded body (_search, the token endpoint). */

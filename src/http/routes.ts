@@ -10,7 +10,7 @@ import * as rest from '../rest/interactions.js';
 import { FORMAT_PARAMS } from '../rest/query-params.js';
 import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
-import { FORM_BODY_ONLY } from './body-parsers.js';
+import { formOf } from './body-parsers.js';
 import { parsePrefer } from './prefer.js';
 import { ElementFilter } from '../search/summary.js';
 import { sendResult } from './render.js';
@@ -183,13 +183,6 @@ function operationsOnly(last: string, refusal: (params: Record<string, string>) 
       done(params[last].startsWith('$') ? undefined : FhirError.of(405, 'not-supported', refusal(params)));
     },
   };
-}
-
-/** The form body of a POST _search (none: no parameters). */
-function formOf(req: FastifyRequest): URLSearchParams {
-  if (req.body === undefined) return new URLSearchParams();
-  if (!(req.body instanceof URLSearchParams)) throw FhirError.of(415, 'not-supported', FORM_BODY_ONLY);
-  return req.body;
 }
 
 /** If-None-Match / If-Modified-Since on read (http.html#cread). */
