@@ -4,7 +4,7 @@ import jsonPatch from 'fast-json-patch';
 import { badRequest, FhirError, gone, notFound, outcomeOf, preconditionFailed } from '../fhir/errors.js';
 import { Query } from 'mingo';
 import type { StoredVersion, StoreTx } from '../store/port.js';
-import { assertId, assertKnownType, assertResourceBody } from './checks.js';
+import { assertId, assertKnownType, assertResourceBody, assertVersionId } from './checks.js';
 import { etagOf, notModified, parseVersionTag } from './etag.js';
 import { prepare, type Prepared } from './prepare.js';
 import { rerootIssues } from '../validation/validator.js';
@@ -279,7 +279,16 @@ async function assertReadable(s: Services, tx: StoreTx, url: string): Promise<vo
   if (parts.length === 2 || (parts.length === 4 && parts[2] === '_history')) {
     const v = await tx.read(parts[0], parts[1]);
     if (!v) throw notFound(`${parts[0]}/${parts[1]} is not known`);
-    if (v.deleted && parts.length === 2) throw gone(`${parts[0]}/${parts[1]} was deleted (version ${v.vid})`);
+    if (parts.length === 2) {
+      if (v.deleted) throw gone(`${parts[0]}/${parts[1]} was deleted (version ${v.vid})`);
+      return;
+    }
+    // A vread: the version as the transaction sees it when it is the latest; an earlier one is
+    // committed history, which no transaction changes.
+    const vid = assertVersionId(parts[3]);
+    const version = vid === v.vid ? v : vid < v.vid ? await s.store.readVersion(parts[0], parts[1], vid) : undefined;
+    if (!version) throw notFound(`${parts[0]}/${parts[1]}/_history/${parts[3]} does not exist`);
+    if (version.deleted) throw gone(`${parts[0]}/${parts[1]} version ${vid} is a deletion`);
   }
 }
 

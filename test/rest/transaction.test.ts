@@ -79,6 +79,10 @@ t.test('transaction: one bad entry leaves nothing behind', async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
   const B = srv.base;
+  // Patient/vr: version 2 is a deletion, 3 the latest.
+  await fhir('PUT', `${B}/Patient/vr`, { resourceType: 'Patient', id: 'vr' });
+  await fhir('DELETE', `${B}/Patient/vr`);
+  await fhir('PUT', `${B}/Patient/vr`, { resourceType: 'Patient', id: 'vr', active: true });
   const before = (await fhir('GET', `${B}/_history`)).body.total;
   const bad = {
     resourceType: 'Bundle',
@@ -113,6 +117,8 @@ t.test('transaction: one bad entry leaves nothing behind', async (t) => {
   const failing: Array<[string, unknown, number, string]> = [
     ['a read of nothing', { request: { method: 'GET', url: 'Patient/does-not-exist' } }, 404, 'not-found'],
     ['a vread of nothing', { request: { method: 'GET', url: 'Patient/does-not-exist/_history/1' } }, 404, 'not-found'],
+    ['a vread past the latest version', { request: { method: 'GET', url: 'Patient/vr/_history/4' } }, 404, 'not-found'],
+    ['a vread of a deletion', { request: { method: 'GET', url: 'Patient/vr/_history/2' } }, 410, 'deleted'],
     ['a read with a bad id', { request: { method: 'GET', url: 'Patient/bad_id!' } }, 400, 'value'],
     ['a search with an unknown parameter', { request: { method: 'GET', url: 'Patient?nonsense=1' } }, 400, 'not-supported'],
     ['a read of an unknown type', { request: { method: 'GET', url: 'Frobnicator/1' } }, 404, 'not-supported'],
@@ -135,6 +141,15 @@ t.test('transaction: one bad entry leaves nothing behind', async (t) => {
   ] });
   t.equal(ok.status, 200);
   t.equal(ok.body.entry[1].response.status, '200');
+  // Earlier versions that exist read as they are; the version the transaction writes reads too.
+  const vreads = await fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry: [
+    { resource: { resourceType: 'Patient', id: 'vr', active: false }, request: { method: 'PUT', url: 'Patient/vr' } },
+    { request: { method: 'GET', url: 'Patient/vr/_history/1' } },
+    { request: { method: 'GET', url: 'Patient/vr/_history/4' } },
+  ] });
+  t.equal(vreads.status, 200);
+  t.same(vreads.body.entry.slice(1).map((e: { response: { status: string } }) => e.response.status), ['200', '200']);
+  t.equal(vreads.body.entry[2].resource.active, false, 'the version this transaction wrote');
 });
 
 t.test('transaction: entries that touch the same resource fail it (http.html#trules)', await requires('transactions', 'the bundle is refused whole'), async (t) => {
