@@ -4,8 +4,11 @@ import { daysInMonth } from '../fhir/calendar.js';
 import { codeUnit, loneSurrogateAt } from './string-content.js';
 
 const REGEX_EXT = 'http://hl7.org/fhir/StructureDefinition/regex';
-/** FHIR caps every primitive value at 1 MB. */
-const MAX_PRIMITIVE_BYTES = 1024 * 1024;
+/**
+ * FHIR caps strings at 1 MB (datatypes.html#string), and so the types derived from string (code,
+ * id, markdown). base64Binary has "no specified upper limit": the body limit is ours.
+ */
+const MAX_STRING_BYTES = 1024 * 1024;
 
 export type JsonType = 'string' | 'number' | 'boolean';
 
@@ -50,6 +53,15 @@ function jsonTypeOf(sd: StructureDefinition, registry: DefinitionRegistry): Json
   return 'string';
 }
 
+/** string itself, or a specialisation of it (code, id, markdown). */
+function derivesFromString(sd: StructureDefinition, registry: DefinitionRegistry): boolean {
+  for (let cur: StructureDefinition | undefined = sd; cur?.kind === 'primitive-type'; ) {
+    if (cur.type === 'string') return true;
+    cur = cur.baseDefinition ? registry.structures.get(cur.baseDefinition) : undefined;
+  }
+  return false;
+}
+
 export function buildPrimitiveTypes(registry: DefinitionRegistry): Map<string, PrimitiveType> {
   const out = new Map<string, PrimitiveType>();
   for (const [name, sd] of registry.baseByType) {
@@ -59,6 +71,7 @@ export function buildPrimitiveTypes(registry: DefinitionRegistry): Map<string, P
     const regex = source ? new RegExp(`^(?:${source})$`) : undefined;
     const isInteger = jsonType === 'number' && !/System\.Decimal$/.test(valueElement(sd)?.type?.[0]?.code ?? '');
     const isDate = name === 'date' || name === 'dateTime' || name === 'instant';
+    const capped = derivesFromString(sd, registry);
     out.set(name, {
       name,
       jsonType,
@@ -74,7 +87,7 @@ export function buildPrimitiveTypes(registry: DefinitionRegistry): Map<string, P
         if (value.length === 0) return `A ${name} value cannot be empty`;
         const lone = loneSurrogateAt(value);
         if (lone >= 0) return `The ${name} value holds a lone surrogate (${codeUnit(value, lone)}) at character ${lone}: it is not a sequence of Unicode characters`;
-        if (value.length > MAX_PRIMITIVE_BYTES / 4 && Buffer.byteLength(value) > MAX_PRIMITIVE_BYTES)
+        if (capped && value.length > MAX_STRING_BYTES / 4 && Buffer.byteLength(value) > MAX_STRING_BYTES)
           return `The ${name} value is longer than the permitted maximum of 1 MB`;
         if (name === 'base64Binary') return validBase64(value) ? undefined : `Not a valid base64 value`;
         if (regex && !regex.test(value)) return `Not a valid ${name} format: '${truncate(value)}'`;

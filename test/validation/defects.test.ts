@@ -50,6 +50,9 @@ const cases: { name: string; resource: unknown; expect: string; code?: string }[
   { name: 'ref-1: local reference without contained resource', resource: { ...condition, subject: { reference: '#nothere' } }, expect: 'Condition.subject', code: 'invariant' },
   { name: 'bundle entry validated as its own type', resource: { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'urn:uuid:1', resource: { ...patient, birthDate: '1970-13-01' } }] }, expect: 'Bundle.entry[0].resource.birthDate' },
   { name: 'Parameters.parameter.resource validated', resource: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { ...patient, foo: true } }] }, expect: 'Parameters.parameter[0].resource.foo' },
+  { name: 'a string over 1 MB (datatypes.html#string)', resource: { ...patient, name: [{ family: 'x'.repeat(1024 * 1024 + 1) }] }, expect: 'Patient.name[0].family', code: 'value' },
+  { name: 'a markdown over 1 MB (derived from string)', resource: { ...condition, note: [{ text: 'é'.repeat(600 * 1024) }] }, expect: 'Condition.note[0].text', code: 'value' },
+  { name: 'an element id over 1 MB', resource: { ...patient, name: [{ id: 'x'.repeat(1024 * 1024 + 1), family: 'x' }] }, expect: 'Patient.name[0].id', code: 'value' },
   { name: 'narrative with script (txt-1)', resource: { ...patient, text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><script>x</script></div>' } }, expect: 'Patient.text.div', code: 'invariant' },
 ];
 
@@ -76,6 +79,13 @@ t.test('per-1: mixed precision that can be decided passes', async (t) => {
     const issues = validator.validate({ resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period });
     t.same(errorsAt(issues), [], JSON.stringify(period));
   }
+});
+
+t.test('base64Binary has no 1 MB cap (datatypes.html#base64Binary: "no specified upper limit")', async (t) => {
+  const data = Buffer.alloc(3 * 1024 * 1024, 7).toString('base64');
+  t.same(errorsAt(validator.validate({ resourceType: 'Binary', contentType: 'application/pdf', data })), []);
+  const doc = { resourceType: 'DocumentReference', status: 'current', content: [{ attachment: { contentType: 'application/pdf', data } }] };
+  t.same(errorsAt(validator.validate(doc)), []);
 });
 
 t.test('obs-6 and obs-7 pass on valid Observations', async (t) => {
