@@ -14,6 +14,7 @@ import { formOf } from './body-parsers.js';
 import { parsePrefer } from './prefer.js';
 import { ElementFilter } from '../search/summary.js';
 import { sendResult } from './render.js';
+import { responseFormat } from './format.js';
 import { queryOf } from './request-query.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string> }>;
@@ -48,6 +49,17 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
   const elements = new ElementFilter(s.definitions.resourceDefinitions);
   const send = (req: FastifyRequest, reply: FastifyReply, r: RestResult, kind: 'read' | 'write' | 'other') => sendResult(req, reply, r, elements, kind);
   const opByName = new Map(operations.map((o) => [o.name, o]));
+  // A request that may write is refused before it runs when its answer's format cannot be served:
+  // a 406 after the commit would say it failed, and a retry would write it twice.
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || !req.url.startsWith('/fhir')) return done();
+    try {
+      responseFormat(req);
+      done();
+    } catch (e) {
+      done(e as Error);
+    }
+  });
 
   const search = async (req: Req, types: string[], params: Array<[string, string]>, path: string, compartment?: { type: string; id: string }) => {
     const bundle = await s.search.search(s.store, { types, params, path, compartment, lenient: parsePrefer(req).handling === 'lenient' });

@@ -250,6 +250,23 @@ t.test('Prefer, _format, _pretty, _summary, _elements, PATCH', async (t) => {
   t.equal((await fhir('GET', `${B}/Patient/${id}?_format=xml`)).status, 406);
   t.equal((await fhir('GET', `${B}/Patient/${id}`, undefined, { accept: 'application/fhir+xml' })).status, 406);
   t.equal((await fhir('GET', `${B}/Patient/${id}?_format=json`)).status, 200);
+  // A write whose answer cannot be served is refused before it runs, and writes nothing.
+  const total = async () => (await fhir('GET', `${B}/_history?_summary=count`)).body.total;
+  const before = await total();
+  const refusedWrites: Array<[string, string, object | undefined, Record<string, string>]> = [
+    ['POST', `${B}/Patient`, { resourceType: 'Patient' }, { accept: 'text/html' }],
+    ['POST', `${B}/Patient?_format=xml`, { resourceType: 'Patient' }, {}],
+    ['PUT', `${B}/Patient/${id}`, { resourceType: 'Patient', id, active: false }, { accept: 'application/fhir+xml' }],
+    ['DELETE', `${B}/Patient/${id}`, undefined, { accept: 'image/png' }],
+    ['POST', B, { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } }] }, { accept: 'application/xml' }],
+  ];
+  for (const [method, url, body, headers] of refusedWrites) {
+    const r = await fhir(method, url, body, headers);
+    t.equal(r.status, 406, `${method} ${url.slice(B.length) || '/'} with ${JSON.stringify(headers)}: 406`);
+    t.equal(r.body.resourceType, 'OperationOutcome');
+  }
+  t.equal(await total(), before, 'none of them wrote');
+  t.equal((await fhir('GET', `${B}/Patient/${id}`)).status, 200, 'the DELETE did not run');
   const pretty = await fhir('GET', `${B}/Patient/${id}?_pretty=true`);
   t.match(pretty.text, /\n  "resourceType"/);
   // The same query parameters on a search, and on a path no route serves.
