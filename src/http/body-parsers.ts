@@ -1,8 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest, FhirError } from '../fhir/errors.js';
 import { FHIR_VERSION, otherFhirVersion } from '../fhir/fhir-version.js';
 import { bodyText } from './body-encoding.js';
 import { hasDuplicateKeys } from './duplicate-keys.js';
+import { NativeContent, writesBinary } from './binary-native.js';
 
 type Done = (err: Error | null, value?: unknown) => void;
 type Req = { headers: Record<string, string | string[] | undefined> };
@@ -35,6 +36,12 @@ export function registerBodyParsers(app: FastifyInstance): void {
     done(null, parsed);
   };
   app.addContentTypeParser(['application/fhir+json', 'application/json', 'application/json-patch+json', 'text/json'], { parseAs: 'buffer' }, json);
+  // Any other type is the content of a Binary where one is created or updated (binary.html#rest), and refused elsewhere.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    const type = req.headers['content-type'];
+    if (!writesBinary(req) || !type) return done(unsupportedBody(req));
+    done(null, new NativeContent(type, body as Buffer));
+  });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (req, body, done) => {
     // Only routes that take a form get one (a form is no resource); a path no route serves answers 404/405 as usual.
     if (!req.routeOptions.config?.formBody && !req.is404) {
@@ -57,6 +64,16 @@ export function registerBodyParsers(app: FastifyInstance): void {
 
 /** The 415 text for a body a form-taking route cannot read. */
 export const FORM_BODY_ONLY = 'POST _search takes an application/x-www-form-urlencoded body';
+
+/** The 415 for a body this route cannot read, saying what it takes. */
+export function unsupportedBody(req: FastifyRequest): FhirError {
+  const ct = req.headers['content-type'];
+  const got = ct ? `Content-Type '${ct.slice(0, 60)}' is not supported` : 'The body has no Content-Type';
+  // The type to send is the one this route takes: a form for _search, content or FHIR JSON for a Binary, FHIR JSON elsewhere.
+  if (req.routeOptions.config?.formBody) return FhirError.of(415, 'not-supported', `${got}: ${FORM_BODY_ONLY}`);
+  if (writesBinary(req)) return FhirError.of(415, 'not-supported', `${got}: send the content with its Content-Type, or a Binary resource as application/fhir+json`);
+  return FhirError.of(415, 'not-supported', `${got}: send application/fhir+json (or application/json-patch+json for PATCH)`);
+}
 
 /** The form body of a POST _search (none: no parameters). */
 export function formOf(req: { body?: unknown }): URLSearchParams {

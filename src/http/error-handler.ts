@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FhirError } from '../fhir/errors.js';
 import { VersionConflict } from '../store/port.js';
-import { FORM_BODY_ONLY } from './body-parsers.js';
+import { unsupportedBody } from './body-parsers.js';
 import { responseFormat } from './format.js';
 
 declare module 'fastify' {
@@ -127,12 +127,7 @@ function toFhirError(err: FastifyError | Error, req: FastifyRequest): FhirError 
   const code = (err as FastifyError).code;
   const status = (err as FastifyError).statusCode;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return FhirError.of(413, 'too-costly', 'The request body is larger than this server accepts (BODY_LIMIT_BYTES)');
-  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    const ct = req.headers['content-type'];
-    const got = ct ? `Content-Type '${ct.slice(0, 60)}' is not supported` : 'The body has no Content-Type';
-    // The type to send is the one this route takes: a form for _search, FHIR JSON elsewhere.
-    return FhirError.of(415, 'not-supported', req.routeOptions.config?.formBody ? `${got}: ${FORM_BODY_ONLY}` : `${got}: send application/fhir+json (or application/json-patch+json for PATCH)`);
-  }
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return unsupportedBody(req);
   if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return FhirError.of(400, 'structure', 'The request body is empty');
   if (code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return FhirError.of(400, 'structure', 'Content-Length does not match the body');
   if (typeof status === 'number' && status >= 400 && status < 500) return FhirError.of(status, 'invalid', err.message);

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Binary } from 'fhir/r4.js';
 import { badRequest, FhirError } from '../fhir/errors.js';
 import type { Operation } from '../operations/operation.js';
 import { processBundle } from '../rest/bundle.js';
@@ -15,6 +16,7 @@ import { parsePrefer } from './prefer.js';
 import { ElementFilter } from '../search/summary.js';
 import { sendResult } from './render.js';
 import { responseFormat } from './format.js';
+import { binaryAnswer, NativeContent, sendNativeBinary } from './binary-native.js';
 import { queryOf } from './request-query.js';
 
 type Req = FastifyRequest<{ Params: Record<string, string> }>;
@@ -37,18 +39,35 @@ const restRequest = (req: Req, extra: Partial<rest.RestRequest> = {}): rest.Rest
   id: req.params.id,
   vid: req.params.vid,
   query: rawQuery(req),
-  body: req.body,
-  header: (name) => {
-    const h = req.headers[name];
-    return Array.isArray(h) ? h.join(',') : h;
-  },
+  // Content that is not FHIR JSON, sent to create or update a Binary (binary.html#rest), is that Binary's.
+  body: req.body instanceof NativeContent ? req.body.binary(req.params.id, headerOf(req, 'x-security-context')) : req.body,
+  header: (name) => headerOf(req, name),
   ...extra,
 });
+const headerOf = (req: FastifyRequest, name: string) => {
+  const h = req.headers[name];
+  return Array.isArray(h) ? h.join(',') : h;
+};
 
 export function registerFhirRoutes(app: FastifyInstance, s: Services, operations: Operation[], software: { name: string; version: string }): void {
   const elements = new ElementFilter(s.definitions.resourceDefinitions);
   const send = (req: FastifyRequest, reply: FastifyReply, r: RestResult, kind: 'read' | 'write' | 'other') => sendResult(req, reply, r, elements, kind);
   const opByName = new Map(operations.map((o) => [o.name, o]));
+  /** A read or vread, conditional on If-None-Match / If-Modified-Since; a Binary's content itself unless FHIR is asked for. */
+  const sendRead = (req: Req, reply: FastifyReply, r: RestResult) => {
+    const status = notModified(req, r) ? 304 : r.status;
+    const v = r.version;
+    if (v?.type === 'Binary' && v.json !== undefined) {
+      const binary = v.resource as Binary;
+      if (binaryAnswer(req, binary.contentType) === 'native') return sendNativeBinary(reply, v, binary, status);
+      try {
+        responseFormat(req);
+      } catch {
+        throw FhirError.of(406, 'not-supported', `Binary/${v.id} holds ${String(binary.contentType).slice(0, 60)}: Accept that type for the content, or application/fhir+json for the resource`);
+      }
+    }
+    return send(req, reply, { ...r, status }, 'read');
+  };
   // A request that may write is refused before it runs when its answer's format cannot be served:
   // a 406 after the commit would say it failed, and a retry would write it twice.
   app.addHook('onRequest', (req, _reply, done) => {
@@ -150,9 +169,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
   app.get('/fhir/:type/:id', async (req: Req, reply) => {
     const { type, id } = req.params;
     if (id.startsWith('$')) return runOperation(req, reply, id, type);
-    const r = await rest.read(s, restRequest(req));
-    if (notModified(req, r)) return send(req, reply, { ...r, status: 304 }, 'read');
-    return send(req, reply, r, 'read');
+    return sendRead(req, reply, await rest.read(s, restRequest(req)));
   });
   // POST below a type serves operations only ($name); Allow leaves these routes out elsewhere.
   app.post('/fhir/:type/:id', operationsOnly('id', (p) => `POST is not allowed on ${p.type}/${p.id}: use PUT to update`), async (req: Req, reply) =>
@@ -168,7 +185,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
   });
   app.delete('/fhir/:type/:id', async (req: Req, reply) => send(req, reply, await rest.remove(s, restRequest(req)), 'write'));
   app.get('/fhir/:type/:id/_history', async (req: Req, reply) => send(req, reply, await history(s, { type: req.params.type, id: req.params.id }, rawQuery(req), elements), 'other'));
-  app.get('/fhir/:type/:id/_history/:vid', async (req: Req, reply) => send(req, reply, await rest.vread(s, restRequest(req)), 'read'));
+  app.get('/fhir/:type/:id/_history/:vid', async (req: Req, reply) => sendRead(req, reply, await rest.vread(s, restRequest(req))));
   app.get('/fhir/:type/:id/:sub', async (req: Req, reply) => {
     const { type, id, sub } = req.params;
     if (sub.startsWith('$')) return runOperation(req, reply, sub, type, id);
