@@ -16,10 +16,10 @@ export function dateCondition(param: string, raw: string, lo = 'lo', hi = 'hi', 
 }
 
 export function rangeCondition(prefix: Prefix, sLo: number, sHi: number, lo: string, hi: string, now: number): Filter {
-  const contained = { [lo]: { $gte: sLo }, [hi]: { $lte: sHi } };
+  const contained = both(lo, { $gte: sLo }, hi, { $lte: sHi });
   switch (prefix) {
     case 'eq':
-      return lo === hi ? { [lo]: { $gte: sLo, $lte: sHi } } : contained;
+      return contained;
     case 'ne':
       return { $or: [{ [lo]: { $lt: sLo } }, { [hi]: { $gt: sHi } }] };
     case 'gt':
@@ -37,7 +37,16 @@ export function rangeCondition(prefix: Prefix, sLo: number, sHi: number, lo: str
     case 'ap': {
       // 10% of the gap between now and the value, as the spec recommends
       const gap = Math.max(Math.abs(now - sLo), Math.abs(now - sHi)) * 0.1;
-      return { [lo]: { $lte: sHi + gap }, [hi]: { $gte: sLo - gap } };
+      return both(lo, { $lte: sHi + gap }, hi, { $gte: sLo - gap });
     }
   }
+}
+
+/**
+ * A condition on each bound field. They are one field for a point (`lu`, _lastUpdated): its two
+ * conditions then go into one object, where written as two keys the second replaced the first
+ * (`_lastUpdated=ge...` matched everything).
+ */
+function both(lo: string, onLo: Record<string, number>, hi: string, onHi: Record<string, number>): Filter {
+  return lo === hi ? { [lo]: { ...onLo, ...onHi } } : { [lo]: onLo, [hi]: onHi };
 }

@@ -60,6 +60,17 @@ t.test('date prefixes follow the range semantics of search.html', async (t) => {
       }
     }
   }
+  // A point stored in one field (_lastUpdated's lu): both bounds are that field.
+  for (const search of ['2020', '2020-06-15', '2020-06-15T12:00']) {
+    const s = dateRange(search)!;
+    for (const [prefix, holds] of Object.entries(spec)) {
+      const q = new Query(dateCondition('_lastUpdated', prefix + search, 'lu', 'lu'));
+      for (const x of targets) for (const p of x.r) t.equal(q.test({ lu: p }), holds(s, [p, p]), `${prefix}${search} vs the instant ${new Date(p).toISOString()}`);
+    }
+  }
+  const apPoint = new Query(dateCondition('_lastUpdated', 'ap2020-06-15', 'lu', 'lu', Date.UTC(2024, 0, 1)));
+  t.ok(apPoint.test({ lu: Date.UTC(2020, 7, 1) }), 'ap on a point: within 10% of the gap to now');
+  t.notOk(apPoint.test({ lu: Date.UTC(2022, 0, 1) }), 'ap on a point: far away');
   const ap = new Query(dateCondition('date', 'ap2020-06-15', 'lo', 'hi', Date.UTC(2024, 0, 1)));
   t.ok(ap.test({ lo: Date.UTC(2020, 7, 1), hi: Date.UTC(2020, 7, 1) }), 'ap: within 10% of the gap to now');
   t.notOk(ap.test({ lo: Date.UTC(2022, 0, 1), hi: Date.UTC(2022, 0, 1) }), 'ap: far away');

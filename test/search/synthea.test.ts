@@ -493,4 +493,15 @@ t.test('_include, _revinclude, _summary, _elements, _type, _tag, _lastUpdated', 
   const later = await all(['Patient'], [['_lastUpdated', `gt${cut}`]]);
   const allLu = await store.readMany(patients.map((x) => `Patient/${x.id}`));
   t.same(later, allLu.filter((v) => v.lu > stored[0].lu).map((v) => `Patient/${v.id}`).sort());
+  // Every prefix, against an instant given to the millisecond: the search range is that one instant.
+  const at = stored[0].lu;
+  const pointSpec: Record<string, (lu: number) => boolean> = {
+    eq: (lu) => lu === at, ne: (lu) => lu !== at, gt: (lu) => lu > at, lt: (lu) => lu < at,
+    ge: (lu) => lu >= at, le: (lu) => lu <= at, sa: (lu) => lu > at, eb: (lu) => lu < at,
+  };
+  for (const [prefix, holds] of Object.entries(pointSpec)) {
+    const got = await all(['Patient'], [['_lastUpdated', `${prefix}${cut}`]]);
+    const want = allLu.filter((v) => holds(v.lu)).map((v) => `Patient/${v.id}`).sort();
+    t.same(got, want, `_lastUpdated=${prefix}${cut}: ${want.length} of ${allLu.length}`);
+  }
 });
