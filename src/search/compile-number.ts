@@ -27,17 +27,19 @@ function numericCondition(param: string, prefix: Prefix, text: string, scale: Sc
   if (!NUMBER_RE.test(text)) throw badRequest(`Invalid number '${text.slice(0, 60)}' in parameter '${param}': a number is [prefix]decimal, the prefix one of ${PREFIXES.join(' ')}`, 'value');
   const v = Number(text);
   if (!Number.isFinite(v)) throw badRequest(`Invalid number '${text}' in parameter '${param}'`, 'value');
-  const [mant, exp] = text.toLowerCase().split('e');
-  const decimals = mant.includes('.') ? mant.length - mant.indexOf('.') - 1 : 0;
-  const half = 0.5 * 10 ** (Number(exp ?? 0) - decimals);
+  const { below, above, half } = implicitRange(text);
   // Bounds are worked out in the query's unit, then converted (conversions are increasing).
   const c = scale.convert;
   const { lo, hi } = scale;
+  // [below, above): when the value has more digits than a double holds, `above` is the value's own
+  // double, which the range contains.
+  const under = above === v ? '$lte' : '$lt';
+  const over = above === v ? '$gt' : '$gte';
   switch (prefix) {
     case 'eq':
-      return { [lo]: { $gte: c(v - half) }, [hi]: { $lt: c(v + half) } };
+      return { [lo]: { $gte: c(below) }, [hi]: { [under]: c(above) } };
     case 'ne':
-      return { $or: [{ [lo]: { $lt: c(v - half) } }, { [hi]: { $gte: c(v + half) } }] };
+      return { $or: [{ [lo]: { $lt: c(below) } }, { [hi]: { [over]: c(above) } }] };
     case 'gt':
       return { [hi]: { $gt: c(v) } };
     case 'lt':
@@ -55,6 +57,27 @@ function numericCondition(param: string, prefix: Prefix, text: string, scale: Sc
       return { [lo]: { $lte: c(v + d) }, [hi]: { $gte: c(v - d) } };
     }
   }
+}
+
+/**
+ * The range a number's significant figures imply (search.html#number: 100 is [99.5, 100.5)),
+ * with bounds worked out in decimal, then read as doubles: `0.4 - 0.05` in binary is
+ * 0.35000000000000003, which left 0.35 out of `0.4`, and half a unit of the 14th decimal of
+ * 178.08705005887956 vanishes when added to it in binary.
+ */
+function implicitRange(text: string): { below: number; above: number; half: number } {
+  const [mant, exp = '0'] = text.toLowerCase().split('e');
+  const dot = mant.indexOf('.');
+  const decimals = dot < 0 ? 0 : mant.length - dot - 1;
+  const digits = mant.replace('.', '').replace('+', '');
+  // value = digits x 10^scale; the bounds are (10 x digits -/+ 5) x 10^(scale - 1).
+  const scale = Number(exp) - decimals;
+  const tenfold = BigInt(digits === '' || digits === '-' ? '0' : digits) * 10n;
+  return {
+    below: Number(`${tenfold - 5n}e${scale - 1}`),
+    above: Number(`${tenfold + 5n}e${scale - 1}`),
+    half: 0.5 * 10 ** scale,
+  };
 }
 
 /**

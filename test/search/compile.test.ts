@@ -122,6 +122,35 @@ t.test('number search: implicit precision for eq, exact value for comparisons', 
   await t.rejects(ids('xx5'), /^Invalid number 'xx5' in parameter '[^']+': a number is \[prefix\]decimal/);
 });
 
+t.test('number search: implicit ranges are exact in decimal (search.html#number)', async (t) => {
+  const store = new MemoryStore(engine);
+  const texts = ['0.35', '0.3499', '0.4', '0.45', '0.4499', '-0.35', '-0.45', '-0.4', '5.35', '5.45', '178.08705005887956', '178.0870500588795', '178.08705005887957', '1.5e-3', '0.00149', '0.00151'];
+  texts.forEach((x, i) => store.put(risk(`d${i}`, Number(x))));
+  const ids = async (q: string) => matchIds(await engine.search(store.asStore(), { types: ['RiskAssessment'], params: [['probability', q], ['_count', '100']], path: 'RiskAssessment' }));
+  // Exact decimals as (integer, exponent), compared at a common exponent: no binary arithmetic.
+  const dec = (x: string): [bigint, number] => {
+    const [m, e = '0'] = x.toLowerCase().split('e');
+    const dot = m.indexOf('.');
+    return [BigInt(m.replace('.', '')), Number(e) - (dot < 0 ? 0 : m.length - dot - 1)];
+  };
+  const cmp = (a: [bigint, number], b: [bigint, number]) => {
+    const e = Math.min(a[1], b[1]);
+    const x = a[0] * 10n ** BigInt(a[1] - e);
+    const y = b[0] * 10n ** BigInt(b[1] - e);
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+  for (const q of ['0.4', '-0.4', '5.4', '178.08705005887956', '1.5e-3', '0.0015']) {
+    const [n, e] = dec(q);
+    const low: [bigint, number] = [n * 10n - 5n, e - 1];
+    const high: [bigint, number] = [n * 10n + 5n, e - 1];
+    const inside = (x: string) => cmp(dec(x), low) >= 0 && cmp(dec(x), high) < 0;
+    const want = texts.flatMap((x, i) => (inside(x) ? [`RiskAssessment/d${i}`] : [])).sort();
+    t.same(await ids(q), want, `${q}: ${want.length} inside`);
+    const notWant = texts.flatMap((x, i) => (inside(x) ? [] : [`RiskAssessment/d${i}`])).sort();
+    t.same(await ids(`ne${q}`), notWant, `ne${q}: the others`);
+  }
+});
+
 async function status(p: Promise<unknown>): Promise<number> {
   try {
     await p;
