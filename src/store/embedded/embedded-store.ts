@@ -143,23 +143,37 @@ export class EmbeddedStore implements ResourceStore {
     const release = await this.mutex.acquire();
     const log = this.log;
     let done: boolean;
+    let appended: Promise<void> | undefined;
     try {
       if (!log) throw new Error('embedded store is not open');
       if (log.failed) throw log.failed;
       done = this.applyIndex(type, id, vid, this.interner.index(idx));
+      // Queued before another request can see the change (see settledWith).
+      if (done) appended = log.append(logLineOf([indexRecord(type, id, vid, idx)]));
     } finally {
       release();
     }
-    if (done) await log.append(logLineOf([indexRecord(type, id, vid, idx)]));
+    await appended;
     return done;
   }
 
+  /**
+   * A commit is visible once its line is queued, before it is durable (writers then share one
+   * fsync). So that no answer rests on what a crash could still take back, everything read waits
+   * until what was visible is durable; with nothing in flight, that costs one comparison. After a
+   * failed write nothing is answered: what is in memory is not what is on disk.
+   */
+  private settledWith<T>(value: T): T | Promise<T> {
+    const log = this.log;
+    return log?.unsettled ? log.settled().then(() => value) : value;
+  }
+
   async read(type: string, id: string): Promise<StoredVersion | undefined> {
-    return this.latest.get(resourceKey(type, id));
+    return this.settledWith(this.latest.get(resourceKey(type, id)));
   }
 
   async readVersion(type: string, id: string, vid: number): Promise<StoredVersion | undefined> {
-    return this.versions.get(resourceKey(type, id))?.[vid - 1];
+    return this.settledWith(this.versions.get(resourceKey(type, id))?.[vid - 1]);
   }
 
   async readMany(keys: readonly string[]): Promise<StoredVersion[]> {
@@ -168,7 +182,7 @@ export class EmbeddedStore implements ResourceStore {
       const v = this.latest.get(k);
       if (v && !v.deleted) out.push(v);
     }
-    return out;
+    return this.settledWith(out);
   }
 
   /**
@@ -346,19 +360,19 @@ export class EmbeddedStore implements ResourceStore {
   }
 
   async find(q: FindQuery): Promise<StoredVersion[]> {
-    return this.findIn(q);
+    return this.settledWith(this.findIn(q));
   }
 
   async count(types: readonly string[], filter: Filter): Promise<number> {
     // A filter the hash indexes decide whole (e.g. patient + status) is counted without touching a version.
     const { decided, residual } = this.splitFilter(filter);
-    return residual ? this.matching(types, filter).length : this.decidedKeysOf(types, decided)!.size;
+    return this.settledWith(residual ? this.matching(types, filter).length : this.decidedKeysOf(types, decided)!.size);
   }
 
   private readonly distinctValues = new DistinctValues({ commits: () => this.commits, matching: (types, filter) => this.matching(types, filter) });
 
   async distinct(q: DistinctQuery): Promise<string[]> {
-    return this.distinctValues.values(q);
+    return this.settledWith(this.distinctValues.values(q));
   }
 
   /**
@@ -387,17 +401,17 @@ export class EmbeddedStore implements ResourceStore {
 
   async history(q: HistoryQuery): Promise<StoredVersion[]> {
     const { list, start, end } = this.historyRange(q);
-    return list.slice(Math.max(start, end - q.limit), end).reverse();
+    return this.settledWith(list.slice(Math.max(start, end - q.limit), end).reverse());
   }
 
   async countHistory(q: Omit<HistoryQuery, 'limit' | 'after'>): Promise<number> {
     const { start, end } = this.historyRange(q);
-    return end - start;
+    return this.settledWith(end - start);
   }
 
   async transact<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     const release = await this.mutex.acquire();
-    let line: string | undefined;
+    let durable: Promise<void>;
     let result: T;
     try {
       const log = this.log;
@@ -406,14 +420,20 @@ export class EmbeddedStore implements ResourceStore {
       const tx = new EmbeddedTx(this);
       result = await fn(tx);
       if (tx.staged.length > 0) {
-        line = logLineOf(tx.staged.map((v) => versionRecord(v, v.doc.idx)));
+        const line = logLineOf(tx.staged.map((v) => versionRecord(v, v.doc.idx)));
         for (const v of tx.staged) this.apply(v);
+        // Visible now, and queued before the lock is released, so lines keep commit order.
+        durable = log.append(line);
+      } else {
+        // It wrote nothing, but what it read (a conditional create's match, an unchanged
+        // update's version) may be another commit still on its way to disk.
+        durable = log.settled();
       }
     } finally {
       release();
     }
-    // Visible now, acknowledged only once durable. A failed sync poisons the log (see CommitLog).
-    if (line !== undefined) await this.log!.append(line);
+    // Acknowledged only once durable. A failed sync poisons the log (see CommitLog).
+    await durable;
     return result;
   }
 
