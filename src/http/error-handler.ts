@@ -20,7 +20,9 @@ declare module 'fastify' {
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     const fe = toFhirError(err, req);
-    if (fe.status >= 500) req.log.error({ err: { type: err.name, message: err.message, stack: err.stack } }, 'request failed');
+    // A deliberate 5xx (503 while shutting down or past REQUEST_TIMEOUT_MS, a 501) says what happened: no stack to log.
+    if (fe.status >= 500 && err !== fe) req.log.error({ err: { type: err.name, message: err.message, stack: err.stack } }, 'request failed');
+    else if (fe.status >= 500) req.log.warn({ status: fe.status, code: fe.issues[0]?.code }, 'request not served');
     else req.log.info({ status: fe.status, code: fe.issues[0]?.code }, 'request refused');
     let contentType = 'application/fhir+json';
     try {
