@@ -129,11 +129,20 @@ function dateEntries(dataType: string, data: unknown): Entry[] {
   if (!obj(data)) return [];
   if (dataType === 'Period') return periodEntry(data);
   if (dataType === 'Timing') {
-    const out: Entry[] = [];
-    for (const ev of list(data.event)) if (str(ev)) out.push(...dateEntries('dateTime', ev));
+    // search.html#date: "the specified scheduling details are ignored and only the outer limits
+    // matter": one range from the earliest event or bound to the latest, not one per event.
+    const parts: Entry[] = [];
+    for (const ev of list(data.event)) if (str(ev)) parts.push(...dateEntries('dateTime', ev));
     const rep = obj(data.repeat) ? data.repeat : undefined;
-    if (rep && obj(rep.boundsPeriod)) out.push(...periodEntry(rep.boundsPeriod));
-    return out;
+    if (rep && obj(rep.boundsPeriod)) parts.push(...periodEntry(rep.boundsPeriod));
+    if (parts.length === 0) return [];
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const p of parts) {
+      lo = Math.min(lo, p.lo as number);
+      hi = Math.max(hi, p.hi as number);
+    }
+    return [{ lo, hi }];
   }
   return [];
 }

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Query } from 'mingo';
-import type { Observation, Patient, RiskAssessment, OperationOutcome } from 'fhir/r4.js';
+import type { Observation, Patient, Resource, RiskAssessment, OperationOutcome } from 'fhir/r4.js';
 import { FhirError } from '../../src/fhir/errors.js';
 import { dateRange } from '../../src/search/date-range.js';
 import { dateCondition } from '../../src/search/compile-date.js';
@@ -78,6 +78,26 @@ t.test('date prefixes follow the range semantics of search.html', async (t) => {
   for (const bad of ['garbage', 'xx2020', 'gtgarbage']) {
     t.throws(() => dateCondition('birthdate', bad), { status: 400, message: /^Invalid date '(garbage|xx2020)' in parameter 'birthdate': a date is \[prefix\]YYYY/ }, `${bad}: not a valid date`);
   }
+});
+
+t.test('a Timing is searched by its outer limits only (search.html#date)', async (t) => {
+  const store = new MemoryStore(engine);
+  const sr = (id: string, occurrenceTiming: object) => ({ resourceType: 'ServiceRequest', id, status: 'active', intent: 'order', subject: { reference: 'Patient/p1' }, occurrenceTiming }) as unknown as Resource;
+  store.put(sr('events', { event: ['2015-06-10', '2015-06-20T08:00:00Z'] }));
+  store.put(sr('bounded', { event: ['2016-01-05'], repeat: { boundsPeriod: { start: '2016-01-01', end: '2016-01-31' }, frequency: 1, period: 2, periodUnit: 'd' } }));
+  const ids = async (q: string) => matchIds(await engine.search(store.asStore(), { types: ['ServiceRequest'], params: [['occurrence', q]], path: 'ServiceRequest' }));
+  // [2015-06-10T00:00, 2015-06-20T08:00:00.999]: one range, whatever lies between the events.
+  t.same(await ids('2015-06-15'), [], 'eq: the day is inside the range, which it does not contain');
+  t.same(await ids('2015-06'), ['ServiceRequest/events'], 'eq: the month contains the whole range');
+  t.same(await ids('eq2015-06-10'), [], 'eq one event: the range is more than that day');
+  t.same(await ids('sa2015-06-15'), ['ServiceRequest/bounded'], 'sa: the range of events starts before (the 2016 one after)');
+  t.same(await ids('eb2015-06-15'), [], 'eb: the range ends after');
+  t.same(await ids('sa2015-06-09'), ['ServiceRequest/bounded', 'ServiceRequest/events']);
+  t.same(await ids('ge2015-06-19'), ['ServiceRequest/bounded', 'ServiceRequest/events'], 'ge: the range reaches past the 19th');
+  t.same(await ids('ge2015-06-21'), ['ServiceRequest/bounded'], 'ge: but not past the 20th');
+  t.same(await ids('le2015-06-11'), ['ServiceRequest/events'], 'le: the range starts before the 11th');
+  t.same(await ids('2016-01-02'), [], 'an odd day inside the bounds, not the whole range');
+  t.same(await ids('2016-01'), ['ServiceRequest/bounded'], 'bounds and events make one range');
 });
 
 t.test('escaping and folding', async (t) => {
