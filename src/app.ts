@@ -87,6 +87,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     done(null, payload);
   });
   app.addHook('onRequest', (_req, _reply, done) => done(closed ? FhirError.of(503, 'transient', 'The server is shutting down: retry the request') : undefined));
+  for (const note of store.notes ?? []) app.log.warn(note);
   registerBodyParsers(app);
   registerErrorHandler(app);
   await security.register(app, services);

@@ -141,6 +141,8 @@ export interface ResourceStore {
   readonly capabilities: StoreCapabilities;
   /** Open files or connections, create indexes. */
   init(): Promise<void>;
+  /** What opening found and repaired, for the operator's log (no patient data). */
+  readonly notes?: readonly string[];
   close(): Promise<void>;
   /** Throws when the store is not reachable. */
   ping(): Promise<void>;

@@ -150,6 +150,7 @@ t.test('replay: a torn tail is dropped; a complete line that does not read refus
   appendFileSync(log, Buffer.alloc(4096));
   s = await opened(dir);
   t.ok(await s.read('Patient', 'b'));
+  t.match(s.notes, [/an unterminated last line of 4096 bytes .* was cut off/], 'said, for the log');
   await put(s, 'c');
   await s.close();
   s = await opened(dir);

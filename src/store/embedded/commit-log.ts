@@ -27,17 +27,22 @@ export class CommitLog {
     private size: number,
   ) {}
 
-  /** Opens (creating) the log, first replaying every complete line (its bytes, without the newline) through onLine. */
-  static async open(path: string, onLine: (line: Buffer) => void): Promise<CommitLog> {
+  /**
+   * Opens (creating) the log, first replaying every complete line (its bytes, without the
+   * newline) through onLine. `cut`: the bytes of an unterminated tail, cut off.
+   */
+  static async open(path: string, onLine: (line: Buffer) => void): Promise<{ log: CommitLog; cut: number }> {
+    let cut = 0;
     if (existsSync(path)) {
       const good = await replay(path, onLine);
       const fh = await open(path, 'r+');
       const { size } = await fh.stat();
       if (size > good) await fh.truncate(good);
+      cut = size - good;
       await fh.close();
     }
     const fh = await open(path, 'a');
-    return new CommitLog(fh, (await fh.stat()).size);
+    return { log: new CommitLog(fh, (await fh.stat()).size), cut };
   }
 
   /** Resolves once the line is on disk. */

@@ -65,6 +65,7 @@ export class EmbeddedStore implements ResourceStore {
   readonly interner = new Interner();
   private readonly mutex = new Mutex();
   private log: CommitLog | undefined;
+  readonly notes: string[] = [];
   private lastLu = 0;
 
   constructor(private readonly opts: EmbeddedStoreOptions) {
@@ -77,7 +78,8 @@ export class EmbeddedStore implements ResourceStore {
 
   async init(): Promise<void> {
     mkdirSync(this.opts.dataDir, { recursive: true });
-    this.log = await CommitLog.open(join(this.opts.dataDir, 'commits.log'), (line) => {
+    const path = join(this.opts.dataDir, 'commits.log');
+    const { log, cut } = await CommitLog.open(path, (line) => {
       for (const r of readLogLine(line)) {
         if (r.ix) {
           this.applyIndex(r.t, r.i, r.v, this.interner.index(r.ix));
@@ -86,6 +88,8 @@ export class EmbeddedStore implements ResourceStore {
         this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.json, this.interner.index(r.x ?? {})));
       }
     });
+    this.log = log;
+    if (cut > 0) this.notes.push(`commit log ${path}: an unterminated last line of ${cut} bytes (a write cut short by a crash, never acknowledged) was cut off`);
   }
 
   async close(): Promise<void> {
