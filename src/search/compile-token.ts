@@ -35,7 +35,8 @@ export function compileToken(
     case 'not':
       return none([positive(values)]);
     case 'text':
-      return anyOf(values.map((v) => elem('tok', code, { t: { $regex: '(^|\\s)' + escapeRegex(fold(unescapeValue(v))) } })));
+      // search.html#token: "processed as a string": a string matches when it equals or starts with the value (folded).
+      return anyOf(values.map((v) => elem('tok', code, { t: { $regex: '^' + escapeRegex(fold(unescapeValue(v))) } })));
     case 'of-type':
       return anyOf(
         values.map((v) => {

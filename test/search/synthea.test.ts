@@ -61,8 +61,12 @@ t.test('token: code, system|code, |code, system|, :not, :text, :in, :below, bool
   t.same(await all(['Condition'], [['clinical-status', 'active']]), keys(conditions.filter(active)));
   t.same(await all(['Condition'], [['clinical-status:not', 'active']]), keys(conditions.filter((c) => !active(c))));
   const textMatch = (c: Condition) =>
-    [c.code?.text, ...codings(c.code).map((x) => x.display)].some((s) => s !== undefined && fold(s).split(/\s+/).some((w) => w.startsWith('diabet')));
+    [c.code?.text, ...codings(c.code).map((x) => x.display)].some((s) => s !== undefined && fold(s).startsWith('diabet'));
   t.same(await all(['Condition'], [['code:text', 'Diabét']]), keys(conditions.filter(textMatch)));
+  // A string matches from its start (search.html#string), not at any word: "Acute viral pharyngitis" is no match for 'viral'.
+  const texts = (c: Condition) => [c.code?.text, ...codings(c.code).map((x) => x.display)].filter((s): s is string => s !== undefined).map(fold);
+  t.ok(conditions.some((c) => texts(c).some((s) => s.includes(' viral'))), 'data has viral in the middle of a text');
+  t.same(await all(['Condition'], [['code:text', 'viral']]), keys(conditions.filter((c) => texts(c).some((s) => s.startsWith('viral')))));
   // :in against a value set from the package; :below against a code system hierarchy from the package
   t.same(await all(['Condition'], [['clinical-status:in', 'http://hl7.org/fhir/ValueSet/condition-clinical']]), keys(conditions.filter((c) => codings(c.clinicalStatus).some((x) => x.system === 'http://terminology.hl7.org/CodeSystem/condition-clinical'))));
   const belowActive = ['active', 'recurrence', 'relapse']; // CodeSystem condition-clinical: recurrence and relapse are nested under active
@@ -383,7 +387,7 @@ t.test('chains reach into contained resources (ExplanationOfBenefit → containe
   t.ok(eobs.some((e) => coverageOf(e).length > 0), 'Synthea claims carry a contained Coverage');
   const texts = [...new Set(eobs.flatMap((e) => coverageOf(e).map((c) => c.type?.text as string | undefined)).filter((x): x is string => !!x))];
   const word = fold(texts[0]).split(/\s+/)[0];
-  const byText = (e: Eob) => coverageOf(e).some((c) => typeof c.type?.text === 'string' && fold(c.type.text).split(/\s+/).some((w: string) => w.startsWith(word)));
+  const byText = (e: Eob) => coverageOf(e).some((c) => typeof c.type?.text === 'string' && fold(c.type.text).startsWith(word));
   t.ok(eobs.some(byText) && eobs.some((e) => !byText(e)), `coverage type '${word}' splits the claims`);
   t.same(await all(['ExplanationOfBenefit'], [['coverage.type:text', word]]), keys(eobs.filter(byText) as never));
   const p = patients[2];

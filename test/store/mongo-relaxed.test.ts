@@ -64,7 +64,7 @@ const filters: Array<[string, Filter]> = [
   ['string contains', elem('str', 'name', { v: { $regex: 'mit' } })],
   ['token', elem('tok', 'code', { s: 'http://loinc.org', c: { $in: ['8480-6', '8462-4'] } })],
   ['token no system', elem('tok', 'code', { c: '8480-6', s: { $exists: false } })],
-  ['token :text', elem('tok', 'code', { t: { $regex: '(^|\\s)systolic' } })],
+  ['token :text', elem('tok', 'code', { t: { $regex: '^systolic' } })],
   ['token :not', { $nor: [elem('tok', 'status', { c: 'final' })] }],
   ['missing=true', { $nor: [elem('str', 'name')] }],
   ['missing=false', elem('str', 'name')],
