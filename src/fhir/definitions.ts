@@ -23,6 +23,8 @@ function slim(sd: StructureDefinition): StructureDefinition {
   const element = (sd.snapshot?.element ?? []).map((e): ElementDefinition => {
     const out: ElementDefinition = { id: e.id, path: e.path, min: e.min, max: e.max, isSummary: e.isSummary, type: e.type };
     if (e.binding) out.binding = { strength: e.binding.strength, valueSet: e.binding.valueSet };
+    // A recursive backbone (Questionnaire.item.item) is summarised as the element it names.
+    if (e.contentReference) out.contentReference = e.contentReference;
     return out;
   });
   return { resourceType: 'StructureDefinition', url: sd.url, name: sd.name, status: sd.status, kind: sd.kind, abstract: sd.abstract, type: sd.type, derivation: sd.derivation, snapshot: { element } };

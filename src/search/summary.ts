@@ -18,8 +18,25 @@ interface TypeElements {
   choices: Set<string>;
 }
 
+/**
+ * One level of a resource for _summary=true: the resource itself or one of its backbone elements.
+ * Datatype values are kept whole, as ElementDefinition.isSummary says ("other than
+ * Attachment.data, all data type properties are included in the summary form").
+ */
+interface SummaryLevel {
+  summary: Set<string>;
+  choices: Set<string>;
+  /** Backbone elements by name: their own elements are summarised in turn. */
+  backbones: Map<string, SummaryLevel>;
+  /** Elements typed Attachment, whose `data` is left out. */
+  attachments: Set<string>;
+}
+
+const newLevel = (): SummaryLevel => ({ summary: new Set(), choices: new Set(), backbones: new Map(), attachments: new Set() });
+
 export class ElementFilter {
   private readonly cache = new Map<string, TypeElements>();
+  private readonly levels = new Map<string, SummaryLevel>();
 
   constructor(private readonly definitions: ReadonlyMap<string, StructureDefinition>) {}
 
@@ -43,11 +60,62 @@ export class ElementFilter {
     return te;
   }
 
+  /** The summary levels of a type, from its snapshot: backbone elements nest, contentReference reuses a level. */
+  private summaryLevel(type: string): SummaryLevel {
+    let root = this.levels.get(type);
+    if (root) return root;
+    root = newLevel();
+    const byPath = new Map<string, SummaryLevel>([[type, root]]);
+    const references: Array<[SummaryLevel, string, string]> = [];
+    for (const el of this.definitions.get(type)?.snapshot?.element ?? []) {
+      const cut = el.path.lastIndexOf('.');
+      if (cut < 0 || el.sliceName) continue;
+      const parent = byPath.get(el.path.slice(0, cut));
+      if (!parent) continue;
+      let name = el.path.slice(cut + 1);
+      if (name.endsWith('[x]')) {
+        name = name.slice(0, -3);
+        parent.choices.add(name);
+      }
+      if (el.isSummary) parent.summary.add(name);
+      const codes = (el.type ?? []).map((t) => t.code);
+      if (el.contentReference) references.push([parent, name, el.contentReference.slice(el.contentReference.indexOf('#') + 1)]);
+      else if (codes.length === 1 && (codes[0] === 'BackboneElement' || codes[0] === 'Element')) {
+        const level = newLevel();
+        byPath.set(el.path, level);
+        parent.backbones.set(name, level);
+      } else if (codes.length === 1 && codes[0] === 'Attachment') parent.attachments.add(name);
+    }
+    for (const [parent, name, path] of references) {
+      const level = byPath.get(path);
+      if (level) parent.backbones.set(name, level);
+    }
+    this.levels.set(type, root);
+    return root;
+  }
+
+  /** search.html#summary, _summary=true: only summary elements, at every level of the resource. */
+  private summarise(node: Record<string, unknown>, level: SummaryLevel, root: boolean): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) {
+      const key = k.startsWith('_') ? k.slice(1) : k;
+      if (root && ALWAYS.includes(k)) {
+        out[k] = v;
+        continue;
+      }
+      const stem = stemOf(level.choices, key);
+      if (!level.summary.has(stem)) continue;
+      const inner = level.backbones.get(stem);
+      if (inner && !k.startsWith('_')) out[k] = mapItems(v, (item) => this.summarise(item, inner, false));
+      else if (level.attachments.has(stem) && !k.startsWith('_')) out[k] = mapItems(v, ({ data: _data, _data: _ext, ...rest }) => rest);
+      else out[k] = v;
+    }
+    return out;
+  }
+
   /** The stem of a JSON key (`valueQuantity` → `value`, `_birthDate` → `birthDate`). */
   private stem(te: TypeElements, key: string): string {
-    const k = key.startsWith('_') ? key.slice(1) : key;
-    for (const c of te.choices) if (k.startsWith(c) && /^[A-Z]/.test(k.slice(c.length))) return c;
-    return k;
+    return stemOf(te.choices, key.startsWith('_') ? key.slice(1) : key);
   }
 
   /**
@@ -62,6 +130,7 @@ export class ElementFilter {
   apply(resource: Resource, summary: SummaryMode | undefined, elements: readonly string[] | undefined): Resource {
     if ((!summary || summary === 'false' || summary === 'count') && !elements) return resource;
     const te = this.elements(resource.resourceType);
+    if (summary === 'true' && !elements) return subsetted(this.summarise(resource as unknown as Record<string, unknown>, this.summaryLevel(resource.resourceType), true), resource);
     let keep: (stem: string, key: string) => boolean;
     if (elements) {
       const wanted = new Set(elements);
@@ -74,11 +143,27 @@ export class ElementFilter {
     for (const [k, v] of Object.entries(resource)) {
       if (ALWAYS.includes(k) || keep(this.stem(te, k), k.startsWith('_') ? k.slice(1) : k)) out[k] = v;
     }
-    const meta = { ...(resource.meta ?? {}) };
-    meta.tag = [...(meta.tag ?? []).filter((t) => t.code !== SUBSETTED.code), SUBSETTED];
-    out.meta = meta;
-    return out as unknown as Resource;
+    return subsetted(out, resource);
   }
+}
+
+/** The subset, tagged SUBSETTED in its meta (search.html#summary). */
+function subsetted(out: Record<string, unknown>, resource: Resource): Resource {
+  const meta = { ...(resource.meta ?? {}) };
+  meta.tag = [...(meta.tag ?? []).filter((t) => t.code !== SUBSETTED.code), SUBSETTED];
+  out.meta = meta;
+  return out as unknown as Resource;
+}
+
+function stemOf(choices: ReadonlySet<string>, key: string): string {
+  for (const c of choices) if (key.startsWith(c) && /^[A-Z]/.test(key.slice(c.length))) return c;
+  return key;
+}
+
+/** f over an element's value: each item of an array, or the one object. */
+function mapItems(v: unknown, f: (item: Record<string, unknown>) => Record<string, unknown>): unknown {
+  const one = (x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? f(x as Record<string, unknown>) : x);
+  return Array.isArray(v) ? v.map(one) : one(v);
 }
 
 export function parseSummary(value: string | undefined): SummaryMode | undefined {
