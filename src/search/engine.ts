@@ -219,6 +219,14 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
           ignore(err, p);
         }
       }
+      if (summary === 'text' && directives.length) {
+        // search.html#summary: "the _include and _revinclude parameters cannot be mixed with _summary=text".
+        ignore(
+          badRequest('_include and _revinclude cannot be mixed with _summary=text (search.html#summary)', 'not-supported'),
+          ...params.filter(([n]) => paramBase(n) === '_include' || paramBase(n) === '_revinclude'),
+        );
+        directives.length = 0;
+      }
       const sortSpecs = compileSort(registry, types, single('_sort'));
       const cursorToken = single('_cursor');
       const cursor: Cursor | undefined = cursorToken ? decodeCursor(cursorToken, sortSpecs) : undefined;

@@ -253,6 +253,16 @@ t.test('strict by default, lenient on request', async (t) => {
   t.match(text, /nonsense/);
   t.match(text, /bogus/);
   t.match(text, /nothing/);
+  // _summary=text with _include: refused, or (lenient) the includes are left out and said.
+  store.put({ resourceType: 'Observation', id: 'o', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/a' } } as Observation);
+  const mixed: Array<[string, string]> = [['_summary', 'text'], ['_include', 'Observation:subject']];
+  const refused = await engine.search(store.asStore(), { types: ['Observation'], params: mixed, path: 'Observation' }).catch((e) => e);
+  t.equal(refused.status, 400);
+  t.match(refused.issues[0].diagnostics, /cannot be mixed with _summary=text/);
+  const lenient = await engine.search(store.asStore(), { types: ['Observation'], params: mixed, path: 'Observation', lenient: true });
+  t.same(lenient.entry!.filter((e) => e.search?.mode !== 'outcome').map((e) => `${e.search?.mode} ${e.resource?.resourceType}/${e.resource?.id}`), ['match Observation/o']);
+  t.match(JSON.stringify(lenient.entry!.find((e) => e.search?.mode === 'outcome')), /cannot be mixed/);
+  t.notMatch(lenient.link?.[0]?.url ?? '', /_include/, 'and out of the self link');
 });
 
 t.test('empty parameters are ignored, reported, and left out of the links (search.html#errors)', async (t) => {
