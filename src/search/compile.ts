@@ -107,7 +107,13 @@ async function compileParam(env: CompileEnv, type: string, name: string, value: 
   }
   const field = FIELD_OF[def.type];
   if (!field) throw notSupported(`Search parameter '${code}' of type '${def.type}' is not supported`);
-  if (modifier === 'missing') return missing(field, code, value, name, (m) => badRequest(m, 'value'));
+  if (modifier === 'missing') {
+    const bad = (m: string) => badRequest(m, 'value');
+    if (def.type !== 'reference') return missing(field, code, value, name, bad);
+    // A Reference with only an identifier has a value too (indexed under <code>:identifier).
+    const parts = [missing(field, code, value, name, bad), missing('tok', `${code}:identifier`, value, name, bad)];
+    return value === 'true' ? allOf(parts) : anyOf(parts);
+  }
   const values = orValues(name, value);
   const plain = (fn: (v: string) => Filter) => {
     if (modifier !== undefined) throw notSupported(`Unsupported modifier ':${modifier}' on ${def.type} parameter '${code}'`);

@@ -100,6 +100,17 @@ t.test('a Timing is searched by its outer limits only (search.html#date)', async
   t.same(await ids('2016-01'), ['ServiceRequest/bounded'], 'bounds and events make one range');
 });
 
+t.test('reference :missing: a Reference with only an identifier has a value', async (t) => {
+  const store = new MemoryStore(engine);
+  const obs = (id: string, subject?: object) => ({ resourceType: 'Observation', id, status: 'final', code: { text: 'x' }, ...(subject ? { subject } : {}) }) as unknown as Resource;
+  store.put(obs('ref', { reference: 'Patient/p1' }));
+  store.put(obs('ident', { identifier: { system: 'urn:mrn', value: '7' } }));
+  store.put(obs('none'));
+  const ids = async (v: string) => matchIds(await engine.search(store.asStore(), { types: ['Observation'], params: [['subject:missing', v]], path: 'Observation' }));
+  t.same(await ids('true'), ['Observation/none']);
+  t.same(await ids('false'), ['Observation/ident', 'Observation/ref']);
+});
+
 t.test('escaping and folding', async (t) => {
   t.same(splitEscaped('a\\,b,c', ','), ['a\\,b', 'c']);
   t.same(splitEscaped('s\\|x|c', '|').map(unescapeValue), ['s|x', 'c']);
