@@ -6,7 +6,7 @@ export { evaluateEligibility, type EligibilityResult } from './eligibility.js';
 export { evaluateBilling, type BillingResult, type BillingLine } from './billing.js';
 export { factsFromFhir, referenceTarget, minutesOf, CM_SYSTEM, CHARGE_IDENTIFIER_SYSTEM, type PatientResources, type FactsSources, type FactsFromFhir, type SkippedResource } from './facts-from-fhir.js';
 export { eligibilityParameters, billingParameters, eligibilityParts, billingParts, patientPart, worklistParameters } from './parameters.js';
-export { chargeItemsFromBilling, chargeItemsToRetire, chargeItemId, chargeIdentifierValue } from './charge-items.js';
+export { chargeItemsFromBilling, chargeItemsToRetire, chargeItemUpdates, chargeItemId, chargeIdentifierValue, type ChargeItemUpdates } from './charge-items.js';
 export { worklistRow, compareWorklistRows, sortWorklist, type WorklistRow } from './worklist.js';
 export { loadCcmRules, type CcmRules, type EngineOptions, type LoadRulesOptions } from './rules.js';
 export { paymentEstimate, type PaymentEstimate } from './payments.js';

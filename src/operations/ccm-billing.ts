@@ -5,15 +5,15 @@
 // chunk of patients where the store has transactions, else one ChargeItem per unit of work.
 import type { ChargeItem, Parameters, ParametersParameter } from 'fhir/r4.js';
 import {
-  billingParameters,
   billingParts,
   chargeItemsFromBilling,
-  chargeItemsToRetire,
+  chargeItemUpdates,
   evaluateBilling,
   monthBounds,
   patientPart,
   toLocal,
   type BillingResult,
+  type ChargeItemUpdates,
 } from '../ccm/index.js';
 import { prepare, type Prepared } from '../rest/prepare.js';
 import type { RestResult } from '../rest/result.js';
@@ -36,12 +36,22 @@ export interface PatientBilling {
   patient: string;
   found: PatientFacts;
   result: BillingResult;
+  /** What persist=true writes, and the billed ChargeItems it leaves although the month now differs. */
+  charges: ChargeItemUpdates;
 }
 
 async function billingOf(s: Services, found: PatientFacts): Promise<PatientBilling> {
   const result = await ccmGuard(() => evaluateBilling(found.facts, ccmOptions(s)), found.sources.patient);
-  return { patient: found.sources.patient, found, result };
+  const fresh = chargeItemsFromBilling(result, found.facts, found.sources);
+  const charges = chargeItemUpdates(found.chargeItems, fresh, found.sources.patient, result.month);
+  return { patient: found.sources.patient, found, result, charges };
 }
+
+/** A patient's answer: the engine's parts, then one explanation per billed ChargeItem left as it is. */
+const answerParts = (b: PatientBilling): ParametersParameter[] => [
+  ...billingParts(b.result, b.found.sources),
+  ...b.charges.billedNotes.map((text) => ({ name: 'explanation', valueString: text })),
+];
 
 /** "care-management time or a qualifying consent in the month" (system level). */
 function hasCareManagementInMonth(s: Services, found: PatientFacts, month: string): boolean {
@@ -52,13 +62,9 @@ function hasCareManagementInMonth(s: Services, found: PatientFacts, month: strin
   return local !== null && local.date <= monthBounds(month).end;
 }
 
-/** The ChargeItems to write for these patients: fresh lines plus retired ones, validated before anything is written. */
-function chargeItemWrites(s: Services, billings: readonly PatientBilling[], month: string): Prepared[] {
-  const writes: ChargeItem[] = [];
-  for (const b of billings) {
-    const fresh = chargeItemsFromBilling(b.result, b.found.facts, b.found.sources);
-    writes.push(...fresh, ...chargeItemsToRetire(b.found.chargeItems, fresh, b.found.sources.patient, month));
-  }
+/** The ChargeItems to write for these patients (fresh lines not already billed, retired ones), validated before anything is written. */
+function chargeItemWrites(s: Services, billings: readonly PatientBilling[]): Prepared[] {
+  const writes: ChargeItem[] = billings.flatMap((b) => b.charges.writes);
   return writes.map((item) => prepare(s, item));
 }
 
@@ -73,8 +79,8 @@ const ATTEMPTS = 3;
  * unit of work: each write is whole or absent, and as ids and contents are functions of the
  * stored facts, running the same request again writes what is missing and changes nothing else.
  */
-async function persist(s: Services, billings: readonly PatientBilling[], month: string): Promise<void> {
-  const prepared = chargeItemWrites(s, billings, month);
+async function persist(s: Services, billings: readonly PatientBilling[]): Promise<void> {
+  const prepared = chargeItemWrites(s, billings);
   if (!prepared.length) return;
   if (s.store.capabilities.transactions) {
     await s.store.transact(async (tx) => {
@@ -95,7 +101,7 @@ async function persist(s: Services, billings: readonly PatientBilling[], month: 
   }
 }
 
-const billingPart = (b: PatientBilling): ParametersParameter => patientPart(b.patient, billingParts(b.result, b.found.sources));
+const billingPart = (b: PatientBilling): ParametersParameter => patientPart(b.patient, answerParts(b));
 
 function patientsParameters(month: string, parts: readonly ParametersParameter[]): Parameters {
   return { resourceType: 'Parameters', parameter: [{ name: 'month', valueString: month }, ...parts] };
@@ -106,8 +112,9 @@ async function instanceLevel(s: Services, call: OperationCall, id: string): Prom
   const month = checkMonth(s, input.month, today());
   const found = await ccmGuard(() => patientFacts(s, id, month), `Patient/${id}`);
   const billing = await billingOf(s, found);
-  if (input.persist) await persist(s, [billing], month);
-  return { status: 200, body: billingParameters(billing.result, found.sources) };
+  if (input.persist) await persist(s, [billing]);
+  const body: Parameters = { resourceType: 'Parameters', parameter: answerParts(billing) };
+  return { status: 200, body };
 }
 
 async function systemGet(s: Services, call: OperationCall): Promise<RestResult> {
@@ -139,7 +146,7 @@ async function systemPost(s: Services, call: OperationCall): Promise<RestResult>
     // Listed patients: every one must exist (404 before anything is written).
     const billings: PatientBilling[] = [];
     for (const id of [...new Set(input.patients)]) billings.push(await billingOf(s, await ccmGuard(() => patientFacts(s, id, month), `Patient/${id}`)));
-    if (input.persist) await persist(s, billings, month);
+    if (input.persist) await persist(s, billings);
     return { status: 200, body: patientsParameters(month, billings.map(billingPart)) };
   }
   // Every candidate, a chunk at a time: its resources are read, billed, written and let go; the
@@ -147,7 +154,7 @@ async function systemPost(s: Services, call: OperationCall): Promise<RestResult>
   const parts: ParametersParameter[] = [];
   for await (const ids of chunksOf(candidatePatients(s, billingSources(month)), CHUNK)) {
     const billings = (await billingsOf(s, ids, month)).filter((b): b is PatientBilling => b !== undefined);
-    if (input.persist) await persist(s, billings, month);
+    if (input.persist) await persist(s, billings);
     parts.push(...billings.map(billingPart));
   }
   return { status: 200, body: patientsParameters(month, parts) };

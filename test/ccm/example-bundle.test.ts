@@ -4,7 +4,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import type { Bundle, CarePlan, Condition, Consent, Coverage, Encounter, Parameters, Patient, Resource } from 'fhir/r4.js';
 import { evaluateBilling } from '../../src/ccm/billing.js';
-import { chargeItemsFromBilling, chargeItemsToRetire, chargeItemId } from '../../src/ccm/charge-items.js';
+import { chargeItemsFromBilling, chargeItemsToRetire, chargeItemUpdates, chargeItemId } from '../../src/ccm/charge-items.js';
 import { evaluateEligibility } from '../../src/ccm/eligibility.js';
 import { factsFromFhir, type PatientResources } from '../../src/ccm/facts-from-fhir.js';
 import { billingParameters, eligibilityParameters, patientPart, billingParts } from '../../src/ccm/parameters.js';
@@ -107,6 +107,20 @@ t.test('facts, eligibility and billing of the example', async (t) => {
   t.same(retired.map((c) => [c.code?.coding?.[0].code, c.status]), [['99439', 'not-billable']]);
   t.same(chargeItemsToRetire([{ ...items[1], status: 'billed' }], fewer, sources.patient, '2025-03'), []);
   t.same(chargeItemsToRetire(items, fewer, sources.patient, '2025-04'), [], 'other months are left alone');
+
+  // a billed ChargeItem is never rewritten: not back to billable, not retired; a difference is reported
+  const billed = items.map((c) => ({ ...c, status: 'billed' as const }));
+  t.same(chargeItemUpdates(billed, items, sources.patient, '2025-03'), { writes: [], billedNotes: [] }, 'the month agrees with the claims');
+  t.same(chargeItemUpdates([billed[0], items[1]], items, sources.patient, '2025-03').writes, [items[1]], 'the billable one is still written');
+  const more = [items[0], { ...items[1], quantity: { value: 2 }, performer: [{ actor: { reference: 'Practitioner/other' } }] }];
+  const changed = chargeItemUpdates(billed, more, sources.patient, '2025-03');
+  t.same(changed.writes, [], 'other units and practitioner: left as billed');
+  t.equal(changed.billedNotes.length, 1);
+  t.match(changed.billedNotes[0], /^99439 of 2025-03 is already billed \(ChargeItem\/ccm-[0-9a-f]{40}, 1 unit by Practitioner\/[^)]+\) and is left as it is, although the month now gives 2 units and the month now bills it for Practitioner\/other/);
+  const gone = chargeItemUpdates(billed, fewer, sources.patient, '2025-03');
+  t.same(gone.writes, [], 'no line for a billed code: not retired');
+  t.match(gone.billedNotes, [/no longer bills 99439/]);
+  t.same(chargeItemUpdates(billed, [], sources.patient, '2025-04'), { writes: [], billedNotes: [] }, 'other months are left alone');
 });
 
 t.test('the example in a practice time zone', async (t) => {

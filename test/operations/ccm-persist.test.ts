@@ -151,3 +151,44 @@ tap.test('persist=true one ChargeItem per unit of work: a run that failed half-w
   t.strictSame(versions(await chargeItems(B)), after, 'nothing changed');
   services.store = raw;
 });
+
+tap.test('persist=true never rewrites a ChargeItem the billing system marked billed', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const [a] = await load(srv, ['ba']);
+  const patient = `Patient/${a.patient}`;
+  const ids = ['99490', '99439'].map((code) => chargeItemId(patient, MONTH, code));
+  const explanations = (body: unknown) =>
+    ((body as { parameter?: Array<{ name: string; part?: Array<{ name: string; valueString?: string }> }> }).parameter ?? [])
+      .flatMap((p) => p.part ?? [])
+      .filter((p) => p.name === 'explanation')
+      .map((p) => p.valueString!);
+
+  t.equal((await fhir('POST', `${B}/$ccm-billing`, persistBody)).status, 200);
+  // The billing system submits both claims and marks the ChargeItems billed (version 2).
+  for (const id of ids) {
+    const item = (await fhir('GET', `${B}/ChargeItem/${id}`)).body as ChargeItem;
+    t.equal((await fhir('PUT', `${B}/ChargeItem/${id}`, { ...item, status: 'billed' })).status, 200);
+  }
+  const billed = versions(await chargeItems(B));
+  t.strictSame(billed, Object.fromEntries(ids.map((id) => [id, 'billed v2'])));
+
+  const rerun = await fhir('POST', `${B}/$ccm-billing`, persistBody);
+  t.equal(rerun.status, 200);
+  t.strictSame(versions(await chargeItems(B)), billed, 'the same answer again: billed ChargeItems stay billed, not rewritten to billable');
+  t.notOk(explanations(rerun.body).some((x) => x.includes('already billed')), 'nothing to report while the month agrees with the claims');
+  t.equal((await fhir('POST', `${B}/Patient/${a.patient}/$ccm-billing`, persistBody)).status, 200);
+  t.strictSame(versions(await chargeItems(B)), billed, 'instance level: the same');
+
+  // A time entry goes away: 99439 is no longer billed, but its claim went out: it stays billed,
+  // and the answer (GET as POST) says so.
+  t.equal((await fhir('DELETE', `${B}/Encounter/${a.encounters[2]}`)).status, 204);
+  const after = await fhir('POST', `${B}/$ccm-billing`, persistBody);
+  t.equal(after.status, 200);
+  t.strictSame(versions(await chargeItems(B)), billed, 'neither reopened nor retired');
+  const notes = explanations(after.body).filter((x) => x.includes('already billed'));
+  t.equal(notes.length, 1, 'one sentence for the billed charge the month no longer gives');
+  t.match(notes[0], /^99439 of 2025-03 is already billed .*no longer bills 99439/);
+  t.strictSame((await fhir('GET', `${B}/$ccm-billing?month=${MONTH}`)).body, after.body, 'GET answers the same');
+});
