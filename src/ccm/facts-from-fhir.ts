@@ -209,19 +209,30 @@ export function factsFromFhir(resources: PatientResources, month: string, option
   });
   const visit = pickForMonth(visitCandidates, monthEnd);
 
-  const timeEntries: TimeEntryFact[] = [];
-  const timeRefs: string[] = [];
-  for (const e of encounters) {
-    if (!isTimeEntry(e) || e.status !== 'finished') continue;
+  // Time entries: the month's (their local start date in the practice zone, EP2), and, because
+  // duplicates are removed before the month filter (EP12, EP3), the entries of other months that
+  // share a dedupe id with one of them. The engine then keeps the first of each id wherever it
+  // falls, so one piece of work is counted in one month only (R33); entries of other months that
+  // duplicate nothing of this month cannot change it and stay out.
+  const dedupeId = (e: Encounter): string | undefined => {
+    const identifier = e.identifier?.[0];
+    return identifier?.value ? `${identifier.system ?? ''}|${identifier.value}` : undefined;
+  };
+  const dated = encounters.flatMap((e) => {
+    if (!isTimeEntry(e) || e.status !== 'finished') return [];
     const start = e.period?.start;
     const startLocal = local(start);
     if (!start || !startLocal) {
       skip(e, 'time entry without a usable period.start');
-      continue;
+      return [];
     }
-    // Only entries of this month in some reading: in the practice zone, or as written (so that
-    // entries near a month boundary reach the engine and are explained, EP2/EP12).
-    if (!inMonth(startLocal.date, month) && start.slice(0, 7) !== month) continue;
+    return [{ e, start, id: dedupeId(e), inMonth: inMonth(startLocal.date, month) }];
+  });
+  const monthIds = new Set(dated.flatMap((d) => (d.inMonth && d.id !== undefined ? [d.id] : [])));
+
+  const timeEntries: TimeEntryFact[] = [];
+  const timeRefs: string[] = [];
+  for (const { e, start, id } of dated.filter((d) => d.inMonth || (d.id !== undefined && monthIds.has(d.id)))) {
     const minutes = minutesOf(e);
     if (minutes === null) {
       skip(e, 'time entry without minutes (length in min/h, or period.start and period.end)');
@@ -242,8 +253,7 @@ export function factsFromFhir(resources: PatientResources, month: string, option
     const mdmValue = (e.extension ?? []).find((x) => x.url === MDM_EXTENSION)?.valueCode;
     const complexMdm: MdmLevel | null = mdmValue === 'low' || mdmValue === 'moderate' || mdmValue === 'high' ? mdmValue : null;
     const entry: TimeEntryFact = { date: start, minutes, performer, complexMdm, billingPractitioner };
-    const identifier = e.identifier?.[0];
-    if (identifier?.value) entry.id = `${identifier.system ?? ''}|${identifier.value}`;
+    if (id !== undefined) entry.id = id;
     timeEntries.push(entry);
     timeRefs.push(refOf(e));
   }

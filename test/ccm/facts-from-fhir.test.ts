@@ -238,3 +238,50 @@ t.test('other services in the month', async (t) => {
   t.same(r.facts.otherServicesInMonth, ['99495|Practitioner/doc', 'G0181', 'G0558|Practitioner/doc2']);
   t.same(r.sources.otherServices, ['Encounter/tcm', 'Procedure/pr', 'ChargeItem/theirs']);
 });
+
+t.test('time entries of other months: only those that share a dedupe id with one of the month (EP3 before the month filter, EP12)', async (t) => {
+  const id = (value: string) => ({ identifier: [{ system: 'https://ehr.example.org/te', value }] });
+  const encounters = [
+    timeEntry('feb', '2025-02-20T10:00:00Z', id('Y1')),
+    timeEntry('mar', '2025-03-06T10:00:00Z', id('Y1')),
+    timeEntry('mar2', '2025-03-07T10:00:00Z', id('Y2')),
+    timeEntry('jan', '2025-01-07T10:00:00Z', id('Y3')),
+    timeEntry('apr', '2025-04-02T10:00:00Z', id('Y2')),
+    timeEntry('written-march', '2025-03-31T21:30:00-04:00'),
+    timeEntry('utc-april', '2025-04-01T02:00:00Z'),
+  ];
+  const march = run({ encounters });
+  t.same(march.sources.timeEntries, ['Encounter/feb', 'Encounter/mar', 'Encounter/mar2', 'Encounter/apr'], 'in the order given: the month, and its duplicates elsewhere');
+  t.same(march.facts.timeEntries.map((e) => e.id), ['https://ehr.example.org/te|Y1', 'https://ehr.example.org/te|Y1', 'https://ehr.example.org/te|Y2', 'https://ehr.example.org/te|Y2']);
+  t.same(run({ encounters }, '2025-02').sources.timeEntries, ['Encounter/feb', 'Encounter/mar']);
+  t.same(run({ encounters }, '2025-01').sources.timeEntries, ['Encounter/jan']);
+  t.same(run({ encounters }, '2025-04').sources.timeEntries, ['Encounter/mar2', 'Encounter/apr', 'Encounter/written-march', 'Encounter/utc-april'], 'April work in UTC, however the offset is written');
+  t.same(run({ encounters }, MONTH, 'America/New_York').sources.timeEntries, ['Encounter/feb', 'Encounter/mar', 'Encounter/mar2', 'Encounter/apr', 'Encounter/written-march', 'Encounter/utc-april']);
+});
+
+t.test('one piece of work repeated in two months is billed in one (EP3, EP12, R33)', async (t) => {
+  const { evaluateBilling } = await import('../../src/ccm/billing.js');
+  const base = {
+    coverages: [coverage()],
+    conditions: [condition('htn'), condition('dm', { code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'E11.9' }] } })],
+    consents: [consent('c', '2025-01-10')],
+    carePlans: [plan('cp', '2025-01-10')],
+  };
+  const staff = (id: string, start: string, over: Partial<Encounter> = {}) =>
+    timeEntry(id, start, { length: { value: 25, system: 'http://unitsofmeasure.org', code: 'min' }, participant: [{ type: [{ coding: [{ system: CM, code: 'clinical-staff' }] }] }, { type: [{ coding: [{ system: CM, code: 'billing-practitioner' }] }], individual: { reference: 'Practitioner/doc' } }], ...over });
+  const bill = (encounters: Encounter[], month: string) => {
+    const { facts } = run({ ...base, encounters: [visit('v', '2025-01-10'), ...encounters] }, month);
+    const b = evaluateBilling(facts);
+    return { lines: b.lines.map((l) => `${l.code}x${l.units}`), reasons: b.notBilledReasons, counted: b.minutes.counted };
+  };
+  const y1 = { identifier: [{ system: 'https://ehr.example.org/te', value: 'Y1' }] };
+  const twice = [staff('te1', '2025-02-20T10:00:00Z', y1), staff('te2', '2025-03-06T10:00:00Z', y1)];
+  t.same(bill(twice, '2025-02'), { lines: ['99490x1'], reasons: ['duplicate_entry_ignored'], counted: 25 }, 'February: the first one');
+  t.same(bill(twice, '2025-03'), { lines: [], reasons: ['minutes_outside_month', 'duplicate_entry_ignored', 'insufficient_time'], counted: 0 }, 'March: its duplicate, dropped');
+
+  // Whether minutes_outside_month appears depends on the instant, not on how it is written (EP2).
+  const z1 = bill([staff('z1', '2025-03-31T21:30:00-04:00')], '2025-03');
+  const z2 = bill([staff('z2', '2025-04-01T02:00:00Z')], '2025-03');
+  t.same(z1, z2, 'two entries of 1 April in UTC, one written with -04:00');
+  t.same(z1.reasons, ['insufficient_time']);
+});

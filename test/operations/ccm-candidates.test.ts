@@ -36,9 +36,9 @@ t.test('a time entry local to the month but in the neighbouring UTC month makes 
   practiceZone(t, 'Asia/Tokyo');
   const march = await fhir('GET', `${B}/$ccm-billing?month=2025-03`);
   t.equal(march.status, 200, JSON.stringify(march.body));
-  // The engine reads an entry as in the month in the practice zone or as written (EP2/EP12), so
-  // the entry written 31 March is in March too; the one written 28 February is there only locally.
-  t.same(patientsOf(march.body as Parameters), [earlyRef, lateRef].sort(), 'March (Tokyo): the entry of 28 February UTC (1 March local) is found');
+  // An entry belongs to the month of its local date in the practice zone (EP2), however it is
+  // written: the entry of 31 March UTC is April work in Tokyo, so it makes no March candidate.
+  t.same(patientsOf(march.body as Parameters), [earlyRef], 'March (Tokyo): the entry of 28 February UTC (1 March local) is found');
   const april = await fhir('GET', `${B}/$ccm-billing?month=2025-04`);
   t.same(patientsOf(april.body as Parameters), [lateRef], 'April (Tokyo): the entry of 31 March UTC (1 April local) is found');
 });

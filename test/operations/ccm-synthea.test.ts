@@ -125,7 +125,9 @@ interface Entry {
  * E4 staff 20 min on 03-17 (date only), identifier te-4    -> 20 staff minutes
  * E5 practitioner 18 min on 03-20, MDM high                -> 18 practitioner minutes, MDM high (EP8)
  * E6 staff 30 min starting 2025-03-31T21:30-04:00 = 2025-04-01T01:30Z: the month boundary.
- *    UTC: local date 04-01 -> minutes_outside_month; America/New_York: 03-31 -> 30 staff minutes
+ *    UTC: local date 04-01 -> April work, not March's (and, duplicating nothing of March, not
+ *    handed to the engine: no minutes_outside_month, as for any other entry of another month);
+ *    America/New_York: 03-31 -> 30 staff minutes
  * E7 = E4 re-sent (same identifier te-4)                    -> duplicate_entry_ignored (EP3)
  * E8 staff 40 min on 03-12 directed by another practitioner -> other_practitioner_minutes_excluded (EP7)
  */
@@ -306,7 +308,9 @@ if (!indexFile || !existsSync(indexFile)) {
     };
 
     // 4. $ccm-billing, practice time zone UTC (default).
-    // EP12: E6 starts 2025-04-01 in UTC -> outside March; E7 duplicates E4; E8 is another
+    // EP12: E6 starts 2025-04-01 in UTC -> April work, not March's (however its offset is
+    // written, like any entry of another month that duplicates nothing of March, it is not
+    // reported as minutes_outside_month); E7 duplicates E4; E8 is another
     // practitioner's; E1 is before the start date max(consent 03-05, visit 03-05) = 03-05; E2 is the
     // practitioner's on the visit day. Left: S = E3 25 + E4 20 = 45, P = E5 18, M = 63.
     // EP13 complex: MDM high (E5), care plan created in March, M = 63 >= 60 -> 99487 x1;
@@ -319,14 +323,14 @@ if (!indexFile || !existsSync(indexFile)) {
         S: 45,
         P: 18,
         lines: [{ code: '99487', units: 1, minutes: 60, entries: [['E3'], ['E4', 'E7'], ['E5']] }],
-        reasons: ['minutes_outside_month', 'duplicate_entry_ignored', 'other_practitioner_minutes_excluded', 'minutes_before_start', 'same_day_visit_practitioner_minutes_excluded'],
+        reasons: ['duplicate_entry_ignored', 'other_practitioner_minutes_excluded', 'minutes_before_start', 'same_day_visit_practitioner_minutes_excluded'],
       });
     });
 
     // 5. The same with CCM_TIME_ZONE=America/New_York (EP2): E6 is on 2025-03-31 local and counts;
     // every other entry keeps its local date (E1 03-03, E2 03-05, E3 03-10, E5 03-20, E8 03-12).
     // S = 45 + 30 = 75, P = 18, M = 93 -> 99487 x1 (60) + 99489 x floor((93 - 60) / 30) = 1 (30
-    // minutes, [60,90): E5 [45,63) and E6 [63,93)). No minutes_outside_month any more.
+    // minutes, [60,90): E5 [45,63) and E6 [63,93)).
     await t.test('$ccm-billing with CCM_TIME_ZONE=America/New_York', async (t) => {
       practiceZone(t, 'America/New_York');
       const res = await fhir('GET', `${B}/${patient}/$ccm-billing?month=${MONTH}`);
