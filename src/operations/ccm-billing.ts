@@ -7,6 +7,7 @@ import type { ChargeItem, Parameters, ParametersParameter } from 'fhir/r4.js';
 import {
   billingParts,
   chargeItemsFromBilling,
+  chargeItemsToRetire,
   chargeItemUpdates,
   evaluateBilling,
   monthBounds,
@@ -20,7 +21,7 @@ import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
 import { updateIn } from '../rest/write-ops.js';
 import { VersionConflict } from '../store/port.js';
-import { billingSources, candidatePatients } from './ccm-candidates.js';
+import { billingSources, candidatePatients, chargedSources } from './ccm-candidates.js';
 import { ccmGuard, checkMonth, chunksOf, DEFAULT_PAGE_SIZE, existingFactsOf, nextParameter, pageOver, readInput, today } from './ccm-common.js';
 import { ccmOptions, patientFacts, type PatientFacts } from './ccm-facts-source.js';
 import type { Operation, OperationCall } from './operation.js';
@@ -132,9 +133,26 @@ async function systemGet(s: Services, call: OperationCall): Promise<RestResult> 
 
 /** Billing of each candidate of a chunk, read together; undefined where there is nothing to bill this month. */
 async function billingsOf(s: Services, ids: readonly string[], month: string): Promise<Array<PatientBilling | undefined>> {
-  const out: Array<PatientBilling | undefined> = [];
+  return (await billingsToPersist(s, ids, month, false)).map((b) => (b?.listed ? b.billing : undefined));
+}
+
+/**
+ * Billing of each candidate of a chunk; `listed` when the patient has care-management time or a
+ * qualifying consent in the month (the answer's patients). With `retiring`, a patient who is not
+ * listed but still has a billable ChargeItem of ours for the month is billed too, unlisted, so
+ * that persisting retires that charge as the one-patient path does.
+ */
+async function billingsToPersist(
+  s: Services,
+  ids: readonly string[],
+  month: string,
+  retiring: boolean,
+): Promise<Array<{ billing: PatientBilling; listed: boolean } | undefined>> {
+  const out: Array<{ billing: PatientBilling; listed: boolean } | undefined> = [];
   for (const found of await existingFactsOf(s, ids, month)) {
-    out.push(found && hasCareManagementInMonth(s, found, month) ? await billingOf(s, found) : undefined);
+    const listed = found !== undefined && hasCareManagementInMonth(s, found, month);
+    const stale = retiring && found !== undefined && !listed && chargeItemsToRetire(found.chargeItems, [], found.sources.patient, month).length > 0;
+    out.push(found && (listed || stale) ? { billing: await billingOf(s, found), listed } : undefined);
   }
   return out;
 }
@@ -151,11 +169,14 @@ async function systemPost(s: Services, call: OperationCall): Promise<RestResult>
   }
   // Every candidate, a chunk at a time: its resources are read, billed, written and let go; the
   // answer keeps only the parts.
+  // Persisting, patients holding a ChargeItem of ours for the month are candidates too: one who
+  // is no longer listed gets their billable charges retired (but is not listed in the answer).
   const parts: ParametersParameter[] = [];
-  for await (const ids of chunksOf(candidatePatients(s, billingSources(month)), CHUNK)) {
-    const billings = (await billingsOf(s, ids, month)).filter((b): b is PatientBilling => b !== undefined);
-    if (input.persist) await persist(s, billings);
-    parts.push(...billings.map(billingPart));
+  const sources = input.persist ? [...billingSources(month), ...chargedSources(month)] : billingSources(month);
+  for await (const ids of chunksOf(candidatePatients(s, sources), CHUNK)) {
+    const billings = (await billingsToPersist(s, ids, month, input.persist === true)).filter((b) => b !== undefined);
+    if (input.persist) await persist(s, billings.map((b) => b.billing));
+    parts.push(...billings.filter((b) => b.listed).map((b) => billingPart(b.billing)));
   }
   return { status: 200, body: patientsParameters(month, parts) };
 }

@@ -3,7 +3,7 @@
 // values through the store's `distinct`, without reading resources. They come in id order, a
 // chunk at a time from a cursor, so a page costs its own chunk and a month over all patients
 // is one pass over the candidates, not one per page.
-import { CM_SYSTEM } from '../ccm/index.js';
+import { CHARGE_IDENTIFIER_SYSTEM, CM_SYSTEM } from '../ccm/index.js';
 import type { Services } from '../rest/services.js';
 import type { DistinctQuery } from '../store/port.js';
 
@@ -76,4 +76,13 @@ export function billingSources(month: string): CandidateSource[] {
     { type: 'Encounter', params: [['type', `${CM_SYSTEM}|care-management-time`], ['date', `ge${from}`], ['date', `le${to}`]], param: 'subject' },
     { type: 'Consent', params: [['category', `${CM_SYSTEM}|ccm-consent`]], param: 'patient' },
   ];
+}
+
+/**
+ * Patients with a ChargeItem this server wrote for `month` (its identifier system is ours, its
+ * occurrencePeriod the month). A persisting run over all patients re-checks them too: one who no
+ * longer has care-management time or a consent would otherwise keep a stale billable charge.
+ */
+export function chargedSources(month: string): CandidateSource[] {
+  return [{ type: 'ChargeItem', params: [['identifier', `${CHARGE_IDENTIFIER_SYSTEM}|`], ['occurrence', month]], param: 'subject' }];
 }

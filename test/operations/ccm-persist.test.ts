@@ -17,7 +17,7 @@ const MONTH = '2025-03';
 const example = JSON.parse(readFileSync(join(projectRoot(), 'profiles/examples/ccm-example-transaction.json'), 'utf8')) as Bundle;
 
 /** The example as a batch of PUTs with ids `${tag}-${n}` (no transaction needed), and its Patient id. */
-function examplePuts(tag: string): { batch: Bundle; patient: string; encounters: string[] } {
+function examplePuts(tag: string): { batch: Bundle; patient: string; encounters: string[]; consents: string[] } {
   const ids = new Map<string, string>();
   example.entry!.forEach((e, i) => ids.set(e.fullUrl!, `${e.resource!.resourceType}/${tag}-${i}`));
   // References resolved as the server resolves a transaction's (on a copy: it rewrites in place).
@@ -26,7 +26,7 @@ function examplePuts(tag: string): { batch: Bundle; patient: string; encounters:
     return { resource: { ...(rewriteReferences(structuredClone(e.resource), ids) as Resource), id: ref.split('/')[1] }, request: { method: 'PUT', url: ref } };
   });
   const of = (type: string) => entry.filter((e) => e.resource!.resourceType === type).map((e) => e.resource!.id!);
-  return { batch: { resourceType: 'Bundle', type: 'batch', entry }, patient: of('Patient')[0], encounters: of('Encounter') };
+  return { batch: { resourceType: 'Bundle', type: 'batch', entry }, patient: of('Patient')[0], encounters: of('Encounter'), consents: of('Consent') };
 }
 
 /**
@@ -191,4 +191,36 @@ tap.test('persist=true never rewrites a ChargeItem the billing system marked bil
   t.equal(notes.length, 1, 'one sentence for the billed charge the month no longer gives');
   t.match(notes[0], /^99439 of 2025-03 is already billed .*no longer bills 99439/);
   t.strictSame((await fhir('GET', `${B}/$ccm-billing?month=${MONTH}`)).body, after.body, 'GET answers the same');
+});
+
+tap.test('persist=true over all patients retires the charges of a patient who has nothing left in the month', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const [a, b] = await load(srv, ['ea', 'eb']);
+  const ofA = ['99490', '99439'].map((code) => chargeItemId(`Patient/${a.patient}`, MONTH, code));
+  const ofB = ['99490', '99439'].map((code) => chargeItemId(`Patient/${b.patient}`, MONTH, code));
+  const listed = (body: unknown) =>
+    ((body as { parameter?: Array<{ name: string; part?: Array<{ name: string; valueReference?: { reference?: string } }> }> }).parameter ?? [])
+      .filter((p) => p.name === 'patient')
+      .map((p) => p.part?.[0].valueReference?.reference);
+  t.equal((await fhir('POST', `${B}/$ccm-billing`, persistBody)).status, 200);
+  t.strictSame(versions(await chargeItems(B)), Object.fromEntries([...ofA, ...ofB].sort().map((id) => [id, 'billable v1'])));
+  // The candidates' query (chargedSources): our ChargeItems of the month, not of its neighbours.
+  const q = (month: string) => `${B}/ChargeItem?identifier=${encodeURIComponent('https://ccm-fhir.org/fhir/charge|')}&occurrence=${month}&_summary=count`;
+  t.same([(await fhir('GET', q('2025-02'))).body.total, (await fhir('GET', q(MONTH))).body.total, (await fhir('GET', q('2025-04'))).body.total], [0, 4, 0]);
+
+  // Patient a's time entries and consent go away: no care-management time, no consent this month.
+  for (const id of a.encounters) t.equal((await fhir('DELETE', `${B}/Encounter/${id}`)).status, 204);
+  for (const id of a.consents) t.equal((await fhir('DELETE', `${B}/Consent/${id}`)).status, 204);
+  const rerun = await fhir('POST', `${B}/$ccm-billing`, persistBody);
+  t.equal(rerun.status, 200);
+  t.strictSame(listed(rerun.body), [`Patient/${b.patient}`], 'the answer lists the patients with care management in the month, as GET does');
+  t.strictSame(rerun.body, (await fhir('GET', `${B}/$ccm-billing?month=${MONTH}`)).body);
+  const after = versions(await chargeItems(B));
+  for (const id of ofA) t.equal(after[id], 'not-billable v2', 'retired, as the one-patient path does');
+  for (const id of ofB) t.equal(after[id], 'billable v1', 'the other patient untouched');
+
+  t.equal((await fhir('POST', `${B}/$ccm-billing`, persistBody)).status, 200);
+  t.strictSame(versions(await chargeItems(B)), after, 'a further run changes nothing');
 });
