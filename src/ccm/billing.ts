@@ -9,6 +9,7 @@ import { inMonth, toLocal } from './dates.js';
 import { evaluateGates } from './eligibility.js';
 import { decision, type Decision } from './explain.js';
 import { checkFacts } from './facts-check.js';
+import { sumMinutes } from './minutes.js';
 import type { CcmFacts, MdmLevel } from './facts.js';
 import { canonicalReasons, type ReasonKey } from './reasons.js';
 import { resolveOptions, type EngineOptions, type ResolvedOptions } from './rules.js';
@@ -108,8 +109,9 @@ export function computeBilling(facts: CcmFacts, opts: ResolvedOptions): BillingR
   const ranges: Array<{ index: number; from: number; to: number }> = [];
   let at = 0;
   for (const e of pool) {
-    ranges.push({ index: e.index, from: at, to: at + e.minutes });
-    at += e.minutes;
+    const to = sumMinutes([at, e.minutes]);
+    ranges.push({ index: e.index, from: at, to });
+    at = to;
   }
   const lines: BillingLine[] = selection.lines.map((l) => ({
     code: l.code,

@@ -4,6 +4,7 @@
 import { codeDefinition, isEffective, type CodeTable, type FamilyDefinition, type Program } from './code-table.js';
 import { decision, plural, type Decision } from './explain.js';
 import type { MdmLevel } from './facts.js';
+import { roundMinutes, sumMinutes } from './minutes.js';
 import type { SelectionKey } from './reasons.js';
 
 export interface SelectionInput {
@@ -35,7 +36,7 @@ export interface Selection {
 }
 
 function familyMinutes(f: FamilyDefinition, input: SelectionInput): number {
-  return f.minutes === 'practitioner' ? input.practitioner : input.staff + input.practitioner;
+  return f.minutes === 'practitioner' ? input.practitioner : sumMinutes([input.staff, input.practitioner]);
 }
 
 function requirementsMet(table: CodeTable, f: FamilyDefinition, input: SelectionInput): boolean {
@@ -75,7 +76,7 @@ export function selectCodes(table: CodeTable, input: SelectionInput): Selection 
         keys.push('unit_cap_applied');
         decisions.push(
           decision(
-            `${addon.code} is capped at ${plural(addon.maxUnitsPerMonth ?? 0, 'unit')} a month (${addon.capSource}); ${basis - first - units * addon.incrementMinutes} further minutes are not billed`,
+            `${addon.code} is capped at ${plural(addon.maxUnitsPerMonth ?? 0, 'unit')} a month (${addon.capSource}); ${roundMinutes(basis - first - units * addon.incrementMinutes)} further minutes are not billed`,
             { rules: [...addon.rules, 'R28', 'EP13'], key: 'unit_cap_applied', policy: addon.capIsEngineDefault, unconfirmed: addon.capIsEngineDefault },
           ),
         );
@@ -89,7 +90,7 @@ export function selectCodes(table: CodeTable, input: SelectionInput): Selection 
         : chosen.requires.includes('no-staff-minutes')
           ? 'with no staff minutes, the practitioner-time family follows who did the work'
           : 'all countable minutes are pooled into the staff-time family, as practitioner time may count as staff time';
-    const leftover = basis - (lines.at(-1)?.to ?? 0);
+    const leftover = roundMinutes(basis - (lines.at(-1)?.to ?? 0));
     const billed = lines.map((l) => `${l.code}×${l.units}`).join(' + ');
     decisions.push(
       decision(

@@ -17,6 +17,7 @@ import type {
 import { categoryOf, ICD10CM, SNOMED } from './categories.js';
 import { inMonth, monthBounds, toLocal } from './dates.js';
 import type { CcmFacts, ConditionFact, MdmLevel, Performer, TimeEntryFact } from './facts.js';
+import { roundMinutes } from './minutes.js';
 import { resolveOptions, type EngineOptions } from './rules.js';
 
 const CCM = 'https://ccm-fhir.org/fhir';
@@ -312,13 +313,14 @@ export function factsFromFhir(resources: PatientResources, month: string, option
   };
 }
 
-/** Minutes of a time entry: length in UCUM min or h, else whole minutes from period.start to period.end. */
+/** Minutes of a time entry: length in UCUM min or h (as stated, fractions included), else whole minutes from period.start to period.end. */
 export function minutesOf(e: Encounter): number | null {
   const len = e.length;
   if (len && typeof len.value === 'number' && (len.system === undefined || len.system === UCUM)) {
     const unit = len.code ?? len.unit;
-    if (unit === 'min') return len.value >= 0 ? Math.floor(len.value) : null;
-    if (unit === 'h') return len.value >= 0 ? Math.floor(len.value * 60) : null;
+    // The minutes stated, fractions included (the contract's whole minutes are the period fallback's).
+    if (unit === 'min') return len.value >= 0 ? len.value : null;
+    if (unit === 'h') return len.value >= 0 ? roundMinutes(len.value * 60) : null;
     return null;
   }
   if (len) return null;

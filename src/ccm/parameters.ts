@@ -5,6 +5,7 @@ import type { Parameters, ParametersParameter } from 'fhir/r4.js';
 import type { BillingResult } from './billing.js';
 import type { EligibilityResult } from './eligibility.js';
 import type { FactsSources } from './facts-from-fhir.js';
+import { wholeMinutes } from './minutes.js';
 import type { WorklistRow } from './worklist.js';
 
 const ref = (reference: string) => ({ reference });
@@ -51,9 +52,10 @@ export function billingParts(result: BillingResult, sources: FactsSources): Para
   out.push({
     name: 'minutes',
     part: [
-      { name: 'clinicalStaff', valueInteger: result.minutes.clinicalStaff },
-      { name: 'billingPractitioner', valueInteger: result.minutes.billingPractitioner },
-      { name: 'counted', valueInteger: result.minutes.counted },
+      // valueInteger (contract): each total in whole minutes, rounded down after summing.
+      { name: 'clinicalStaff', valueInteger: wholeMinutes(result.minutes.clinicalStaff) },
+      { name: 'billingPractitioner', valueInteger: wholeMinutes(result.minutes.billingPractitioner) },
+      { name: 'counted', valueInteger: wholeMinutes(result.minutes.counted) },
     ],
   });
   for (const key of result.notBilledReasons) out.push({ name: 'reason', valueCode: key });

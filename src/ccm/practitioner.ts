@@ -1,5 +1,6 @@
 // EP7 (R36): who bills the month. The consent's practitioner when named; otherwise the one with
 // the most in-month minutes, then the earliest entry, then the lowest id (string order).
+import { sumMinutes } from './minutes.js';
 
 export interface PractitionerCandidateEntry {
   billingPractitioner: string | null;
@@ -20,7 +21,7 @@ export function choosePractitioner(consentPractitioner: string | undefined, entr
   for (const e of entries) {
     if (e.billingPractitioner === null) continue;
     const t = tally.get(e.billingPractitioner) ?? { minutes: 0, earliest: e.sortKey };
-    t.minutes += e.minutes;
+    t.minutes = sumMinutes([t.minutes, e.minutes]);
     if (e.sortKey < t.earliest) t.earliest = e.sortKey;
     tally.set(e.billingPractitioner, t);
   }

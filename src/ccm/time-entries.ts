@@ -5,6 +5,7 @@ import { inMonth, maxDate, toLocal } from './dates.js';
 import { decision, plural, type Decision } from './explain.js';
 import type { CcmFacts, MdmLevel, Performer } from './facts.js';
 import { choosePractitioner, type PractitionerChoice } from './practitioner.js';
+import { sumMinutes } from './minutes.js';
 import type { FilterKey } from './reasons.js';
 
 export interface EntryOutcome {
@@ -61,7 +62,7 @@ export function countMinutes(facts: CcmFacts, timeZone: string): CountedMinutes 
       e.droppedBy = key;
     }
     filterKeys.push(key);
-    const minutes = which.reduce((s, e) => s + e.minutes, 0);
+    const minutes = sumMinutes(which.map((e) => e.minutes));
     decisions.push(decision(sentence(`${plural(which.length, 'time entry')} (${plural(minutes, 'minute')})`), { rules, key, entries: which.map((e) => e.index), ...flags }));
   };
   const live = () => entries.filter((e) => e.counted);
@@ -131,8 +132,10 @@ export function countMinutes(facts: CcmFacts, timeZone: string): CountedMinutes 
   }
 
   const countable = live().sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : a.index - b.index));
-  const staff = countable.filter((e) => e.performer === 'clinical-staff').reduce((s, e) => s + e.minutes, 0);
-  const practitionerMinutes = countable.filter((e) => e.performer === 'billing-practitioner').reduce((s, e) => s + e.minutes, 0);
+  // Exact sums (fractions included): the thresholds compare the totals, not each entry (R28).
+  const staff = sumMinutes(countable.filter((e) => e.performer === 'clinical-staff').map((e) => e.minutes));
+  const practitionerMinutes = sumMinutes(countable.filter((e) => e.performer === 'billing-practitioner').map((e) => e.minutes));
+  const total = sumMinutes([staff, practitionerMinutes]);
   let mdm: MdmLevel | null = null;
   for (const e of countable) {
     const level = e.performer === 'billing-practitioner' ? facts.timeEntries[e.index].complexMdm : null;
@@ -140,7 +143,7 @@ export function countMinutes(facts: CcmFacts, timeZone: string): CountedMinutes 
   }
   decisions.push(
     decision(
-      `Countable minutes: clinical staff ${staff}, billing practitioner ${practitionerMinutes}, total ${staff + practitionerMinutes}, from ${plural(countable.length, 'time entry')}`,
+      `Countable minutes: clinical staff ${staff}, billing practitioner ${practitionerMinutes}, total ${total}, from ${plural(countable.length, 'time entry')}`,
       { rules: ['D2', 'R30', 'R31', 'R35', 'EP12'], entries: countable.map((e) => e.index) },
     ),
   );
@@ -155,7 +158,7 @@ export function countMinutes(facts: CcmFacts, timeZone: string): CountedMinutes 
     start,
     staff,
     practitionerMinutes,
-    total: staff + practitionerMinutes,
+    total,
     mdm,
     filterKeys,
     decisions,

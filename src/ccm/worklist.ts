@@ -7,6 +7,7 @@ import { selectCodes, type SelectionInput } from './code-selection.js';
 import { isValidDate, monthBounds, toLocal } from './dates.js';
 import { checkFacts } from './facts-check.js';
 import { CcmInputError, type CcmFacts, type Performer } from './facts.js';
+import { roundMinutes, sumMinutes, wholeMinutes } from './minutes.js';
 import type { ReasonKey } from './reasons.js';
 import { resolveOptions, type EngineOptions } from './rules.js';
 
@@ -46,20 +47,20 @@ export function nextThreshold(
     const base = codeDefinition(table, f.base);
     const addon = codeDefinition(table, f.addon);
     const first = base.minMinutesFirst ?? 0;
-    const have = f.minutes === 'practitioner' ? input.practitioner : input.staff + input.practitioner;
+    const have = f.minutes === 'practitioner' ? input.practitioner : sumMinutes([input.staff, input.practitioner]);
     if (f.minutes === 'practitioner' && kind === 'clinical-staff') continue; // staff minutes never reach it
     const inc = addon.incrementMinutes ?? 0;
     const maxUnits = addon.maxUnitsPerMonth ?? Math.max(0, Math.floor((have - first) / Math.max(inc, 1))) + 1;
     for (let k = 0; k <= (inc > 0 ? maxUnits : 0); k++) {
-      const needed = first + k * inc - have;
+      const needed = roundMinutes(first + k * inc - have);
       if (needed > 0) candidates.add(needed);
     }
   }
   for (const needed of [...candidates].sort((a, b) => a - b)) {
     const next = {
       ...input,
-      staff: input.staff + (kind === 'clinical-staff' ? needed : 0),
-      practitioner: input.practitioner + (kind === 'billing-practitioner' ? needed : 0),
+      staff: sumMinutes([input.staff, kind === 'clinical-staff' ? needed : 0]),
+      practitioner: sumMinutes([input.practitioner, kind === 'billing-practitioner' ? needed : 0]),
     };
     const selection = selectCodes(table, next);
     if (selection.lines.length > 0 && signature(selection.lines) !== current) return { threshold: selection.basis, needed };
@@ -102,10 +103,11 @@ export function worklistRow(facts: CcmFacts, today: string, options: EngineOptio
     eligible: billing.eligible,
     program: billing.program,
     billingPractitioner: billing.billingPractitioner,
-    minutesCounted: billing.minutes.counted,
+    // Whole minutes (valueInteger): counted so far rounded down, still needed rounded up.
+    minutesCounted: wholeMinutes(billing.minutes.counted),
     billableToday: billing.lines.map((l) => ({ code: l.code, system: l.system, units: l.units })),
-    nextThreshold: next?.threshold ?? null,
-    minutesNeeded: next?.needed ?? null,
+    nextThreshold: next ? wholeMinutes(next.threshold) : null,
+    minutesNeeded: next ? Math.ceil(next.needed) : null,
     assumedPerformer: kind,
     daysLeft,
     notBilledReasons: billing.notBilledReasons,

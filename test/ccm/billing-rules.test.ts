@@ -210,3 +210,22 @@ t.test('determinism: same facts, same answer; facts are not mutated', async (t) 
   t.same(evaluateBilling(f), evaluateBilling(f));
   t.same(f, copy);
 });
+
+t.test('fractional minutes are summed as stated; the thresholds compare the total (R28)', async (t) => {
+  const r = bill({ timeEntries: [staff(10.5, '2025-03-05'), staff(9.5, '2025-03-06')] });
+  t.same(lineList(r), ['99490x1'], '10.5 + 9.5 = 20 minutes');
+  t.same(r.notBilledReasons, []);
+  t.same(r.minutes, { clinicalStaff: 20, billingPractitioner: 0, counted: 20 });
+  // 5.35 × 3 + 3.95 is 19.999999999999996 in binary floating point: still 20 minutes.
+  const tenths = bill({ timeEntries: [staff(5.35, '2025-03-03'), staff(5.35, '2025-03-04'), staff(5.35, '2025-03-05'), staff(3.95, '2025-03-06')] });
+  t.same([lineList(tenths), tenths.minutes.counted], [['99490x1'], 20]);
+  t.same(lineList(bill({ timeEntries: [staff(19.99)] })), [], '19.99 minutes are short of 20');
+  // Staff 10.5 + practitioner 9.5: M = 20, although each rounded down would give 19.
+  const mixed = bill({ timeEntries: [staff(10.5, '2025-03-05'), practitioner(9.5, '2025-03-06')] });
+  t.same(lineList(mixed), ['99490x1']);
+  t.same(mixed.minutes, { clinicalStaff: 10.5, billingPractitioner: 9.5, counted: 20 });
+  const { billingParts } = await import('../../src/ccm/parameters.js');
+  const sources = { patient: 'Patient/x', coverage: null, conditions: ['Condition/a', 'Condition/b'], consent: null, carePlan: null, initiatingVisit: null, timeEntries: ['Encounter/1', 'Encounter/2'], otherServices: [] };
+  const minutesPart = billingParts(mixed, sources).find((p) => p.name === 'minutes');
+  t.same(minutesPart?.part?.map((p) => [p.name, p.valueInteger]), [['clinicalStaff', 10], ['billingPractitioner', 9], ['counted', 20]], 'valueInteger: each total rounded down after summing');
+});

@@ -209,6 +209,8 @@ t.test('time entries', async (t) => {
     ['Encounter/t4', 'Encounter/t7', 'Encounter/t12'],
     'no minutes, no typed participant, a unit other than min/h',
   );
+  const fraction = (value: number, code: string) => run({ encounters: [timeEntry('t', '2025-03-03', { length: { value, system: 'http://unitsofmeasure.org', code } })] }).facts.timeEntries[0].minutes;
+  t.same([fraction(10.5, 'min'), fraction(0.33, 'h'), fraction(0.1, 'h')], [10.5, 19.8, 6], 'length as stated, fractions included (only the period fallback is whole minutes)');
   const noConsent = run({ encounters: [timeEntry('t', '2025-03-03')] });
   t.equal(noConsent.facts.timeEntries[0].billingPractitioner, null, 'nobody named anywhere');
 });

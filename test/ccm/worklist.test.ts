@@ -61,3 +61,9 @@ t.test('order: days left, then minutes needed, then patient', async (t) => {
   const withCode = p.parameter?.find((x) => x.part?.[0].valueReference?.reference === 'Patient/b')?.part ?? [];
   t.same(withCode.filter((x) => x.name === 'billableCode').map((x) => x.valueCoding?.code), ['99490', '99439']);
 });
+
+t.test('fractional minutes: counted so far rounded down, still needed rounded up', async (t) => {
+  const r = row({ timeEntries: [staff(10.5, '2025-03-05'), staff(9.2, '2025-03-06')] });
+  t.same([r.minutesCounted, r.nextThreshold, r.minutesNeeded], [19, 20, 1], '19.7 minutes: 0.3 more reach 20, logged as a whole minute');
+  t.same(row({ timeEntries: [staff(10.5, '2025-03-05'), staff(9.5, '2025-03-06')] }).billableToday.map((l) => l.code), ['99490']);
+});
