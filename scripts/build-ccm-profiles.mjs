@@ -303,6 +303,14 @@ const ext = (id, title, description, contextExpr, valueType, extraValue = {}, co
     ],
   });
 
+/**
+ * A date or dateTime element the engine reads as a date (EP2) must be given to the day: "2025-03"
+ * or "2025" is valid FHIR but has no local date, and the fact would be dropped without a word.
+ * (A date-time without Z or an offset is already refused by the base type.)
+ */
+const DAY_PRECISION = (path) => `${path}.toString().length() >= 10`;
+const dayPrecision = (key, human) => ({ key, severity: 'error', human, expression: DAY_PRECISION('$this') });
+
 ext(
   'applies-when',
   'Applies when',
@@ -316,6 +324,7 @@ ext(
   'One substantial revision of a comprehensive care plan, dated (R4, R15). substantiallyRevisedInMonth is true when any of these falls in the service month.',
   'CarePlan',
   'dateTime',
+  { constraint: [dayPrecision('ccm-rev-1', 'The revision is dated to the day at least (a date, or a date-time with Z or an offset), so that its month in the practice time zone is known')] },
 );
 ext(
   'mdm-complexity',
@@ -369,8 +378,13 @@ profile({
       min: 1,
       mustSupport: true,
       constraint: [
-        { key: 'ccm-te-1', severity: 'error', human: 'A time entry states its minutes: length, or period.end (with period.start)', expression: 'end.exists() or %resource.length.exists()' },
-        { key: 'ccm-te-3', severity: 'error', human: 'A time entry has a date: period.start', expression: 'start.exists()' },
+        {
+          key: 'ccm-te-1',
+          severity: 'error',
+          human: 'A time entry states its minutes: length, or period.start and period.end both with a time of day (date-only ends say nothing about minutes)',
+          expression: "%resource.length.exists() or (start.exists() and end.exists() and start.toString().contains('T') and end.toString().contains('T'))",
+        },
+        { key: 'ccm-te-3', severity: 'error', human: 'A time entry has a date: period.start, to the day at least (a date, or a date-time with Z or an offset)', expression: `start.exists() and ${DAY_PRECISION('start')}` },
       ],
     },
     {
@@ -378,7 +392,12 @@ profile({
       path: 'Encounter.length',
       mustSupport: true,
       constraint: [
-        { key: 'ccm-te-2', severity: 'error', human: 'length is given in UCUM minutes (min) or hours (h), with a value >= 0', expression: `(code = 'min' or code = 'h') and (system.empty() or system = '${UCUM}') and value.exists() and value >= 0` },
+        {
+          key: 'ccm-te-2',
+          severity: 'error',
+          human: 'length is given in UCUM minutes (min) or hours (h) (its code, or its unit when it has no code), with a value >= 0',
+          expression: `value.exists() and value >= 0 and (system.empty() or system = '${UCUM}') and iif(code.exists(), code, unit).where($this = 'min' or $this = 'h').exists()`,
+        },
       ],
     },
   ],
@@ -401,7 +420,7 @@ profile({
     },
     { id: 'Consent.category', path: 'Consent.category', mustSupport: true },
     { id: 'Consent.patient', path: 'Consent.patient', min: 1, mustSupport: true },
-    { id: 'Consent.dateTime', path: 'Consent.dateTime', min: 1, mustSupport: true },
+    { id: 'Consent.dateTime', path: 'Consent.dateTime', min: 1, mustSupport: true, constraint: [dayPrecision('ccm-con-3', 'The consent is dated to the day at least (a date, or a date-time with Z or an offset)')] },
     { id: 'Consent.performer', path: 'Consent.performer', mustSupport: true },
     { id: 'Consent.provision', path: 'Consent.provision', mustSupport: true },
   ],
@@ -427,7 +446,7 @@ profile({
     { id: 'CarePlan.status', path: 'CarePlan.status', mustSupport: true },
     { id: 'CarePlan.category', path: 'CarePlan.category', min: 1, mustSupport: true },
     { id: 'CarePlan.subject', path: 'CarePlan.subject', type: [{ code: 'Reference', targetProfile: ['http://hl7.org/fhir/StructureDefinition/Patient'] }], mustSupport: true },
-    { id: 'CarePlan.created', path: 'CarePlan.created', min: 1, mustSupport: true },
+    { id: 'CarePlan.created', path: 'CarePlan.created', min: 1, mustSupport: true, constraint: [dayPrecision('ccm-cp-3', 'The care plan is dated to the day at least (a date, or a date-time with Z or an offset)')] },
   ],
 });
 

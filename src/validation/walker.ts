@@ -55,6 +55,9 @@ interface ConstraintRun {
   presence?: boolean[];
 }
 
+const constraintFailed = (c: CompiledConstraint, path: string) =>
+  issue(c.severity, 'invariant', path, `Constraint failed: ${c.key}: '${c.human}' (${c.expression})`);
+
 const MEMO_LIMIT = 4096;
 const MEMO_KEY_LIMIT = 300;
 
@@ -552,8 +555,16 @@ export class InstanceWalker {
       } else {
         ok = c.run(value, env.resource, env.rootResource);
       }
-      if (!ok) env.issues.push(issue(c.severity, 'invariant', path, `Constraint failed: ${c.key}: '${c.human}' (${c.expression})`));
+      if (!ok) env.issues.push(constraintFailed(c, path));
     }
+  }
+
+  /**
+   * The constraints on a primitive element, run on its value: a profile's (the CCM profiles refuse a
+   * consent or care-plan date given only to the month) and the few of the base (eld-3).
+   */
+  private runPrimitiveConstraints(info: NodeInfo, value: unknown, path: string, env: WalkEnv): void {
+    for (const run of info.constraints) if (!run.c.run(value, env.resource, env.rootResource)) env.issues.push(constraintFailed(run.c, path));
   }
 
   private checkItem(frame: Frame, node: ElementNode, info: NodeInfo, item: Item, env: WalkEnv): void {
@@ -594,8 +605,11 @@ export class InstanceWalker {
           this.applyProfile(p, v, item.path, env);
         }
       }
-    } else if (item.type === 'xhtml' && typeof v === 'string' && !frame.profile) {
-      for (const p of checkNarrativeDiv(v)) env.issues.push(issue('error', 'invariant', item.path, `${p.key}: ${p.message}`));
+    } else if (v !== undefined && v !== null) {
+      if (info.constraints.length) this.runPrimitiveConstraints(info, v, item.path, env);
+      if (item.type === 'xhtml' && typeof v === 'string' && !frame.profile) {
+        for (const p of checkNarrativeDiv(v)) env.issues.push(issue('error', 'invariant', item.path, `${p.key}: ${p.message}`));
+      }
     }
   }
 

@@ -90,7 +90,11 @@ t.test('constraints pass on the example and fail on broken resources', async (t)
   }
   const entry = exampleOf('Encounter')[1] as Encounter;
   t.same(failing('ccm-time-entry', { ...entry, length: undefined }), ['ccm-te-1'], 'no length and no period.end');
-  t.same(failing('ccm-time-entry', { ...entry, length: undefined, period: { start: '2025-03-04', end: '2025-03-04T10:00:00Z' } }), [], 'period.start and period.end');
+  t.same(failing('ccm-time-entry', { ...entry, length: undefined, period: { start: '2025-03-04T09:40:00Z', end: '2025-03-04T10:00:00Z' } }), [], 'period.start and period.end');
+  t.same(failing('ccm-time-entry', { ...entry, length: undefined, period: { start: '2025-03-04', end: '2025-03-04T10:00:00Z' } }), ['ccm-te-1'], 'a date-only end of the period says nothing about minutes');
+  t.same(failing('ccm-time-entry', { ...entry, period: { start: '2025-03' } }), ['ccm-te-3'], 'a month is not a date');
+  t.same(failing('ccm-time-entry', { ...entry, length: { value: 20, unit: 'minutes' } }), ['ccm-te-2'], 'no code, and a unit other than min or h');
+  t.same(failing('ccm-time-entry', { ...entry, length: { value: 20, unit: 'min' } }), [], 'no code, unit min: read as the engine reads it');
   t.same(failing('ccm-time-entry', { ...entry, length: { value: 20, code: 's', system: 'http://unitsofmeasure.org' } }), ['ccm-te-2']);
   t.same(failing('ccm-time-entry', { ...entry, length: { value: 1, code: 'h', system: 'http://unitsofmeasure.org' } }), []);
   t.same(failing('ccm-time-entry', { ...entry, period: { end: '2025-03-04T10:00:00Z' } }), ['ccm-te-3'], 'no date');
@@ -98,8 +102,10 @@ t.test('constraints pass on the example and fail on broken resources', async (t)
   t.same(failing('ccm-time-entry', { ...entry, participant: [{ individual: { reference: 'Practitioner/x' } }] }), ['ccm-te-5'], 'no typed performer');
   const consent = exampleOf('Consent')[0];
   t.same(failing('ccm-consent', { ...consent, status: 'inactive' }), ['ccm-con-2'], 'stopped without an end (warning)');
+  t.same(failing('ccm-consent', { ...consent, dateTime: '2025-02' }), ['ccm-con-3'], 'dated only to a month');
   const plan = exampleOf('CarePlan')[0];
   t.same(failing('ccm-care-plan', { ...plan, intent: 'proposal' }), ['ccm-cp-2']);
+  t.same(failing('ccm-care-plan', { ...plan, created: '2025' }), ['ccm-cp-3'], 'dated only to a year');
   const cond = exampleOf('Condition')[0];
   t.same(failing('ccm-chronic-condition', { ...cond, clinicalStatus: undefined }), ['ccm-cc-1'], 'no clinical status (warning)');
   t.same(failing('ccm-chronic-condition', { ...cond, onsetString: 'long ago', onsetDateTime: undefined }), ['ccm-cc-2']);

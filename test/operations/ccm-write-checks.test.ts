@@ -53,6 +53,24 @@ const cases: Case[] = [
     key: 'ccm-te-1',
   },
   {
+    name: 'time entry with a date-only period and no length (no minutes)',
+    make: (p, pr) => ({ ...without(timeEntry(p, pr), 'length'), period: { start: '2025-03-05', end: '2025-03-05' } }),
+    element: 'period',
+    key: 'ccm-te-1',
+  },
+  {
+    name: 'time entry whose period.start is only a month (no date)',
+    make: (p, pr) => ({ ...timeEntry(p, pr), period: { start: '2025-03' } }),
+    element: 'period',
+    key: 'ccm-te-3',
+  },
+  {
+    name: 'time entry whose length has no code and a unit other than min or h',
+    make: (p, pr) => ({ ...timeEntry(p, pr), length: { value: 25, unit: 'minutes' } }),
+    element: 'length',
+    key: 'ccm-te-2',
+  },
+  {
     name: 'time entry without period.start (no date)',
     make: (p, pr) => ({ ...timeEntry(p, pr), period: { end: '2025-03-04T10:20:00-05:00' } }),
     element: 'period',
@@ -86,6 +104,12 @@ const cases: Case[] = [
     element: 'dateTime',
   },
   {
+    name: 'CCM consent dated only to a month (no consent date)',
+    make: (p, pr) => ({ ...consent(p, pr), dateTime: '2025-01' }),
+    element: 'dateTime',
+    key: 'ccm-con-3',
+  },
+  {
     name: 'CCM consent without patient',
     make: (p, pr) => without(consent(p, pr), 'patient'),
     element: 'patient',
@@ -94,6 +118,18 @@ const cases: Case[] = [
     name: 'CCM care plan without created',
     make: (p) => without(carePlan(p), 'created'),
     element: 'created',
+  },
+  {
+    name: 'CCM care plan dated only to a month',
+    make: (p) => ({ ...carePlan(p), created: '2025-01' }),
+    element: 'created',
+    key: 'ccm-cp-3',
+  },
+  {
+    name: 'CCM care plan with a substantial revision dated only to a month',
+    make: (p) => ({ ...carePlan(p), extension: [{ url: 'https://ccm-fhir.org/fhir/StructureDefinition/care-plan-substantial-revision', valueDateTime: '2025-03' }] }),
+    element: 'extension[0].value.ofType(dateTime)',
+    key: 'ccm-rev-1',
   },
   {
     name: 'CCM care plan without status',
@@ -166,5 +202,11 @@ t.test('CCM resources that cannot yield their fact are refused on write, naming 
     t.equal((await fhir('POST', `${B}/Encounter`, without(timeEntry(P, PR), 'length'))).status, 201, 'period.start + period.end');
     const hours = { ...timeEntry(P, PR), period: { start: '2025-03-05' }, length: { value: 0.5, unit: 'h', system: UCUM, code: 'h' } };
     t.equal((await fhir('POST', `${B}/Encounter`, hours)).status, 201, 'date-only start + length in h');
+    // length read as the engine reads it: its code, or its unit when it has no code
+    const unitOnly = { ...timeEntry(P, PR), length: { value: 20, unit: 'min' } };
+    t.equal((await fhir('POST', `${B}/Encounter`, unitOnly)).status, 201, 'length with unit min and no code');
+    const dated = { ...carePlan(P), extension: [{ url: 'https://ccm-fhir.org/fhir/StructureDefinition/care-plan-substantial-revision', valueDateTime: '2025-03-15' }] };
+    t.equal((await fhir('POST', `${B}/CarePlan`, dated)).status, 201, 'a revision dated to the day');
+    t.equal((await fhir('POST', `${B}/Consent`, { ...consent(P, PR), dateTime: '2025-02-20' })).status, 201, 'a date-only consent');
   });
 });
