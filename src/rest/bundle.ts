@@ -198,7 +198,7 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
       } else if (p.method === 'PUT' && p.criteria) {
         const target = await step(p, async () => {
           await tx.lock(conditionKey(p.type, p.criteria!));
-          return conditionalUpdateTarget(p.type, await s.search.findMatches(tx, p.type, p.criteria!), p.resource!.id);
+          return conditionalUpdateTarget(tx, p.type, await s.search.findMatches(tx, p.type, p.criteria!), p.resource!.id);
         });
         p.id = target ?? randomUUID();
       }

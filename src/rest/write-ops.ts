@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4.js';
-import { badRequest, notFound, preconditionFailed } from '../fhir/errors.js';
+import { badRequest, conflict, notFound, preconditionFailed } from '../fhir/errors.js';
 import type { StoredVersion, StoreTx } from '../store/port.js';
 import { assertId } from './checks.js';
 import type { Prepared } from './prepare.js';
@@ -78,7 +78,7 @@ export async function conditionalUpdateIn(
   ifMatch?: number,
 ): Promise<WriteOutcome> {
   const type = p.resource.resourceType;
-  const id = conditionalUpdateTarget(type, await conditionalMatches(tx, s, type, params), p.resource.id);
+  const id = await conditionalUpdateTarget(tx, type, await conditionalMatches(tx, s, type, params), p.resource.id);
   if (id === undefined) return createIn(tx, s, p);
   return updateIn(tx, id === p.resource.id ? p : withId(p, id), id, ifMatch);
 }
@@ -87,9 +87,22 @@ export async function conditionalUpdateIn(
  * The id a conditional update writes (http.html#cond-update), from the matches of its criteria:
  * more than one is a 412; the one match's id, which a body id must equal (else 400); with no
  * match, the body's id (update as create, so it must be a FHIR id), or undefined for a new one.
+ * Update as create is for an id that holds no resource: one that holds a live resource the
+ * criteria did not match is a 409 (as R5 says outright), where it was overwritten.
  * Shared by PUT [type]?criteria, batches and transactions (which need the id before writing).
  */
-export function conditionalUpdateTarget(type: string, matches: readonly StoredVersion[], bodyId: string | undefined): string | undefined {
+export async function conditionalUpdateTarget(tx: StoreTx, type: string, matches: readonly StoredVersion[], bodyId: string | undefined): Promise<string | undefined> {
+  const id = matchedTarget(type, matches, bodyId);
+  if (matches.length === 0 && id !== undefined) {
+    const current = await tx.read(type, id);
+    if (current && !current.deleted) {
+      throw conflict(`The criteria matched no ${type}, and ${type}/${id} (the body's id) is another resource: a conditional update creates only at an id that holds none`);
+    }
+  }
+  return id;
+}
+
+function matchedTarget(type: string, matches: readonly StoredVersion[], bodyId: string | undefined): string | undefined {
   if (matches.length > 1) {
     throw preconditionFailed(`Conditional update matched ${matches.length} ${type} resources: the criteria are not selective enough`);
   }

@@ -90,6 +90,14 @@ t.test("a conditional update's body id (http.html#cond-update), the same over RE
       const fresh = await put(undefined, `${way}-2`);
       t.equal(fresh.status, 201, `${at}: no match, no id: created`);
       t.ok(fresh.id && fresh.id !== `${way}-id.1`, `${at}: under a new id`);
+      // No match and a body id that holds another resource: not overwritten (update as create is for a free id).
+      const taken = await put(`${way}-id.1`, `${way}-nobody`);
+      t.equal(taken.status, 409, `${at}: no match, the body's id is another resource: 409`);
+      const kept = await fhir('GET', `${B}/Patient/${way}-id.1`);
+      t.same([kept.body.meta.versionId, kept.body.identifier[0].value], ['1', `${way}-1`], `${at}: which is left as it was`);
+      // A deleted one is no resource: update as create brings it back.
+      await fhir('DELETE', `${B}/Patient/${fresh.id}`);
+      t.same(await put(fresh.id, `${way}-3`), { status: 201, id: fresh.id }, `${at}: no match, a deleted id: created again`);
     }
   }
 });
