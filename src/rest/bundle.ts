@@ -301,7 +301,8 @@ function assertDistinctTargets(writes: Planned[]): void {
   const seen = new Map<string, number>();
   const targets: Array<{ key: string; index: number }> = [];
   for (const p of writes) {
-    const id = p.method === 'DELETE' ? p.outcome?.version?.id : p.method === 'POST' && p.outcome ? undefined : p.id;
+    // A plain DELETE names its target whether or not it exists; a conditional one, what it matched.
+    const id = p.method === 'DELETE' ? (p.criteria ? p.outcome?.version?.id : p.id) : p.method === 'POST' && p.outcome ? undefined : p.id;
     if (id !== undefined) targets.push({ key: `${p.type}/${id}`, index: p.index });
   }
   targets.sort((a, b) => a.index - b.index);

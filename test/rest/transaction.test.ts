@@ -167,11 +167,14 @@ t.test('transaction: entries that touch the same resource fail it (http.html#tru
     ['a patch and an update', [{ resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(JSON.stringify([{ op: 'add', path: '/active', value: true }])).toString('base64') }, request: { method: 'PATCH', url: 'Patient/p1' } }, put('p1')], 1],
     ['a conditional update and an update of its match', [{ resource: { resourceType: 'Patient', identifier: [{ system: 'urn:mrn', value: 'm1' }] }, request: { method: 'PUT', url: 'Patient?identifier=urn:mrn|m1' } }, put('p1')], 1],
     ['a conditional delete and an update of its match', [{ request: { method: 'DELETE', url: 'Patient?identifier=urn:mrn|m1' } }, put('p1')], 1],
+    // A resource that does not exist is still the entry's target (the delete would answer 204).
+    ['a delete and an update of one that does not exist', [{ request: { method: 'DELETE', url: 'Patient/p1-none' } }, put('p1-none')], 1],
+    ['two deletes of one that does not exist', [{ request: { method: 'DELETE', url: 'Patient/p1-none' } }, { request: { method: 'DELETE', url: 'Patient/p1-none' } }], 1],
   ];
   for (const [name, entries, second] of cases) {
     const r = await fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry: entries });
     t.equal(r.status, 400, `${name}: refused`);
-    t.match(JSON.stringify(r.body), 'Patient/p1', `${name}: the resource is named`);
+    t.match(JSON.stringify(r.body), name.includes('not exist') ? 'Patient/p1-none' : 'Patient/p1', `${name}: the resource is named`);
     t.match(JSON.stringify(r.body), `Bundle.entry[${second}]`, `${name}: and the entry`);
   }
   t.equal((await fhir('GET', `${B}/_history`)).body.total, before, 'nothing written');
