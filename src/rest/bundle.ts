@@ -352,12 +352,15 @@ async function getEntry(p: Planned, opts: BundleOptions): Promise<Planned['respo
 
 async function batch(s: Services, entries: BundleEntry[], opts: BundleOptions): Promise<RestResult> {
   const planned: Planned[] = [];
+  const entryOf = new Map<string, number>();
+  entries.forEach((e, i) => typeof e?.fullUrl === 'string' && !entryOf.has(e.fullUrl) && entryOf.set(e.fullUrl, i));
   for (let i = 0; i < entries.length; i++) {
     let p: Planned | undefined;
     try {
       const refusal = opts.refused?.get(i);
       if (refusal) throw refusal;
       p = planEntry(s, entries[i], i);
+      if (p.resource) assertIndependent(p.resource, entryOf, i);
       if (p.method === 'GET' || p.method === 'HEAD') {
         p.response = await getEntry(p, opts);
       } else {
@@ -387,6 +390,20 @@ async function batch(s: Services, entries: BundleEntry[], opts: BundleOptions): 
     planned.push(p!);
   }
   return { status: 200, body: responseBundle('batch-response', planned) };
+}
+
+/**
+ * http.html#brules: "References within a Bundle.entry.resource to another Bundle.entry.resource
+ * that is being created within the batch are considered to be non-conformant", and servers SHOULD
+ * check: a batch does not resolve them, so such an entry would be stored pointing nowhere.
+ */
+function assertIndependent(resource: Resource, entryOf: ReadonlyMap<string, number>, index: number): void {
+  for (const ref of collectReferences(resource)) {
+    const other = entryOf.get(ref.value);
+    if (other !== undefined && other !== index) {
+      throw badRequest(`The reference '${ref.value.slice(0, 100)}' names Bundle.entry[${other}]: entries of a batch may not depend on each other (http.html#brules); send a transaction to have it resolved`, 'invalid');
+    }
+  }
 }
 
 function responseBundle(type: 'transaction-response' | 'batch-response', planned: Planned[]): Bundle {

@@ -203,6 +203,19 @@ t.test('batch: entries succeed or fail independently', async (t) => {
   t.same(res.body.entry.map((e: any) => e.response.status.slice(0, 3)), ['201', '404', '400', '201', '204', '412'], 'deleting what never existed: 204 (http.html#delete), or 412 under If-Match');
   t.equal(res.body.entry[1].response.outcome.resourceType, 'OperationOutcome');
   t.equal((await fhir('GET', `${B}/Patient/b1`)).status, 200);
+  // An entry that references another entry depends on it (http.html#brules): refused, the others run.
+  const dependent = await fhir('POST', B, {
+    resourceType: 'Bundle',
+    type: 'batch',
+    entry: [
+      { fullUrl: 'urn:uuid:4a1f0000-0000-4000-8000-000000000001', resource: { resourceType: 'Patient', active: true }, request: { method: 'POST', url: 'Patient' } },
+      { resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'urn:uuid:4a1f0000-0000-4000-8000-000000000001' } }, request: { method: 'POST', url: 'Observation' } },
+      { resource: { resourceType: 'Observation', status: 'final', code: { text: 'y' }, subject: { reference: 'Patient/b1' } }, request: { method: 'POST', url: 'Observation' } },
+    ],
+  });
+  t.same(dependent.body.entry.map((e: any) => e.response.status.slice(0, 3)), ['201', '400', '201']);
+  t.match(dependent.body.entry[1].response.outcome.issue[0].diagnostics, /Bundle\.entry\[0\]: entries of a batch may not depend on each other/);
+  t.equal((await fhir('GET', `${B}/Observation?code:text=x`)).body.total, 0, 'nothing stored pointing nowhere');
 });
 
 t.test('batch GET entries honour ifNoneMatch and ifModifiedSince (conditional read)', async (t) => {
