@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4.js';
-import { badRequest, conflict, notFound, preconditionFailed } from '../fhir/errors.js';
+import { badRequest, conflict, FhirError, notFound, preconditionFailed } from '../fhir/errors.js';
 import type { StoredVersion, StoreTx } from '../store/port.js';
 import { assertId } from './checks.js';
 import type { Prepared } from './prepare.js';
@@ -65,7 +65,7 @@ export async function updateIn(tx: StoreTx, p: Prepared, id: string, ifMatch?: n
  * If-None-Exist and bundle entries with ifNoneExist.
  */
 export function ifNoneExistMatch(type: string, matches: readonly StoredVersion[]): StoredVersion | undefined {
-  if (matches.length > 1) throw preconditionFailed(`If-None-Exist matched ${matches.length} ${type} resources: the criteria are not selective enough`);
+  if (matches.length > 1) throw tooManyMatches(`If-None-Exist matched ${matches.length} ${type} resources: the criteria are not selective enough`);
   return matches[0];
 }
 
@@ -91,6 +91,9 @@ export async function conditionalUpdateIn(
  * criteria did not match is a 409 (as R5 says outright), where it was overwritten.
  * Shared by PUT [type]?criteria, batches and transactions (which need the id before writing).
  */
+/** http.html#cond-update and friends: more than one match is a 412, issue code multiple-matches (as for conditional references). */
+const tooManyMatches = (diagnostics: string) => FhirError.of(412, 'multiple-matches', diagnostics);
+
 export async function conditionalUpdateTarget(tx: StoreTx, type: string, matches: readonly StoredVersion[], bodyId: string | undefined): Promise<string | undefined> {
   const id = matchedTarget(type, matches, bodyId);
   if (matches.length === 0 && id !== undefined) {
@@ -104,7 +107,7 @@ export async function conditionalUpdateTarget(tx: StoreTx, type: string, matches
 
 function matchedTarget(type: string, matches: readonly StoredVersion[], bodyId: string | undefined): string | undefined {
   if (matches.length > 1) {
-    throw preconditionFailed(`Conditional update matched ${matches.length} ${type} resources: the criteria are not selective enough`);
+    throw tooManyMatches(`Conditional update matched ${matches.length} ${type} resources: the criteria are not selective enough`);
   }
   const match = matches[0];
   if (match) {
@@ -139,7 +142,7 @@ export async function conditionalDeleteIn(tx: StoreTx, s: Services, type: string
   const matches = await conditionalMatches(tx, s, type, params);
   if (matches.length === 0) return { status: 204, changed: false };
   if (matches.length > 1) {
-    throw preconditionFailed(`Conditional delete matched ${matches.length} ${type} resources; this server deletes one at a time (conditionalDelete = single)`);
+    throw tooManyMatches(`Conditional delete matched ${matches.length} ${type} resources; this server deletes one at a time (conditionalDelete = single)`);
   }
   return deleteIn(tx, type, matches[0].id);
 }
