@@ -45,7 +45,9 @@ export class MongoStore implements ResourceStore {
   locks!: Collection<{ _id: string; until: Date }>;
 
   constructor(private readonly opts: MongoStoreOptions) {
-    this.client = new MongoClient(opts.uri, { writeConcern: { w: 'majority', journal: true }, retryWrites: true, appName: 'ccm-fhir-server' });
+    // Reads see only majority-committed writes, as writes are acknowledged only once majority-committed:
+    // no answer rests on a write a failover could roll back (the embedded store's settled reads, likewise).
+    this.client = new MongoClient(opts.uri, { writeConcern: { w: 'majority', journal: true }, readConcern: { level: 'majority' }, retryWrites: true, appName: 'ccm-fhir-server' });
   }
 
   async init(): Promise<void> {
