@@ -15,7 +15,7 @@ const unguarded = (prop: string | symbol) => () => {
 };
 
 /**
- * A query's filter and the token's narrowing as one flat conjunction (allOf drops an empty filter
+ * A query's filter and the token's narrowing (compartments, query restrictions) as one flat conjunction (allOf drops an empty filter
  * and flattens), so the store's indexes can decide the narrowing clause instead of evaluating it row by row.
  */
 const withNarrowing = (filter: Filter, n: { filter?: Filter }): Filter => (n.filter ? allOf([filter, n.filter]) : filter);
@@ -26,9 +26,10 @@ const HISTORY_SCAN_LIMIT = 100_000;
 /**
  * The store as one access token sees it. Every interaction (read, search with chaining, _has,
  * _include/_revinclude, history, transaction/batch entries, operations) reaches the data
- * through the store, so enforcing here confines all of them at once: queries get the patient
- * compartment (or are refused types the token may not see), rows are checked against v2 query
- * restrictions, writes are refused (403) outside the token's grants.
+ * through the store, so enforcing here confines all of them at once: queries (find, count,
+ * distinct) get the patient compartment and the v2 query restrictions as a filter the store runs
+ * (or are refused types the token may not see), so pages and counts hold only what the grants
+ * allow; rows read by key are checked against both; writes are refused (403) outside the token's grants.
  *
  * Outside a request (start-up, background work) the raw store answers. init, close, ping and
  * capabilities pass through; any other store or transaction method this view does not know is
@@ -55,7 +56,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
   const readPolicy = async () => (narrowed() ? policy() : undefined);
 
   const find = async (p: AccessPolicy, reader: { find: StoreTx['find'] }, q: FindQuery): Promise<StoredVersion[]> => {
-    const n = p.narrow(q.types.length ? q.types : resourceTypes);
+    const n = await p.narrow(q.types.length ? q.types : resourceTypes, raw);
     if (n.types.length === 0) return [];
     const all = q.types.length === 0 && n.types.length === resourceTypes.length && !n.filter;
     const rows = await reader.find({ ...q, types: all ? [] : n.types, filter: withNarrowing(q.filter, n) });
@@ -118,7 +119,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
           return async (types: readonly string[], filter: Record<string, unknown>) => {
             const p = await readPolicy();
             if (!p) return target.count(types, filter);
-            const n = p.narrow(types.length ? types : resourceTypes);
+            const n = await p.narrow(types.length ? types : resourceTypes, raw);
             if (n.types.length === 0) return 0;
             return target.count(n.types, withNarrowing(filter, n));
           };
@@ -126,14 +127,9 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
           return async (q: DistinctQuery) => {
             const p = await readPolicy();
             if (!p) return target.distinct(q);
-            const n = p.narrow(q.types.length ? q.types : resourceTypes);
+            const n = await p.narrow(q.types.length ? q.types : resourceTypes, raw);
             if (n.types.length === 0) return [];
-            const filter = withNarrowing(q.filter, n);
-            if (n.types.every((t) => p.typeAccess(t).exact)) return target.distinct({ ...q, types: n.types, filter });
-            // Query-restricted grants: values only from the rows the token sees.
-            const rows = await find(p, target, { types: n.types, filter });
-            if (rows.length === 0) return [];
-            return target.distinct({ ...q, types: n.types, filter: { $and: [filter, { $or: rows.map((r) => ({ type: r.type, id: r.id })) }] } });
+            return target.distinct({ ...q, types: n.types, filter: withNarrowing(q.filter, n) });
           };
         case 'read':
           return async (type: string, id: string) => {

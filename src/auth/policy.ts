@@ -1,6 +1,7 @@
 import type { Patient, Resource } from 'fhir/r4.js';
 import { FhirError } from '../fhir/errors.js';
 import type { SearchService } from '../rest/services.js';
+import { allOf, anyOf, NOTHING } from '../search/compiled.js';
 import type { Filter, StoredVersion, StoreTx } from '../store/port.js';
 import type { AuthContext } from './context.js';
 import { CompartmentMembers, type PatientCompartment, SHARED_TYPES } from './patient-compartment.js';
@@ -56,6 +57,8 @@ const practitioners = () => (practitionerMembers ??= new CompartmentMembers('Pra
  */
 export class AccessPolicy {
   private readonly cache = new Map<string, TypeAccess>();
+  /** Per type, the filter of exactly what the token may see (compartments and restrictions), compiled once per request. */
+  private readonly accessFilters = new Map<string, Promise<Filter | undefined>>();
   private readonly patientConf: Confinement | undefined;
 
   constructor(
@@ -158,13 +161,53 @@ export class AccessPolicy {
     return grantsFor(this.ctx.grants, type, perm).some((g) => this.reach(g, type, perm !== 'r' && perm !== 's') !== 'none');
   }
 
-  /** Types among `types` the token can see, and the filter that keeps queries inside what it may see. */
-  narrow(types: readonly string[]): { types: string[]; filter?: Filter } {
+  /**
+   * The filter that selects exactly the resources of `type` the token may see, for the store to
+   * run: each confinement's compartment filter (none for a grant that reaches every resource),
+   * AND its grants' query restrictions compiled as searches of the type (several grants = their
+   * OR); the confinements ORed. Undefined when every resource of the type is visible. The
+   * restrictions' own chains or _has run on `reader` (the raw store, as a restriction is checked
+   * against the data itself). Compiled once per request.
+   */
+  private accessFilter(type: string, reader: Reader): Promise<Filter | undefined> {
+    let f = this.accessFilters.get(type);
+    if (!f) this.accessFilters.set(type, (f = this.compileAccess(type, reader)));
+    return f;
+  }
+
+  private async compileAccess(type: string, reader: Reader): Promise<Filter | undefined> {
+    const a = this.typeAccess(type);
+    if (a.exact) return a.narrowing;
+    // Per confinement (undefined: grants that reach every resource), its restricted grants, or null when one grant is unrestricted.
+    const byConf = new Map<Confinement | undefined, Grant[] | null>();
+    for (const { g, reach, conf } of a.grants) {
+      const key = reach === 'all' ? undefined : conf;
+      const cur = byConf.get(key);
+      if (cur === null) continue;
+      if (!g.params) byConf.set(key, null);
+      else if (cur) cur.push(g);
+      else byConf.set(key, [g]);
+    }
+    const branches: Filter[] = [];
+    for (const [conf, restricted] of byConf) {
+      const where = conf ? this.confFilter(conf, type) : {};
+      if (!where) continue;
+      const restriction = restricted ? anyOf(await Promise.all(restricted.map((g) => this.search.filterFor(reader, type, g.params!)))) : {};
+      branches.push(allOf([where, restriction]));
+    }
+    return branches.length ? anyOf(branches) : NOTHING;
+  }
+
+  /**
+   * Types among `types` the token can see, and the filter that keeps queries inside exactly what
+   * it may see (compartments and query restrictions), for the store to run with the query's own.
+   */
+  async narrow(types: readonly string[], reader: Reader): Promise<{ types: string[]; filter?: Filter }> {
     const visible = types.filter((t) => this.typeAccess(t).visible);
     const unnarrowed: string[] = [];
     const groups = new Map<string, { types: string[]; filter: Filter }>();
     for (const t of visible) {
-      const n = this.typeAccess(t).narrowing;
+      const n = await this.accessFilter(t, reader);
       if (!n) {
         unnarrowed.push(t);
         continue;
@@ -191,8 +234,8 @@ export class AccessPolicy {
   }
 
   /**
-   * The rows the token may see. `narrowed` says the rows come from a query that had the
-   * narrowing filter added (so compartment membership need not be checked again).
+   * The rows the token may see. `narrowed` says the rows come from a query that had the filter of
+   * `narrow` added (so neither compartment membership nor query restrictions need be checked again).
    */
   async visibleRows(rows: readonly StoredVersion[], reader: Reader, narrowed: boolean): Promise<StoredVersion[]> {
     const keep = new Set<StoredVersion>();
@@ -204,7 +247,7 @@ export class AccessPolicy {
       const live = list.filter((v) => v.resource !== undefined);
       // A deletion shows no content; it is visible only to grants that reach every resource of the type.
       if (a.grants.some((x) => x.reach === 'all' && !x.g.params)) list.filter((v) => v.resource === undefined).forEach((v) => keep.add(v));
-      if (narrowed && a.exact) {
+      if (narrowed) {
         live.forEach((v) => keep.add(v));
         continue;
       }
