@@ -96,7 +96,8 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             const current = await target.read(input.type, input.id);
             const existing = current && !current.deleted ? current.resource : undefined;
             if (input.resource === undefined) p.checkWrite(input.type, 'd', existing, undefined);
-            else p.checkWrite(input.type, existing ? 'u' : 'c', existing, input.resource, current === undefined);
+            // The new content as stored: a created resource gets its id from the store.
+            else p.checkWrite(input.type, existing ? 'u' : 'c', existing, { ...input.resource, id: input.id }, current === undefined);
             return target.put(input);
           };
         const v = Reflect.get(target, prop, receiver) as unknown;

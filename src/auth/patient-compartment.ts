@@ -39,6 +39,24 @@ export class CompartmentMembers {
     return refs.some((e) => typeof e.r === 'string' && e.r.startsWith(prefix) && owners.has(e.r.slice(prefix.length)) && params.includes(String(e.p)));
   }
 
+  /**
+   * The owners (ids) of every compartment of this kind the resource is in, by the definition
+   * alone: its own id for the compartment's type, and each owner one of its compartment
+   * parameters references (a Patient through `link` too, as the compartment search reads it).
+   * Writes check this whole set: a resource in one allowed compartment may be in others as well.
+   */
+  owners(resource: Resource, idx: IndexValues): Set<string> {
+    const out = new Set<string>();
+    if (resource.resourceType === this.compartment && resource.id) out.add(resource.id);
+    const params = this.paramsFor(resource.resourceType);
+    if (!params.length) return out;
+    const prefix = `${this.compartment}/`;
+    for (const e of (idx.ref as Array<{ p?: string; r?: string }> | undefined) ?? []) {
+      if (typeof e.r === 'string' && e.r.startsWith(prefix) && params.includes(String(e.p))) out.add(e.r.slice(prefix.length));
+    }
+    return out;
+  }
+
   /** Query filter for resources of `type` in the compartment of any of `owners`; undefined when none can be. */
   filter(owners: readonly string[], type: string): Filter | undefined {
     return compartmentFilter(this.compartment, this.params, owners, type);

@@ -227,10 +227,10 @@ export class AccessPolicy {
     return { types: visible, filter: branches.length === 1 ? branches[0] : { $or: branches } };
   }
 
-  /** Whether the resource is inside `conf`: a patient's compartment, or (reads) the user's Practitioner compartment. */
-  private inside(r: Resource, conf: Confinement, read: boolean, idx = this.search.extractIndex(r)): boolean {
+  /** Whether the resource is readable inside `conf`: a patient's compartment, or the user's Practitioner compartment. */
+  private inside(r: Resource, conf: Confinement, idx = this.search.extractIndex(r)): boolean {
     if (this.comp.containsAny(r, idx, conf.patients)) return true;
-    return read && conf.practitioner !== undefined && practitioners().contains(r, idx, conf.practitioner);
+    return conf.practitioner !== undefined && practitioners().contains(r, idx, conf.practitioner);
   }
 
   /**
@@ -252,7 +252,7 @@ export class AccessPolicy {
         continue;
       }
       for (const { g, reach, conf } of a.grants) {
-        let candidates = live.filter((v) => !keep.has(v) && (reach === 'all' || this.inside(v.resource!, conf!, true)));
+        let candidates = live.filter((v) => !keep.has(v) && (reach === 'all' || this.inside(v.resource!, conf!)));
         if (candidates.length && g.params) {
           const ids = [...new Set(candidates.map((v) => v.id))];
           const matched = new Set<string>();
@@ -272,8 +272,11 @@ export class AccessPolicy {
    * Refuses (403) a write the token may not make: `existing` is the current live version (update,
    * delete), `next` the new content (create, update); `isNew` = the id never existed. Query-restricted
    * grants do not allow writes. A confined grant writes only inside its patients' compartments (as
-   * they are when the request starts); a caring user may also register a new Patient that names
-   * them as general practitioner.
+   * they are when the request starts), and only there: a resource is in the compartment of every
+   * patient any of its compartment parameters names (a Condition through subject and asserter, a
+   * CareTeam through subject and participant, a Group through each member), so both versions must
+   * be in no compartment but the token's patients'. A caring user may also register a new Patient
+   * that names them as general practitioner.
    */
   checkWrite(type: string, perm: 'c' | 'u' | 'd', existing: Resource | undefined, next: Resource | undefined, isNew = false): void {
     const perms: Perm[] = perm === 'c' ? ['c', 'u'] : [perm];
@@ -282,12 +285,23 @@ export class AccessPolicy {
     if (grants.some((g) => this.reach(g, type, true) === 'all')) return;
     const confs = [...new Set(grants.filter((g) => this.reach(g, type, true) === 'compartment').map((g) => this.confOf(g)!))];
     if (!confs.length) throw forbidden(this.userUnresolved ? USER_UNRESOLVED : `The access token does not allow ${what} on ${type}`);
-    const existingIdx = existing && this.search.extractIndex(existing);
-    const nextIdx = next && this.search.extractIndex(next);
-    if (existing && !confs.some((c) => this.inside(existing, c, false, existingIdx))) throw forbidden(`${type}/${existing.id} is outside the compartments of the access token's patients`);
-    const registers = (c: Confinement) => isNew && next?.resourceType === 'Patient' && ((next as Patient).generalPractitioner ?? []).some((r) => c.careRefs?.includes(r.reference ?? '') === true);
-    if (next && !confs.some((c) => this.inside(next, c, false, nextIdx) || registers(c))) {
-      throw forbidden(`The ${type} would be outside the compartments of the access token's patients`);
+    const patients = new Set(confs.flatMap((c) => [...c.patients]));
+    if (existing) {
+      const owners = this.comp.owners(existing, this.search.extractIndex(existing));
+      const others = [...owners].filter((id) => !patients.has(id));
+      if (others.length === owners.size) throw forbidden(`${type}/${existing.id} is outside the compartments of the access token's patients`);
+      // In the token's patients' compartments: it is their record, so the others may be named.
+      if (others.length) throw forbidden(`${type}/${existing.id} is also in the compartment of ${patientList(others)}, which is not among the access token's patients`);
+    }
+    if (next) {
+      const owners = this.comp.owners(next, this.search.extractIndex(next));
+      const registers = (c: Confinement) => isNew && next.resourceType === 'Patient' && ((next as Patient).generalPractitioner ?? []).some((r) => c.careRefs?.includes(r.reference ?? '') === true);
+      // A new Patient registered by its carer: its own compartment is not anyone's yet.
+      const registered = confs.some(registers);
+      if (registered) owners.delete(next.id ?? '');
+      const others = [...owners].filter((id) => !patients.has(id));
+      if (others.length) throw forbidden(`The ${type} would be in the compartment of ${patientList(others)}, which is not among the access token's patients`);
+      if (!owners.size && !registered) throw forbidden(`The ${type} would be outside the compartments of the access token's patients`);
     }
   }
 
@@ -296,6 +310,13 @@ export class AccessPolicy {
     if (this.ctx.grants.some((g) => open(g, this.user.mode))) return true;
     return [this.patientConf, this.user.confinement].some((c) => c?.patients.has(id) === true);
   }
+}
+
+/** `Patient/a`, `Patient/a and Patient/b`, ... (at most five named). */
+function patientList(ids: readonly string[]): string {
+  const named = ids.slice(0, 5).map((id) => `Patient/${id}`);
+  if (ids.length > 5) named.push(`${ids.length - 5} more`);
+  return named.length === 1 ? named[0] : `${named.slice(0, -1).join(', ')} and ${named[named.length - 1]}`;
 }
 
 /** Why a user/ token reaches nothing. */
