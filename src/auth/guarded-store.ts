@@ -4,7 +4,7 @@ import type { DistinctQuery, Filter, FindQuery, HistoryQuery, PutInput, Resource
 import { allOf } from '../search/compiled.js';
 import { requestAuth, type AuthContext } from './context.js';
 import { Policies } from './policies.js';
-import type { AccessPolicy } from './policy.js';
+import { forbidden, type AccessPolicy } from './policy.js';
 
 /** Store methods that touch no resource data. */
 const PASS_THROUGH = new Set<string | symbol>(['init', 'close', 'ping', 'constructor']);
@@ -85,6 +85,16 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
     return out;
   };
 
+  /**
+   * A Patient a carer registers joins its panel with its whole compartment, so its id must be one
+   * no stored resource names yet (a client-chosen id, e.g. by a conditional update that creates):
+   * else registering would claim data written about that id before.
+   */
+  const unnamed = async (tx: StoreTx, id: string): Promise<void> => {
+    const named = await tx.find({ types: [], filter: { 'idx.ref': { $elemMatch: { r: `Patient/${id}` } } }, limit: 1 });
+    if (named.length) throw forbidden(`Patient/${id} is already named by stored resources: a new Patient registered by its carer needs an id nothing refers to`);
+  };
+
   const guardTx = (p: AccessPolicy, tx: StoreTx): StoreTx =>
     new Proxy(tx, {
       get(target, prop, receiver) {
@@ -97,7 +107,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             const existing = current && !current.deleted ? current.resource : undefined;
             if (input.resource === undefined) p.checkWrite(input.type, 'd', existing, undefined);
             // The new content as stored: a created resource gets its id from the store.
-            else p.checkWrite(input.type, existing ? 'u' : 'c', existing, { ...input.resource, id: input.id }, current === undefined);
+            else if (p.checkWrite(input.type, existing ? 'u' : 'c', existing, { ...input.resource, id: input.id }, current === undefined)) await unnamed(target, input.id);
             return target.put(input);
           };
         const v = Reflect.get(target, prop, receiver) as unknown;

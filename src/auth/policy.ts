@@ -276,13 +276,14 @@ export class AccessPolicy {
    * patient any of its compartment parameters names (a Condition through subject and asserter, a
    * CareTeam through subject and participant, a Group through each member), so both versions must
    * be in no compartment but the token's patients'. A caring user may also register a new Patient
-   * that names them as general practitioner.
+   * that names them as general practitioner: true then, for the caller to check that no stored
+   * resource names the new id yet (its compartment would join the user's panel with it).
    */
-  checkWrite(type: string, perm: 'c' | 'u' | 'd', existing: Resource | undefined, next: Resource | undefined, isNew = false): void {
+  checkWrite(type: string, perm: 'c' | 'u' | 'd', existing: Resource | undefined, next: Resource | undefined, isNew = false): boolean {
     const perms: Perm[] = perm === 'c' ? ['c', 'u'] : [perm];
     const grants = perms.flatMap((p) => grantsFor(this.ctx.grants, type, p)).filter((g) => !g.params);
     const what = perm === 'c' ? 'create' : perm === 'u' ? 'update' : 'delete';
-    if (grants.some((g) => this.reach(g, type, true) === 'all')) return;
+    if (grants.some((g) => this.reach(g, type, true) === 'all')) return false;
     const confs = [...new Set(grants.filter((g) => this.reach(g, type, true) === 'compartment').map((g) => this.confOf(g)!))];
     if (!confs.length) throw forbidden(this.userUnresolved ? USER_UNRESOLVED : `The access token does not allow ${what} on ${type}`);
     const patients = new Set(confs.flatMap((c) => [...c.patients]));
@@ -302,7 +303,9 @@ export class AccessPolicy {
       const others = [...owners].filter((id) => !patients.has(id));
       if (others.length) throw forbidden(`The ${type} would be in the compartment of ${patientList(others)}, which is not among the access token's patients`);
       if (!owners.size && !registered) throw forbidden(`The ${type} would be outside the compartments of the access token's patients`);
+      return registered && !patients.has(next.id ?? '');
     }
+    return false;
   }
 
   /** Whether a request may name Patient/{id} as its target (read, compartment, operation parameter). */
