@@ -95,10 +95,20 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
     if (named.length) throw forbidden(`Patient/${id} is already named by stored resources: a new Patient registered by its carer needs an id nothing refers to`);
   };
 
-  const guardTx = (p: AccessPolicy, tx: StoreTx): StoreTx =>
-    new Proxy(tx, {
+  const guardTx = (p: AccessPolicy, tx: StoreTx): StoreTx => {
+    /** Versions read() hid, by Type/id: a write based on "nothing there" may go over a hidden deletion. */
+    const hidden = new Map<string, number>();
+    return new Proxy(tx, {
       get(target, prop, receiver) {
-        if (prop === 'read') return async (type: string, id: string) => one(p, await target.read(type, id));
+        // What a transaction reads is what it may read, or change: update, patch and delete read
+        // the version they replace here, and u or d without r must still find it.
+        if (prop === 'read')
+          return async (type: string, id: string) => {
+            const v = await target.read(type, id);
+            if (!v || (await one(p, v)) || p.mayChange(v)) return v;
+            hidden.set(`${type}/${id}`, v.vid);
+            return undefined;
+          };
         if (prop === 'find') return (q: FindQuery) => find(p, target, q);
         if (prop === 'narrowed') return narrowed();
         if (prop === 'put')
@@ -108,6 +118,9 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
             if (input.resource === undefined) p.checkWrite(input.type, 'd', existing, undefined);
             // The new content as stored: a created resource gets its id from the store.
             else if (p.checkWrite(input.type, existing ? 'u' : 'c', existing, { ...input.resource, id: input.id }, current === undefined)) await unnamed(target, input.id);
+            // An allowed write over a deletion read() hid (a compartment grant does not see
+            // deletions): the caller's "not there" was this version, not a concurrent change.
+            if (input.expectVid === 0 && current && hidden.get(`${input.type}/${input.id}`) === current.vid) return target.put({ ...input, expectVid: current.vid });
             return target.put(input);
           };
         const v = Reflect.get(target, prop, receiver) as unknown;
@@ -115,6 +128,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
+  };
 
   return new Proxy(raw, {
     get(target, prop, receiver) {

@@ -280,13 +280,11 @@ export class AccessPolicy {
    * resource names the new id yet (its compartment would join the user's panel with it).
    */
   checkWrite(type: string, perm: 'c' | 'u' | 'd', existing: Resource | undefined, next: Resource | undefined, isNew = false): boolean {
-    const perms: Perm[] = perm === 'c' ? ['c', 'u'] : [perm];
-    const grants = perms.flatMap((p) => grantsFor(this.ctx.grants, type, p)).filter((g) => !g.params);
+    const reach = this.writeReach(type, perm === 'c' ? ['c', 'u'] : [perm]);
     const what = perm === 'c' ? 'create' : perm === 'u' ? 'update' : 'delete';
-    if (grants.some((g) => this.reach(g, type, true) === 'all')) return false;
-    const confs = [...new Set(grants.filter((g) => this.reach(g, type, true) === 'compartment').map((g) => this.confOf(g)!))];
+    if (reach === 'all') return false;
+    const { confs, patients } = reach;
     if (!confs.length) throw forbidden(this.userUnresolved ? USER_UNRESOLVED : `The access token does not allow ${what} on ${type}`);
-    const patients = new Set(confs.flatMap((c) => [...c.patients]));
     if (existing) {
       const owners = this.comp.owners(existing, this.search.extractIndex(existing));
       const others = [...owners].filter((id) => !patients.has(id));
@@ -306,6 +304,31 @@ export class AccessPolicy {
       return registered && !patients.has(next.id ?? '');
     }
     return false;
+  }
+
+  /**
+   * What the grants for a write of `perms` on `type` reach: every resource, or the compartments of
+   * the patients of their confinements (none when `confs` is empty). Query-restricted grants do not write.
+   */
+  private writeReach(type: string, perms: readonly Perm[]): 'all' | { confs: Confinement[]; patients: Set<string> } {
+    const grants = perms.flatMap((p) => grantsFor(this.ctx.grants, type, p)).filter((g) => !g.params);
+    if (grants.some((g) => this.reach(g, type, true) === 'all')) return 'all';
+    const confs = [...new Set(grants.filter((g) => this.reach(g, type, true) === 'compartment').map((g) => this.confOf(g)!))];
+    return { confs, patients: new Set(confs.flatMap((c) => [...c.patients])) };
+  }
+
+  /**
+   * Whether the token may update or delete this current version, read or not: SMART v2 `u` and `d`
+   * need no `r`, and the write reads the version it replaces through the guarded store. A deletion
+   * counts for grants that reach every resource of the type; content when checkWrite would let it
+   * be changed (in the compartments of the token's patients and no one else's).
+   */
+  mayChange(v: StoredVersion): boolean {
+    const reach = this.writeReach(v.type, ['u', 'd']);
+    if (reach === 'all') return true;
+    if (!v.resource || !reach.confs.length) return false;
+    const owners = this.comp.owners(v.resource, this.search.extractIndex(v.resource));
+    return owners.size > 0 && [...owners].every((id) => reach.patients.has(id));
   }
 
   /** Whether a request may name Patient/{id} as its target (read, compartment, operation parameter). */
