@@ -18,7 +18,7 @@ import { requestAuth, type AuthContext, type RequestAuth } from './context.js';
 import { guardStore } from './guarded-store.js';
 import { classify, splitFhirUrl, type Interaction } from './interactions.js';
 import { queryOf } from '../http/request-query.js';
-import { checkedParameters } from '../operations/parameters-shape.js';
+import { checkedParameters, parameterValue, patientIdOf } from '../operations/parameters-shape.js';
 import { Policies } from './policies.js';
 import { forbidden, USER_UNRESOLVED, type AccessPolicy } from './policy.js';
 import { smartConfiguration } from './smart-configuration.js';
@@ -379,16 +379,20 @@ declare module 'fastify' {
   }
 }
 
-/** Patient ids a CCM operation asks about: `patient` in the query or the Parameters body. */
+/**
+ * Patient ids a CCM operation asks about: `patient` in the query or the Parameters body, each value
+ * read as the operation reads it (parameters-shape.ts); a value naming no Patient is kept as it is,
+ * so it is not allowed either.
+ */
 function operationPatients(req: FastifyRequest): string[] {
   const ids: string[] = [];
   const add = (v: string | undefined) => {
-    if (v) ids.push(v.replace(/^.*Patient\//, ''));
+    if (v) ids.push(patientIdOf(v) ?? v);
   };
   queryOf(req).getAll('patient').forEach(add);
   const body = req.body as Record<string, unknown> | null | undefined;
   if (typeof body === 'object' && body !== null && !Array.isArray(body) && body.resourceType === 'Parameters') {
-    for (const p of checkedParameters(body)) if (p.name === 'patient') add(p.valueReference?.reference ?? p.valueString ?? p.valueId);
+    for (const p of checkedParameters(body)) if (p.name === 'patient') add(parameterValue(p));
   }
   return ids;
 }

@@ -7,7 +7,7 @@ import type { Services } from '../rest/services.js';
 import { practiceToday } from './ccm-config.js';
 import { ccmRules, factsOf, patientsResources, type PatientFacts } from './ccm-facts-source.js';
 import type { OperationCall } from './operation.js';
-import { checkedParameters } from './parameters-shape.js';
+import { checkedParameters, parameterValue, patientIdOf } from './parameters-shape.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
@@ -25,19 +25,10 @@ export interface CcmInput {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function scalar(p: ParametersParameter): string | undefined {
-  const v = p.valueString ?? p.valueCode ?? p.valueDate ?? p.valueUri ?? p.valueId;
-  if (v !== undefined) return v;
-  if (p.valueInteger !== undefined) return String(p.valueInteger);
-  if (p.valueBoolean !== undefined) return String(p.valueBoolean);
-  if (p.valueReference?.reference !== undefined) return p.valueReference.reference;
-  return undefined;
-}
-
 function patientId(value: string, where: string): string {
-  const target = referenceTarget({ reference: value.includes('/') ? value : `Patient/${value}` });
-  if (!target?.startsWith('Patient/')) throw badRequest(`'${value.slice(0, 100)}' is not a Patient reference`, 'value', where);
-  return target.slice('Patient/'.length);
+  const id = patientIdOf(value);
+  if (id === undefined) throw badRequest(`'${value.slice(0, 100)}' is not a Patient reference`, 'value', where);
+  return id;
 }
 
 function pageSize(value: string): number {
@@ -54,7 +45,7 @@ export function readInput(call: OperationCall, allowed: ReadonlySet<string>): Cc
   if (call.method === 'POST' && call.body !== undefined && call.body !== null && !(isRecord(call.body) && Object.keys(call.body).length === 0)) {
     if (!isRecord(call.body) || call.body.resourceType !== 'Parameters') throw badRequest('The body must be a Parameters resource', 'structure');
     for (const [i, p] of checkedParameters(call.body).entries()) {
-      const v = scalar(p);
+      const v = parameterValue(p);
       const where = `Parameters.parameter[${i}]`;
       if (v === undefined) throw badRequest(`Parameter '${p.name}' has no value`, 'required', where);
       pairs.push([p.name, v, where]);

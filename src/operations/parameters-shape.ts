@@ -1,6 +1,7 @@
 // A POSTed Parameters body is client JSON that no validator has seen: its shape is checked here,
 // once, so that the operations (and the access checks) can read it as the type says it is.
 import type { ParametersParameter } from 'fhir/r4.js';
+import { referenceTarget } from '../ccm/index.js';
 import { badRequest } from '../fhir/errors.js';
 
 /** The JSON type each value[x] the server reads must have. */
@@ -49,4 +50,24 @@ function checkList(list: unknown, where: string): ParametersParameter[] {
 /** The parameters of a Parameters body (a JSON object), refused (400 naming the part) unless shaped as FHIR says. */
 export function checkedParameters(body: Record<string, unknown>): ParametersParameter[] {
   return checkList(body.parameter, 'Parameters.parameter');
+}
+
+/**
+ * A parameter's value as the operations read it: the first string form (valueString, valueCode,
+ * valueDate, valueUri, valueId), an integer or boolean as text, else a reference; undefined when
+ * none is given. The access checks read `patient` with it too, so they see what the operation sees.
+ */
+export function parameterValue(p: ParametersParameter): string | undefined {
+  const v = p.valueString ?? p.valueCode ?? p.valueDate ?? p.valueUri ?? p.valueId;
+  if (v !== undefined) return v;
+  if (p.valueInteger !== undefined) return String(p.valueInteger);
+  if (p.valueBoolean !== undefined) return String(p.valueBoolean);
+  if (p.valueReference?.reference !== undefined) return p.valueReference.reference;
+  return undefined;
+}
+
+/** The Patient id a `patient` value names (`id`, `Patient/id`, absolute or versioned); undefined when it names no Patient. */
+export function patientIdOf(value: string): string | undefined {
+  const target = referenceTarget({ reference: value.includes('/') ? value : `Patient/${value}` });
+  return target?.startsWith('Patient/') ? target.slice('Patient/'.length) : undefined;
 }
