@@ -5,6 +5,7 @@ import { allOf } from '../search/compiled.js';
 import { requestAuth, type AuthContext } from './context.js';
 import { Policies } from './policies.js';
 import { forbidden, type AccessPolicy } from './policy.js';
+import { NOT_IN_WILDCARD } from './scopes.js';
 
 /** Store methods that touch no resource data. */
 const PASS_THROUGH = new Set<string | symbol>(['init', 'close', 'ping', 'constructor']);
@@ -47,13 +48,18 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
     const ctx = token();
     return ctx ? policies.for(ctx) : undefined;
   };
-  /** Whether reads must be narrowed (decided synchronously). */
-  const narrowed = () => {
+  /**
+   * Whether reads must be narrowed (decided synchronously). A token that sees everything reads the
+   * raw store unless the read can reach a type its `*` grants do not cover (AuditEvent, scopes.ts):
+   * `types` are the read's types, empty for all.
+   */
+  const narrowed = (types?: readonly string[]) => {
     const ctx = token();
-    return ctx !== undefined && !policies.seesEverything(ctx);
+    return ctx !== undefined && (!policies.seesEverything(ctx) || (types !== undefined && (types.length === 0 || types.some((t) => NOT_IN_WILDCARD.has(t)))));
   };
-  /** The policy when reads must be narrowed; undefined when the raw store may answer. */
-  const readPolicy = async () => (narrowed() ? policy() : undefined);
+  /** The policy when reads of `types` must be narrowed; undefined when the raw store may answer. */
+  const readPolicy = async (types?: readonly string[]) => (narrowed(types) ? policy() : undefined);
+  const typeOfKey = (key: string) => key.slice(0, key.indexOf('/'));
 
   const find = async (p: AccessPolicy, reader: { find: StoreTx['find'] }, q: FindQuery): Promise<StoredVersion[]> => {
     const n = await p.narrow(q.types.length ? q.types : resourceTypes, raw);
@@ -137,12 +143,12 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
       switch (prop) {
         case 'find':
           return async (q: FindQuery) => {
-            const p = await readPolicy();
+            const p = await readPolicy(q.types);
             return p ? find(p, target, q) : target.find(q);
           };
         case 'count':
           return async (types: readonly string[], filter: Record<string, unknown>) => {
-            const p = await readPolicy();
+            const p = await readPolicy(types);
             if (!p) return target.count(types, filter);
             const n = await p.narrow(types.length ? types : resourceTypes, raw);
             if (n.types.length === 0) return 0;
@@ -150,7 +156,7 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
           };
         case 'distinct':
           return async (q: DistinctQuery) => {
-            const p = await readPolicy();
+            const p = await readPolicy(q.types);
             if (!p) return target.distinct(q);
             const n = await p.narrow(q.types.length ? q.types : resourceTypes, raw);
             if (n.types.length === 0) return [];
@@ -158,29 +164,35 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
           };
         case 'read':
           return async (type: string, id: string) => {
-            const p = await readPolicy();
+            const p = await readPolicy([type]);
             return p ? one(p, await target.read(type, id)) : target.read(type, id);
           };
         case 'readVersion':
           return async (type: string, id: string, vid: number) => {
-            const p = await readPolicy();
+            const p = await readPolicy([type]);
             return p ? one(p, await target.readVersion(type, id, vid)) : target.readVersion(type, id, vid);
           };
         case 'readMany':
           return async (keys: readonly string[]) => {
-            const p = await readPolicy();
+            const p = await readPolicy(keys.map(typeOfKey));
             const rows = await target.readMany(keys);
             return p ? p.visibleRows(rows, target, false) : rows;
           };
         case 'history':
           return async (q: HistoryQuery) => {
-            const p = await readPolicy();
+            const p = await readPolicy(q.type ? [q.type] : []);
             return p ? history(p, q) : target.history(q);
           };
         case 'countHistory':
           return async (q: Omit<HistoryQuery, 'limit' | 'after'>) => {
-            const p = await readPolicy();
+            const p = await readPolicy(q.type ? [q.type] : []);
             if (!p) return target.countHistory(q);
+            // Everything but the types `*` does not cover: the store counts both, no scan.
+            if (policies.seesEverything(p.ctx) && !q.type) {
+              let n = await target.countHistory(q);
+              for (const t of NOT_IN_WILDCARD) if (!p.typeAccess(t).visible) n -= await target.countHistory({ ...q, type: t });
+              return n;
+            }
             return (await history(p, { ...q, limit: HISTORY_SCAN_LIMIT })).length;
           };
         case 'transact':

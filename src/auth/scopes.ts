@@ -57,8 +57,14 @@ export function parseScopes(scope: unknown, patient: string | undefined): Grant[
     .filter((g): g is Grant => g !== undefined && (g.context !== 'patient' || patient !== undefined));
 }
 
+/**
+ * Types a `*` scope does not cover: the audit trail is read (and, with the trail off, written) only
+ * under a scope that names AuditEvent (README, Security), whatever else the token may do.
+ */
+export const NOT_IN_WILDCARD: ReadonlySet<string> = new Set(['AuditEvent']);
+
 export function covers(g: Grant, type: string): boolean {
-  return g.type === type || g.type === '*';
+  return g.type === type || (g.type === '*' && !NOT_IN_WILDCARD.has(type));
 }
 
 /** Grants that give `perm` on `type`. */

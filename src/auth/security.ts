@@ -18,6 +18,7 @@ import { requestAuth, type AuthContext, type RequestAuth } from './context.js';
 import { guardStore } from './guarded-store.js';
 import { classify, splitFhirUrl, type Interaction } from './interactions.js';
 import { queryOf } from '../http/request-query.js';
+import { entryTarget } from '../rest/entry-url.js';
 import { checkedParameters, parameterValue, patientIdOf } from '../operations/parameters-shape.js';
 import { Policies } from './policies.js';
 import { forbidden, USER_UNRESOLVED, type AccessPolicy } from './policy.js';
@@ -123,11 +124,19 @@ export async function setupSecurity(config: Config, search: SearchService, resou
     (Array.isArray(body.entry) ? body.entry : []).forEach((e, index) => {
       const method = e?.request?.method;
       const url = e?.request?.url;
+      // Without a method and url the entry is refused by the bundle processing (400) and never runs.
       if (typeof method !== 'string' || typeof url !== 'string') return;
-      const rel = url.startsWith(config.baseUrl + '/') ? url.slice(config.baseUrl.length) : url;
-      const parsed = splitFhirUrl(rel);
-      if (!parsed) return;
-      out.push(classify(method, parsed.parts, parsed.query));
+      let target;
+      try {
+        // The bundle processing's own reading of the url (src/rest/entry-url.ts): what is checked is what runs.
+        target = entryTarget(url, config.baseUrl, `Bundle.entry[${index}]`);
+      } catch (e) {
+        // Not relative to this server: a 400, for the transaction or this batch entry.
+        if (body.type !== 'batch') throw e;
+        (req.entryRefusals ??= new Map()).set(index, e as FhirError);
+        return;
+      }
+      out.push(classify(method, target.parts, new URLSearchParams(target.query ?? '')));
       info.entryIndex!.push(index);
     });
     return out;
@@ -141,6 +150,8 @@ export async function setupSecurity(config: Config, search: SearchService, resou
   function refuseEntries(req: FastifyRequest, info: RequestInfo, refusalOf: (i: Interaction) => FhirError | undefined): void {
     const entries = info.entries ?? [];
     entries.forEach((i, k) => {
+      // An entry keeps the first refusal (the AuditEvent write rule's 405 before the scopes' 403).
+      if (req.entryRefusals?.has(info.entryIndex![k])) return;
       const refusal = refusalOf(i);
       if (!refusal) return;
       if (info.code !== 'batch') throw refusal;

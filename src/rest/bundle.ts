@@ -17,6 +17,7 @@ import { conditionalDeleteIn, conditionalUpdateIn, conditionalUpdateTarget, crea
 import { sameContent } from './same-content.js';
 import { applyJsonPatch } from './json-patch.js';
 import { liveOrThrow } from './interactions.js';
+import { entryTarget } from './entry-url.js';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -76,14 +77,8 @@ function planEntry(s: Services, e: BundleEntry, index: number): Planned {
   // A code of http-verb: case matters, as for every FHIR code.
   const method = req.method as Method;
   if (!Object.hasOwn(ORDER, method)) throw badRequest(`${where}: unsupported method '${req.method.slice(0, 20)}': use GET, HEAD, POST, PUT, DELETE or PATCH`, 'not-supported', `${where}.request.method`);
-  const url = req.url.replace(/^\/+/, '');
-  const rel = url.startsWith(s.config.baseUrl + '/') ? url.slice(s.config.baseUrl.length + 1) : url;
-  // Relative to this server's base (http.html#transaction); another server's URL or a dot segment names nothing here.
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(rel) || rel.split('?')[0].split('/').some((seg) => seg === '.' || seg === '..')) {
-    throw badRequest(`${where}.request.url '${req.url.slice(0, 100)}' is not a URL relative to this server's base`, 'invalid', `${where}.request.url`);
-  }
-  const [path, query] = splitOnce(rel, '?');
-  const parts = path.split('/').filter(Boolean);
+  // The same reading as the access checks' (src/auth/security.ts): what they checked is what runs.
+  const { url: rel, parts, query } = entryTarget(req.url, s.config.baseUrl, where);
   const p: Planned = { index, method, url: rel, type: parts[0] ?? '', fullUrl: e.fullUrl };
   if (method === 'GET' || method === 'HEAD') {
     if (typeof req.ifNoneMatch === 'string') p.ifNoneMatch = req.ifNoneMatch;
