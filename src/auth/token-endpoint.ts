@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import type { RegisteredClient } from './clients.js';
-import { parseScope, type Grant } from './scopes.js';
+import { covers, parseScope, type Grant } from './scopes.js';
 import type { SigningKey } from './signing-key.js';
 import { CLOCK_SKEW_SECONDS } from './tokens.js';
 
@@ -49,10 +49,13 @@ export class ReplayCache {
   }
 }
 
-/** Whether a registered scope allows a requested one: same context, type or '*', fewer or equal permissions, same restriction. */
+/**
+ * Whether a registered scope allows a requested one: same context, the type or a '*' that covers it
+ * (as the API reads scopes: '*' never covers AuditEvent, scopes.ts), fewer or equal permissions, same restriction.
+ */
 function within(req: Grant, reg: Grant): boolean {
   if (req.context !== reg.context) return false;
-  if (reg.type !== '*' && reg.type !== req.type) return false;
+  if (!covers(reg, req.type)) return false;
   if ([...req.perms].some((p) => !reg.perms.has(p))) return false;
   if (!reg.params) return true;
   return JSON.stringify(reg.params) === JSON.stringify(req.params ?? null);
