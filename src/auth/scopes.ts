@@ -1,6 +1,7 @@
 // SMART on FHIR resource scopes, v1 (`patient/Condition.read`, `user/*.*`) and v2
 // (`system/Condition.rs`, `patient/Condition.rs?category=problem-list-item`), parsed into grants.
 // https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html
+import { RESULT_PARAMS } from '../search/compile.js';
 
 /** c create, r read (read, vread, history-instance), u update/patch, d delete, s search (search, history-type/system). */
 export type Perm = 'c' | 'r' | 'u' | 'd' | 's';
@@ -39,9 +40,10 @@ export function parseScope(scope: string): Grant | undefined {
     // Query restrictions are a v2 feature.
     if (['read', 'write', '*'].includes(m[3])) return undefined;
     const params = [...new URLSearchParams(m[4])];
-    // An empty value would be ignored by search (search.html#errors), so the grant would cover
-    // every resource of the type: a restriction that cannot be honoured as written grants nothing.
-    if (params.length === 0 || params.some(([k, v]) => !/^[A-Za-z_][A-Za-z0-9_\-.:]*$/.test(k) || v === '')) return undefined;
+    // An empty value would be ignored by search (search.html#errors), and a result parameter
+    // (_summary, _sort, _count, ...) selects nothing, so the grant would cover every resource of
+    // the type: a restriction that cannot be honoured as written grants nothing.
+    if (params.length === 0 || params.some(([k, v]) => !/^[A-Za-z_][A-Za-z0-9_\-.:]*$/.test(k) || v === '' || RESULT_PARAMS.has(k.split(':')[0]))) return undefined;
     g.params = params;
   }
   return g;
