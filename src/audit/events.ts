@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../auth/context.js';
 import type { Interaction } from '../auth/interactions.js';
+import type { Resource } from 'fhir/r4.js';
+import type { Accessed } from '../rest/result.js';
 import type { AuditRecord } from './record.js';
 
 /** Most transaction/batch entries named in one AuditEvent. */
 const MAX_ENTRY_ENTITIES = 1000;
+/** Most patients named in one AuditEvent. */
+const MAX_PATIENTS = 1000;
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** Query parameters whose values are kept in the audit trail (they shape results, they name nobody). */
 const KEPT_VALUES = new Set(['_count', '_sort', '_include', '_revinclude', '_summary', '_elements', '_total', '_type', '_format']);
@@ -34,6 +39,32 @@ export interface AuditInput {
   baseUrl: string;
   serverName: string;
   method: string;
+  /** What the interaction read or wrote, as its result holds it (RestResult.version and accessed). */
+  accessed?: readonly Accessed[];
+  /** The patients whose compartments hold a resource (src/auth/patient-compartment.ts). */
+  patientsOf?: (r: Resource) => string[];
+  /** Patients an operation names in its parameters. */
+  patients?: readonly string[];
+}
+
+/**
+ * Patient ids a search names: patient=, subject= (as Patient/id, or with the :Patient modifier),
+ * _id of a Patient search; several values separated by commas. Chains and other modifiers name none.
+ */
+function queryPatients(i: Interaction, query: URLSearchParams, baseUrl: string): string[] {
+  const out: string[] = [];
+  for (const [k, v] of query) {
+    const [name, modifier] = k.split(':');
+    const isId = name === '_id' && i.type === 'Patient' && !i.compartment;
+    if (!isId && name !== 'patient' && name !== 'subject') continue;
+    if (modifier !== undefined && modifier !== 'Patient') continue;
+    for (const one of v.split(',')) {
+      const ref = one.startsWith(baseUrl + '/') ? one.slice(baseUrl.length + 1) : one;
+      const id = ref.startsWith('Patient/') ? ref.slice(8) : name !== 'subject' || modifier ? ref : '';
+      if (ID.test(id)) out.push(id);
+    }
+  }
+  return out;
 }
 
 
@@ -55,18 +86,26 @@ export function auditRecordFor(a: AuditInput): AuditRecord {
   if (i.type && i.id) refs.push(`${i.type}/${i.id}`);
   const created = a.location && !i.id ? /\/([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})\/_history\//.exec(a.location)?.[1] : undefined;
   if (created) refs.push(created);
+  // What a conditional write or delete resolved to (the URL names no id): from the result.
+  for (const x of a.accessed ?? []) {
+    if (x.code !== undefined) continue;
+    const ref = `${x.type}/${x.id}`;
+    if (!refs.includes(ref)) refs.push(ref);
+  }
   if (refs.length) r.r = refs;
-  if (a.entries?.length) {
+  if (a.entries?.length || a.accessed?.some((x) => x.code !== undefined)) {
     const seen = new Set<string>();
     const x: Array<[string, string]> = [];
-    for (const e of a.entries) {
-      if (seen.size >= MAX_ENTRY_ENTITIES) break;
-      if (!e.type || !e.id || e.id.startsWith('$')) continue;
-      const ref = `${e.type}/${e.id}`;
-      if (seen.has(ref)) continue;
+    const add = (type: string | undefined, id: string | undefined, code: string) => {
+      if (seen.size >= MAX_ENTRY_ENTITIES || !type || !id || id.startsWith('$')) return;
+      const ref = `${type}/${id}`;
+      if (seen.has(ref)) return;
       seen.add(ref);
-      x.push([ref, e.code]);
-    }
+      x.push([ref, code]);
+    };
+    for (const e of a.entries ?? []) add(e.type, e.id, e.code);
+    // Entries the URL does not name (creates, conditional writes): as the bundle processing resolved them.
+    for (const e of a.accessed ?? []) if (e.code !== undefined) add(e.type, e.id, e.code);
     if (x.length) r.x = x;
   }
   if (r.c.startsWith('search') || r.c.startsWith('history') || i.operation) {
@@ -74,7 +113,16 @@ export function auditRecordFor(a: AuditInput): AuditRecord {
     const path = [i.compartment ? `${i.compartment.type}/${i.compartment.id}` : '', i.type && !i.id ? i.type : '', i.operation ? `$${i.operation}` : ''].filter(Boolean).join('/');
     r.q = `${a.method} ${path}${q ? '?' + q : ''}`;
   }
-  const patient = a.ctx?.patient ?? (i.type === 'Patient' && i.id ? i.id : i.compartment?.type === 'Patient' ? i.compartment.id : undefined);
-  if (patient) r.p = patient;
+  // The patients the request is about: the token's, the one the URL names, those a search or an
+  // operation names, and those whose compartments hold what it read or wrote.
+  const patients = new Set<string>();
+  if (a.ctx?.patient) patients.add(a.ctx.patient);
+  if (i.type === 'Patient' && i.id) patients.add(i.id);
+  if (i.compartment?.type === 'Patient') patients.add(i.compartment.id);
+  if (r.c.startsWith('search')) for (const p of queryPatients(i, a.query, a.baseUrl)) patients.add(p);
+  for (const p of a.patients ?? []) if (ID.test(p)) patients.add(p);
+  if (a.patientsOf) for (const x of a.accessed ?? []) if (x.resource && patients.size < MAX_PATIENTS) for (const p of a.patientsOf(x.resource)) patients.add(p);
+  if (patients.size === 1) r.p = [...patients][0];
+  else if (patients.size > 1) r.p = [...patients].slice(0, MAX_PATIENTS);
   return r;
 }

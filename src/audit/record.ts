@@ -38,8 +38,8 @@ export interface AuditRecord {
   x?: Array<[string, string]>;
   /** The redacted query ("METHOD path?query"), when the interaction is a search, history or operation */
   q?: string;
-  /** Patient the request is about */
-  p?: string;
+  /** Patient(s) the request is about (ids; one is a string, as earlier versions wrote it) */
+  p?: string | string[];
   /** Request id */
   rq: string;
 }
@@ -113,9 +113,9 @@ export function expandAudit(r: AuditRecord): AuditEvent {
       query: Buffer.from(r.q).toString('base64'),
     });
   }
-  if (r.p !== undefined) {
+  for (const id of patientsIn(r)) {
     entity.push({
-      what: { reference: `Patient/${r.p}` },
+      what: { reference: `Patient/${id}` },
       type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
       role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
     });
@@ -161,10 +161,13 @@ export function recordKeys(r: AuditRecord): AuditKeys {
   };
   for (const ref of r.r ?? []) entity(ref);
   for (const [ref] of r.x ?? []) entity(ref);
-  if (r.p !== undefined) entity(`Patient/${r.p}`);
+  for (const id of patientsIn(r)) entity(`Patient/${id}`);
   const sub = subtype(r);
   return { i: r.id, t: Date.parse(r.t), a, p, e, s: [sub.code, `${sub.system}|${sub.code}`], x: outcomeOf(r.s), c: r.a };
 }
+
+/** The ids of the patients a record names. */
+const patientsIn = (r: AuditRecord): readonly string[] => (r.p === undefined ? [] : typeof r.p === 'string' ? [r.p] : r.p);
 
 /** The search keys of a stored entry, record or AuditEvent. */
 export const entryKeys = (e: AuditEntry): AuditKeys => (isAuditRecord(e) ? recordKeys(e) : auditKeys(e));

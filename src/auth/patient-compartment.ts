@@ -57,6 +57,21 @@ export class CompartmentMembers {
     return out;
   }
 
+  /**
+   * The owners (ids) whose compartment holds the resource, from the compartment's parameters alone
+   * (`valuesOf` gives one parameter's index entries): the same rule as containsAny, without indexing
+   * the whole resource.
+   */
+  ownersOf(resource: Resource, valuesOf: (r: Resource, code: string) => Array<Record<string, unknown>>): string[] {
+    if (resource.resourceType === this.compartment) return resource.id ? [resource.id] : [];
+    const prefix = `${this.compartment}/`;
+    const out = new Set<string>();
+    for (const code of this.paramsFor(resource.resourceType)) {
+      for (const e of valuesOf(resource, code)) if (typeof e.r === 'string' && e.r.startsWith(prefix)) out.add(e.r.slice(prefix.length));
+    }
+    return [...out];
+  }
+
   /** Query filter for resources of `type` in the compartment of any of `owners`; undefined when none can be. */
   filter(owners: readonly string[], type: string): Filter | undefined {
     return compartmentFilter(this.compartment, this.params, owners, type);

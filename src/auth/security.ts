@@ -11,9 +11,12 @@ import { auditRecordFor } from '../audit/events.js';
 import { registerAuditRoutes } from '../audit/routes.js';
 import type { Config } from '../config.js';
 import { badRequest, FhirError } from '../fhir/errors.js';
+import type { RestResult } from '../rest/result.js';
 import type { SearchService, Services } from '../rest/services.js';
 import type { ResourceStore } from '../store/port.js';
+import type { Resource } from 'fhir/r4.js';
 import { loadClients } from './clients.js';
+import { PatientCompartment } from './patient-compartment.js';
 import { requestAuth, type AuthContext, type RequestAuth } from './context.js';
 import { guardStore } from './guarded-store.js';
 import { classify, splitFhirUrl, type Interaction } from './interactions.js';
@@ -90,6 +93,9 @@ export async function setupSecurity(config: Config, search: SearchService, resou
   const policies = new Policies(raw, search, a.userAccess, config.baseUrl);
   const store = enabled ? guardStore(raw, search, resourceTypes, policies) : raw;
   const infos = new WeakMap<FastifyRequest, RequestInfo>();
+  // The audit record names the patients whose compartments hold what a request read or wrote.
+  const patientCompartment = new PatientCompartment();
+  const patientsOf = (r: Resource) => patientCompartment.ownersOf(r, search.valuesOf);
 
   const challenge = (e: TokenError | undefined) => {
     const parts = [`Bearer realm="${config.baseUrl}"`];
@@ -338,6 +344,10 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         const info = infos.get(req);
         if (info?.timer) clearTimeout(info.timer);
         if (!audit || !info || NOT_AUDITED.has(req.url.split('?')[0]) || req.method === 'OPTIONS') return;
+        // What the interaction read or wrote, as its result already holds it: nothing is read again.
+        const result = req.restResult;
+        const v = result?.version;
+        const accessed = v?.resource ? [{ type: v.type, id: v.id, resource: v.resource }, ...(result!.accessed ?? [])] : result?.accessed;
         audit.append(
           auditRecordFor({
             interaction: info.interaction,
@@ -353,6 +363,9 @@ export async function setupSecurity(config: Config, search: SearchService, resou
             baseUrl: config.baseUrl,
             serverName: 'ccm-fhir-server',
             method: req.method,
+            accessed,
+            patientsOf,
+            patients: info.interaction.operation?.startsWith('ccm-') ? operationPatientsOrNone(req) : undefined,
           }),
         );
       }
@@ -387,6 +400,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Batch entries the access checks refused, by entry index: each is answered alone (rest/bundle.ts). */
     entryRefusals?: Map<number, FhirError>;
+    /** The FHIR interaction's result (http/routes.ts): its audit record names what it read or wrote. */
+    restResult?: RestResult;
   }
 }
 
@@ -406,6 +421,15 @@ function operationPatients(req: FastifyRequest): string[] {
     for (const p of checkedParameters(body)) if (p.name === 'patient') add(parameterValue(p));
   }
   return ids;
+}
+
+/** operationPatients for the audit record: a body the operation refused names no one. */
+function operationPatientsOrNone(req: FastifyRequest): string[] {
+  try {
+    return operationPatients(req);
+  } catch {
+    return [];
+  }
 }
 
 /** Nesting depth of a parsed JSON value, stopping once past `limit`. */

@@ -51,7 +51,11 @@ const headerOf = (req: FastifyRequest, name: string) => {
 
 export function registerFhirRoutes(app: FastifyInstance, s: Services, operations: Operation[], software: { name: string; version: string }): void {
   const elements = new ElementFilter(s.definitions.resourceDefinitions);
-  const send = (req: FastifyRequest, reply: FastifyReply, r: RestResult, kind: 'read' | 'write' | 'other') => sendResult(req, reply, r, elements, kind);
+  const send = (req: FastifyRequest, reply: FastifyReply, r: RestResult, kind: 'read' | 'write' | 'other') => {
+    // For the audit record (src/auth/security.ts): what the interaction read or wrote, as it has it.
+    req.restResult = r;
+    return sendResult(req, reply, r, elements, kind);
+  };
   const opByName = new Map(operations.map((o) => [o.name, o]));
   /** A read or vread, conditional on If-None-Match / If-Modified-Since; a Binary's content itself unless FHIR is asked for. */
   const sendRead = (req: Req, reply: FastifyReply, r: RestResult) => {

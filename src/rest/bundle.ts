@@ -11,7 +11,7 @@ import { rerootIssues } from '../validation/validator.js';
 import { rerootPath } from '../validation/issues.js';
 import { conditionCriteria, conditionKey, FORMAT_PARAMS, ifNoneExistCriteria, parseConditionalUrl, parseQuery } from './query-params.js';
 import { collectReferences, rewriteReferences } from './references.js';
-import type { RestResult } from './result.js';
+import type { Accessed, RestResult } from './result.js';
 import type { Services } from './services.js';
 import { conditionalDeleteIn, conditionalUpdateIn, conditionalUpdateTarget, createIn, deleteIn, ifNoneExistMatch, updateIn, type WriteOutcome } from './write-ops.js';
 import { sameContent } from './same-content.js';
@@ -40,6 +40,8 @@ interface Planned {
   /** JSON Patch operations for PATCH (from a Binary). */
   patch?: jsonPatch.Operation[];
   outcome?: WriteOutcome;
+  /** A GET entry's read or vread: the version it returned. */
+  read?: StoredVersion;
   response?: BundleEntryResponse & { resource?: Resource };
 }
 
@@ -251,7 +253,7 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
   for (const p of writes) p.response = responseOf(p.outcome!, p, opts.representation);
   // 6. Reads, after the writes, as the processing order says.
   for (const p of planned.filter((x) => x.method === 'GET' || x.method === 'HEAD')) p.response = await getEntry(p, opts);
-  return { status: 200, body: responseBundle('transaction-response', planned) };
+  return { status: 200, body: responseBundle('transaction-response', planned), accessed: accessedBy(planned) };
 }
 
 /**
@@ -331,6 +333,7 @@ async function step<T>(p: Planned, fn: () => Promise<T>): Promise<T> {
 async function getEntry(p: Planned, opts: BundleOptions): Promise<Planned['response']> {
   try {
     const r = await opts.get(p.url);
+    p.read = r.version;
     const unchanged = r.version !== undefined && notModified(r.version, p.ifNoneMatch, p.ifModifiedSince, true);
     const resp: Planned['response'] = { status: unchanged ? '304' : String(r.status) };
     if (r.version) {
@@ -384,7 +387,20 @@ async function batch(s: Services, entries: BundleEntry[], opts: BundleOptions): 
     }
     planned.push(p!);
   }
-  return { status: 200, body: responseBundle('batch-response', planned) };
+  return { status: 200, body: responseBundle('batch-response', planned), accessed: accessedBy(planned) };
+}
+
+const ENTRY_CODES: Record<Method, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete', GET: 'read', HEAD: 'read' };
+
+/** The resources the entries wrote or read, as their outcomes already hold them (for the audit record: no re-read). */
+function accessedBy(planned: Planned[]): Accessed[] {
+  const out: Accessed[] = [];
+  for (const p of planned) {
+    const v = p.outcome?.version ?? p.read;
+    if (!v) continue;
+    out.push({ type: v.type, id: v.id, resource: v.resource ?? p.outcome?.previous, code: ENTRY_CODES[p.method] });
+  }
+  return out;
 }
 
 /**

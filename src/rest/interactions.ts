@@ -126,5 +126,6 @@ export async function remove(s: Services, req: RestRequest): Promise<RestResult>
 function deleted(o: WriteOutcome, nothing: string): RestResult {
   const v = o.version;
   const diagnostics = !v ? nothing : o.changed ? `${v.type}/${v.id} deleted: version ${v.vid}` : `${v.type}/${v.id} was already deleted (version ${v.vid})`;
-  return { status: 204, version: v, issues: [{ severity: 'information', code: 'informational', diagnostics }] };
+  const accessed = v && o.previous ? [{ type: v.type, id: v.id, resource: o.previous }] : undefined;
+  return { status: 204, version: v, issues: [{ severity: 'information', code: 'informational', diagnostics }], accessed };
 }

@@ -13,4 +13,19 @@ export interface RestResult {
   /** Location header: set for creates. */
   location?: string;
   headers?: Record<string, string>;
+  /**
+   * What the interaction read or wrote beyond `version`, for its audit record: a deleted
+   * resource's last content, a transaction or batch entry's resource (with the entry's
+   * interaction code). The audit names them and the patients whose compartments hold them.
+   */
+  accessed?: Accessed[];
+}
+
+export interface Accessed {
+  type: string;
+  id: string;
+  /** The content the interaction had (a deletion: the content it ended). */
+  resource?: Resource;
+  /** A bundle entry's interaction (create, update, patch, delete, read). */
+  code?: string;
 }

@@ -19,6 +19,8 @@ export interface WriteOutcome {
   version?: StoredVersion;
   /** False when nothing was written (identical update, matched conditional create, repeated delete). */
   changed: boolean;
+  /** A delete's: the content it ended (for the audit record). */
+  previous?: Resource;
 }
 
 /** Current matches of a conditional query, serialised against identical concurrent ones. */
@@ -135,7 +137,7 @@ export async function deleteIn(tx: StoreTx, type: string, id: string, ifMatch?: 
   }
   if (current.deleted) return { status: 204, version: current, changed: false };
   const version = await tx.put({ type, id, expectVid: current.vid });
-  return { status: 204, version, changed: true };
+  return { status: 204, version, changed: true, previous: current.resource };
 }
 
 export async function conditionalDeleteIn(tx: StoreTx, s: Services, type: string, params: Array<[string, string]>): Promise<WriteOutcome> {

@@ -39,6 +39,8 @@ export interface SearchRequest {
 export interface SearchEngine {
   /** Called on every write. */
   extractIndex(resource: Resource): IndexValues;
+  /** The index entries of one parameter only (e.g. a compartment's references, for the audit record). */
+  valuesOf(resource: Resource, code: string): Array<Record<string, unknown>>;
   /** MongoDB index specs. */
   readonly indexes: Array<Record<string, 1 | -1>>;
   /** Full search → searchset Bundle (links built with opts.baseUrl; entries fullUrl base/Type/id). */
@@ -112,6 +114,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
     indexes: searchIndexes,
 
     extractIndex: (resource) => extractor.extract(resource),
+    valuesOf: (resource, code) => extractor.valuesOf(resource, code),
 
     parametersFor(type) {
       return registry

@@ -82,7 +82,7 @@ t.test('the file trail stores records and reads them back as AuditEvents, next t
     const byId = new Map(all.events.map((e) => [e.id, e]));
     for (const r of records) t.same(byId.get(r.id), expandAudit(r), `${label}: ${r.id.slice(0, 8)} reads back as its AuditEvent`);
     t.same(byId.get('legacy-1'), legacy, `${label}: the whole AuditEvent reads back as written`);
-    t.same((await log.search(parseAuditQuery(new URLSearchParams('patient=p1'), 1000))).events.map((e) => e.id).sort(), [records[0].id, records[2].id, 'legacy-1'].sort(), `${label}: patient search over both kinds`);
+    t.same((await log.search(parseAuditQuery(new URLSearchParams('patient=p1'), 1000))).events.map((e) => e.id).sort(), [records[0].id, records[1].id, records[2].id, 'legacy-1'].sort(), `${label}: patient search over both kinds (the search patient=Patient/p1 is about p1)`);
     t.same((await log.search(parseAuditQuery(new URLSearchParams('agent=old-app'), 1000))).events.map((e) => e.id), ['legacy-1'], `${label}: agent of the whole event`);
     t.same((await log.read(records[5].id))?.id, records[5].id, `${label}: read by id`);
   };
