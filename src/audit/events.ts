@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../auth/context.js';
 import type { Interaction } from '../auth/interactions.js';
-import type { Resource } from 'fhir/r4.js';
 import type { Accessed } from '../rest/result.js';
 import type { AuditRecord } from './record.js';
 
@@ -42,7 +41,7 @@ export interface AuditInput {
   /** What the interaction read or wrote, as its result holds it (RestResult.version and accessed). */
   accessed?: readonly Accessed[];
   /** The patients whose compartments hold a resource (src/auth/patient-compartment.ts). */
-  patientsOf?: (r: Resource) => string[];
+  patientsOf?: (x: Accessed) => string[];
   /** Patients an operation names in its parameters. */
   patients?: readonly string[];
 }
@@ -121,7 +120,7 @@ export function auditRecordFor(a: AuditInput): AuditRecord {
   if (i.compartment?.type === 'Patient') patients.add(i.compartment.id);
   if (r.c.startsWith('search')) for (const p of queryPatients(i, a.query, a.baseUrl)) patients.add(p);
   for (const p of a.patients ?? []) if (ID.test(p)) patients.add(p);
-  if (a.patientsOf) for (const x of a.accessed ?? []) if (x.resource && patients.size < MAX_PATIENTS) for (const p of a.patientsOf(x.resource)) patients.add(p);
+  if (a.patientsOf) for (const x of a.accessed ?? []) if (patients.size < MAX_PATIENTS) for (const p of a.patientsOf(x)) patients.add(p);
   if (patients.size === 1) r.p = [...patients][0];
   else if (patients.size > 1) r.p = [...patients].slice(0, MAX_PATIENTS);
   return r;

@@ -11,7 +11,7 @@ import { auditRecordFor } from '../audit/events.js';
 import { registerAuditRoutes } from '../audit/routes.js';
 import type { Config } from '../config.js';
 import { badRequest, FhirError } from '../fhir/errors.js';
-import type { RestResult } from '../rest/result.js';
+import type { Accessed, RestResult } from '../rest/result.js';
 import type { SearchService, Services } from '../rest/services.js';
 import type { ResourceStore } from '../store/port.js';
 import type { Resource } from 'fhir/r4.js';
@@ -95,7 +95,15 @@ export async function setupSecurity(config: Config, search: SearchService, resou
   const infos = new WeakMap<FastifyRequest, RequestInfo>();
   // The audit record names the patients whose compartments hold what a request read or wrote.
   const patientCompartment = new PatientCompartment();
-  const patientsOf = (r: Resource) => patientCompartment.ownersOf(r, search.valuesOf);
+  // From the index values where the store has them (no parse: this runs on every read), else the content.
+  const patientsOf = (x: Accessed): string[] => {
+    if (x.type === 'Patient') return [x.id];
+    if (patientCompartment.paramsFor(x.type).length === 0) return [];
+    const idx = x.version?.idx;
+    if (idx) return [...patientCompartment.owners({ resourceType: x.type, id: x.id } as Resource, idx)];
+    const r = x.resource ?? x.version?.resource;
+    return r ? patientCompartment.ownersOf(r, search.valuesOf) : [];
+  };
 
   const challenge = (e: TokenError | undefined) => {
     const parts = [`Bearer realm="${config.baseUrl}"`];
@@ -347,7 +355,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         // What the interaction read or wrote, as its result already holds it: nothing is read again.
         const result = req.restResult;
         const v = result?.version;
-        const accessed = v?.resource ? [{ type: v.type, id: v.id, resource: v.resource }, ...(result!.accessed ?? [])] : result?.accessed;
+        const accessed = v && !v.deleted ? [{ type: v.type, id: v.id, version: v }, ...(result!.accessed ?? [])] : result?.accessed;
         audit.append(
           auditRecordFor({
             interaction: info.interaction,

@@ -398,7 +398,7 @@ function accessedBy(planned: Planned[]): Accessed[] {
   for (const p of planned) {
     const v = p.outcome?.version ?? p.read;
     if (!v) continue;
-    out.push({ type: v.type, id: v.id, resource: v.resource ?? p.outcome?.previous, code: ENTRY_CODES[p.method] });
+    out.push({ type: v.type, id: v.id, ...(v.deleted ? { resource: p.outcome?.previous } : { version: v }), code: ENTRY_CODES[p.method] });
   }
   return out;
 }

@@ -26,6 +26,8 @@ export interface Accessed {
   id: string;
   /** The content the interaction had (a deletion: the content it ended). */
   resource?: Resource;
+  /** The version it read or wrote, when it has one: its content is parsed only if its index values are not at hand. */
+  version?: StoredVersion;
   /** A bundle entry's interaction (create, update, patch, delete, read). */
   code?: string;
 }

@@ -35,6 +35,8 @@ export interface StoredVersion extends VersionMeta {
   readonly resource: Resource | undefined;
   /** The same resource serialised as JSON (no whitespace); undefined when deleted. */
   readonly json: string | undefined;
+  /** Its search index values, where the store holds them at hand (the embedded store): read without parsing the resource. */
+  readonly idx?: IndexValues;
 }
 
 export interface FindQuery {

@@ -25,6 +25,10 @@ export class EmbeddedVersion implements StoredVersion {
     this.key = `${type}/${id}`;
   }
 
+  get idx(): IndexValues {
+    return this.doc.idx;
+  }
+
   get deleted(): boolean {
     return this.json === undefined;
   }
