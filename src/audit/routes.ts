@@ -53,8 +53,9 @@ export function registerAuditRoutes(app: FastifyInstance, s: Services, log: Audi
       type: 'searchset',
       total: page.total,
       link: [{ relation: 'self', url: `${s.config.baseUrl}/AuditEvent${used.size ? '?' + used.toString() : ''}` }],
-      entry: page.events.map((e) => ({ fullUrl: `${s.config.baseUrl}/AuditEvent/${e.id}`, resource: e, search: { mode: 'match' } })),
     };
+    // json.html: arrays are never empty, so a page without events has no entry.
+    if (page.events.length) bundle.entry = page.events.map((e) => ({ fullUrl: `${s.config.baseUrl}/AuditEvent/${e.id}`, resource: e, search: { mode: 'match' } }));
     return send(reply, bundle);
   };
   app.get('/fhir/AuditEvent', searchRoute);

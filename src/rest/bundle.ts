@@ -417,17 +417,17 @@ function assertIndependent(resource: Resource, entryOf: ReadonlyMap<string, numb
   }
 }
 
+/** The response Bundle, one entry per request entry; an empty bundle's has no `entry` (json.html: arrays are never empty). */
 function responseBundle(type: 'transaction-response' | 'batch-response', planned: Planned[]): Bundle {
-  return {
-    resourceType: 'Bundle',
-    type,
-    entry: planned.map((p) => {
-      const { resource, ...response } = p.response ?? { status: '500' };
-      const entry: BundleEntry = { response };
-      if (resource) entry.resource = resource;
-      return entry;
-    }),
-  };
+  const bundle: Bundle = { resourceType: 'Bundle', type };
+  if (planned.length === 0) return bundle;
+  bundle.entry = planned.map((p) => {
+    const { resource, ...response } = p.response ?? { status: '500' };
+    const entry: BundleEntry = { response };
+    if (resource) entry.resource = resource;
+    return entry;
+  });
+  return bundle;
 }
 
 /**
