@@ -1,4 +1,4 @@
-// $ccm-worklist (OperationDefinition ccm-worklist): Patient/$ccm-worklist and [base]/$ccm-worklist.
+// $ccm-worklist (OperationDefinition ccm-worklist): [base]/$ccm-worklist, at system level only, as the definition says.
 // One row per patient with a qualifying chronic condition, in worklist order (sortWorklist), paged
 // by position in that order; `practitioner` keeps the rows of one billing practitioner.
 import type { Parameters } from 'fhir/r4.js';
@@ -42,9 +42,9 @@ export async function worklistRows(s: Services, month: string, todayDate: string
 export const ccmWorklistOperation: Operation = {
   name: 'ccm-worklist',
   definition: CCM_WORKLIST_DEFINITION,
+  // System level only, as OperationDefinition-ccm-worklist.json declares (system true, type and instance false).
   system: true,
-  types: ['Patient'],
-  typeLevel: true,
+  types: [],
   methods: ['GET'],
   async run(s, call): Promise<RestResult> {
     const input = readInput(call, PARAMS);
@@ -60,9 +60,8 @@ export const ccmWorklistOperation: Operation = {
     }
     const body: Parameters = worklistParameters(month, rows.slice(start, start + count));
     if (start + count < rows.length) {
-      const path = call.type ? `${call.type}/$ccm-worklist` : '$ccm-worklist';
       const query: Array<[string, string]> = [...call.query.filter(([k]) => k !== 'month'), ['month', month]];
-      body.parameter!.push(nextParameter(s, path, query, encodePage(String(start + count))));
+      body.parameter!.push(nextParameter(s, '$ccm-worklist', query, encodePage(String(start + count))));
     }
     return { status: 200, body };
   },

@@ -122,15 +122,19 @@ t.test('CCM operations over HTTP', async (t) => {
   const e1 = expectFor(res1);
   const doc = documented(res1);
 
-  t.test('listed in the CapabilityStatement with their OperationDefinition urls', async (t) => {
+  t.test('listed in the CapabilityStatement with their OperationDefinition urls, at the levels the definitions declare', async (t) => {
     const cs = (await fhir('GET', `${B}/metadata`)).body;
     const patient = cs.rest[0].resource.find((r: { type: string }) => r.type === 'Patient');
+    const listed = (ops: Array<{ name: string; definition: string }> | undefined, name: string, url: string) => (ops ?? []).some((o) => o.name === name && o.definition === url);
     for (const name of ['ccm-eligibility', 'ccm-billing', 'ccm-worklist']) {
-      const def = JSON.parse(readFileSync(join(ROOT, `profiles/OperationDefinition-${name}.json`), 'utf8')) as { url: string };
-      t.ok(
-        patient.operation.some((o: { name: string; definition: string }) => o.name === name && o.definition === def.url),
-        `${name} -> ${def.url}`,
-      );
+      const def = JSON.parse(readFileSync(join(ROOT, `profiles/OperationDefinition-${name}.json`), 'utf8')) as { url: string; system: boolean; type: boolean; instance: boolean };
+      t.equal(listed(cs.rest[0].operation, name, def.url), def.system, `${name} -> ${def.url}: system level ${def.system}`);
+      t.equal(listed(patient.operation, name, def.url), def.type || def.instance, `${name}: under Patient ${def.type || def.instance}`);
+      // The server answers at exactly the declared levels (404 elsewhere; anything else means it runs there).
+      const at = async (path: string) => (await fhir('GET', `${B}/${path}?month=${MONTH}`)).status !== 404;
+      t.equal(await at(`$${name}`), def.system, `GET [base]/$${name} served: ${def.system}`);
+      t.equal(await at(`Patient/$${name}`), def.type, `GET Patient/$${name} served: ${def.type}`);
+      t.equal(await at(`Patient/${p1}/$${name}`), def.instance, `GET Patient/{id}/$${name} served: ${def.instance}`);
     }
   });
 
@@ -231,32 +235,33 @@ t.test('CCM operations over HTTP', async (t) => {
     t.strictSame(none.body.parameter, [{ name: 'month', valueString: '2025-01' }], 'nobody with time or a consent in January 2025');
   });
 
-  t.test('Patient/$ccm-worklist', async (t) => {
+  t.test('$ccm-worklist', async (t) => {
     const rows = sortWorklist(
       sortedPatients.map(({ res }) => {
         const e = expectFor(res);
         return worklistRow(e.facts, today, { ...opts, patient: e.sources.patient });
       }),
     );
-    const r = await fhir('GET', `${B}/Patient/$ccm-worklist?month=${MONTH}`);
+    const r = await fhir('GET', `${B}/$ccm-worklist?month=${MONTH}`);
     t.equal(r.status, 200);
     t.strictSame(r.body, worklistParameters(MONTH, rows), 'same as the engine');
     const row = param(r.body, 'row')[0];
     t.equal(param(row, 'minutesCounted')[0].valueInteger, 52);
     t.equal(param(row, 'daysLeft')[0].valueInteger, 0, 'March 2025 is over');
 
-    const system = await fhir('GET', `${B}/$ccm-worklist?month=${MONTH}`);
-    t.strictSame(system.body, r.body, 'system level = type level');
+    const typeLevel = await fhir('GET', `${B}/Patient/$ccm-worklist?month=${MONTH}`);
+    t.equal(typeLevel.status, 404, 'not at type level: the OperationDefinition declares system level only');
+    t.equal(typeLevel.body.resourceType, 'OperationOutcome');
 
     const okafor1 = res1.find((x) => x.resourceType === 'Practitioner')!.id!;
-    const mine = await fhir('GET', `${B}/Patient/$ccm-worklist?month=${MONTH}&practitioner=Practitioner/${okafor1}`);
+    const mine = await fhir('GET', `${B}/$ccm-worklist?month=${MONTH}&practitioner=Practitioner/${okafor1}`);
     t.strictSame(
       param(mine.body, 'row').map((x) => param(x, 'subject')[0].valueReference!.reference),
       [`Patient/${p1}`],
       'practitioner filter',
     );
 
-    const page1 = await fhir('GET', `${B}/Patient/$ccm-worklist?month=${MONTH}&_count=1`);
+    const page1 = await fhir('GET', `${B}/$ccm-worklist?month=${MONTH}&_count=1`);
     t.equal(param(page1.body, 'row').length, 1);
     const next = param(page1.body, 'next')[0]?.valueUri;
     t.ok(next);
@@ -278,7 +283,7 @@ t.test('CCM operations over HTTP', async (t) => {
       ['GET', `$ccm-billing?month=${MONTH}&_count=x`, undefined, 400],
       ['GET', `$ccm-billing?month=${MONTH}&_page=not-a-token`, undefined, 400],
       ['GET', `Patient/$ccm-eligibility?month=${MONTH}&bogus=1`, undefined, 400],
-      ['GET', `Patient/$ccm-worklist?month=${future}`, undefined, 400],
+      ['GET', `$ccm-worklist?month=${future}`, undefined, 400],
       ['POST', `$ccm-billing`, { resourceType: 'Parameters', parameter: [{ name: 'month', valueString: future }, { name: 'persist', valueBoolean: true }] }, 400],
       ['POST', `$ccm-billing`, { resourceType: 'Parameters', parameter: [{ name: 'month', valueString: '2025-3' }, { name: 'persist', valueBoolean: true }] }, 400],
       [
