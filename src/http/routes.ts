@@ -3,9 +3,9 @@ import type { Binary } from 'fhir/r4.js';
 import { badRequest, FhirError } from '../fhir/errors.js';
 import type { Operation } from '../operations/operation.js';
 import { processBundle } from '../rest/bundle.js';
-import { capabilityStatement } from '../rest/capabilities.js';
+import { Capabilities } from '../rest/capabilities.js';
 import { assertId, assertKnownType } from '../rest/checks.js';
-import { notModified as notModifiedBy } from '../rest/etag.js';
+import { ifNoneMatchHits, notModified as notModifiedBy } from '../rest/etag.js';
 import { history } from '../rest/history.js';
 import * as rest from '../rest/interactions.js';
 import { FORMAT_PARAMS } from '../rest/query-params.js';
@@ -132,7 +132,14 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     return send(req, reply, r, 'other');
   };
 
-  app.get('/fhir/metadata', async (req, reply) => send(req, reply, { status: 200, body: capabilityStatement(s, operations, software) }, 'other'));
+  const capabilities = new Capabilities(s, operations, software);
+  // capabilities.html: with an ETag, and If-None-Match answered 304 like a conditional read.
+  app.get('/fhir/metadata', async (req, reply) => {
+    const { statement, etag, opaque } = capabilities.current();
+    const inm = headerOf(req, 'if-none-match');
+    const status = inm !== undefined && ifNoneMatchHits(inm, opaque) ? 304 : 200;
+    return send(req, reply, { status, body: statement, headers: { ETag: etag } }, 'other');
+  });
 
   // System level: transaction/batch, history, search.
   app.post('/fhir', async (req: Req, reply) => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4.js';
 import { auditCapability } from '../audit/capability.js';
 import { restSecurity } from '../auth/capability-security.js';
@@ -61,4 +62,29 @@ export function capabilityStatement(s: Services, operations: readonly OperationI
       },
     ],
   };
+}
+
+/**
+ * The capabilities interaction's answer, with an ETag derived from the content (capabilities.html:
+ * an ETag SHOULD be returned and SHALL change when the statement does). The statement is built on
+ * each call, as it says what the running server supports; `date` is when this content was first
+ * served, so the same content keeps the same date and ETag.
+ */
+export class Capabilities {
+  private seen: { hash: string; date: string } | undefined;
+
+  constructor(
+    private readonly s: Services,
+    private readonly operations: readonly OperationInfo[],
+    private readonly software: { name: string; version: string },
+  ) {}
+
+  current(): { statement: CapabilityStatement; etag: string; opaque: string } {
+    const statement = capabilityStatement(this.s, this.operations, this.software);
+    const { date, ...content } = statement;
+    const hash = createHash('sha256').update(JSON.stringify(content)).digest('base64url').slice(0, 27);
+    if (this.seen?.hash !== hash) this.seen = { hash, date: date! };
+    statement.date = this.seen.date;
+    return { statement, etag: `W/"${hash}"`, opaque: hash };
+  }
 }

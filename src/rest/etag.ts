@@ -24,10 +24,7 @@ export function parseVersionTag(value: string, header: string): number {
  * both parse. `strict` refuses one that does not parse (a bundle field), where a header is ignored.
  */
 export function notModified(version: { vid: number; lu: number }, ifNoneMatch: string | undefined, ifModifiedSince: string | undefined, strict = false): boolean {
-  if (ifNoneMatch !== undefined) {
-    const tags = ifNoneMatch.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/"/g, ''));
-    return tags.includes(String(version.vid)) || tags.includes('*');
-  }
+  if (ifNoneMatch !== undefined) return ifNoneMatchHits(ifNoneMatch, String(version.vid));
   if (ifModifiedSince !== undefined) {
     const since = Date.parse(ifModifiedSince);
     if (!Number.isFinite(since)) {
@@ -37,4 +34,14 @@ export function notModified(version: { vid: number; lu: number }, ifNoneMatch: s
     return Math.floor(version.lu / 1000) * 1000 <= since;
   }
   return false;
+}
+
+/**
+ * Whether an If-None-Match value names the current representation, whose entity tag has the
+ * opaque value `opaque` (without quotes): `*`, or one of its tags by the weak comparison RFC 9110
+ * 13.1.2 asks for (W/ and quotes set aside).
+ */
+export function ifNoneMatchHits(ifNoneMatch: string, opaque: string): boolean {
+  const tags = ifNoneMatch.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/"/g, ''));
+  return tags.includes(opaque) || tags.includes('*');
 }

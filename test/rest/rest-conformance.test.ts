@@ -28,3 +28,32 @@ t.test('REST conformance', async (t) => {
     t.notOk('entry' in audit.body, 'an AuditEvent search page with no events has no entry');
   });
 });
+
+t.test('the capabilities interaction has a stable ETag from its content and honours If-None-Match', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const first = await fhir('GET', `${B}/metadata`);
+  t.equal(first.status, 200);
+  const etag = String(first.headers.etag ?? '');
+  t.match(etag, /^W\/"[A-Za-z0-9_-]+"$/, 'an ETag');
+  await new Promise((r) => setTimeout(r, 5));
+  const again = await fhir('GET', `${B}/metadata`);
+  t.equal(again.headers.etag, etag, 'the same content keeps its ETag');
+  t.equal(again.body.date, first.body.date, 'and its date');
+  t.strictSame(again.body, first.body);
+  const head = await fhir('HEAD', `${B}/metadata`);
+  t.equal(head.headers.etag, etag, 'HEAD too');
+  for (const inm of [etag, etag.replace(/^W\//, ''), '*', `W/"other", ${etag}`]) {
+    const r = await fhir('GET', `${B}/metadata`, undefined, { 'if-none-match': inm });
+    t.equal(r.status, 304, `If-None-Match: ${inm} -> 304`);
+    t.equal(r.text, '', 'no body');
+    t.equal(r.headers.etag, etag);
+  }
+  t.equal((await fhir('GET', `${B}/metadata`, undefined, { 'if-none-match': 'W/"stale"' })).status, 200, 'another ETag -> 200');
+  // Another server (other configuration, other content) has another ETag.
+  const other = await startServer({ validate: false });
+  t.teardown(() => other.close());
+  const otherCs = await fhir('GET', `${other.base}/metadata`);
+  t.not(otherCs.headers.etag, etag, 'other content, other ETag');
+});
