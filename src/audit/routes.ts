@@ -22,7 +22,7 @@ export interface AuditRouteOptions {
 /**
  * GET [base]/AuditEvent (search: date, agent, patient, entity, subtype, outcome, action, _id, _count;
  * anything else is a 400) and GET [base]/AuditEvent/[id], served from the audit trail, never from
- * the clinical store.
+ * the clinical store; its history and vread are a 404 saying the trail keeps no history.
  */
 export function registerAuditRoutes(app: FastifyInstance, s: Services, log: AuditSink, opts: AuditRouteOptions): void {
   /** Refuses a token without an audit scope; the Patient references a user/ grant is confined to, or undefined (whole trail). */
@@ -69,4 +69,19 @@ export function registerAuditRoutes(app: FastifyInstance, s: Services, log: Audi
     if (!found || (confined && !auditKeys(found).p.some((p) => confined.includes(p)))) throw notFound(`AuditEvent/${id} is not known`);
     return send(reply, found);
   });
+
+  // The trail keeps one version of each event and no history (versioning no-version, no
+  // history or vread in the CapabilityStatement): these say so (http.html#vread: a 404 "with an
+  // operation outcome explaining that history is not supported"), where the generic routes took
+  // `_history` for an event id or looked for the event in the clinical store.
+  const noHistory = async () => {
+    throw FhirError.of(
+      404,
+      'not-supported',
+      'AuditEvent history is not supported: the audit trail keeps one version of each event (versioning no-version). Read an event with GET [base]/AuditEvent/[id], or search GET [base]/AuditEvent',
+    );
+  };
+  app.get('/fhir/AuditEvent/_history', noHistory);
+  app.get('/fhir/AuditEvent/:id/_history', noHistory);
+  app.get('/fhir/AuditEvent/:id/_history/:vid', noHistory);
 }

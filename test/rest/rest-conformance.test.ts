@@ -57,3 +57,21 @@ t.test('the capabilities interaction has a stable ETag from its content and hono
   const otherCs = await fhir('GET', `${other.base}/metadata`);
   t.not(otherCs.headers.etag, etag, 'other content, other ETag');
 });
+
+t.test('AuditEvent history and vread say that the trail keeps no history', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  await fhir('GET', `${B}/Patient?_count=1`);
+  const found = await fhir('GET', `${B}/AuditEvent?_count=1`);
+  const id = found.body.entry?.[0]?.resource?.id as string;
+  t.ok(id, 'an event to ask about');
+  t.equal((await fhir('GET', `${B}/AuditEvent/${id}`)).status, 200, 'the event reads');
+  for (const path of ['AuditEvent/_history', `AuditEvent/${id}/_history`, `AuditEvent/${id}/_history/1`, 'AuditEvent/no-such/_history']) {
+    const r = await fhir('GET', `${B}/${path}`);
+    t.equal(r.status, 404, `${path}: 404`);
+    t.equal(r.body.resourceType, 'OperationOutcome');
+    t.equal(r.body.issue[0].code, 'not-supported', `${path}: not-supported`);
+    t.match(r.body.issue[0].diagnostics, /AuditEvent history is not supported/, `${path}: says history is not kept`);
+  }
+});
