@@ -1,8 +1,8 @@
 import jsonPatch from 'fast-json-patch';
-import { badRequest, FhirError, gone, notFound } from '../fhir/errors.js';
+import { badRequest, FhirError, gone, notFound, preconditionFailed } from '../fhir/errors.js';
 import type { StoredVersion } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody, assertVersionId } from './checks.js';
-import { parseVersionTag } from './etag.js';
+import { ifNoneMatchHits, parseVersionTag } from './etag.js';
 import { applyJsonPatch } from './json-patch.js';
 import { prepare } from './prepare.js';
 import { conditionCriteria, ifNoneExistCriteria } from './query-params.js';
@@ -32,6 +32,27 @@ const ifMatchOf = (req: RestRequest) => {
   const h = req.header('if-match');
   return h === undefined ? undefined : parseVersionTag(h, 'If-Match');
 };
+
+/**
+ * If-None-Match on a write of [type]/[id] (RFC 9110 13.1.2): evaluated against the current version
+ * before the method is performed, inside its transaction. `*` fails while the resource exists (a
+ * deleted one has no current representation), an ETag when it names the current version; the
+ * failure is a 412 and nothing is written. `*` is how a client asks for a PUT that only creates.
+ */
+function assertNoneMatch(req: RestRequest, current: StoredVersion | undefined): void {
+  const inm = req.header('if-none-match');
+  if (inm === undefined || !current || current.deleted) return;
+  if (ifNoneMatchHits(inm, String(current.vid))) {
+    throw preconditionFailed(`If-None-Match: ${inm.trim().slice(0, 40)}: ${current.type}/${current.id} exists at version ${current.vid}, so nothing was written`);
+  }
+}
+
+/** A conditional update or delete names no single resource before it runs: If-None-Match there is refused, not ignored. */
+function refuseNoneMatch(req: RestRequest, what: string): void {
+  if (req.header('if-none-match') !== undefined) {
+    throw badRequest(`If-None-Match is not supported on ${what}: use it on [type]/[id], or POST with If-None-Exist to create only when nothing matches`, 'not-supported');
+  }
+}
 
 export async function create(s: Services, req: RestRequest): Promise<RestResult> {
   assertKnownType(s, req.type);
@@ -73,6 +94,7 @@ export async function update(s: Services, req: RestRequest): Promise<RestResult>
   if (req.id === undefined) {
     // Conditional update: PUT [type]?criteria
     const params = conditionCriteria(req.query, `PUT ${req.type}?criteria (a conditional update)`);
+    refuseNoneMatch(req, 'a conditional update');
     const p = prepare(s, resource);
     const o = await s.store.transact((tx) => conditionalUpdateIn(tx, s, p, params, ifMatch));
     return resultOf(o, s, p.warnings);
@@ -83,7 +105,10 @@ export async function update(s: Services, req: RestRequest): Promise<RestResult>
     throw badRequest(`The body id '${String(resource.id).slice(0, 64)}' differs from the URL id '${req.id}'`, 'invalid', `${req.type}.id`);
   }
   const p = prepare(s, resource);
-  const o = await s.store.transact((tx) => updateIn(tx, p, req.id!, ifMatch));
+  const o = await s.store.transact(async (tx) => {
+    if (req.header('if-none-match') !== undefined) assertNoneMatch(req, await tx.read(req.type, req.id!));
+    return updateIn(tx, p, req.id!, ifMatch);
+  });
   return resultOf(o, s, p.warnings);
 }
 
@@ -102,6 +127,7 @@ export async function patch(s: Services, req: RestRequest): Promise<RestResult> 
     if (ifMatch !== undefined && current.vid !== ifMatch) {
       throw FhirError.of(412, 'conflict', `If-Match: ${req.type}/${req.id} is at version ${current.vid}, not ${ifMatch}`);
     }
+    assertNoneMatch(req, current);
     const p = prepare(s, applyJsonPatch(current.resource!, ops as jsonPatch.Operation[]));
     warnings = p.warnings;
     return updateIn(tx, p, req.id!, current.vid);
@@ -114,11 +140,15 @@ export async function remove(s: Services, req: RestRequest): Promise<RestResult>
   const ifMatch = ifMatchOf(req);
   if (req.id === undefined) {
     const params = conditionCriteria(req.query, `DELETE ${req.type}?criteria (a conditional delete)`);
+    refuseNoneMatch(req, 'a conditional delete');
     const o = await s.store.transact((tx) => conditionalDeleteIn(tx, s, req.type, params));
     return deleted(o, `No ${req.type} matched: nothing was deleted`);
   }
   assertId(req.id);
-  const o = await s.store.transact((tx) => deleteIn(tx, req.type, req.id!, ifMatch));
+  const o = await s.store.transact(async (tx) => {
+    if (req.header('if-none-match') !== undefined) assertNoneMatch(req, await tx.read(req.type, req.id!));
+    return deleteIn(tx, req.type, req.id!, ifMatch);
+  });
   return deleted(o, `${req.type}/${req.id} does not exist: nothing was deleted`);
 }
 

@@ -75,3 +75,48 @@ t.test('AuditEvent history and vread say that the trail keeps no history', async
     t.match(r.body.issue[0].diagnostics, /AuditEvent history is not supported/, `${path}: says history is not kept`);
   }
 });
+
+t.test('If-None-Match on a write is evaluated before it (RFC 9110 13.1.2): a match is a 412 and nothing is written', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const basic = (id: string, text: string) => ({ resourceType: 'Basic', id, code: { text } });
+
+  const created = await fhir('PUT', `${B}/Basic/inm-a`, basic('inm-a', 'first'), { 'if-none-match': '*' });
+  t.equal(created.status, 201, 'If-None-Match: * creates what does not exist');
+  const star = await fhir('PUT', `${B}/Basic/inm-a`, basic('inm-a', 'second'), { 'if-none-match': '*' });
+  t.equal(star.status, 412, 'If-None-Match: * on an existing resource -> 412');
+  t.equal(star.body.resourceType, 'OperationOutcome');
+  const same = await fhir('PUT', `${B}/Basic/inm-a`, basic('inm-a', 'first'), { 'if-none-match': '*' });
+  t.equal(same.status, 412, 'also when the content is unchanged');
+  const tag = await fhir('PUT', `${B}/Basic/inm-a`, basic('inm-a', 'second'), { 'if-none-match': 'W/"1"' });
+  t.equal(tag.status, 412, 'If-None-Match naming the current version -> 412');
+  t.equal((await fhir('PUT', `${B}/Basic/inm-a`, basic('inm-a', 'second'), { 'if-none-match': '"1"' })).status, 412, 'strong form too');
+  let now = await fhir('GET', `${B}/Basic/inm-a`);
+  t.equal(now.headers.etag, 'W/"1"', 'nothing was written');
+  t.equal(now.body.code.text, 'first');
+
+  const other = await fhir('PUT', `${B}/Basic/inm-a`, basic('inm-a', 'second'), { 'if-none-match': 'W/"7", W/"8"' });
+  t.equal(other.status, 200, 'ETags that are not current: the update goes on');
+  t.equal(other.headers.etag, 'W/"2"');
+
+  const patch = await fhir('PATCH', `${B}/Basic/inm-a`, JSON.stringify([{ op: 'replace', path: '/code/text', value: 'third' }]), {
+    'content-type': 'application/json-patch+json',
+    'if-none-match': 'W/"2"',
+  });
+  t.equal(patch.status, 412, 'PATCH with If-None-Match naming the current version -> 412');
+  const del = await fhir('DELETE', `${B}/Basic/inm-a`, undefined, { 'if-none-match': '*' });
+  t.equal(del.status, 412, 'DELETE with If-None-Match: * of an existing resource -> 412');
+  now = await fhir('GET', `${B}/Basic/inm-a`);
+  t.equal(now.headers.etag, 'W/"2"', 'still nothing written');
+
+  t.equal((await fhir('DELETE', `${B}/Basic/inm-a`)).status, 204);
+  const back = await fhir('PUT', `${B}/Basic/inm-a`, basic('inm-a', 'back'), { 'if-none-match': '*' });
+  t.equal(back.status, 201, 'a deleted resource has no current representation: If-None-Match: * lets the PUT bring it back');
+
+  const cond = await fhir('PUT', `${B}/Basic?_id=inm-a`, basic('inm-a', 'cond'), { 'if-none-match': '*' });
+  t.equal(cond.status, 400, 'a conditional update refuses If-None-Match rather than ignoring it');
+  t.equal(cond.body.issue[0].code, 'not-supported');
+  t.equal((await fhir('DELETE', `${B}/Basic?_id=inm-a`, undefined, { 'if-none-match': '*' })).status, 400, 'so does a conditional delete');
+  t.equal((await fhir('GET', `${B}/Basic/inm-a`)).body.code.text, 'back', 'nothing written by the refused ones');
+});
