@@ -401,7 +401,12 @@ const WRITES = new Set(['create', 'update', 'patch', 'delete']);
 /** While the audit trail is on, AuditEvents are the trail's, written by the server alone: no client writes them (directly or in a bundle). */
 function auditWriteRefusal(i: Interaction): FhirError | undefined {
   if (i.type !== 'AuditEvent' || !WRITES.has(i.code)) return undefined;
-  return FhirError.of(405, 'not-supported', 'AuditEvent is the audit trail, written by the server only: it cannot be created, changed or deleted');
+  // The trail is read and searched only: GET (and HEAD) on [base]/AuditEvent and [base]/AuditEvent/[id] (RFC 9110 15.5.6: a 405 carries Allow).
+  return new FhirError(
+    405,
+    { severity: 'error', code: 'not-supported', diagnostics: 'AuditEvent is the audit trail, written by the server only: it cannot be created, changed or deleted' },
+    { Allow: 'GET, HEAD' },
+  );
 }
 
 declare module 'fastify' {

@@ -31,6 +31,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
       // keep the default when the Accept/_format is itself the problem
     }
     reply.code(fe.status).headers(fe.headers).header('Content-Type', `${contentType}; charset=utf-8`);
+    // RFC 9110 15.5.6: a 405 MUST carry Allow; one raised without it gets the methods the path's routes serve.
+    if (fe.status === 405 && !Object.keys(fe.headers).some((h) => h.toLowerCase() === 'allow')) {
+      const allow = allowedMethods(routes, req.url.split('?')[0]);
+      if (allow.length) reply.header('Allow', allow.join(', '));
+    }
     return reply.send(JSON.stringify(fe.outcome()));
   });
   // Every route as it is registered (this runs before the routes are), so that a path some route
@@ -39,6 +44,18 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.addHook('onRoute', (r) => {
     const operationsOnly = r.config?.operationsOnly === true;
     for (const method of Array.isArray(r.method) ? r.method : [r.method]) routes.push({ method, segments: r.url.split('/').filter(Boolean), operationsOnly });
+  });
+  // A request the router gave to a route whose parameter cannot hold the segment (POST
+  // /fhir/metadata reached POST /fhir/:type, PUT /fhir/Patient/_history reached PUT
+  // /fhir/:type/:id) is a method the path's own routes do not serve: 405 with their Allow, as
+  // for PATCH /fhir/metadata, not a 404 that contradicts GET.
+  app.addHook('onRequest', (req, _reply, done) => {
+    const pattern = req.routeOptions.url;
+    if (pattern === undefined || !pattern.includes(':') || paramsFit(pattern.split('/').filter(Boolean), req.url.split('?')[0].split('/').filter(Boolean))) return done();
+    const path = req.url.split('?')[0];
+    const allow = allowedMethods(routes, path);
+    if (allow.length === 0 || allow.includes(req.method)) return done();
+    done(new FhirError(405, { severity: 'error', code: 'not-supported', diagnostics: `${req.method} is not an interaction at ${path.slice(0, 120)}: it takes ${allow.join(', ')}` }, { Allow: allow.join(', ') }));
   });
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0];
@@ -111,12 +128,30 @@ interface Route {
   operationsOnly: boolean;
 }
 
-/** The methods of the routes whose pattern matches the path (`:param` matches one segment). */
+/**
+ * What each route parameter can hold: a resource type, an id, a version, a compartment's type (or
+ * `*`), or an operation (`$name`). A segment it cannot hold (`metadata`, `_history`, `_search`) is
+ * not served by that route, so the Allow of the path leaves the route out.
+ */
+const PARAM_FITS: Record<string, RegExp> = {
+  ':type': /^(?:[A-Z][A-Za-z]{0,63}|\$.+)$/,
+  ':id': /^(?:[A-Za-z0-9\-.]{1,64}|\$.+)$/,
+  ':vid': /^\d+$/,
+  ':sub': /^(?:[A-Z][A-Za-z]{0,63}|\*|\$.+)$/,
+};
+
+/** Whether the parameters of a route pattern can hold the path's segments (same length assumed). */
+function paramsFit(segments: readonly string[], parts: readonly string[]): boolean {
+  return segments.every((seg, i) => !seg.startsWith(':') || (PARAM_FITS[seg]?.test(parts[i] ?? '') ?? true));
+}
+
+/** The methods of the routes whose pattern matches the path (`:param` matches one segment it can hold). */
 function allowedMethods(routes: readonly Route[], path: string): string[] {
   const parts = path.split('/').filter(Boolean);
   const out = new Set<string>();
   for (const r of routes) {
     if (r.segments.length !== parts.length || r.segments.some((seg, i) => !seg.startsWith(':') && seg !== parts[i])) continue;
+    if (!paramsFit(r.segments, parts)) continue;
     if (r.operationsOnly && !parts[parts.length - 1].startsWith('$')) continue;
     out.add(r.method);
   }

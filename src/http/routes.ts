@@ -118,7 +118,11 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     if (!allowed || (type && !op.types.includes('*') && !op.types.includes(type))) {
       throw FhirError.of(404, 'not-supported', `Operation ${name} is not defined at ${level} level${type ? ' for ' + type : ''}`);
     }
-    if (!op.methods.includes(req.method as 'GET' | 'POST')) throw FhirError.of(405, 'not-supported', `Operation ${name} does not accept ${req.method}`);
+    if (!op.methods.includes(req.method as 'GET' | 'POST')) {
+      // RFC 9110 15.5.6: the 405 names what the operation takes (HEAD wherever GET is served).
+      const allow = [...op.methods, ...(op.methods.includes('GET') ? ['HEAD'] : [])].sort().join(', ');
+      throw new FhirError(405, { severity: 'error', code: 'not-supported', diagnostics: `Operation ${name} does not accept ${req.method}: it takes ${allow}` }, { Allow: allow });
+    }
     if (type) assertKnownType(s, type);
     if (id) assertId(id);
     const r = await op.run(s, {

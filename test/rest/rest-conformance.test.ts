@@ -120,3 +120,39 @@ t.test('If-None-Match on a write is evaluated before it (RFC 9110 13.1.2): a mat
   t.equal((await fhir('DELETE', `${B}/Basic?_id=inm-a`, undefined, { 'if-none-match': '*' })).status, 400, 'so does a conditional delete');
   t.equal((await fhir('GET', `${B}/Basic/inm-a`)).body.code.text, 'back', 'nothing written by the refused ones');
 });
+
+t.test('every 405 carries Allow, naming methods the path serves (RFC 9110 15.5.6)', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  await fhir('PUT', `${B}/Patient/allow-1`, { resourceType: 'Patient', id: 'allow-1' });
+  const allowOf = (r: { headers: Record<string, unknown> }) => String(r.headers.allow ?? '');
+  const cases: Array<[string, string, unknown, string]> = [
+    ['POST', 'Patient/abc', { resourceType: 'Patient' }, 'DELETE, GET, HEAD, PATCH, PUT'],
+    ['POST', 'AuditEvent', { resourceType: 'AuditEvent' }, 'GET, HEAD'],
+    ['PUT', 'AuditEvent/x', { resourceType: 'AuditEvent', id: 'x' }, 'GET, HEAD'],
+    ['DELETE', 'AuditEvent/x', undefined, 'GET, HEAD'],
+    ['GET', 'Patient/allow-1/$validate', undefined, 'POST'],
+    ['GET', 'Patient/$validate', undefined, 'POST'],
+    ['POST', '$ccm-worklist', { resourceType: 'Parameters' }, 'GET, HEAD'],
+    ['PATCH', 'metadata', '[]', 'GET, HEAD'],
+    ['POST', 'metadata', { resourceType: 'Patient' }, 'GET, HEAD'],
+    ['PUT', 'metadata', { resourceType: 'Patient' }, 'GET, HEAD'],
+    ['DELETE', 'metadata', undefined, 'GET, HEAD'],
+    ['POST', '_history', { resourceType: 'Patient' }, 'GET, HEAD'],
+    ['GET', '_search', undefined, 'POST'],
+    ['PUT', 'Patient/_history', { resourceType: 'Patient' }, 'GET, HEAD'],
+    ['PUT', 'Patient/allow-1/_history/1', { resourceType: 'Patient' }, 'GET, HEAD'],
+  ];
+  for (const [method, path, body, allow] of cases) {
+    const r = await fhir(method, `${B}/${path}`, body, typeof body === 'string' ? { 'content-type': 'application/json-patch+json' } : {});
+    t.equal(r.status, 405, `${method} ${path} -> 405`);
+    t.equal(allowOf(r), allow, `${method} ${path}: Allow: ${allow}`);
+    t.equal(r.body?.resourceType, 'OperationOutcome');
+    // What Allow names is served (GET of each path that lists it does not 404 or 405).
+    if (allow.includes('GET') && !path.includes('$')) t.not([404, 405].includes((await fhir('GET', `${B}/${path.replace('Patient/abc', 'Patient/allow-1').replace('AuditEvent/x', 'AuditEvent')}`)).status), true, `GET ${path} is served`);
+  }
+  t.equal((await fhir('GET', `${B}/metadata`)).status, 200);
+  t.equal((await fhir('POST', `${B}/Foo`, { resourceType: 'Foo' })).status, 404, 'an unknown type stays a 404');
+  t.equal((await fhir('PUT', `${B}/Patient/bad_id`, { resourceType: 'Patient', id: 'bad_id' })).status, 400, 'an invalid id stays a 400');
+});
