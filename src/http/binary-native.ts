@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Binary } from 'fhir/r4.js';
 import { etagOf } from '../rest/etag.js';
 import type { StoredVersion } from '../store/port.js';
+import { otherFhirVersion } from '../fhir/fhir-version.js';
+import { mediaType, parseAccept, weightOf } from './accept.js';
 import { queryOf } from './request-query.js';
 
 /**
@@ -13,45 +15,29 @@ import { queryOf } from './request-query.js';
 /** Media types that ask for the FHIR representation of a Binary by name. */
 const FHIR_TYPES = new Set(['application/fhir+json', 'application/json+fhir', 'application/fhir+xml', 'application/xml+fhir']);
 
-/** The type of a media type or range, lower case, without its parameters. */
-const mediaType = (range: string) => {
-  const semi = range.indexOf(';');
-  return (semi < 0 ? range : range.slice(0, semi)).trim().toLowerCase();
-};
-
-/** A range's q value (RFC 9110 12.4.2); 1 when absent or unreadable. */
-const quality = (range: string) => {
-  const m = /;\s*q\s*=\s*([0-9.]+)/i.exec(range);
-  const q = m ? Number(m[1]) : 1;
-  return Number.isFinite(q) ? q : 1;
-};
-
 /** What a field value may hold on the wire (RFC 9110 5.5): no control characters, no non-ASCII. */
 const HEADER_SAFE = /^[\x20-\x7e]+$/;
 
 /**
- * How a read of a Binary with this content type answers: `native` (the content) when there is no
- * `_format`, no FHIR type named in Accept, and Accept admits the content type (no Accept admits
- * all), as "unless specifically requested, the FHIR XML/JSON representation is not returned";
- * `fhir` otherwise. A range's q applies by specificity (RFC 9110 12.5.1): `application/pdf;q=0,
- * *\/*` refuses PDF. A content type that cannot be a header value is never served as such.
+ * How a read of a Binary with this content type answers: `native` (the content) or `fhir` (the
+ * resource, in the format responseFormat negotiates). With `_format`, `fhir`. Otherwise by the
+ * weights of Accept (RFC 9110 12.5.1, the parser format.ts uses): the content's weight is that of
+ * the most specific range matching its type (`application/pdf;q=0, *\/*` refuses PDF; no Accept
+ * admits all); the resource counts only where a FHIR type is named, as "unless specifically
+ * requested, the FHIR XML/JSON representation is not returned". The higher weight wins, the
+ * resource on a tie (it was named); a q=0 range is not acceptable, so `application/fhir+json;q=0,
+ * application/pdf` gets the PDF. When neither is acceptable, `fhir` (responseFormat then serves
+ * application/json or refuses with a 406). A content type that cannot be a header value is never
+ * served as such.
  */
 export function binaryAnswer(req: FastifyRequest, contentType: string | undefined): 'native' | 'fhir' {
   if (!contentType || !HEADER_SAFE.test(contentType) || queryOf(req).get('_format') !== null) return 'fhir';
-  const type = mediaType(contentType);
-  const accept = req.headers.accept?.trim() || '*/*';
-  let best = 0;
-  let q = 0;
-  for (const range of accept.split(',')) {
-    const r = mediaType(range);
-    if (FHIR_TYPES.has(r)) return 'fhir';
-    const specificity = r === type ? 3 : r.endsWith('/*') && type.startsWith(r.slice(0, -1)) ? 2 : r === '*/*' ? 1 : 0;
-    if (specificity > best) {
-      best = specificity;
-      q = quality(range);
-    }
-  }
-  return best > 0 && q > 0 ? 'native' : 'fhir';
+  const given = parseAccept(req.headers.accept ?? '');
+  const ranges = given.length ? given : parseAccept('*/*');
+  const native = weightOf(ranges, [mediaType(contentType)]).q;
+  const fhir = weightOf(ranges, [...FHIR_TYPES], (r) => FHIR_TYPES.has(r.type) && !otherFhirVersion(r.text)).q;
+  if (fhir > 0 && fhir >= native) return 'fhir';
+  return native > 0 ? 'native' : 'fhir';
 }
 
 /** The content of a Binary version, with the headers binary.html#rest lists. */

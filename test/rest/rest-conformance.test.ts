@@ -156,3 +156,54 @@ t.test('every 405 carries Allow, naming methods the path serves (RFC 9110 15.5.6
   t.equal((await fhir('POST', `${B}/Foo`, { resourceType: 'Foo' })).status, 404, 'an unknown type stays a 404');
   t.equal((await fhir('PUT', `${B}/Patient/bad_id`, { resourceType: 'Patient', id: 'bad_id' })).status, 400, 'an invalid id stays a 400');
 });
+
+t.test('content negotiation weighs Accept ranges by q (RFC 9110 12.5.1); q=0 is not acceptable', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  await fhir('PUT', `${B}/Patient/q-1`, { resourceType: 'Patient', id: 'q-1' });
+  const typeOf = async (accept: string) => {
+    const r = await fhir('GET', `${B}/Patient/q-1`, undefined, { accept });
+    return r.status === 200 ? String(r.headers['content-type']).split(';')[0] : r.status;
+  };
+  const cases: Array<[string, string | number]> = [
+    ['application/fhir+json;q=0, application/json', 'application/json'],
+    ['application/fhir+json;q=0.5, application/json', 'application/json'],
+    ['application/json;q=0.5, application/fhir+json', 'application/fhir+json'],
+    ['application/json, application/fhir+json;q=0.9', 'application/json'],
+    ['application/fhir+json;q=0, */*', 'application/json'],
+    ['application/json;q=0, */*', 'application/fhir+json'],
+    ['application/json, */*', 'application/json'],
+    ['application/fhir+json, application/json', 'application/fhir+json'],
+    ['*/*', 'application/fhir+json'],
+    ['application/fhir+json;q=0', 406],
+    ['application/fhir+json;q=0, application/json;q=0', 406],
+    ['*/*;q=0', 406],
+    ['application/json;q=0, application/fhir+json;q=0.001', 'application/fhir+json'],
+    ['application/*;q=0.2, application/fhir+json;q=0', 'application/json'],
+  ];
+  for (const [accept, want] of cases) t.equal(await typeOf(accept), want, `Accept: ${accept} -> ${want}`);
+
+  const pdf = Buffer.from('%PDF-1.4 q test\n');
+  const { request } = await import('undici');
+  const created = await request(`${B}/Binary`, { method: 'POST', headers: { 'content-type': 'application/pdf' }, body: pdf });
+  t.equal(created.statusCode, 201);
+  await created.body.text();
+  const id = String(created.headers.location).split('/Binary/')[1].split('/')[0];
+  const binaryType = async (accept: string) => {
+    const r = await request(`${B}/Binary/${id}`, { headers: { accept } });
+    await r.body.arrayBuffer();
+    return r.statusCode === 200 ? String(r.headers['content-type']).split(';')[0] : r.statusCode;
+  };
+  const binaryCases: Array<[string, string | number]> = [
+    ['application/fhir+json;q=0, application/pdf', 'application/pdf'],
+    ['application/fhir+json;q=0.1, application/pdf', 'application/pdf'],
+    ['application/fhir+json, application/pdf;q=0.5', 'application/fhir+json'],
+    ['application/fhir+json, application/pdf', 'application/fhir+json'],
+    ['application/fhir+json', 'application/fhir+json'],
+    ['application/pdf;q=0, */*;q=0.1', 'application/fhir+json'],
+    ['application/fhir+json;q=0', 406],
+    ['application/pdf', 'application/pdf'],
+  ];
+  for (const [accept, want] of binaryCases) t.equal(await binaryType(accept), want, `Binary, Accept: ${accept} -> ${want}`);
+});
