@@ -1,7 +1,7 @@
 import t from 'tap';
 import { generateKeyPair } from 'jose';
 import { fhir } from '../helpers/server.js';
-import { condition, ids, PL, startAuthServer, type AuthTestServer } from './helpers.js';
+import { type AuthTestServer, condition, ids, PL, seeder, startAuthServer } from './helpers.js';
 
 let s: AuthTestServer;
 let admin: string;
@@ -11,10 +11,7 @@ t.before(async () => {
   s = await startAuthServer();
   B = s.base;
   admin = await s.token({ scope: 'system/*.cruds', client_id: 'admin' });
-  const put = async (r: { resourceType: string; id: string }) => {
-    const res = await s.as(admin, 'PUT', `${B}/${r.resourceType}/${r.id}`, r);
-    if (res.status >= 300) throw new Error(`seed ${r.resourceType}/${r.id}: ${res.status} ${res.text}`);
-  };
+  const put = seeder(s, admin);
   await put({ resourceType: 'Practitioner', id: 'pr1' } as never);
   await put({ resourceType: 'Patient', id: 'pa', name: [{ family: 'Alpha', given: ['Alice'] }], generalPractitioner: [{ reference: 'Practitioner/pr1' }] } as never);
   await put({ resourceType: 'Patient', id: 'pb', name: [{ family: 'Beta', given: ['Bob'] }] } as never);

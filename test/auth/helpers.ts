@@ -60,3 +60,11 @@ export const condition = (id: string, patient: string, category: string, code: s
   category: [{ coding: [{ system: PL, code: category }] }],
   code: { coding: [{ system: 'http://snomed.info/sct', code }] },
 });
+
+/** PUTs seed resources as `token` (a token that may write them), failing the test setup on any refusal. */
+export function seeder(s: AuthTestServer, token: string) {
+  return async (r: { resourceType: string; id: string }): Promise<void> => {
+    const res = await s.as(token, 'PUT', `${s.base}/${r.resourceType}/${r.id}`, r);
+    if (res.status >= 300) throw new Error(`seed ${r.resourceType}/${r.id}: ${res.status} ${res.text}`);
+  };
+}

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { condition, ids, PL, startAuthServer, type AuthTestServer } from './helpers.js';
+import { type AuthTestServer, condition, ids, PL, seeder, startAuthServer } from './helpers.js';
 
 // SMART v2 query-restricted grants (`patient/Condition.rs?category=...`): counts, totals and
 // pages hold exactly the resources the grants allow, whatever the shape of the search.
@@ -33,10 +33,7 @@ t.before(async () => {
   s = await startAuthServer();
   B = s.base;
   const admin = await s.token({ scope: 'system/*.cruds' });
-  const put = async (r: { resourceType: string; id: string }) => {
-    const res = await s.as(admin, 'PUT', `${B}/${r.resourceType}/${r.id}`, r);
-    if (res.status >= 300) throw new Error(`seed ${r.resourceType}/${r.id}: ${res.status} ${res.text}`);
-  };
+  const put = seeder(s, admin);
   await put({ resourceType: 'Practitioner', id: 'dr' } as never);
   await put({ resourceType: 'Patient', id: 'pa', generalPractitioner: [{ reference: 'Practitioner/dr' }] } as never);
   await put({ resourceType: 'Patient', id: 'pb' } as never);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { condition, startAuthServer, type AuthTestServer } from './helpers.js';
+import { type AuthTestServer, condition, seeder, startAuthServer } from './helpers.js';
 
 // A write under patient/ or user/ scopes may put a resource into the compartments of the token's
 // patients only: a resource is in the compartment of every patient one of its compartment
@@ -31,10 +31,7 @@ t.before(async () => {
   admin = await s.token({ scope: 'system/*.cruds', client_id: 'admin' });
   paw = await s.token({ scope: 'patient/*.cruds', patient: 'pa' });
   dr = await s.token({ scope: 'user/*.cruds', fhirUser: 'Practitioner/doc1' });
-  const put = async (r: { resourceType: string; id: string }) => {
-    const res = await s.as(admin, 'PUT', `${B}/${r.resourceType}/${r.id}`, r);
-    if (res.status >= 300) throw new Error(`seed ${r.resourceType}/${r.id}: ${res.status} ${res.text}`);
-  };
+  const put = seeder(s, admin);
   for (const id of ['doc1', 'doc2']) await put({ resourceType: 'Practitioner', id });
   await put({ resourceType: 'Patient', id: 'pa', generalPractitioner: [{ reference: 'Practitioner/doc1' }] } as never);
   await put({ resourceType: 'Patient', id: 'pb', generalPractitioner: [{ reference: 'Practitioner/doc2' }] } as never);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { condition, startAuthServer, type AuthTestServer } from './helpers.js';
+import { type AuthTestServer, condition, seeder, startAuthServer } from './helpers.js';
 
 // SMART v2: u allows update and patch, d delete, without r. The write reads the version it
 // replaces itself, still confined to the token's compartments, and shows nothing it may not change.
@@ -14,10 +14,7 @@ t.before(async () => {
   s = await startAuthServer();
   B = s.base;
   admin = await s.token({ scope: 'system/*.cruds', client_id: 'admin' });
-  const put = async (r: { resourceType: string; id: string }) => {
-    const res = await s.as(admin, 'PUT', `${B}/${r.resourceType}/${r.id}`, r);
-    if (res.status >= 300) throw new Error(`seed ${r.resourceType}/${r.id}: ${res.status} ${res.text}`);
-  };
+  const put = seeder(s, admin);
   await put({ resourceType: 'Practitioner', id: 'doc1' } as never);
   await put({ resourceType: 'Patient', id: 'pa', generalPractitioner: [{ reference: 'Practitioner/doc1' }] } as never);
   await put({ resourceType: 'Patient', id: 'pb' } as never);
