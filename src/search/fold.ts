@@ -3,7 +3,8 @@
  * fold the same way: FHIR string search is case- and accent-insensitive.
  */
 export function fold(s: string): string {
-  return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+  // ß (and ẞ, whose lower case it is) folds to ss, as Unicode case folding has it: 'strasse' finds Straße.
+  return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/ß/g, 'ss');
 }
 
 /** Escapes every regex metacharacter, so a client string can only ever match itself. */

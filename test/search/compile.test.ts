@@ -121,6 +121,16 @@ t.test('escaping and folding', async (t) => {
   t.same(splitEscaped('http://x|c\\|d', '|'), ['http://x', 'c\\|d']);
   t.equal(unescapeValue('Patient/1,2'), 'Patient/1,2');
   t.equal(fold('Ÿvès-MÜLLER'), 'yves-muller');
+  t.equal(fold('Straße'), 'strasse', 'ß folds to ss');
+  t.equal(fold('STRAẞE'), 'strasse', 'and so does capital ẞ');
+  // End to end: address and name searches find ß by ss and ss by ß.
+  const store = new MemoryStore(engine);
+  store.put({ resourceType: 'Patient', id: 'de', name: [{ family: 'Weiß' }], address: [{ line: ['Hauptstraße 5'], city: 'Gießen' }] } as Patient);
+  const ids = async (p: string, v: string) => matchIds(await engine.search(store.asStore(), { types: ['Patient'], params: [[p, v]], path: 'Patient' }));
+  t.same(await ids('family', 'weiss'), ['Patient/de']);
+  t.same(await ids('address-city', 'GIESSEN'), ['Patient/de']);
+  t.same(await ids('address:contains', 'strasse'), ['Patient/de']);
+  t.same(await ids('family:exact', 'Weiss'), [], ':exact stays exact');
 });
 
 const risk = (id: string, probability: number | [number, number]): RiskAssessment => ({
