@@ -196,8 +196,17 @@ export async function setupSecurity(config: Config, search: SearchService, resou
     const top = refusalOf(req, policy, ctx, info.interaction);
     if (top) throw top;
     refuseEntries(req, info, (i) => refusalOf(req, policy, ctx, i));
-    // A search on a type the token sees only through one query-restricted scope gets that restriction.
     const i = info.interaction;
+    // A token that may change a type but not read it (SMART v2 u without r) learns nothing of what is
+    // stored: a PATCH (whose result holds content the token did not send, unlike a create or an
+    // update) answers without a body, and its JSON Patch `test`, which reads what is stored, is refused.
+    if (i.code === 'patch' && i.type && !policy.allows(i.type, 'r')) {
+      req.writeOnly = true;
+      if (Array.isArray(req.body) && req.body.some((op) => op && typeof op === 'object' && (op as { op?: unknown }).op === 'test')) {
+        throw forbidden(`A JSON Patch 'test' operation reads ${i.type} content, which the access token may not read (no r on ${i.type})`);
+      }
+    }
+    // A search on a type the token sees only through one query-restricted scope gets that restriction.
     if (i.code === 'search-type' && i.type && !i.compartment) {
       const access = policy.typeAccess(i.type);
       if (access.visible && !access.exact && access.grants.length === 1 && access.grants[0].g.params) {
@@ -413,6 +422,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Batch entries the access checks refused, by entry index: each is answered alone (rest/bundle.ts). */
     entryRefusals?: Map<number, FhirError>;
+    /** A PATCH by an access token that may not read its type: the answer carries no content. */
+    writeOnly?: boolean;
     /** The FHIR interaction's result (http/routes.ts): its audit record names what it read or wrote. */
     restResult?: RestResult;
   }

@@ -30,7 +30,9 @@ export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResu
   }
 
   if (kind === 'write') {
-    const ret = parsePrefer(req).return ?? 'representation';
+    // A token that may not read the type gets no content back (auth/security.ts), whatever it prefers.
+    const asked = parsePrefer(req).return ?? 'representation';
+    const ret = req.writeOnly && asked === 'representation' ? 'minimal' : asked;
     if (ret === 'minimal') return reply.send();
     if (ret === 'OperationOutcome') return reply.send(serialize(outcomeFor(r), fmt.pretty));
   }

@@ -30,8 +30,16 @@ t.test('u without r: update and patch the token’s own patient’s resources', 
   const put = await s.as(u, 'PUT', `${B}/Condition/u1`, { ...condition('u1', 'pa', 'problem-list-item', '112') });
   t.equal(put.status, 200, 'update');
   t.equal(put.headers.etag, 'W/"2"');
-  const patch = await s.as(u, 'PATCH', `${B}/Condition/u1`, onset, JSON_PATCH);
+  const patch = await s.as(u, 'PATCH', `${B}/Condition/u1`, onset, { ...JSON_PATCH, prefer: 'return=representation' });
   t.equal(patch.status, 200, 'patch');
+  t.equal(patch.text, '', 'a patch answers without the resource, which holds content the token did not send');
+  t.equal(patch.headers.etag, 'W/"3"', 'but with its version');
+  const probe = await s.as(u, 'PATCH', `${B}/Condition/u1`, [{ op: 'test', path: '/code/coding/0/code', value: '112' }, ...onset], JSON_PATCH);
+  t.equal(probe.status, 403, 'a JSON Patch test reads what is stored: refused without r');
+  t.equal((await s.as(admin, 'GET', `${B}/Condition/u1`)).body.meta.versionId, '3', 'and nothing was written');
+  const reader = await s.token({ scope: 'patient/Condition.ru', patient: 'pa' });
+  const seen = await s.as(reader, 'PATCH', `${B}/Condition/u2`, [{ op: 'test', path: '/id', value: 'u2' }, ...onset], JSON_PATCH);
+  t.same([seen.status, seen.body?.id], [200, 'u2'], 'with r, test ops and the representation as before');
   const stale = await s.as(u, 'PUT', `${B}/Condition/u1`, condition('u1', 'pa', 'problem-list-item', '113'), { 'if-match': 'W/"1"' });
   t.equal(stale.status, 412, 'If-Match on an earlier version');
   t.match(stale.body.issue[0].diagnostics, /Condition\/u1 is at version 3, not 1/);
