@@ -103,7 +103,8 @@ function historyEntry(s: Services, v: StoredVersion, shape: (r: Resource) => Res
   return {
     fullUrl,
     resource: shape(v.resource!),
-    request: v.vid === 1 ? { method: 'POST', url: v.type } : { method: 'PUT', url: `${v.type}/${v.id}` },
+    // How the version was made: version 1 by POST, unless a PUT created it (update as create).
+    request: v.vid === 1 && !v.byPut ? { method: 'POST', url: v.type } : { method: 'PUT', url: `${v.type}/${v.id}` },
     response,
   };
 }

@@ -57,7 +57,7 @@ export async function updateIn(tx: StoreTx, p: Prepared, id: string, ifMatch?: n
   if (current && !current.deleted && sameContent(current.resource!, p.resource)) {
     return { status: 200, version: current, changed: false };
   }
-  const version = await tx.put({ type, id, resource: p.resource, idx: p.idx, expectVid: current?.vid ?? 0 });
+  const version = await tx.put({ type, id, resource: p.resource, idx: p.idx, expectVid: current?.vid ?? 0, byPut: !current });
   return { status: !current || current.deleted ? 201 : 200, version, changed: true };
 }
 

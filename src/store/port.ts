@@ -27,6 +27,8 @@ export interface VersionMeta {
   /** lastUpdated, epoch ms. */
   lu: number;
   deleted: boolean;
+  /** Version 1 was made by PUT (update as create), not POST: history shows how it was made. */
+  byPut?: boolean;
 }
 
 /** One stored version: metadata plus the resource, as an object and as JSON, each made on demand. */
@@ -104,6 +106,8 @@ export interface PutInput {
    * tombstone counts as a version; 0 = the resource must not exist at all). Undefined = no check.
    */
   expectVid?: number;
+  /** The write is a PUT that creates (update as create): recorded on version 1 for history. */
+  byPut?: boolean;
 }
 
 /** A unit of work. Reads see the transaction's own writes. */

@@ -116,6 +116,9 @@ t.test('create, read, vread, update, delete, history', async (t) => {
   }
   const sum = await fhir('GET', `${B}/Patient/${id}/_history?_summary=true`);
   t.same(sum.body.entry.map((e: any) => e.request.method), ['DELETE', 'PUT', 'POST']);
+  // A version 1 made by PUT (update as create) shows as the PUT it was (Bundle.entry.request: how it was processed).
+  const byPut = await fhir('GET', `${B}/Patient/client-chosen-1/_history`);
+  t.same(byPut.body.entry.at(-1).request, { method: 'PUT', url: 'Patient/client-chosen-1' });
   t.ok(sum.body.entry.filter((e: any) => e.resource).every((e: any) => e.resource.meta.tag.some((tag: any) => tag.code === 'SUBSETTED')));
   t.equal((await fhir('GET', `${B}/_history?_summary=maybe`)).status, 400);
   // Empty parameters are ignored, as on a search (search.html#errors), and left out of the links.

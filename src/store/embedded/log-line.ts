@@ -6,6 +6,8 @@ export interface LogRecord {
   i: string;
   v: number;
   l: number;
+  /** 'PUT' on version 1 made by PUT (update as create); absent for POST and every later version. */
+  m?: string;
   x?: IndexValues;
   /** Set on an index-only record (reindex): new index values for version v, no new version. */
   ix?: IndexValues;
@@ -30,8 +32,8 @@ export const logLineOf = (records: readonly string[]): string => `[${records.joi
  * The record of a version: type, id, version, lastUpdated, then its index values and, last, the
  * resource as its exact JSON text (what readLogLine's scan relies on); a deletion has neither.
  */
-export function versionRecord(v: { type: string; id: string; vid: number; lu: number; json: string | undefined }, idx: IndexValues): string {
-  const head = `{"t":${JSON.stringify(v.type)},"i":${JSON.stringify(v.id)},"v":${v.vid},"l":${v.lu}`;
+export function versionRecord(v: { type: string; id: string; vid: number; lu: number; json: string | undefined; byPut?: boolean }, idx: IndexValues): string {
+  const head = `{"t":${JSON.stringify(v.type)},"i":${JSON.stringify(v.id)},"v":${v.vid},"l":${v.lu}${v.byPut ? ',"m":"PUT"' : ''}`;
   if (v.json === undefined) return head + '}';
   return `${head},"x":${JSON.stringify(idx)},"r":${v.json}}`;
 }

@@ -20,6 +20,8 @@ export class EmbeddedVersion implements StoredVersion {
     readonly lu: number,
     readonly json: string | undefined,
     idx: IndexValues,
+    /** Always set (one object shape for every version): version 1 made by PUT. */
+    readonly byPut: boolean = false,
   ) {
     this.doc = { type, id, vid, lu, idx };
     this.key = `${type}/${id}`;

@@ -307,6 +307,7 @@ class MongoTx implements StoreTx {
       const res = input.resource ? stampResource(input.resource, input.id, vid, lu) : undefined;
       const doc: VersionDoc = { _id: key, type: input.type, id: input.id, vid, lu, deleted: !res };
       if (res) doc.res = res;
+      if (vid === 1 && input.byPut) doc.m = 'PUT';
       const historyId = versionKey(input.type, input.id, vid);
       try {
         await this.store.historyColl.insertOne({ ...doc, _id: historyId }, opts);

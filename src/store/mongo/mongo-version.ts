@@ -11,6 +11,8 @@ export interface VersionDoc {
   deleted: boolean;
   res?: Resource;
   idx?: Record<string, unknown>;
+  /** 'PUT' on version 1 made by PUT (update as create). */
+  m?: 'PUT';
 }
 
 export class MongoVersion implements StoredVersion {
@@ -19,6 +21,7 @@ export class MongoVersion implements StoredVersion {
   readonly vid: number;
   readonly lu: number;
   readonly deleted: boolean;
+  readonly byPut: boolean;
   private cachedJson: string | undefined;
 
   constructor(private readonly doc: VersionDoc) {
@@ -27,6 +30,7 @@ export class MongoVersion implements StoredVersion {
     this.vid = doc.vid;
     this.lu = doc.lu;
     this.deleted = doc.deleted;
+    this.byPut = doc.m === 'PUT';
   }
 
   /** A fresh copy each time, so callers may modify it. */
