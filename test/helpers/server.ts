@@ -28,7 +28,7 @@ export interface TestServer {
  * Starts the real server on a free port over a fresh embedded store (or MongoDB when
  * MONGODB_URI is set, in a fresh database), as a client would meet it.
  */
-export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startServer(overrides: Partial<Config> = {}, attempt = 1): Promise<TestServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-srv-'));
   const env = { ...process.env, LOG_LEVEL: 'silent' };
@@ -42,7 +42,16 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
     ...overrides,
   };
   const built = await buildApp(config, { logger: false });
-  await built.app.listen({ port, host: '127.0.0.1' });
+  try {
+    await built.app.listen({ port, host: '127.0.0.1' });
+  } catch (e) {
+    // The free port can be taken between freePort() and listen (parallel test files, a database
+    // client's outgoing connections): start again on another, as the base URL names the port.
+    await built.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    if ((e as { code?: string }).code === 'EADDRINUSE' && attempt < 5) return startServer(overrides, attempt + 1);
+    throw e;
+  }
   return {
     base: config.baseUrl,
     built,

@@ -89,9 +89,10 @@ export class CommitLog {
         // writes (and reads, which could see the refused commits), and cut the log back to what
         // was durable, so that what was refused is not there after a restart either.
         this.failure = e instanceof Error ? e : new Error(String(e));
+        // Cut back before answering: once a writer hears of the failure, the log holds none of it.
+        await this.fh.truncate(this.size).then(() => this.fh.datasync()).catch(() => undefined);
         for (const b of [...batch, ...this.queue.splice(0)]) b.reject(this.failure);
         for (const w of this.waiters.splice(0)) w.reject(this.failure);
-        await this.fh.truncate(this.size).then(() => this.fh.datasync()).catch(() => undefined);
       }
     }
     this.draining = false;
