@@ -118,7 +118,12 @@ function patchOf(resource: Resource | undefined, where: string): jsonPatch.Opera
   if (bin?.resourceType !== 'Binary' || bin.contentType !== 'application/json-patch+json' || !bin.data) {
     throw badRequest('A PATCH entry carries its JSON Patch as a Binary with contentType application/json-patch+json', 'not-supported', `${where}.resource`);
   }
-  const ops = JSON.parse(Buffer.from(bin.data, 'base64').toString('utf8')) as jsonPatch.Operation[];
+  let ops: jsonPatch.Operation[];
+  try {
+    ops = JSON.parse(Buffer.from(bin.data, 'base64').toString('utf8')) as jsonPatch.Operation[];
+  } catch {
+    throw badRequest('The Binary does not hold JSON (a JSON Patch)', 'structure', `${where}.resource.data`);
+  }
   if (!Array.isArray(ops) || jsonPatch.validate(ops)) throw badRequest('The Binary does not hold a valid JSON Patch', 'structure', `${where}.resource.data`);
   return ops;
 }

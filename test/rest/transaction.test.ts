@@ -214,6 +214,13 @@ t.test('batch: entries succeed or fail independently', async (t) => {
     ],
   });
   t.same(dependent.body.entry.map((e: any) => e.response.status.slice(0, 3)), ['201', '400', '201']);
+  // A PATCH entry whose Binary holds no JSON is that entry's 400, not a failure of the batch.
+  const notJson = await fhir('POST', B, { resourceType: 'Bundle', type: 'batch', entry: [
+    { resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from('not json').toString('base64') }, request: { method: 'PATCH', url: 'Patient/b1' } },
+  ] });
+  t.equal(notJson.status, 200);
+  t.equal(notJson.body.entry[0].response.status.slice(0, 3), '400');
+  t.match(notJson.body.entry[0].response.outcome.issue[0].diagnostics, /does not hold JSON/);
   t.match(dependent.body.entry[1].response.outcome.issue[0].diagnostics, /Bundle\.entry\[0\]: entries of a batch may not depend on each other/);
   t.equal((await fhir('GET', `${B}/Observation?code:text=x`)).body.total, 0, 'nothing stored pointing nowhere');
 });
