@@ -26,6 +26,9 @@ interface Planned {
   index: number;
   method: Method;
   url: string;
+  /** The url's path segments and query, as entryTarget read them. */
+  parts: string[];
+  query?: string;
   type: string;
   id?: string;
   /** Search criteria of a conditional PUT/DELETE. */
@@ -81,7 +84,7 @@ function planEntry(s: Services, e: BundleEntry, index: number): Planned {
   if (!Object.hasOwn(ORDER, method)) throw badRequest(`${where}: unsupported method '${req.method.slice(0, 20)}': use GET, HEAD, POST, PUT, DELETE or PATCH`, 'not-supported', `${where}.request.method`);
   // The same reading as the access checks' (src/auth/security.ts): what they checked is what runs.
   const { url: rel, parts, query } = entryTarget(req.url, s.config.baseUrl, where);
-  const p: Planned = { index, method, url: rel, type: parts[0] ?? '', fullUrl: e.fullUrl };
+  const p: Planned = { index, method, url: rel, parts, query, type: parts[0] ?? '', fullUrl: e.fullUrl };
   if (method === 'GET' || method === 'HEAD') {
     if (typeof req.ifNoneMatch === 'string') p.ifNoneMatch = req.ifNoneMatch;
     if (typeof req.ifModifiedSince === 'string') p.ifModifiedSince = req.ifModifiedSince;
@@ -139,10 +142,6 @@ function prefixed(err: unknown, where: string): unknown {
   return new FhirError(err.status, issues, err.headers);
 }
 
-function splitOnce(s: string, sep: string): [string, string | undefined] {
-  const i = s.indexOf(sep);
-  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
-}
 
 const statusText: Record<number, string> = { 200: '200 OK', 201: '201 Created', 204: '204 No Content' };
 
@@ -253,7 +252,7 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
       });
     }
     // Reads are among the transaction's actions: one that would fail fails it, before the commit.
-    for (const p of planned) if (p.method === 'GET' || p.method === 'HEAD') await step(p, () => assertReadable(s, tx, p.url));
+    for (const p of planned) if (p.method === 'GET' || p.method === 'HEAD') await step(p, () => assertReadable(s, tx, p.parts, p.query ?? ''));
   });
   for (const p of writes) p.response = responseOf(p.outcome!, p, opts.representation);
   // 6. Reads, after the writes, as the processing order says.
@@ -267,9 +266,7 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
  * after the transaction's writes, or a search the engine refuses. The reads themselves run after
  * the commit, as the processing order says.
  */
-async function assertReadable(s: Services, tx: StoreTx, url: string): Promise<void> {
-  const [path, query = ''] = splitOnce(url, '?');
-  const parts = path.split('/').filter(Boolean);
+async function assertReadable(s: Services, tx: StoreTx, parts: readonly string[], query: string): Promise<void> {
   if (parts.length === 0 || parts[0] === '_history' || parts[0] === 'metadata') return;
   assertKnownType(s, parts[0]);
   if (parts.length === 1 || (parts.length === 2 && parts[1] === '_search')) {
@@ -387,7 +384,7 @@ async function batch(s: Services, entries: BundleEntry[], opts: BundleOptions): 
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
       const e = prefixed(err, `Bundle.entry[${i}]`) as FhirError;
-      p ??= { index: i, method: 'GET', url: '', type: '' };
+      p ??= { index: i, method: 'GET', url: '', parts: [], type: '' };
       p.response = { status: String(e.status), outcome: outcomeOf(e.issues) };
     }
     planned.push(p!);
