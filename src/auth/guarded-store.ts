@@ -121,9 +121,11 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
           return async (input: PutInput) => {
             const current = await target.read(input.type, input.id);
             const existing = current && !current.deleted ? current.resource : undefined;
-            if (input.resource === undefined) p.checkWrite(input.type, 'd', existing, undefined);
+            // Index values at hand (the stored version's, the write's own) spare extracting them again.
+            const idx = { existing: current?.idx, next: input.idx };
+            if (input.resource === undefined) p.checkWrite(input.type, 'd', existing, undefined, false, idx);
             // The new content as stored: a created resource gets its id from the store.
-            else if (p.checkWrite(input.type, existing ? 'u' : 'c', existing, { ...input.resource, id: input.id }, current === undefined)) await unnamed(target, input.id);
+            else if (p.checkWrite(input.type, existing ? 'u' : 'c', existing, { ...input.resource, id: input.id }, current === undefined, idx)) await unnamed(target, input.id);
             // An allowed write over a deletion read() hid (a compartment grant does not see
             // deletions): the caller's "not there" was this version, not a concurrent change.
             if (input.expectVid === 0 && current && hidden.get(`${input.type}/${input.id}`) === current.vid) return target.put({ ...input, expectVid: current.vid });

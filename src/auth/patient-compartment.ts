@@ -40,36 +40,28 @@ export class CompartmentMembers {
   }
 
   /**
-   * The owners (ids) of every compartment of this kind the resource is in, by the definition
-   * alone: its own id for the compartment's type, and each owner one of its compartment
-   * parameters references (a Patient through `link` too, as the compartment search reads it).
-   * Writes check this whole set: a resource in one allowed compartment may be in others as well.
+   * The owners (ids) of every compartment of this kind a resource is in, by the definition alone:
+   * its own id for the compartment's type, and each owner one of its compartment parameters
+   * references (a Patient through `link` too, as the compartment search reads it). `refs`: its
+   * reference index entries ({p: parameter, r: reference}), a version's `idx.ref` or those of the
+   * compartment's parameters alone (paramRefs). Writes check this whole set: a resource in one
+   * allowed compartment may be in others as well.
    */
-  owners(resource: Resource, idx: IndexValues): Set<string> {
+  owners(type: string, id: string | undefined, refs: unknown): Set<string> {
     const out = new Set<string>();
-    if (resource.resourceType === this.compartment && resource.id) out.add(resource.id);
-    const params = this.paramsFor(resource.resourceType);
-    if (!params.length) return out;
+    if (type === this.compartment && id) out.add(id);
+    const params = this.paramsFor(type);
+    if (!params.length || !Array.isArray(refs)) return out;
     const prefix = `${this.compartment}/`;
-    for (const e of (idx.ref as Array<{ p?: string; r?: string }> | undefined) ?? []) {
+    for (const e of refs as Array<{ p?: unknown; r?: unknown }>) {
       if (typeof e.r === 'string' && e.r.startsWith(prefix) && params.includes(String(e.p))) out.add(e.r.slice(prefix.length));
     }
     return out;
   }
 
-  /**
-   * The owners (ids) whose compartment holds the resource, from the compartment's parameters alone
-   * (`valuesOf` gives one parameter's index entries): the same rule as containsAny, without indexing
-   * the whole resource.
-   */
-  ownersOf(resource: Resource, valuesOf: (r: Resource, code: string) => Array<Record<string, unknown>>): string[] {
-    if (resource.resourceType === this.compartment) return resource.id ? [resource.id] : [];
-    const prefix = `${this.compartment}/`;
-    const out = new Set<string>();
-    for (const code of this.paramsFor(resource.resourceType)) {
-      for (const e of valuesOf(resource, code)) if (typeof e.r === 'string' && e.r.startsWith(prefix)) out.add(e.r.slice(prefix.length));
-    }
-    return [...out];
+  /** The reference entries of the compartment's parameters alone (`valuesOf` gives one parameter's), without indexing the whole resource. */
+  paramRefs(resource: Resource, valuesOf: (r: Resource, code: string) => Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+    return this.paramsFor(resource.resourceType).flatMap((code) => valuesOf(resource, code).map((e) => ({ ...e, p: code })));
   }
 
   /** Query filter for resources of `type` in the compartment of any of `owners`; undefined when none can be. */

@@ -2,7 +2,7 @@ import type { Patient, Resource } from 'fhir/r4.js';
 import { FhirError } from '../fhir/errors.js';
 import type { SearchService } from '../rest/services.js';
 import { allOf, anyOf, NOTHING } from '../search/compiled.js';
-import type { Filter, StoredVersion, StoreTx } from '../store/port.js';
+import type { Filter, IndexValues, StoredVersion, StoreTx } from '../store/port.js';
 import type { AuthContext } from './context.js';
 import { CompartmentMembers, type PatientCompartment, SHARED_TYPES } from './patient-compartment.js';
 import { grantsFor, readGrants, type Grant, type Perm } from './scopes.js';
@@ -279,21 +279,21 @@ export class AccessPolicy {
    * that names them as general practitioner: true then, for the caller to check that no stored
    * resource names the new id yet (its compartment would join the user's panel with it).
    */
-  checkWrite(type: string, perm: 'c' | 'u' | 'd', existing: Resource | undefined, next: Resource | undefined, isNew = false): boolean {
+  checkWrite(type: string, perm: 'c' | 'u' | 'd', existing: Resource | undefined, next: Resource | undefined, isNew = false, idx: { existing?: IndexValues; next?: IndexValues } = {}): boolean {
     const reach = this.writeReach(type, perm === 'c' ? ['c', 'u'] : [perm]);
     const what = perm === 'c' ? 'create' : perm === 'u' ? 'update' : 'delete';
     if (reach === 'all') return false;
     const { confs, patients } = reach;
     if (!confs.length) throw forbidden(this.userUnresolved ? USER_UNRESOLVED : `The access token does not allow ${what} on ${type}`);
     if (existing) {
-      const owners = this.comp.owners(existing, this.search.extractIndex(existing));
+      const owners = this.ownersOf(existing, idx.existing);
       const others = [...owners].filter((id) => !patients.has(id));
       if (others.length === owners.size) throw forbidden(`${type}/${existing.id} is outside the compartments of the access token's patients`);
       // In the token's patients' compartments: it is their record, so the others may be named.
       if (others.length) throw forbidden(`${type}/${existing.id} is also in the compartment of ${patientList(others)}, which is not among the access token's patients`);
     }
     if (next) {
-      const owners = this.comp.owners(next, this.search.extractIndex(next));
+      const owners = this.ownersOf(next, idx.next);
       const registers = (c: Confinement) => isNew && next.resourceType === 'Patient' && ((next as Patient).generalPractitioner ?? []).some((r) => c.careRefs?.includes(r.reference ?? '') === true);
       // A new Patient registered by its carer: its own compartment is not anyone's yet.
       const registered = confs.some(registers);
@@ -327,8 +327,13 @@ export class AccessPolicy {
     const reach = this.writeReach(v.type, ['u', 'd']);
     if (reach === 'all') return true;
     if (!v.resource || !reach.confs.length) return false;
-    const owners = this.comp.owners(v.resource, this.search.extractIndex(v.resource));
+    const owners = this.ownersOf(v.resource, v.idx);
     return owners.size > 0 && [...owners].every((id) => reach.patients.has(id));
+  }
+
+  /** The patients whose compartments hold a resource, from its index values: as stored or written when given, else extracted. */
+  private ownersOf(r: Resource, idx: IndexValues | undefined): Set<string> {
+    return this.comp.owners(r.resourceType, r.id, (idx ?? this.search.extractIndex(r)).ref);
   }
 
   /** Whether a request may name Patient/{id} as its target (read, compartment, operation parameter). */

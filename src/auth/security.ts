@@ -14,7 +14,6 @@ import { badRequest, FhirError } from '../fhir/errors.js';
 import type { Accessed, RestResult } from '../rest/result.js';
 import type { SearchService, Services } from '../rest/services.js';
 import type { ResourceStore } from '../store/port.js';
-import type { Resource } from 'fhir/r4.js';
 import { loadClients } from './clients.js';
 import { PatientCompartment } from './patient-compartment.js';
 import { requestAuth, type AuthContext, type RequestAuth } from './context.js';
@@ -100,9 +99,9 @@ export async function setupSecurity(config: Config, search: SearchService, resou
     if (x.type === 'Patient') return [x.id];
     if (patientCompartment.paramsFor(x.type).length === 0) return [];
     const idx = x.version?.idx;
-    if (idx) return [...patientCompartment.owners({ resourceType: x.type, id: x.id } as Resource, idx)];
+    if (idx) return [...patientCompartment.owners(x.type, x.id, idx.ref)];
     const r = x.resource ?? x.version?.resource;
-    return r ? patientCompartment.ownersOf(r, search.valuesOf) : [];
+    return r ? [...patientCompartment.owners(x.type, x.id, patientCompartment.paramRefs(r, search.valuesOf))] : [];
   };
 
   const challenge = (e: TokenError | undefined) => {
