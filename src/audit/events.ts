@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isFhirId } from '../rest/checks.js';
 import type { AuthContext } from '../auth/context.js';
 import type { Interaction } from '../auth/interactions.js';
 import type { Accessed } from '../rest/result.js';
@@ -8,7 +9,6 @@ import type { AuditRecord } from './record.js';
 const MAX_ENTRY_ENTITIES = 1000;
 /** Most patients named in one AuditEvent. */
 const MAX_PATIENTS = 1000;
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** Query parameters whose values are kept in the audit trail (they shape results, they name nobody). */
 const KEPT_VALUES = new Set(['_count', '_sort', '_include', '_revinclude', '_summary', '_elements', '_total', '_type', '_format']);
@@ -60,7 +60,7 @@ function queryPatients(i: Interaction, query: URLSearchParams, baseUrl: string):
     for (const one of v.split(',')) {
       const ref = one.startsWith(baseUrl + '/') ? one.slice(baseUrl.length + 1) : one;
       const id = ref.startsWith('Patient/') ? ref.slice(8) : name !== 'subject' || modifier ? ref : '';
-      if (ID.test(id)) out.push(id);
+      if (isFhirId(id)) out.push(id);
     }
   }
   return out;
@@ -119,7 +119,7 @@ export function auditRecordFor(a: AuditInput): AuditRecord {
   if (i.type === 'Patient' && i.id) patients.add(i.id);
   if (i.compartment?.type === 'Patient') patients.add(i.compartment.id);
   if (r.c.startsWith('search')) for (const p of queryPatients(i, a.query, a.baseUrl)) patients.add(p);
-  for (const p of a.patients ?? []) if (ID.test(p)) patients.add(p);
+  for (const p of a.patients ?? []) if (isFhirId(p)) patients.add(p);
   if (a.patientsOf) for (const x of a.accessed ?? []) if (patients.size < MAX_PATIENTS) for (const p of a.patientsOf(x)) patients.add(p);
   if (patients.size === 1) r.p = [...patients][0];
   else if (patients.size > 1) r.p = [...patients].slice(0, MAX_PATIENTS);

@@ -4,6 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { FhirError } from '../fhir/errors.js';
 import { VersionConflict } from '../store/port.js';
 import { unsupportedBody } from './body-parsers.js';
+import { isFhirId } from '../rest/checks.js';
 import { responseFormat } from './format.js';
 
 declare module 'fastify' {
@@ -49,10 +50,15 @@ export function registerErrorHandler(app: FastifyInstance): void {
   // /fhir/metadata reached POST /fhir/:type, PUT /fhir/Patient/_history reached PUT
   // /fhir/:type/:id) is a method the path's own routes do not serve: 405 with their Allow, as
   // for PATCH /fhir/metadata, not a 404 that contradicts GET.
+  // It runs on every request: a route pattern's segments are split once.
+  const patternSegments = new Map<string, string[]>();
   app.addHook('onRequest', (req, _reply, done) => {
     const pattern = req.routeOptions.url;
-    if (pattern === undefined || !pattern.includes(':') || paramsFit(pattern.split('/').filter(Boolean), req.url.split('?')[0].split('/').filter(Boolean))) return done();
+    if (pattern === undefined || !pattern.includes(':')) return done();
+    let segments = patternSegments.get(pattern);
+    if (!segments) patternSegments.set(pattern, (segments = pattern.split('/').filter(Boolean)));
     const path = req.url.split('?')[0];
+    if (paramsFit(segments, path.split('/').filter(Boolean))) return done();
     const allow = allowedMethods(routes, path);
     if (allow.length === 0 || allow.includes(req.method)) return done();
     done(new FhirError(405, { severity: 'error', code: 'not-supported', diagnostics: `${req.method} is not an interaction at ${path.slice(0, 120)}: it takes ${allow.join(', ')}` }, { Allow: allow.join(', ') }));
@@ -133,16 +139,18 @@ interface Route {
  * `*`), or an operation (`$name`). A segment it cannot hold (`metadata`, `_history`, `_search`) is
  * not served by that route, so the Allow of the path leaves the route out.
  */
-const PARAM_FITS: Record<string, RegExp> = {
-  ':type': /^(?:[A-Z][A-Za-z]{0,63}|\$.+)$/,
-  ':id': /^(?:[A-Za-z0-9\-.]{1,64}|\$.+)$/,
-  ':vid': /^\d+$/,
-  ':sub': /^(?:[A-Z][A-Za-z]{0,63}|\*|\$.+)$/,
+const operation = (s: string) => s.length > 1 && s.startsWith('$');
+const typeName = (s: string) => /^[A-Z][A-Za-z]{0,63}$/.test(s);
+const PARAM_FITS: Record<string, (segment: string) => boolean> = {
+  ':type': (s) => typeName(s) || operation(s),
+  ':id': (s) => isFhirId(s) || operation(s),
+  ':vid': (s) => /^\d+$/.test(s),
+  ':sub': (s) => typeName(s) || s === '*' || operation(s),
 };
 
 /** Whether the parameters of a route pattern can hold the path's segments (same length assumed). */
 function paramsFit(segments: readonly string[], parts: readonly string[]): boolean {
-  return segments.every((seg, i) => !seg.startsWith(':') || (PARAM_FITS[seg]?.test(parts[i] ?? '') ?? true));
+  return segments.every((seg, i) => !seg.startsWith(':') || (PARAM_FITS[seg]?.(parts[i] ?? '') ?? true));
 }
 
 /** The methods of the routes whose pattern matches the path (`:param` matches one segment it can hold). */

@@ -4,6 +4,9 @@ import type { Services } from './services.js';
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
+/** Whether a string is a FHIR id (datatypes.html#id). */
+export const isFhirId = (s: string): boolean => ID.test(s);
+
 export function assertKnownType(s: Services, type: string): void {
   if (!s.resourceTypes.has(type)) {
     throw FhirError.of(404, 'not-supported', `Unknown resource type '${type.slice(0, 64)}': this server supports the ${s.resourceTypes.size} FHIR R4 resource types`);
