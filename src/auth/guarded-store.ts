@@ -6,6 +6,10 @@ import { requestAuth, type AuthContext } from './context.js';
 import { Policies } from './policies.js';
 import { forbidden, type AccessPolicy } from './policy.js';
 import { NOT_IN_WILDCARD } from './scopes.js';
+import { compartmentParams } from '../fhir/compartment-definitions.js';
+
+/** Every parameter that puts a resource of some type in a Patient's compartment. */
+const PATIENT_PARAMS = [...new Set([...(compartmentParams('Patient')?.values() ?? [])].flat())];
 
 /** Store methods that touch no resource data. */
 const PASS_THROUGH = new Set<string | symbol>(['init', 'close', 'ping', 'constructor']);
@@ -97,7 +101,9 @@ export function guardStore(raw: ResourceStore, search: SearchService, resourceTy
    * else registering would claim data written about that id before.
    */
   const unnamed = async (tx: StoreTx, id: string): Promise<void> => {
-    const named = await tx.find({ types: [], filter: { 'idx.ref': { $elemMatch: { r: `Patient/${id}` } } }, limit: 1 });
+    // By the compartment's parameters (any type's), so the reference index answers it: a bare
+    // reference value was a scan of every resource in the store.
+    const named = await tx.find({ types: [], filter: { 'idx.ref': { $elemMatch: { p: { $in: PATIENT_PARAMS }, r: `Patient/${id}` } } }, limit: 1 });
     if (named.length) throw forbidden(`Patient/${id} is already named by stored resources: a new Patient registered by its carer needs an id nothing refers to`);
   };
 
