@@ -116,18 +116,20 @@ export async function resolveIncludes(
     for (const d of active.filter((x) => x.rev)) {
       const refs = d.target ? keys.filter((k) => k.startsWith(`${d.target}/`)) : keys;
       if (!refs.length) continue;
-      // A wildcard asks every reference parameter (of every type, for '*') that can point at the frontier.
-      for (const source of d.source === '*' ? registry.resourceTypes : [d.source]) {
-        const codes = d.code === '*' ? reverseCodes(registry, source, frontierTypes, d.target) : [d.code];
-        if (!codes.length) continue;
-        const rows = await reader.find({
-          types: [source],
-          filter: { 'idx.ref': { $elemMatch: { p: codes.length === 1 ? codes[0] : { $in: codes }, r: { $in: refs } } } },
-          limit: MAX_INCLUDED + 1,
-        });
-        for (const v of rows) add(v);
-        if (truncated) break;
-      }
+      // A wildcard asks every reference parameter (of every type, for '*') that can point at the
+      // frontier, in one query: an entry of one type under a code another type uses still names a
+      // frontier resource through its own parameter of that code, so the union of codes is exact.
+      const sources = d.source === '*' ? registry.resourceTypes : [d.source];
+      const codesBySource = sources.map((source) => (d.code === '*' ? reverseCodes(registry, source, frontierTypes, d.target) : [d.code]));
+      const reaching = sources.filter((_, k) => codesBySource[k].length);
+      const codes = [...new Set(codesBySource.flat())];
+      if (!codes.length) continue;
+      const rows = await reader.find({
+        types: reaching,
+        filter: { 'idx.ref': { $elemMatch: { p: codes.length === 1 ? codes[0] : { $in: codes }, r: { $in: refs } } } },
+        limit: MAX_INCLUDED + 1,
+      });
+      for (const v of rows) add(v);
     }
     included.push(...found);
     frontier = found;
