@@ -1,4 +1,5 @@
 import type { BundleEntry, Resource } from 'fhir/r4.js';
+import { parseJson, stringifyJson } from './json-decimals.js';
 
 /**
  * A Bundle entry whose resource is still the stored JSON text. A search page would otherwise
@@ -35,7 +36,7 @@ class StoredJsonEntry {
 
   get resource(): Resource {
     if (this.#parsed === undefined) {
-      this.#parsed = JSON.parse(this.#json!) as Resource;
+      this.#parsed = parseJson(this.#json!) as Resource;
       this.#json = undefined;
     }
     return this.#parsed;
@@ -102,16 +103,21 @@ export function storedEntryMaker(base: string): (type: string, id: string, json:
 
 /** JSON text of a response body; a Bundle's entries that still hold stored JSON are spliced in. */
 export function serializeJson(body: object, pretty: boolean): string {
-  if (pretty) return JSON.stringify(body, null, 2);
+  if (pretty) {
+    // Stored entries are made plain first, so that the numbers' texts of their resources are seen.
+    const entries = (body as { entry?: unknown }).entry;
+    if (!Array.isArray(entries) || !entries.some((e) => e instanceof StoredJsonEntry)) return stringifyJson(body, 2);
+    return stringifyJson({ ...body, entry: entries.map((e) => (e instanceof StoredJsonEntry ? e.toJSON() : e)) }, 2);
+  }
   const entries = (body as { resourceType?: string; entry?: unknown }).entry;
   if ((body as { resourceType?: string }).resourceType !== 'Bundle' || !Array.isArray(entries) || !entries.some((e) => e instanceof StoredJsonEntry)) {
-    return JSON.stringify(body);
+    return stringifyJson(body);
   }
   // As a search page is built, the entries come last: the rest is one JSON.stringify (which
   // leaves out an undefined member) and the entries follow. Anything else is JSON.stringify's
   // alone (entries parse their stored JSON for it).
   const keys = Object.keys(body);
-  if (keys[keys.length - 1] !== 'entry') return JSON.stringify(body);
+  if (keys[keys.length - 1] !== 'entry') return stringifyJson(body);
   const head = JSON.stringify({ ...body, entry: undefined });
   // Joined into one flat text: Fastify measures the body (which flattens a rope into a copy)
   // before Node copies it again behind the header.
@@ -125,5 +131,7 @@ export function serializeJson(body: object, pretty: boolean): string {
 }
 
 function entryJson(e: unknown): string {
-  return (e instanceof StoredJsonEntry ? e.text() : undefined) ?? JSON.stringify(e);
+  if (!(e instanceof StoredJsonEntry)) return stringifyJson(e);
+  // Made plain when it has more members (a history entry's request): its resource is then seen.
+  return e.text() ?? stringifyJson(e.toJSON());
 }

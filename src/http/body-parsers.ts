@@ -3,6 +3,7 @@ import { badRequest, FhirError } from '../fhir/errors.js';
 import { FHIR_VERSION, otherFhirVersion } from '../fhir/fhir-version.js';
 import { bodyText } from './body-encoding.js';
 import { hasDuplicateKeys } from './duplicate-keys.js';
+import { parseJson } from '../fhir/json-decimals.js';
 import { NativeContent, writesBinary } from './binary-native.js';
 
 type Done = (err: Error | null, value?: unknown) => void;
@@ -27,7 +28,7 @@ export function registerBodyParsers(app: FastifyInstance): void {
     if (text.length === 0) return done(null, undefined);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = parseJson(text);
     } catch (e) {
       return done(badRequest(`The body is not valid JSON: ${(e as Error).message}`, 'structure'));
     }

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OperationOutcome, Resource } from 'fhir/r4.js';
 import { serializeJson } from '../fhir/raw-json.js';
+import { resourceOf } from '../fhir/json-decimals.js';
 import { etagOf } from '../rest/etag.js';
 import type { RestResult } from '../rest/result.js';
 import { assertKnownElements, parseElements, parseSummary, type ElementFilter } from '../search/summary.js';
@@ -42,7 +43,7 @@ export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResu
     const only = parseElements(q.get('_elements') ?? undefined);
     assertKnownElements(elements, [v.type], only);
     if (!summary && !only && !fmt.pretty) return reply.send(v.json);
-    return reply.send(serialize(elements.apply(v.resource!, summary, only), fmt.pretty));
+    return reply.send(serialize(elements.apply(resourceOf(v), summary, only), fmt.pretty));
   }
   if (r.body) return reply.send(serialize(r.body, fmt.pretty));
   return reply.send();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Binary, Bundle, BundleEntry, BundleEntryResponse, Resource } from 'fhir/r4.js';
 import jsonPatch from 'fast-json-patch';
 import { badRequest, FhirError, gone, notFound, outcomeOf, preconditionFailed } from '../fhir/errors.js';
+import { resourceOf } from '../fhir/json-decimals.js';
 import { Query } from 'mingo';
 import type { StoredVersion, StoreTx } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody, assertVersionId } from './checks.js';
@@ -152,7 +153,7 @@ function responseOf(o: WriteOutcome, p: Planned, representation: boolean): Plann
     r.etag = etagOf(v.vid);
     r.lastModified = new Date(v.lu).toISOString();
     if (p.method !== 'DELETE') r.location = `${v.type}/${v.id}/_history/${v.vid}`;
-    if (representation && !v.deleted) r.resource = v.resource;
+    if (representation && !v.deleted) r.resource = resourceOf(v);
   }
   return r;
 }
@@ -317,8 +318,9 @@ function assertDistinctTargets(writes: Planned[]): void {
 async function patchIn(tx: StoreTx, noValidate: Services, s: Services, p: Planned): Promise<WriteOutcome> {
   const current = liveOrThrow(await tx.read(p.type, p.id!), p.type, p.id!);
   if (p.ifMatch !== undefined && p.ifMatch !== current.vid) throw preconditionFailed(`ifMatch: ${p.type}/${p.id} is at version ${current.vid}`);
-  const patched = applyJsonPatch(current.resource!, p.patch!);
-  if (sameContent(patched, current.resource!)) return { status: 200, version: current, changed: false };
+  const base = resourceOf<Resource>(current);
+  const patched = applyJsonPatch(base, p.patch!);
+  if (sameContent(patched, base)) return { status: 200, version: current, changed: false };
   // Validated here (not before the lock) because the result depends on the current version.
   const prepared = prepare(s.config.validate ? s : noValidate, patched, `Bundle.entry[${p.index}].resource`);
   return updateIn(tx, prepared, p.id!, current.vid);
@@ -341,7 +343,7 @@ async function getEntry(p: Planned, opts: BundleOptions): Promise<Planned['respo
     if (r.version) {
       resp.etag = etagOf(r.version.vid);
       resp.lastModified = new Date(r.version.lu).toISOString();
-      if (p.method === 'GET' && !unchanged) resp.resource = r.version.resource;
+      if (p.method === 'GET' && !unchanged && !r.version.deleted) resp.resource = resourceOf(r.version);
     } else if (r.body && p.method === 'GET') resp.resource = r.body;
     return resp;
   } catch (err) {

@@ -9,6 +9,7 @@ import { parseQuery } from './query-params.js';
 import type { RestResult } from './result.js';
 import type { Services } from './services.js';
 import { parseInstantParam } from './instant-param.js';
+import { resourceOf } from '../fhir/json-decimals.js';
 
 const DEFAULT_COUNT = 50;
 const MAX_COUNT = 1000;
@@ -102,7 +103,7 @@ function historyEntry(s: Services, v: StoredVersion, shape: (r: Resource) => Res
   if (v.deleted) return { fullUrl, request: { method: 'DELETE', url: `${v.type}/${v.id}` }, response };
   return {
     fullUrl,
-    resource: shape(v.resource!),
+    resource: shape(resourceOf(v)),
     // How the version was made: version 1 by POST, unless a PUT created it (update as create).
     request: v.vid === 1 && !v.byPut ? { method: 'POST', url: v.type } : { method: 'PUT', url: `${v.type}/${v.id}` },
     response,

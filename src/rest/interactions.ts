@@ -2,6 +2,7 @@ import jsonPatch from 'fast-json-patch';
 import { badRequest, FhirError, gone, notFound, preconditionFailed } from '../fhir/errors.js';
 import type { StoredVersion } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody, assertVersionId } from './checks.js';
+import { resourceOf } from '../fhir/json-decimals.js';
 import { ifNoneMatchHits, parseVersionTag } from './etag.js';
 import { applyJsonPatch } from './json-patch.js';
 import { prepare } from './prepare.js';
@@ -128,7 +129,7 @@ export async function patch(s: Services, req: RestRequest): Promise<RestResult> 
       throw FhirError.of(412, 'conflict', `If-Match: ${req.type}/${req.id} is at version ${current.vid}, not ${ifMatch}`);
     }
     assertNoneMatch(req, current);
-    const p = prepare(s, applyJsonPatch(current.resource!, ops as jsonPatch.Operation[]));
+    const p = prepare(s, applyJsonPatch(resourceOf(current), ops as jsonPatch.Operation[]));
     warnings = p.warnings;
     return updateIn(tx, p, req.id!, current.vid);
   });

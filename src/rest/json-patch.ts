@@ -1,6 +1,7 @@
 import type { Resource } from 'fhir/r4.js';
 import jsonPatch from 'fast-json-patch';
 import { badRequest, FhirError } from '../fhir/errors.js';
+import { cloneJson } from '../fhir/json-decimals.js';
 
 /** What failed, in words, by fast-json-patch's error name (its own texts are terse or misleading). */
 const FAILURES: Record<string, string> = {
@@ -24,7 +25,7 @@ const leadingZero = (pointer: unknown) => typeof pointer === 'string' && pointer
  * The result must keep the resource's type and id. The input is not modified.
  */
 export function applyJsonPatch(current: Resource, ops: readonly jsonPatch.Operation[]): Resource {
-  let doc: unknown = jsonPatch.deepClone(current);
+  let doc: unknown = cloneJson(current);
   ops.forEach((op, i) => {
     const zero = leadingZero(op.path) || ('from' in op && leadingZero(op.from));
     if (zero) throw badRequest(`JSON Patch ${describe(op, i)}: the array index '${zero}' has a leading zero (RFC 6901)`, 'structure');

@@ -7,6 +7,7 @@ import type { Prepared } from './prepare.js';
 import { conditionKey } from './query-params.js';
 import { sameContent } from './same-content.js';
 import type { Services } from './services.js';
+import { resourceOf } from '../fhir/json-decimals.js';
 
 /**
  * The write interactions as steps inside one store transaction, shared by the single
@@ -54,7 +55,7 @@ export async function updateIn(tx: StoreTx, p: Prepared, id: string, ifMatch?: n
       throw preconditionFailed(`If-Match: ${type}/${id} is at version ${current.vid}, not ${ifMatch}: read it again and reapply the change`);
     }
   }
-  if (current && !current.deleted && sameContent(current.resource!, p.resource)) {
+  if (current && !current.deleted && sameContent(resourceOf(current), p.resource)) {
     return { status: 200, version: current, changed: false };
   }
   const version = await tx.put({ type, id, resource: p.resource, idx: p.idx, expectVid: current?.vid ?? 0, byPut: !current });

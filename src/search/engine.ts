@@ -10,6 +10,7 @@ import type {
 } from 'fhir/r4.js';
 import { badRequest, FhirError, outcomeOf } from '../fhir/errors.js';
 import { storedEntryMaker } from '../fhir/raw-json.js';
+import { resourceOf } from '../fhir/json-decimals.js';
 import { loadDefinitions } from '../fhir/definitions.js';
 import type { Filter, IndexValues, ResourceStore, StoredVersion, StoreTx } from '../store/port.js';
 import { allOf } from './compiled.js';
@@ -278,7 +279,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         const only = mode === 'match' ? elementList : undefined;
         // Whole resources go out as their stored JSON, never parsed (see raw-json.ts).
         if ((!summary || summary === 'false') && !only) entry.push(storedEntry(v.type, v.id, v.json, { mode }));
-        else entry.push({ fullUrl: `${base}/${v.type}/${v.id}`, resource: elements.apply(v.resource!, summary, only), search: { mode } });
+        else entry.push({ fullUrl: `${base}/${v.type}/${v.id}`, resource: elements.apply(resourceOf(v), summary, only), search: { mode } });
       };
       for (const v of rows) render(v, 'match');
       for (const v of included) render(v, 'include');

@@ -1,5 +1,6 @@
 import type { Resource, StructureDefinition } from 'fhir/r4.js';
 import { badRequest, type FhirError } from '../fhir/errors.js';
+import { carryTexts } from '../fhir/json-decimals.js';
 
 /**
  * _summary and _elements: which top-level elements of a resource are returned. The summary
@@ -110,6 +111,7 @@ export class ElementFilter {
       else if (level.attachments.has(stem) && !k.startsWith('_')) out[k] = mapItems(v, ({ data: _data, _data: _ext, ...rest }) => rest);
       else out[k] = v;
     }
+    carryTexts(node, out);
     return out;
   }
 
@@ -143,6 +145,7 @@ export class ElementFilter {
     for (const [k, v] of Object.entries(resource)) {
       if (ALWAYS.includes(k) || keep(this.stem(te, k), k.startsWith('_') ? k.slice(1) : k)) out[k] = v;
     }
+    carryTexts(resource, out);
     return subsetted(out, resource);
   }
 }
@@ -163,7 +166,10 @@ function stemOf(choices: ReadonlySet<string>, key: string): string {
 /** f over an element's value: each item of an array, or the one object. */
 function mapItems(v: unknown, f: (item: Record<string, unknown>) => Record<string, unknown>): unknown {
   const one = (x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? f(x as Record<string, unknown>) : x);
-  return Array.isArray(v) ? v.map(one) : one(v);
+  if (!Array.isArray(v)) return one(v);
+  const out = v.map(one);
+  carryTexts(v, out);
+  return out;
 }
 
 export function parseSummary(value: string | undefined): SummaryMode | undefined {

@@ -16,6 +16,7 @@ import type {
 import { VersionConflict } from '../port.js';
 import { Mutex } from '../mutex.js';
 import { resourceKey, stampResource } from '../stamp.js';
+import { stringifyJson } from '../../fhir/json-decimals.js';
 import { CommitLog } from './commit-log.js';
 import { indexRecord, logLineOf, readLogLine, versionRecord } from './log-line.js';
 import { EmbeddedVersion } from './version.js';
@@ -495,7 +496,7 @@ class EmbeddedTx implements StoreTx {
     }
     const vid = currentVid + 1;
     const lu = this.store.nextLu();
-    const json = input.resource ? flat(JSON.stringify(stampResource(input.resource, input.id, vid, lu))) : undefined;
+    const json = input.resource ? flat(stringifyJson(stampResource(input.resource, input.id, vid, lu))) : undefined;
     const v = new EmbeddedVersion(input.type, input.id, vid, lu, json, input.resource ? this.store.interner.index(input.idx ?? {}) : {}, vid === 1 && input.byPut === true);
     this.overlay.set(key, v);
     this.staged.push(v);

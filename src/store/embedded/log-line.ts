@@ -1,4 +1,5 @@
 import type { IndexValues } from '../port.js';
+import { parseJson, stringifyJson } from '../../fhir/json-decimals.js';
 
 /** One record of a commit-log line: a version a transaction wrote (see EmbeddedStore's logLine). */
 export interface LogRecord {
@@ -55,9 +56,9 @@ export function readLogLine(line: Buffer): LogRecord[] {
 }
 
 function parseWhole(line: Buffer): LogRecord[] {
-  const records = JSON.parse(line.toString('utf8')) as Array<LogRecord & { r?: unknown }>;
+  const records = parseJson(line.toString('utf8')) as Array<LogRecord & { r?: unknown }>;
   for (const r of records) {
-    if (r.r !== undefined) r.json = JSON.stringify(r.r);
+    if (r.r !== undefined) r.json = stringifyJson(r.r);
     delete r.r;
   }
   return records;

@@ -49,7 +49,7 @@ export async function scanDistinct(coll: Collection<VersionDoc>, full: Document,
   const exact = new Query(full);
   const collect = distinctCollector(q);
   const seen = new Set<string>();
-  for await (const d of coll.find(sent, { projection: { res: 0 } })) if (exact.test(d)) collect(d, seen);
+  for await (const d of coll.find(sent, { projection: { res: 0, txt: 0 } })) if (exact.test(d)) collect(d, seen);
   const after = q.after;
   return [...seen].filter((v) => after === undefined || v > after).sort().slice(0, q.limit);
 }

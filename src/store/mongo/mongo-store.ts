@@ -7,6 +7,7 @@ import { MongoVersion, type VersionDoc } from './mongo-version.js';
 import { FhirError } from '../../fhir/errors.js';
 import { relaxFilter } from './relax.js';
 import { aggregateDistinct, scanDistinct } from './mongo-distinct.js';
+import { keepsTexts, stringifyJson } from '../../fhir/json-decimals.js';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -188,7 +189,7 @@ export class MongoStore implements ResourceStore {
     const full = this.liveFilter(types, filter);
     const relaxed = this.relaxed(full);
     if (!relaxed) return this.current.countDocuments(full);
-    const candidates = await this.current.find(relaxed, { projection: { res: 0 } }).toArray();
+    const candidates = await this.current.find(relaxed, { projection: { res: 0, txt: 0 } }).toArray();
     const query = new Query(full);
     return candidates.reduce((n, d) => (query.test(d) ? n + 1 : n), 0);
   }
@@ -307,6 +308,8 @@ class MongoTx implements StoreTx {
       const res = input.resource ? stampResource(input.resource, input.id, vid, lu) : undefined;
       const doc: VersionDoc = { _id: key, type: input.type, id: input.id, vid, lu, deleted: !res };
       if (res) doc.res = res;
+      // Numbers a double cannot hold as written (1.50, 1E-22) go in the text too: BSON keeps the value only.
+      if (res && keepsTexts(res)) doc.txt = stringifyJson(res);
       if (vid === 1 && input.byPut) doc.m = 'PUT';
       const historyId = versionKey(input.type, input.id, vid);
       try {

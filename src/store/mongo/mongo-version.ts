@@ -10,6 +10,8 @@ export interface VersionDoc {
   lu: number;
   deleted: boolean;
   res?: Resource;
+  /** The resource's JSON text, when it has numbers whose text `res` does not keep (json-decimals.ts). */
+  txt?: string;
   idx?: Record<string, unknown>;
   /** 'PUT' on version 1 made by PUT (update as create). */
   m?: 'PUT';
@@ -40,6 +42,6 @@ export class MongoVersion implements StoredVersion {
 
   get json(): string | undefined {
     if (!this.doc.res) return undefined;
-    return (this.cachedJson ??= JSON.stringify(this.doc.res));
+    return (this.cachedJson ??= this.doc.txt ?? JSON.stringify(this.doc.res));
   }
 }

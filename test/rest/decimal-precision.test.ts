@@ -1,0 +1,78 @@
+import t from 'tap';
+import { buildApp } from '../../src/app.js';
+import { fhir, startServer } from '../helpers/server.js';
+
+/**
+ * datatypes.html#decimal: a decimal has implicit precision (1.50 g is not 1.5 g). The server
+ * keeps each number as it was written, through every way a resource goes in and out.
+ */
+const LEXEMES = ['1.0', '1.50', '1E-22', '12345678901234567890', '-1.000000000000000000E+245', '0.10', '100.00'];
+
+const observation = (id: string, values = LEXEMES) =>
+  `{"resourceType":"Observation","id":"${id}","status":"final","code":{"text":"Decimal testing"},"subject":{"reference":"Patient/p"},"component":[` +
+  values.map((v) => `{"code":{"text":"part"},"valueQuantity":{"value":${v},"unit":"g"}}`).join(',') +
+  ']}';
+
+/** The texts of the component values, in order, as the server wrote them (compact or pretty). */
+const valuesIn = (text: string) => [...text.matchAll(/"valueQuantity":\s*\{\s*"value":\s*([^,\s}]+)/g)].map((m) => m[1]);
+
+t.test('decimals keep the text they were written with', async (t) => {
+  const srv = await startServer();
+  let restarted: Awaited<ReturnType<typeof buildApp>> | undefined;
+  t.teardown(async () => {
+    await restarted?.close();
+    await srv.close();
+  });
+  const B = srv.base;
+  t.equal((await fhir('PUT', `${B}/Patient/p`, { resourceType: 'Patient', id: 'p' })).status, 201);
+
+  const created = await fhir('PUT', `${B}/Observation/dec`, observation('dec'));
+  t.equal(created.status, 201, 'stored');
+  t.same(valuesIn(created.text), LEXEMES, 'the create answers with them');
+  t.same(valuesIn((await fhir('GET', `${B}/Observation/dec`)).text), LEXEMES, 'read');
+  t.same(valuesIn((await fhir('GET', `${B}/Observation/dec?_pretty=true`)).text), LEXEMES, 'read, _pretty');
+  t.same(valuesIn((await fhir('GET', `${B}/Observation/dec?_elements=component`)).text), LEXEMES, 'read, _elements');
+  t.same(valuesIn((await fhir('GET', `${B}/Observation/dec?_summary=true`)).text), LEXEMES, 'read, _summary=true (components are summary backbones)');
+  t.same(valuesIn((await fhir('GET', `${B}/Observation/dec/_history/1`)).text), LEXEMES, 'vread');
+  for (const q of ['', '&_pretty=true', '&_elements=component', '&_summary=true', '&_summary=data']) {
+    const page = await fhir('GET', `${B}/Observation?_id=dec${q}`);
+    t.same(valuesIn(page.text), LEXEMES, `search${q || ''}`);
+  }
+  t.same(valuesIn((await fhir('GET', `${B}/Observation/dec/_history`)).text), LEXEMES, 'history');
+
+  // The same content again is no change; the same values written otherwise are one.
+  const same = await fhir('PUT', `${B}/Observation/dec`, observation('dec'));
+  t.equal(same.headers.etag, 'W/"1"', 'identical text: no new version');
+  const plain = LEXEMES.map((v) => JSON.stringify(Number(v)));
+  const rewritten = await fhir('PUT', `${B}/Observation/dec`, observation('dec', plain));
+  t.equal(rewritten.headers.etag, 'W/"2"', '1.5 for 1.50 is a change: a new version');
+  t.same(valuesIn((await fhir('GET', `${B}/Observation/dec`)).text), plain, 'now as written the second time');
+  t.same(valuesIn((await fhir('GET', `${B}/Observation/dec/_history/1`)).text), LEXEMES, 'version 1 unchanged');
+
+  // PATCH keeps the numbers it does not touch; a replaced one is written as sent.
+  t.equal((await fhir('PUT', `${B}/Observation/dec`, observation('dec'))).headers.etag, 'W/"3"');
+  const patched = await fhir('PATCH', `${B}/Observation/dec`, '[{"op":"replace","path":"/status","value":"amended"},{"op":"replace","path":"/component/1/valueQuantity/value","value":2.5}]', {
+    'content-type': 'application/json-patch+json',
+  });
+  t.equal(patched.status, 200, 'patched');
+  const afterPatch = [...LEXEMES];
+  afterPatch[1] = '2.5';
+  t.same(valuesIn((await fhir('GET', `${B}/Observation/dec`)).text), afterPatch, 'PATCH: the other numbers as they were');
+
+  // A transaction: entries keep theirs, in the store and in the answer.
+  const tx = `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:0b5a4c4e-8f0e-4f43-9d5e-1f3a2b6c7d8e","resource":${observation('x').replace('"id":"x",', '')},"request":{"method":"POST","url":"Observation"}}]}`;
+  const txRes = await fhir('POST', B, tx, { prefer: 'return=representation' });
+  t.equal(txRes.status, 200, 'transaction');
+  t.same(valuesIn(txRes.text), LEXEMES, 'the transaction answers with them');
+  const location = txRes.body.entry[0].response.location as string;
+  t.same(valuesIn((await fhir('GET', `${B}/${location.split('/_history')[0]}`)).text), LEXEMES, 'stored by the transaction');
+  const batchRead = await fhir('POST', B, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Observation/dec/_history/1' } }] });
+  t.same(valuesIn(batchRead.text), LEXEMES, 'a batch read');
+
+  // And after a restart, from the store's own files (or the database).
+  await srv.built.close();
+  const again = (restarted = await buildApp(srv.config, { logger: false }));
+  await again.app.listen({ port: srv.config.port, host: '127.0.0.1' });
+  t.same(valuesIn((await fhir('GET', `${B}/Observation/dec/_history/1`)).text), LEXEMES, 'after a restart');
+  t.same(valuesIn((await fhir('GET', `${B}/Observation?_id=dec`)).text), afterPatch, 'after a restart, searched');
+});
