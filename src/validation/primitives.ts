@@ -16,8 +16,11 @@ export type JsonType = 'string' | 'number' | 'boolean';
 export interface PrimitiveType {
   readonly name: string;
   readonly jsonType: JsonType;
-  /** An error message, or undefined when the value is fine. Only called with a value of `jsonType`. */
-  check(value: string | number | boolean): string | undefined;
+  /**
+   * An error message, or undefined when the value is fine. Only called with a value of `jsonType`;
+   * a number with the text it was written with (json-decimals.ts), which its lexical rules apply to.
+   */
+  check(value: string | number | boolean, text?: string): string | undefined;
 }
 
 function valueElement(sd: StructureDefinition): ElementDefinition | undefined {
@@ -75,12 +78,14 @@ export function buildPrimitiveTypes(registry: DefinitionRegistry): Map<string, P
     out.set(name, {
       name,
       jsonType,
-      check(value) {
+      check(value, text) {
         if (typeof value === 'number') {
-          if (!Number.isFinite(value)) return `Not a valid ${name}: ${value}`;
+          const written = text ?? String(value);
+          if (!Number.isFinite(value)) return `Not a valid ${name}: ${written}`;
           if (isInteger && (!Number.isInteger(value) || value > 2147483647 || value < -2147483648))
-            return `Not a valid ${name}: ${value} (a 32-bit integer is required)`;
-          if (regex && !regex.test(String(value))) return `Not a valid ${name}: ${value}`;
+            return `Not a valid ${name}: ${written} (a 32-bit integer is required)`;
+          // As written: 1.0 or 1e2 is a decimal, not an integer (its value would pass).
+          if (regex && !regex.test(written)) return `Not a valid ${name}: ${written}`;
           return undefined;
         }
         if (typeof value === 'boolean') return undefined;

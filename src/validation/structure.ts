@@ -5,6 +5,7 @@ import type { PrimitiveType } from './primitives.js';
 import { SchemaFactory, type ObjectRules, type PathModel } from './schema.js';
 import { codeUnit, containsHtmlTags, controlCharacterAt, markdownHtmlAt } from './string-content.js';
 import type { DefinitionRegistry } from './registry.js';
+import { numberText } from '../fhir/json-decimals.js';
 
 interface FhirError {
   keyword: string;
@@ -60,9 +61,13 @@ export class StructureValidator {
       const p = primitives.get(name);
       // Narrative xhtml has its own checks (xhtml.ts); text content is only looked at when it holds a '<'.
       const textual = p?.jsonType === 'string' && name !== 'xhtml';
-      const validate = function (data: unknown): boolean {
+      const validate = function (data: unknown, cxt?: { parentData?: unknown; parentDataProperty?: string | number }): boolean {
         if (data === null || !p || typeof data !== p.jsonType) return true;
-        const msg = p.check(data as string);
+        const holder = cxt?.parentData;
+        const msg =
+          typeof data === 'number' && holder && typeof holder === 'object'
+            ? p.check(data, numberText(holder, String(cxt!.parentDataProperty), data))
+            : p.check(data as string);
         let errors: FhirError[] | undefined;
         if (msg) errors = [{ keyword: 'fhirPrimitive', message: msg, params: { type: name } }];
         if (textual && (data as string).indexOf('<') >= 0) errors = self.contentErrors(name, data as string, errors);

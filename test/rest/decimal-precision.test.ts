@@ -76,3 +76,21 @@ t.test('decimals keep the text they were written with', async (t) => {
   t.same(valuesIn((await fhir('GET', `${B}/Observation/dec/_history/1`)).text), LEXEMES, 'after a restart');
   t.same(valuesIn((await fhir('GET', `${B}/Observation?_id=dec`)).text), afterPatch, 'after a restart, searched');
 });
+
+t.test('an integer written with a fraction or an exponent is no integer, though its value is whole', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const obs = (value: string) => `{"resourceType":"Observation","status":"final","code":{"text":"count"},"valueInteger":${value}}`;
+  for (const bad of ['1.0', '1e2', '2.00E1']) {
+    const res = await fhir('POST', `${B}/Observation`, obs(bad));
+    t.equal(res.status, 422, `valueInteger ${bad}: refused`);
+    t.match(res.body?.issue?.[0]?.diagnostics, `Not a valid integer: ${bad}`, 'says the value as written');
+    t.same(res.body?.issue?.[0]?.expression, ['Observation.value.ofType(integer)'], 'says where');
+  }
+  const multiple = await fhir('POST', `${B}/Patient`, '{"resourceType":"Patient","multipleBirthInteger":2.0}');
+  t.equal(multiple.status, 422, 'a positive integer too');
+  const ok = await fhir('POST', `${B}/Observation`, obs('10'));
+  t.equal(ok.status, 201, 'a plain integer is fine');
+  t.equal((await fhir('GET', `${B}/Observation?_summary=count`)).body.total, 1, 'nothing else was written');
+});
