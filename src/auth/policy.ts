@@ -133,6 +133,7 @@ export class AccessPolicy {
     const hit = this.cache.get(type);
     if (hit) return hit;
     let grants: GrantReach[] = readGrants(this.ctx.grants, type)
+      .filter((g) => g.type !== '*' || !g.params || this.restricts(type, g.params))
       .map((g) => ({ g, reach: this.reach(g, type, false), conf: this.confOf(g) }))
       .filter((x) => x.reach !== 'none');
     let a: TypeAccess;
@@ -154,6 +155,19 @@ export class AccessPolicy {
     }
     this.cache.set(type, a);
     return a;
+  }
+
+  /**
+   * Whether a `*` grant's query restriction applies to `type`: each parameter it names (before a
+   * modifier or chain) is one of the type's. `patient/*.rs?category=x` reaches the types that have
+   * a category, and no others, where asking a Patient search for `category` was a 400 on every read.
+   */
+  private restricts(type: string, params: ReadonlyArray<readonly [string, string]>): boolean {
+    const codes = new Set(this.search.parametersFor(type).map((sp) => sp.code));
+    return params.every(([name]) => {
+      const base = name.split(/[:.]/)[0];
+      return base.startsWith('_') || codes.has(base);
+    });
   }
 
   /** Whether the token may perform `perm` on some resources of `type` (interaction-level check). */

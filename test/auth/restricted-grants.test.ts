@@ -131,3 +131,18 @@ t.test('includes, chains and _has through a restricted type stay filtered', asyn
   t.equal((await s.as(tok, 'GET', `${B}/Condition/c01`)).status, 200, 'read of a visible one');
   t.equal((await s.as(tok, 'GET', `${B}/Condition/c02/_history`)).status, 404, 'history of an excluded Condition');
 });
+
+t.test('a wildcard grant restricted by a parameter reaches only the types that have it', async (t) => {
+  const tok = await s.token({ scope: `patient/*.rs?${problemList}`, patient: 'pa' });
+  const conditions = await s.as(tok, 'GET', `${B}/Condition?_count=100`);
+  t.equal(conditions.status, 200);
+  t.same(ids(conditions.body), PROBLEMS, 'Condition: the restricted set');
+  for (const url of [`${B}/Patient/pa`, `${B}/Patient?_id=pa`, `${B}/Procedure`, `${B}/Patient/pa/Procedure`]) {
+    const r = await s.as(tok, 'GET', url);
+    t.not(r.status, 400, `${url.slice(B.length)}: not a 400 (the grant names no parameter of the type)`);
+    t.ok(r.status === 404 || r.status === 403 || (r.status === 200 && ids(r.body).length === 0), `${url.slice(B.length)}: nothing shown (${r.status})`);
+  }
+  const everything = await s.as(tok, 'GET', `${B}/Patient/pa/*?_count=100`);
+  t.equal(everything.status, 200, 'a compartment search over every type');
+  t.same(ids(everything.body), PROBLEMS, 'holds the Conditions only');
+});
