@@ -101,6 +101,9 @@ export function cloneJson<T>(value: T): T {
 function hasBearing(value: unknown): boolean {
   if (!value || typeof value !== 'object') return false;
   if (bearing.has(value)) return true;
+  // What JSON.stringify will write in its place (a Bundle entry holding a stored text parses it).
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return hasBearing(toJSON.call(value));
   if (Array.isArray(value)) {
     for (const v of value) if (hasBearing(v)) return true;
     return false;

@@ -47,16 +47,22 @@ class StoredJsonEntry {
     this.#json = undefined;
   }
 
-  /** The entry's JSON text with the stored resource spliced in, while nothing replaced it. */
+  /**
+   * The entry's JSON text with the stored resource spliced in, while nothing replaced it: fullUrl,
+   * resource, then the other members (a search page's search, a history entry's request and
+   * response) in the order they were set.
+   */
   text(): string | undefined {
     const json = this.#json;
     if (json === undefined) return undefined;
-    // Own members counted, not listed: Object.keys would allocate for every entry of every page.
-    let members = 0;
-    for (const _ in this) members++;
-    if (members === 1) return `{"fullUrl":${this.urlJson()},"resource":${json}}`;
-    if (members === 2 && this.search !== undefined) return `{"fullUrl":${this.urlJson()},"resource":${json},"search":${searchJson(this.search)}}`;
-    return undefined;
+    let out = `{"fullUrl":${this.urlJson()},"resource":${json}`;
+    for (const k in this) {
+      if (k === 'fullUrl') continue;
+      const v = (this as Record<string, unknown>)[k];
+      if (v === undefined) continue;
+      out += k === 'search' ? `,"search":${searchJson(v as NonNullable<BundleEntry['search']>)}` : `,${JSON.stringify(k)}:${stringifyJson(v)}`;
+    }
+    return out + '}';
   }
 
   /** For JSON.stringify (pretty output and anything else): fullUrl, resource, then the rest. */
@@ -92,7 +98,9 @@ const isId = (s: string) => s.length > 0 && s.length <= 64 && !NOT_ID.test(s);
  * escaping: no per-entry scan of the whole URL (a fullUrl is a fresh concatenation, which a
  * test or an escape would first have to flatten).
  */
-export function storedEntryMaker(base: string): (type: string, id: string, json: string, search: BundleEntry['search']) => BundleEntry {
+export type StoredEntry = (type: string, id: string, json: string, search: BundleEntry['search']) => BundleEntry;
+
+export function storedEntryMaker(base: string): StoredEntry {
   const baseJson = JSON.stringify(base).slice(0, -1);
   return (type, id, json, search) => {
     const fullUrl = `${base}/${type}/${id}`;
@@ -103,12 +111,7 @@ export function storedEntryMaker(base: string): (type: string, id: string, json:
 
 /** JSON text of a response body; a Bundle's entries that still hold stored JSON are spliced in. */
 export function serializeJson(body: object, pretty: boolean): string {
-  if (pretty) {
-    // Stored entries are made plain first, so that the numbers' texts of their resources are seen.
-    const entries = (body as { entry?: unknown }).entry;
-    if (!Array.isArray(entries) || !entries.some((e) => e instanceof StoredJsonEntry)) return stringifyJson(body, 2);
-    return stringifyJson({ ...body, entry: entries.map((e) => (e instanceof StoredJsonEntry ? e.toJSON() : e)) }, 2);
-  }
+  if (pretty) return stringifyJson(body, 2);
   const entries = (body as { resourceType?: string; entry?: unknown }).entry;
   if ((body as { resourceType?: string }).resourceType !== 'Bundle' || !Array.isArray(entries) || !entries.some((e) => e instanceof StoredJsonEntry)) {
     return stringifyJson(body);
@@ -131,7 +134,5 @@ export function serializeJson(body: object, pretty: boolean): string {
 }
 
 function entryJson(e: unknown): string {
-  if (!(e instanceof StoredJsonEntry)) return stringifyJson(e);
-  // Made plain when it has more members (a history entry's request): its resource is then seen.
-  return e.text() ?? stringifyJson(e.toJSON());
+  return (e instanceof StoredJsonEntry ? e.text() : undefined) ?? stringifyJson(e);
 }

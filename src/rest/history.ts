@@ -1,4 +1,4 @@
-import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4.js';
+import type { Bundle, BundleEntry, BundleEntryRequest, BundleLink, Resource } from 'fhir/r4.js';
 import { badRequest, notFound } from '../fhir/errors.js';
 import { assertKnownElements, parseElements, parseSummary, type ElementFilter } from '../search/summary.js';
 import type { HistoryCursor, StoredVersion } from '../store/port.js';
@@ -10,6 +10,7 @@ import type { RestResult } from './result.js';
 import type { Services } from './services.js';
 import { parseInstantParam } from './instant-param.js';
 import { resourceOf } from '../fhir/json-decimals.js';
+import { storedEntryMaker, type StoredEntry } from '../fhir/raw-json.js';
 
 const DEFAULT_COUNT = 50;
 const MAX_COUNT = 1000;
@@ -49,6 +50,8 @@ export async function history(s: Services, scope: { type?: string; id?: string }
   const only = parseElements(elementsText);
   assertKnownElements(elements, scope.type ? [scope.type] : [...s.resourceTypes], only);
   if (summary === 'count') count = 0;
+  // Unshaped versions go out as their stored JSON, never parsed (as on search pages).
+  const stored = !summary && !only ? storedEntryMaker(s.config.baseUrl) : undefined;
   const shape = (r: Resource) => elements.apply(r, summary, only);
   const base = { type: scope.type, id: scope.id, since };
   let rows: StoredVersion[];
@@ -88,7 +91,7 @@ export async function history(s: Services, scope: { type?: string; id?: string }
     link.push({ relation: 'next', url: `${s.config.baseUrl}/${path}?${q}` });
   }
   const bundle: Bundle = { resourceType: 'Bundle', type: 'history', total, link };
-  if (rows.length) bundle.entry = rows.map((v) => historyEntry(s, v, shape));
+  if (rows.length) bundle.entry = rows.map((v) => historyEntry(s, v, shape, stored));
   return { status: 200, body: bundle };
 }
 
@@ -97,17 +100,19 @@ function isAfter(v: StoredVersion, c: HistoryCursor): boolean {
   return `${v.type}/${v.id}/${v.vid}` < c.key;
 }
 
-function historyEntry(s: Services, v: StoredVersion, shape: (r: Resource) => Resource): BundleEntry {
+function historyEntry(s: Services, v: StoredVersion, shape: (r: Resource) => Resource, stored: StoredEntry | undefined): BundleEntry {
   const fullUrl = `${s.config.baseUrl}/${v.type}/${v.id}`;
   const response = { status: v.deleted ? '204' : v.vid === 1 ? '201' : '200', etag: etagOf(v.vid), lastModified: new Date(v.lu).toISOString() };
   if (v.deleted) return { fullUrl, request: { method: 'DELETE', url: `${v.type}/${v.id}` }, response };
-  return {
-    fullUrl,
-    resource: shape(resourceOf(v)),
-    // How the version was made: version 1 by POST, unless a PUT created it (update as create).
-    request: v.vid === 1 && !v.byPut ? { method: 'POST', url: v.type } : { method: 'PUT', url: `${v.type}/${v.id}` },
-    response,
-  };
+  // How the version was made: version 1 by POST, unless a PUT created it (update as create).
+  const request: BundleEntryRequest = v.vid === 1 && !v.byPut ? { method: 'POST', url: v.type } : { method: 'PUT', url: `${v.type}/${v.id}` };
+  if (stored) {
+    const entry = stored(v.type, v.id, v.json!, undefined);
+    entry.request = request;
+    entry.response = response;
+    return entry;
+  }
+  return { fullUrl, resource: shape(resourceOf(v)), request, response };
 }
 
 export function encodeCursor(c: HistoryCursor): string {

@@ -68,6 +68,13 @@ t.test('decimals keep the text they were written with', async (t) => {
   t.same(valuesIn((await fhir('GET', `${B}/${location.split('/_history')[0]}`)).text), LEXEMES, 'stored by the transaction');
   const batchRead = await fhir('POST', B, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Observation/dec/_history/1' } }] });
   t.same(valuesIn(batchRead.text), LEXEMES, 'a batch read');
+  for (const url of ['Observation?_id=dec', 'Observation/dec/_history/1']) {
+    const nested = await fhir('POST', `${B}?_pretty=true`, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url } }] });
+    t.same(valuesIn(nested.text).slice(0, LEXEMES.length), url.includes('_id') ? afterPatch : LEXEMES, `a batch GET of ${url}, pretty`);
+  }
+  const historyInBatch = await fhir('POST', B, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Observation/dec/_history?_count=1' } }] });
+  t.same(valuesIn(historyInBatch.text), afterPatch, 'a history page inside a batch answer');
+  t.same(valuesIn((await fhir('GET', `${B}/Observation/dec/_history?_pretty=true&_count=1`)).text), afterPatch, 'history, _pretty');
 
   // And after a restart, from the store's own files (or the database).
   await srv.built.close();
