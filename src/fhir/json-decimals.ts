@@ -11,16 +11,16 @@
 const written = new WeakMap<object, Map<string, string>>();
 /** Objects with such a number at or below them, as parsed (containers made later are not marked). */
 const bearing = new WeakSet<object>();
-/** Whether any text was ever kept: until then every object is written by plain JSON.stringify. */
-let anyKept = false;
 
 /**
- * A number that may need its own text: after `:`, `,` or `[` and before `,`, `}` or `]`, one
- * with an exponent, a fraction ending in 0, 17 or more digits (and a point), or -0. Each is
- * tried; only when one does not round-trip is the text walked (a string that looks so costs
- * only that walk). Most texts have none, or only long numbers a JS number wrote.
+ * Every number that may need its own text: after `:`, `,` or `[` and before `,`, `}` or `]`, one
+ * with an exponent, a fraction ending in 0, 16 or more digits and points, below 1e-6, or -0.
+ * Any other JSON number has at most 15 significant digits, none of them trailing zeros of a
+ * fraction, and lies where JS writes numbers without an exponent, so JS writes it again as it
+ * was. Each candidate is tried; only when one does not round-trip is the text walked (a string
+ * that looks so costs only that walk). Most texts have none, or only long numbers a JS number wrote.
  */
-const CANDIDATE = /[:,[]\s*(-?(?:\d+\.\d*0|\d+(?:\.\d+)?[eE][+-]?\d+|[\d.]{17,})|-0)(?=\s*[,}\]])/g;
+const CANDIDATE = /[:,[]\s*(-?(?:\d+\.\d*0|\d+(?:\.\d+)?[eE][+-]?\d+|[\d.]{16,}|0\.0{6}\d*)|-0)(?=\s*[,}\]])/g;
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
 /** Whether a JS number writes this JSON number text again exactly. */
@@ -40,27 +40,46 @@ export function parseJson(text: string): unknown {
 
 /** JSON.stringify, writing numbers as parseJson read them. */
 export function stringifyJson(value: unknown, space?: number): string {
-  if (!anyKept || !hasBearing(value)) return JSON.stringify(value, null, space);
-  // Numbers with kept text become placeholder strings, which are then replaced by that text.
-  const nonce = `\u0001dec${Math.random().toString(36).slice(2)}:`;
-  const texts: string[] = [];
-  const text = JSON.stringify(
-    value,
-    function (this: object, key: string, v: unknown) {
-      if (typeof v !== 'number') return v;
-      const kept = written.get(this)?.get(key);
-      if (kept === undefined || !Object.is(Number(kept), v)) return v;
-      texts.push(kept);
-      return nonce + String(texts.length - 1);
-    },
-    space,
-  );
-  const quoted = JSON.stringify(nonce).slice(0, -1);
+  if (!hasBearing(value)) return JSON.stringify(value, null, space);
+  // Numbers with kept text become marked strings, whose quotes and mark are then taken off.
+  const mark = newMark();
+  return unmarkText(JSON.stringify(value, marking(mark), space), mark);
+}
+
+/**
+ * A mark no data holds (a control character and a random part): a string of it plus a number's
+ * text stands for that number while values are moved around (see markTexts).
+ */
+export function newMark(): string {
+  return `\u0001num${Math.random().toString(36).slice(2)}:`;
+}
+
+/** A copy in which each number with a kept text is the string mark + text (what JSON Patch moves stays whole). */
+export function markTexts<T>(value: T, mark: string): T {
+  return JSON.parse(JSON.stringify(value, marking(mark))) as T;
+}
+
+/** The reverse of markTexts: each string mark + text is that number again, written so. */
+export function unmarkTexts<T>(value: T, mark: string): T {
+  return parseJson(unmarkText(JSON.stringify(value), mark)) as T;
+}
+
+function marking(mark: string) {
+  return function (this: object, key: string, v: unknown): unknown {
+    if (typeof v !== 'number') return v;
+    const kept = written.get(this)?.get(key);
+    return kept === undefined || !Object.is(Number(kept), v) ? v : mark + kept;
+  };
+}
+
+/** JSON text with every marked string replaced by its number's text (a number's text needs no escaping). */
+function unmarkText(text: string, mark: string): string {
+  const quoted = JSON.stringify(mark).slice(0, -1);
   let out = '';
   let from = 0;
   for (let at = text.indexOf(quoted); at >= 0; at = text.indexOf(quoted, from)) {
     const end = text.indexOf('"', at + quoted.length);
-    out += text.slice(from, at) + texts[Number(text.slice(at + quoted.length, end))];
+    out += text.slice(from, at) + text.slice(at + quoted.length, end);
     from = end + 1;
   }
   return out + text.slice(from);
@@ -78,7 +97,7 @@ export function carryTexts(from: object, to: object): void {
 
 /** Whether stringifyJson would write some number of `value` otherwise than JSON.stringify. */
 export function keepsTexts(value: unknown): boolean {
-  return anyKept && hasBearing(value);
+  return hasBearing(value);
 }
 
 /** The text `holder[key]` (a number) is written with: its kept text, while it still holds that value. */
@@ -118,7 +137,6 @@ function keep(holder: object, key: string, text: string, containers: object[]): 
   m.set(key, text);
   bearing.add(holder);
   for (const c of containers) bearing.add(c);
-  anyKept = true;
 }
 
 /** The end of the string token starting at `i` (one past its closing quote). */

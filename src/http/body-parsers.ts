@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest, FhirError } from '../fhir/errors.js';
 import { FHIR_VERSION, otherFhirVersion } from '../fhir/fhir-version.js';
 import { bodyText } from './body-encoding.js';
-import { hasDuplicateKeys } from './duplicate-keys.js';
+import { hasDuplicateKeys } from '../fhir/duplicate-keys.js';
 import { parseJson } from '../fhir/json-decimals.js';
 import { NativeContent, writesBinary } from './binary-native.js';
 

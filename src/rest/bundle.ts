@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Binary, Bundle, BundleEntry, BundleEntryResponse, Resource } from 'fhir/r4.js';
 import jsonPatch from 'fast-json-patch';
 import { badRequest, FhirError, gone, notFound, outcomeOf, preconditionFailed } from '../fhir/errors.js';
-import { resourceOf } from '../fhir/json-decimals.js';
+import { parseJson, resourceOf } from '../fhir/json-decimals.js';
+import { hasDuplicateKeys } from '../fhir/duplicate-keys.js';
 import { Query } from 'mingo';
 import type { StoredVersion, StoreTx } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody, assertVersionId } from './checks.js';
@@ -123,11 +124,15 @@ function patchOf(resource: Resource | undefined, where: string): jsonPatch.Opera
     throw badRequest('A PATCH entry carries its JSON Patch as a Binary with contentType application/json-patch+json', 'not-supported', `${where}.resource`);
   }
   let ops: jsonPatch.Operation[];
+  let text: string;
   try {
-    ops = JSON.parse(Buffer.from(bin.data, 'base64').toString('utf8')) as jsonPatch.Operation[];
+    // As a PATCH body is read: UTF-8 (not replaced), numbers as written, each key once.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(bin.data, 'base64'));
+    ops = parseJson(text) as jsonPatch.Operation[];
   } catch {
-    throw badRequest('The Binary does not hold JSON (a JSON Patch)', 'structure', `${where}.resource.data`);
+    throw badRequest('The Binary does not hold JSON (a JSON Patch) in UTF-8', 'structure', `${where}.resource.data`);
   }
+  if (hasDuplicateKeys(text, ops)) throw badRequest('The JSON Patch repeats a property name within one JSON object: each property may appear once', 'structure', `${where}.resource.data`);
   if (!Array.isArray(ops) || jsonPatch.validate(ops)) throw badRequest('The Binary does not hold a valid JSON Patch', 'structure', `${where}.resource.data`);
   return ops;
 }

@@ -1,7 +1,7 @@
 import type { Resource } from 'fhir/r4.js';
 import jsonPatch from 'fast-json-patch';
 import { badRequest, FhirError } from '../fhir/errors.js';
-import { cloneJson } from '../fhir/json-decimals.js';
+import { markTexts, newMark, unmarkTexts } from '../fhir/json-decimals.js';
 
 /** What failed, in words, by fast-json-patch's error name (its own texts are terse or misleading). */
 const FAILURES: Record<string, string> = {
@@ -23,12 +23,20 @@ const leadingZero = (pointer: unknown) => typeof pointer === 'string' && pointer
  * Applies a JSON Patch to a stored resource, one operation at a time so a failure names its
  * operation: a malformed pointer is a 400, an operation the resource does not allow a 422.
  * The result must keep the resource's type and id. The input is not modified.
+ *
+ * Numbers keep the text they were written with (json-decimals.ts), the resource's and the
+ * patch's alike: while the patch runs, each such number is a marked string, which moves, is
+ * copied and shifts along its array as a value does, and is a number again in the result.
  */
 export function applyJsonPatch(current: Resource, ops: readonly jsonPatch.Operation[]): Resource {
-  let doc: unknown = cloneJson(current);
-  ops.forEach((op, i) => {
-    const zero = leadingZero(op.path) || ('from' in op && leadingZero(op.from));
-    if (zero) throw badRequest(`JSON Patch ${describe(op, i)}: the array index '${zero}' has a leading zero (RFC 6901)`, 'structure');
+  const mark = newMark();
+  let doc: unknown = markTexts(current, mark);
+  ops.forEach((sent, i) => {
+    const zero = leadingZero(sent.path) || ('from' in sent && leadingZero(sent.from));
+    if (zero) throw badRequest(`JSON Patch ${describe(sent, i)}: the array index '${zero}' has a leading zero (RFC 6901)`, 'structure');
+    let op = 'value' in sent ? markTexts(sent, mark) : sent;
+    // A test compares JSON values (RFC 6902 4.6: numbers by value), not texts: 1.5 tests a stored 1.50.
+    if (sent.op === 'test') op = { ...sent, value: testedValue(doc, sent, mark) };
     try {
       doc = jsonPatch.applyOperation(doc, op, true, true, true, i).newDocument;
     } catch (e) {
@@ -37,9 +45,30 @@ export function applyJsonPatch(current: Resource, ops: readonly jsonPatch.Operat
       throw FhirError.of(422, 'processing', `The patch could not be applied: ${describe(op, i)}: ${what}`);
     }
   });
-  const patched = doc as Resource | null;
+  const patched = (doc && typeof doc === 'object' ? unmarkTexts(doc, mark) : doc) as Resource | null;
   if (!patched || typeof patched !== 'object' || patched.resourceType !== current.resourceType || patched.id !== current.id) {
     throw FhirError.of(422, 'processing', 'A patch may not change the resourceType or id');
   }
   return patched;
+}
+
+/**
+ * What a test operation is run with: the marked value at its path when that equals the test's
+ * value as JSON (so the library sees them equal), else the test's own value (so it fails).
+ */
+function testedValue(doc: unknown, op: jsonPatch.TestOperation<unknown>, mark: string): unknown {
+  let at: unknown;
+  try {
+    at = jsonPatch.getValueByPointer(doc, op.path);
+  } catch {
+    return op.value; // the library reports the path
+  }
+  return at !== undefined && sameJson(unmarkTexts(at, mark), op.value) ? at : op.value;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }

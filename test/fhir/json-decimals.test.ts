@@ -19,6 +19,20 @@ t.test('numbers are written back as they were read', async (t) => {
   t.equal(JSON.stringify(v), JSON.stringify(JSON.parse(OBSERVATION)), 'the values are the plain numbers');
 });
 
+t.test('every number a JS number would write otherwise is kept, and in any company', async (t) => {
+  for (const n of ['0.0000001', '9007199254740993', '-9999999999999999', '1.2345678901234567', '1e21', '100000000000000000000000']) {
+    t.equal(stringifyJson(parseJson(`[${n}]`)), `[${n}]`, `${n} alone`);
+    t.equal(stringifyJson(parseJson(`[1.5,${n},2]`)), `[1.5,${n},2]`, `${n} among plain numbers`);
+  }
+  // A number JS writes as it was needs nothing kept.
+  for (const n of ['0.000001', '123456789012345', '0.1', '-2.5', '900719925474099']) t.equal(String(Number(n)), n);
+});
+
+t.test('a value whose text JSON.stringify meets only through toJSON (a stored entry) keeps it', async (t) => {
+  const entry = { toJSON: () => ({ resource: parseJson('{"a":1.50}') }) };
+  t.equal(stringifyJson({ entry: [entry] }), '{"entry":[{"resource":{"a":1.50}}]}');
+});
+
 t.test('a number changed after parsing is written as its new value', async (t) => {
   const v = parseJson('{"a":{"b":1.50,"c":[1.0,2.00]}}') as { a: { b: number; c: number[] } };
   t.equal(stringifyJson(v), '{"a":{"b":1.50,"c":[1.0,2.00]}}');
@@ -52,7 +66,7 @@ t.test('random documents round-trip exactly', async (t) => {
   let seed = 7;
   const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
-  const numbers = ['1.0', '1.50', '0', '-0', '1E-22', '1e2', '12345678901234567890', '0.1', '178.08705005887956', '123456789.123456789', '7', '2.5e-3', '100.00', '-3.10'];
+  const numbers = ['1.0', '1.50', '0', '-0', '1E-22', '1e2', '12345678901234567890', '0.1', '178.08705005887956', '123456789.123456789', '7', '2.5e-3', '100.00', '-3.10', '0.0000001', '0.000001', '-0.00000012', '9007199254740993', '-9999999999999999', '123456789012345', '0.123456789012345'];
   const strings = ['"a"', '"x\\"y"', '"\\\\"', '":1.0,"', '"1.0]"'];
   const gen = (d: number): string => {
     const r = rnd();

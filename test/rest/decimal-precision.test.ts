@@ -101,3 +101,47 @@ t.test('an integer written with a fraction or an exponent is no integer, though 
   t.equal(ok.status, 201, 'a plain integer is fine');
   t.equal((await fhir('GET', `${B}/Observation?_summary=count`)).body.total, 1, 'nothing else was written');
 });
+
+t.test('JSON Patch: numbers keep their texts as values are replaced, moved, copied and shifted', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  const patch = (url: string, ops: string) => fhir('PATCH', `${B}/${url}`, ops, { 'content-type': 'application/json-patch+json' });
+  const seq = '{"resourceType":"MolecularSequence","id":"s","coordinateSystem":0,"quality":[{"type":"snp","roc":{"precision":[1.50,1.5,0.10],"sensitivity":[2.0]}}]}';
+  t.equal((await fhir('PUT', `${B}/MolecularSequence/s`, seq)).status, 201);
+  const precision = async () => /"precision":\[([^\]]*)\]/.exec((await fhir('GET', `${B}/MolecularSequence/s`)).text)?.[1];
+  const sensitivity = async () => /"sensitivity":\[([^\]]*)\]/.exec((await fhir('GET', `${B}/MolecularSequence/s`)).text)?.[1];
+
+  t.equal((await patch('MolecularSequence/s', '[{"op":"remove","path":"/quality/0/roc/precision/0"}]')).status, 200);
+  t.equal(await precision(), '1.5,0.10', 'the items after a removed one keep their own texts');
+  t.equal((await patch('MolecularSequence/s', '[{"op":"add","path":"/quality/0/roc/precision/0","value":3.00}]')).status, 200);
+  t.equal(await precision(), '3.00,1.5,0.10', 'an added number keeps the text it was sent with; the others shift with theirs');
+  t.equal((await patch('MolecularSequence/s', '[{"op":"copy","from":"/quality/0/roc/precision/2","path":"/quality/0/roc/sensitivity/-"}]')).status, 200);
+  t.equal(await sensitivity(), '2.0,0.10', 'a copy carries the text');
+  t.equal((await patch('MolecularSequence/s', '[{"op":"move","from":"/quality/0/roc/sensitivity/0","path":"/quality/0/roc/precision/-"}]')).status, 200);
+  t.equal(await precision(), '3.00,1.5,0.10,2.0', 'a move carries the text');
+  t.equal(await sensitivity(), '0.10');
+
+  const replaced = await patch('MolecularSequence/s', '[{"op":"replace","path":"/quality/0/roc/precision/0","value":3}]');
+  t.equal(replaced.headers.etag, 'W/"6"', '3 for 3.00 is a change');
+  t.equal(await precision(), '3,1.5,0.10,2.0');
+  const tested = await patch('MolecularSequence/s', '[{"op":"test","path":"/quality/0/roc/precision/2","value":0.1},{"op":"replace","path":"/quality/0/type","value":"indel"}]');
+  t.equal(tested.status, 200, 'a test compares values: 0.1 tests a stored 0.10');
+  const failed = await patch('MolecularSequence/s', '[{"op":"test","path":"/quality/0/roc/precision/2","value":0.2}]');
+  t.equal(failed.status, 422, 'and a different value fails it');
+  t.equal(await precision(), '3,1.5,0.10,2.0', 'the test left the texts as they were');
+  const integer = await patch('MolecularSequence/s', '[{"op":"replace","path":"/coordinateSystem","value":1.0}]');
+  t.equal(integer.status, 422, 'an integer element patched to 1.0 is refused');
+
+  // A PATCH carried in a transaction as a Binary reads its JSON as a PATCH body does.
+  const binary = (ops: string) => ({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [{ resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(ops).toString('base64') }, request: { method: 'PATCH', url: 'MolecularSequence/s' } }],
+  });
+  t.equal((await fhir('POST', B, binary('[{"op":"replace","path":"/quality/0/roc/precision/0","value":4.50}]'))).status, 200);
+  t.equal(await precision(), '4.50,1.5,0.10,2.0', 'a transaction PATCH keeps the text it sends');
+  const dup = await fhir('POST', B, binary('[{"op":"replace","op":"remove","path":"/quality"}]'));
+  t.equal(dup.status, 400, 'a repeated key in it is a 400');
+  t.equal(await precision(), '4.50,1.5,0.10,2.0', 'and changes nothing');
+});

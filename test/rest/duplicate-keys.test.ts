@@ -1,7 +1,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasDuplicateKeys } from '../../src/http/duplicate-keys.js';
+import { hasDuplicateKeys } from '../../src/fhir/duplicate-keys.js';
 import { fhir, startServer } from '../helpers/server.js';
 import { testDataDir } from '../search/memory-store.js';
 
