@@ -22,6 +22,27 @@ t.test('JSON depth, _count and _include caps: clear 400s', async (t) => {
   const deep = await fhir('POST', `${srv.base}/Basic`, { resourceType: 'Basic', code: { text: 'x' }, extension: [nested(100)] });
   t.equal(deep.status, 400, 'a body nested 100 levels deep');
   t.match(deep.body.issue[0].diagnostics, /MAX_JSON_DEPTH/);
+  // What a PATCH makes is held to the same depth: each patch may add levels below the deepest
+  // (nested extensions are valid FHIR at any depth).
+  const ext = (levels: number): Record<string, unknown> => (levels <= 1 ? { url: 'http://example.org/x', valueString: 'x' } : { url: 'http://example.org/x', extension: [ext(levels - 1)] });
+  const under = (levels: number) => '/extension/0' + '/extension/0'.repeat(levels - 1);
+  const patch = [{ op: 'add', path: '/extension', value: [ext(12)] }];
+  t.equal((await fhir('PUT', `${srv.base}/Basic/deep`, { resourceType: 'Basic', id: 'deep', code: { text: 'x' } })).status, 201);
+  const deeper = await fhir('PATCH', `${srv.base}/Basic/deep`, patch, { 'content-type': 'application/json-patch+json' });
+  t.equal(deeper.status, 200, 'a patch within the depth');
+  const more = [{ op: 'add', path: `${under(11)}/extension`, value: [ext(12)] }];
+  t.equal((await fhir('PATCH', `${srv.base}/Basic/deep`, more, { 'content-type': 'application/json-patch+json' })).status, 200, 'and another below it (46 levels)');
+  const tooDeep = await fhir('PATCH', `${srv.base}/Basic/deep`, [{ op: 'add', path: `${under(22)}/extension`, value: [ext(12)] }], { 'content-type': 'application/json-patch+json' });
+  t.equal(tooDeep.status, 422, 'a patch whose result is nested past MAX_JSON_DEPTH');
+  t.match(tooDeep.body.issue[0].diagnostics, /MAX_JSON_DEPTH/);
+  const ops = JSON.stringify([{ op: 'add', path: `${under(22)}/extension`, value: [ext(12)] }]);
+  const viaBinary = await fhir('POST', srv.base, {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [{ resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(ops).toString('base64') }, request: { method: 'PATCH', url: 'Basic/deep' } }],
+  });
+  t.equal(viaBinary.status, 422, 'also carried in a transaction as a Binary (whose body is shallow)');
+  t.equal((await fhir('GET', `${srv.base}/Basic/deep`)).headers.etag, 'W/"3"', 'neither was written');
   const count = await fhir('GET', `${srv.base}/Patient?_count=5000`);
   t.equal(count.status, 400);
   t.equal(count.body.issue[0].code, 'too-costly');
