@@ -1,11 +1,12 @@
 // A validation worker: its own validator, built from the same options, answering batches.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createValidator, type ValidatorOptions } from './validator.js';
+import { parseJson } from '../fhir/json-decimals.js';
 
 const validator = await createValidator(workerData as ValidatorOptions);
-parentPort!.on('message', (msg: { id: number; resources: unknown[] }) => {
+parentPort!.on('message', (msg: { id: number; resources: Array<{ text?: string; value?: unknown }> }) => {
   try {
-    parentPort!.postMessage({ id: msg.id, results: msg.resources.map((r) => validator.validate(r)) });
+    parentPort!.postMessage({ id: msg.id, results: msg.resources.map((r) => validator.validate(r.text !== undefined ? parseJson(r.text) : r.value)) });
   } catch (e) {
     parentPort!.postMessage({ id: msg.id, error: (e as Error).message });
   }

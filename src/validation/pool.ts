@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import type { ValidatorOptions } from './validator.js';
+import { keepsTexts, stringifyJson } from '../fhir/json-decimals.js';
 
 type Reply = { id: number; results?: OperationOutcomeIssue[][]; error?: string };
 
@@ -67,7 +68,9 @@ export class ValidationPool {
     const w = this.workers[this.next++ % this.workers.length];
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ id, resources });
+      // A resource with numbers kept as written goes as its text: a structured copy would drop
+      // their texts, and the worker would judge 1.0 in an integer element by its value.
+      w.postMessage({ id, resources: resources.map((r) => (keepsTexts(r) ? { text: stringifyJson(r) } : { value: r })) });
     });
   }
 

@@ -30,4 +30,13 @@ t.test('with validator threads, a large transaction is refused at the right entr
   const ok = await fhir('POST', srv.base, { resourceType: 'Bundle', type: 'transaction', entry: Array.from({ length: 200 }, (_, i) => entry(i)) });
   t.equal(ok.status, 200);
   t.equal((await fhir('GET', `${srv.base}/Observation?_summary=count`)).body.total, 200, 'only the valid bundle was stored');
+
+  // Numbers as written reach the threads too: 1.0 in an integer element is no integer there either.
+  const withValue = (i: number, value: string) =>
+    JSON.stringify({ ...entry(i), resource: { ...entry(i).resource, valueInteger: '@' } }).replace('"@"', value);
+  const bundleOf = (entries: string[]) => `{"resourceType":"Bundle","type":"transaction","entry":[${entries.join(',')}]}`;
+  const integers = Array.from({ length: 200 }, (_, i) => withValue(1000 + i, i === 190 ? '1.0' : '1'));
+  const byThread = await fhir('POST', srv.base, bundleOf(integers));
+  t.equal(byThread.status, 422, 'an integer written 1.0, validated on a thread');
+  t.ok(byThread.body.issue.some((i: any) => (i.expression ?? []).some((e: string) => e.startsWith('Bundle.entry[190].resource.value'))), 'names entry 190');
 });
