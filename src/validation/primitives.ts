@@ -2,6 +2,7 @@ import type { ElementDefinition, StructureDefinition } from 'fhir/r4.js';
 import type { DefinitionRegistry } from './registry.js';
 import { daysInMonth } from '../fhir/calendar.js';
 import { codeUnit, loneSurrogateAt } from './string-content.js';
+import { fhirRegex } from './fhir-regex.js';
 
 const REGEX_EXT = 'http://hl7.org/fhir/StructureDefinition/regex';
 /**
@@ -71,7 +72,7 @@ export function buildPrimitiveTypes(registry: DefinitionRegistry): Map<string, P
     if (sd.kind !== 'primitive-type') continue;
     const jsonType = jsonTypeOf(sd, registry);
     const source = valueElement(sd)?.type?.[0]?.extension?.find((e) => e.url === REGEX_EXT)?.valueString;
-    const regex = source ? new RegExp(`^(?:${source})$`) : undefined;
+    const regex = source ? fhirRegex(source) : undefined;
     const isInteger = jsonType === 'number' && !/System\.Decimal$/.test(valueElement(sd)?.type?.[0]?.code ?? '');
     const isDate = name === 'date' || name === 'dateTime' || name === 'instant';
     const capped = derivesFromString(sd, registry);

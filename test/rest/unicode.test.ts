@@ -127,3 +127,22 @@ t.test('control characters draw a warning, not a refusal', async (t) => {
   const control = v.body.issue.filter((i: any) => /control character/.test(i.diagnostics));
   t.same(control.map((i: any) => i.expression[0]), ['Patient.name[0].family'], 'tab, LF and CR are fine');
 });
+
+t.test('Unicode spaces are string content: a no-break space, U+2028, U+3000 and U+FEFF are stored as sent', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  for (const [label, family] of [
+    ['no-break space', 'Le\u00a0Gall'],
+    ['narrow no-break space', 'Le\u202fGall'],
+    ['line separator', 'a\u2028b'],
+    ['ideographic space', '山田\u3000太郎'],
+    ['byte order mark', '\ufeffX'],
+  ] as const) {
+    const created = await fhir('POST', `${srv.base}/Patient`, { resourceType: 'Patient', name: [{ family }], gender: 'unknown' });
+    t.equal(created.status, 201, `${label}: accepted (the string regex's \\S is Java's: anything but ASCII whitespace)`);
+    t.equal((await fhir('GET', `${srv.base}/Patient/${created.body?.id}`)).body?.name?.[0]?.family, family, `${label}: read back as sent`);
+  }
+  const uri = await fhir('POST', `${srv.base}/Patient`, { resourceType: 'Patient', implicitRules: 'http://example.org/a b' });
+  t.equal(uri.status, 422, 'an ASCII space in a uri is still refused');
+  t.equal((await fhir('POST', `${srv.base}/Patient`, { resourceType: 'Patient', implicitRules: 'http://example.org/a\u00a0b' })).status, 201, 'a no-break space is not whitespace to \\S');
+});
