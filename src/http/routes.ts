@@ -13,7 +13,8 @@ import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
 import { formOf } from './body-parsers.js';
 import { parsePrefer } from './prefer.js';
-import { ElementFilter } from '../search/summary.js';
+import { assertKnownElements, ElementFilter, parseElements, parseSummary } from '../search/summary.js';
+import { resourceOf } from '../fhir/json-decimals.js';
 import { sendResult } from './render.js';
 import { responseFormat } from './format.js';
 import { binaryAnswer, NativeContent, sendNativeBinary } from './binary-native.js';
@@ -99,10 +100,19 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     assertKnownType(s, parts[0]);
     if (parts.length === 1) return search({ headers: {} } as Req, [parts[0]], searchPairs(parsed), parts[0]);
     if (parts.length === 2 && parts[1] === '_history') return history(s, { type: parts[0] }, query, elements);
-    if (parts.length === 2) return rest.read(s, { type: parts[0], id: parts[1], query, header });
+    if (parts.length === 2) return shaped(await rest.read(s, { type: parts[0], id: parts[1], query, header }), parsed);
     if (parts.length === 3 && parts[2] === '_history') return history(s, { type: parts[0], id: parts[1] }, query, elements);
-    if (parts.length === 4 && parts[2] === '_history') return rest.vread(s, { type: parts[0], id: parts[1], vid: parts[3], query, header });
+    if (parts.length === 4 && parts[2] === '_history') return shaped(await rest.vread(s, { type: parts[0], id: parts[1], vid: parts[3], query, header }), parsed);
     throw badRequest(`Unsupported GET url in bundle: ${url.slice(0, 100)}`, 'not-supported');
+  };
+  /** A read's resource as its _summary and _elements shape it (as render.ts does for a GET). */
+  const shaped = (r: RestResult, query: URLSearchParams): RestResult => {
+    const summary = parseSummary(query.get('_summary') ?? undefined);
+    const only = parseElements(query.get('_elements') ?? undefined);
+    const v = r.version;
+    if ((!summary && !only) || !v || v.deleted) return r;
+    assertKnownElements(elements, [v.type], only);
+    return { ...r, body: elements.apply(resourceOf(v), summary, only) };
   };
   /**
    * GET [base]?_type=...: the engine reads the types from _type, which so stays in the self and

@@ -348,7 +348,7 @@ async function getEntry(p: Planned, opts: BundleOptions): Promise<Planned['respo
     if (r.version) {
       resp.etag = etagOf(r.version.vid);
       resp.lastModified = new Date(r.version.lu).toISOString();
-      if (p.method === 'GET' && !unchanged && !r.version.deleted) resp.resource = resourceOf(r.version);
+      if (p.method === 'GET' && !unchanged && !r.version.deleted) resp.resource = (r.body as Resource | undefined) ?? resourceOf(r.version);
     } else if (r.body && p.method === 'GET') resp.resource = r.body;
     return resp;
   } catch (err) {

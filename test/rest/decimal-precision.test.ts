@@ -72,6 +72,11 @@ t.test('decimals keep the text they were written with', async (t) => {
     const nested = await fhir('POST', `${B}?_pretty=true`, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url } }] });
     t.same(valuesIn(nested.text).slice(0, LEXEMES.length), url.includes('_id') ? afterPatch : LEXEMES, `a batch GET of ${url}, pretty`);
   }
+  const shapedRead = await fhir('POST', B, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Observation/dec?_elements=status' } }, { request: { method: 'GET', url: 'Observation/dec/_history/1?_summary=true' } }] });
+  t.same(Object.keys(shapedRead.body.entry[0].resource).sort(), ['code', 'id', 'meta', 'resourceType', 'status'], 'a batch read honours _elements (mandatory code kept)');
+  t.equal(shapedRead.body.entry[0].resource.meta.tag[0].code, 'SUBSETTED');
+  t.same(valuesIn(shapedRead.text), LEXEMES, 'and a batch vread _summary=true, numbers as written');
+  t.equal(shapedRead.body.entry[1].resource.text, undefined, '_summary=true leaves the narrative out');
   const historyInBatch = await fhir('POST', B, { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'GET', url: 'Observation/dec/_history?_count=1' } }] });
   t.same(valuesIn(historyInBatch.text), afterPatch, 'a history page inside a batch answer');
   t.same(valuesIn((await fhir('GET', `${B}/Observation/dec/_history?_pretty=true&_count=1`)).text), afterPatch, 'history, _pretty');
