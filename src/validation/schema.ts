@@ -16,6 +16,8 @@ export interface ObjectRules {
   ele1: boolean;
   /** ext-1 on Extension: either nested extensions or a value, not both (and not neither). */
   ext1?: boolean;
+  /** Repeating primitive elements: their value array and `_` array line up item by item (json.html#primitive). */
+  primitiveArrays: string[];
 }
 
 /** How JSON properties of one definition map to FHIRPath steps, to turn ajv's JSON pointers into FHIRPath. */
@@ -59,7 +61,7 @@ export class SchemaFactory {
     const isResource = sd.kind === 'resource';
     const build = (path: string, isRoot: boolean) => {
       const properties: Record<string, Schema> = {};
-      const rules: ObjectRules = { required: [], choices: [], ele1: !isRoot || !isResource, ext1: isRoot && sd.type === 'Extension' };
+      const rules: ObjectRules = { required: [], choices: [], ele1: !isRoot || !isResource, ext1: isRoot && sd.type === 'Extension', primitiveArrays: [] };
       const model = new Map<string, { step: string; next?: string }>();
       if (isRoot && isResource) properties['resourceType'] = { const: sd.type };
       for (const el of children.get(path) ?? []) {
@@ -87,6 +89,7 @@ export class SchemaFactory {
               : { $ref: `${TYPES_ID}#/definitions/Element` };
             allProps.push(`_${prop}`);
             model.set(`_${prop}`, { step: pathStep(el, prop, type), next: 'Element' });
+            if (many) rules.primitiveArrays.push(prop);
           }
         }
         const name = lastSegment(el.path);

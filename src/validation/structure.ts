@@ -125,6 +125,13 @@ export class StructureValidator {
         if (present(obj, 'extension') === hasValue)
           (errors ??= []).push({ keyword: 'ext-1', message: 'Must have either extensions or value[x], not both (ext-1)', params: {} });
       }
+      for (const p of rules.primitiveArrays) {
+        const values = obj[p];
+        const elems = obj[`_${p}`];
+        if (values === undefined && elems === undefined) continue;
+        const msg = misaligned(values, elems);
+        if (msg) (errors ??= []).push({ keyword: 'fhirPrimitiveArray', message: `${p}: ${msg} (json.html#primitive)`, params: { name: p } });
+      }
       if (!errors) return true;
       (validate as unknown as { errors: FhirError[] }).errors = errors;
       return false;
@@ -207,6 +214,8 @@ export class StructureValidator {
         return issue('error', 'required', `${at}.${String(p.name).replace('[x]', '')}`, `${at}.${String(p.name)}: ${e.message}`);
       case 'fhirChoice':
         return issue('error', 'structure', `${at}.${String(p.name).replace('[x]', '')}`, `${String(p.name)}: ${e.message}`);
+      case 'fhirPrimitiveArray':
+        return issue('error', 'structure', `${at}.${String(p.name)}`, e.message ?? 'misaligned arrays');
       case 'ele-1':
       case 'ext-1':
         return issue('error', 'invariant', at, e.message ?? 'ele-1');
@@ -230,4 +239,19 @@ export class StructureValidator {
         return issue('error', 'structure', at, e.message ?? e.keyword);
     }
   }
+}
+
+/**
+ * A repeating primitive's two arrays: `null` stands in for a missing item of one, so the arrays
+ * have one length, and no index is null in both (an item with neither value nor id/extensions).
+ */
+function misaligned(values: unknown, elems: unknown): string | undefined {
+  const v = Array.isArray(values) ? values : undefined;
+  const e = Array.isArray(elems) ? elems : undefined;
+  if (v && e && v.length !== e.length) return `the value array has ${v.length} items and the _ array ${e.length}: they must line up item by item`;
+  const n = v?.length ?? e?.length ?? 0;
+  for (let i = 0; i < n; i++) {
+    if ((v?.[i] ?? null) === null && (e?.[i] ?? null) === null) return `item ${i} is null${v && e ? ' in both arrays' : ''}: it has neither a value nor an id or extensions`;
+  }
+  return undefined;
 }

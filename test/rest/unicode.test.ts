@@ -146,3 +146,25 @@ t.test('Unicode spaces are string content: a no-break space, U+2028, U+3000 and 
   t.equal(uri.status, 422, 'an ASCII space in a uri is still refused');
   t.equal((await fhir('POST', `${srv.base}/Patient`, { resourceType: 'Patient', implicitRules: 'http://example.org/a\u00a0b' })).status, 201, 'a no-break space is not whitespace to \\S');
 });
+
+t.test("a repeating primitive's value and _ arrays line up, null standing in only for an item the other array has", async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const ext = { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'masked' }] };
+  const post = (name: Record<string, unknown>) => fhir('POST', `${srv.base}/Patient`, { resourceType: 'Patient', name: [name] });
+  for (const [label, name] of [
+    ['a null value with no _ array', { given: ['a', null] }],
+    ['only a null value', { given: [null] }],
+    ['arrays of different lengths', { given: ['a'], _given: [null, null] }],
+    ['null in both arrays at one index', { given: ['a', null], _given: [null, null] }],
+  ] as const) {
+    const r = await post(name);
+    t.equal(r.status, 422, `${label}: refused`);
+    t.same(r.body?.issue?.[0]?.expression, ['Patient.name[0].given'], `${label}: says where`);
+    t.match(r.body?.issue?.[0]?.diagnostics, /json\.html#primitive/);
+  }
+  const ok = await post({ given: ['a', null], _given: [null, ext] });
+  t.equal(ok.status, 201, 'a null value whose _ item carries an extension is how the spec writes it');
+  t.same((await fhir('GET', `${srv.base}/Patient/${ok.body.id}`)).body.name[0]._given, [null, ext], 'stored as sent');
+  t.equal((await fhir('GET', `${srv.base}/Patient?_summary=count`)).body.total, 1, 'nothing else was written');
+});
