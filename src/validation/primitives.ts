@@ -82,7 +82,8 @@ export function buildPrimitiveTypes(registry: DefinitionRegistry): Map<string, P
       check(value, text) {
         if (typeof value === 'number') {
           const written = text ?? String(value);
-          if (!Number.isFinite(value)) return `Not a valid ${name}: ${written}`;
+          // A decimal past a double's range (1e400) is valid FHIR that this server cannot hold as a number.
+          if (!Number.isFinite(value)) return `The ${name} ${written} is beyond the range of numbers this server holds (about ±1.8e308)`;
           if (isInteger && (!Number.isInteger(value) || value > 2147483647 || value < -2147483648))
             return `Not a valid ${name}: ${written} (a 32-bit integer is required)`;
           // As written: 1.0 or 1e2 is a decimal, not an integer (its value would pass).

@@ -100,6 +100,9 @@ t.test('an integer written with a fraction or an exponent is no integer, though 
     t.match(res.body?.issue?.[0]?.diagnostics, `Not a valid integer: ${bad}`, 'says the value as written');
     t.same(res.body?.issue?.[0]?.expression, ['Observation.value.ofType(integer)'], 'says where');
   }
+  const huge = await fhir('POST', `${B}/Observation`, '{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1e400}}');
+  t.equal(huge.status, 422, 'a decimal past the range of a double is refused');
+  t.match(huge.body?.issue?.[0]?.diagnostics, 'The decimal 1e400 is beyond the range of numbers this server holds', 'saying why');
   const multiple = await fhir('POST', `${B}/Patient`, '{"resourceType":"Patient","multipleBirthInteger":2.0}');
   t.equal(multiple.status, 422, 'a positive integer too');
   const ok = await fhir('POST', `${B}/Observation`, obs('10'));
