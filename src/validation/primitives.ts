@@ -31,7 +31,7 @@ function valueElement(sd: StructureDefinition): ElementDefinition | undefined {
 /** Regexes cannot see calendars: 2020-02-30 matches the date pattern but is no date. */
 function impossibleDate(value: string): boolean {
   // Days up to 28 exist in every month (the format was checked before): no calendar needed.
-  if (value.length >= 10 && value.charCodeAt(8) <= 50 && value.charCodeAt(8) >= 48) return false;
+  if (value.length >= 10 && (value.charCodeAt(8) <= 49 || (value.charCodeAt(8) === 50 && value.charCodeAt(9) <= 56))) return false;
   const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
   if (!m) return false;
   const day = Number(m[3]);

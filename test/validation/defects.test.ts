@@ -22,12 +22,16 @@ const condition = {
 t.test('valid baselines have no errors', async (t) => {
   t.same(errorsAt(validator.validate(patient)), []);
   t.same(errorsAt(validator.validate(condition)), []);
+  for (const leap of ['2020-02-29', '2000-02-29', '2024-02-28', '2019-02-28']) t.same(errorsAt(validator.validate({ ...patient, birthDate: leap })), [], `${leap} exists`);
 });
 
 const cases: { name: string; resource: unknown; expect: string; code?: string }[] = [
   { name: 'unknown element', resource: { ...patient, foo: 1 }, expect: 'Patient.foo', code: 'structure' },
   { name: 'missing required primitive (CarePlan.status)', resource: { resourceType: 'CarePlan', intent: 'plan', subject: { reference: 'Patient/p1' } }, expect: 'CarePlan.status', code: 'required' },
   { name: 'impossible date 2020-02-30', resource: { ...patient, birthDate: '2020-02-30' }, expect: 'Patient.birthDate', code: 'value' },
+  { name: '29 February of a common year (2019)', resource: { ...patient, birthDate: '2019-02-29' }, expect: 'Patient.birthDate', code: 'value' },
+  { name: '29 February 1900 (no leap year: a century not divisible by 400)', resource: { ...patient, deceasedDateTime: '1900-02-29T10:00:00Z' }, expect: 'Patient.deceased.ofType(dateTime)', code: 'value' },
+  { name: '31 April', resource: { ...condition, recordedDate: '2021-04-31T08:00:00Z' }, expect: 'Condition.recordedDate', code: 'value' },
   { name: 'two value[x]', resource: { ...condition, onsetDateTime: '2020-01-01', onsetString: 'spring' }, expect: 'Condition.onset', code: 'structure' },
   { name: 'empty array', resource: { ...patient, name: [] }, expect: 'Patient.name', code: 'structure' },
   { name: 'empty object', resource: { ...patient, maritalStatus: {} }, expect: 'Patient.maritalStatus', code: 'structure' },
