@@ -44,7 +44,9 @@ export class SchemaFactory {
       this.addDefinitions(sd, definitions, `${TYPES_ID}#/definitions/`);
     }
     const element = definitions['Element'];
-    if (element) definitions['Element?'] = { ...element, type: ['object', 'null'] };
+    // An item of a `_x` array: whether it holds more than an id depends on the value array
+    // beside it, so its ele-1 is checked from the object holding both (ObjectRules.primitiveArrays).
+    if (element) definitions['Element?'] = { ...element, type: ['object', 'null'], fhirObject: { ...(element.fhirObject as ObjectRules), ele1: false } };
     return { $id: TYPES_ID, definitions };
   }
 

@@ -80,7 +80,7 @@ export class StructureValidator {
     };
     this.ajv.addKeyword({ keyword: 'fhirPrimitive', schemaType: 'string', errors: true, compile: primitiveKeyword });
     // Runs on every object of every resource: loops instead of closures and arrays, errors allocated only when found.
-    const objectKeyword = function validate(rules: ObjectRules, data: unknown): boolean {
+    const objectKeyword = function validate(rules: ObjectRules, data: unknown, _schema?: unknown, cxt?: { parentData?: unknown; parentDataProperty?: string | number }): boolean {
       if (typeof data !== 'object' || data === null || Array.isArray(data)) return true;
       const obj = data as Record<string, unknown>;
       let errors: FhirError[] | undefined;
@@ -112,7 +112,11 @@ export class StructureValidator {
             break;
           }
         }
-        if (any && onlyId) (errors ??= []).push({ keyword: 'ele-1', message: 'All FHIR elements must have a @value or children (ele-1)', params: {} });
+        // A primitive's `_x` object with only an id is fine beside its value (`"gender": "male", "_gender": {"id": ...}`).
+        const key = cxt?.parentDataProperty;
+        const holder = cxt?.parentData as Record<string, unknown> | undefined;
+        const withValue = typeof key === 'string' && key.startsWith('_') && holder?.[key.slice(1)] != null;
+        if (any && onlyId && !withValue) (errors ??= []).push({ keyword: 'ele-1', message: 'All FHIR elements must have a @value or children (ele-1)', params: {} });
       }
       if (rules.ext1) {
         let hasValue = false;
@@ -131,6 +135,16 @@ export class StructureValidator {
         if (values === undefined && elems === undefined) continue;
         const msg = misaligned(values, elems);
         if (msg) (errors ??= []).push({ keyword: 'fhirPrimitiveArray', message: `${p}: ${msg} (json.html#primitive)`, params: { name: p } });
+        else if (Array.isArray(elems)) {
+          // ele-1 of each item: a `_x` item with only an id needs the value beside it.
+          for (let i = 0; i < elems.length; i++) {
+            const e = elems[i] as Record<string, unknown> | null;
+            if (!e || (Array.isArray(values) && values[i] != null)) continue;
+            let onlyId = true;
+            for (const k in e) if (k !== 'id') onlyId = false;
+            if (onlyId) (errors ??= []).push({ keyword: 'ele-1', message: 'All FHIR elements must have a @value or children (ele-1)', params: { name: p, index: i } });
+          }
+        }
       }
       if (!errors) return true;
       (validate as unknown as { errors: FhirError[] }).errors = errors;
@@ -218,7 +232,7 @@ export class StructureValidator {
         return issue('error', 'structure', `${at}.${String(p.name)}`, e.message ?? 'misaligned arrays');
       case 'ele-1':
       case 'ext-1':
-        return issue('error', 'invariant', at, e.message ?? 'ele-1');
+        return issue('error', 'invariant', p.name === undefined ? at : `${at}.${String(p.name)}[${String(p.index)}]`, e.message ?? 'ele-1');
       case 'fhirPrimitive':
         return issue('error', 'value', at, e.message ?? 'Invalid value');
       case 'fhirContent':

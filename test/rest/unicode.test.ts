@@ -168,3 +168,18 @@ t.test("a repeating primitive's value and _ arrays line up, null standing in onl
   t.same((await fhir('GET', `${srv.base}/Patient/${ok.body.id}`)).body.name[0]._given, [null, ext], 'stored as sent');
   t.equal((await fhir('GET', `${srv.base}/Patient?_summary=count`)).body.total, 1, 'nothing else was written');
 });
+
+t.test("a primitive's _x object with only an id is fine beside its value, and an element without value or extension is not (ele-1)", async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const post = (body: Record<string, unknown>) => fhir('POST', `${srv.base}/Patient`, { resourceType: 'Patient', ...body });
+  t.equal((await post({ gender: 'male', _gender: { id: 'g1' } })).status, 201, 'an id beside a value (US Core targeted provenance)');
+  t.equal((await post({ name: [{ given: ['A', 'B'], _given: [{ id: 'x' }, null] }] })).status, 201, 'in a repeating element too');
+  const alone = await post({ _gender: { id: 'g1' } });
+  t.equal(alone.status, 422, 'an id without a value');
+  t.same(alone.body?.issue?.[0]?.expression, ['Patient.gender']);
+  const item = await post({ name: [{ given: ['A', null], _given: [null, { id: 'x' }] }] });
+  t.equal(item.status, 422, 'an item with only an id and no value');
+  t.same(item.body?.issue?.[0]?.expression, ['Patient.name[0].given[1]']);
+  t.match(item.body?.issue?.[0]?.diagnostics, /ele-1/);
+});
