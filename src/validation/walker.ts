@@ -715,6 +715,8 @@ export class InstanceWalker {
   private checkLocalReference(v: Record<string, unknown>, path: string, env: WalkEnv): void {
     const ref = v.reference;
     if (typeof ref !== 'string' || ref.charCodeAt(0) !== 35) return;
+    // '#' alone, in a contained resource, is its container (references.html#contained; dom-3 counts it).
+    if (ref.length === 1 && env.resource !== env.rootResource) return;
     const contained = env.rootResource.contained;
     const id = ref.slice(1);
     if (Array.isArray(contained) && contained.some((c) => isObject(c) && c.id === id)) return;

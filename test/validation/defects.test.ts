@@ -23,6 +23,16 @@ t.test('valid baselines have no errors', async (t) => {
   t.same(errorsAt(validator.validate(patient)), []);
   t.same(errorsAt(validator.validate(condition)), []);
   for (const leap of ['2020-02-29', '2000-02-29', '2024-02-28', '2019-02-28']) t.same(errorsAt(validator.validate({ ...patient, birthDate: leap })), [], `${leap} exists`);
+  // A contained resource names its container with '#' (dom-3's other way of being referenced; ref-1 allows it).
+  const withProvenance = {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { text: 'x' },
+    valueString: 'x',
+    contained: [{ resourceType: 'Provenance', id: 'pv', target: [{ reference: '#' }], recorded: '2020-01-01T00:00:00Z', agent: [{ who: { display: 'x' } }] }],
+  };
+  t.same(errorsAt(validator.validate(withProvenance)), [], "'#' in a contained resource is its container");
+  t.same(errorsAt(validator.validate({ ...condition, asserter: { reference: '#' } })), ['Condition.asserter'], "'#' outside a contained resource names nothing");
 });
 
 const cases: { name: string; resource: unknown; expect: string; code?: string }[] = [
