@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Binary, Bundle, BundleEntry, BundleEntryResponse, Resource } from 'fhir/r4.js';
+import type { Binary, Bundle, BundleEntry, BundleEntryResponse, OperationOutcomeIssue, Resource } from 'fhir/r4.js';
 import jsonPatch from 'fast-json-patch';
 import { badRequest, FhirError, gone, notFound, outcomeOf, preconditionFailed } from '../fhir/errors.js';
 import { parseJson, resourceOf } from '../fhir/json-decimals.js';
@@ -168,12 +168,21 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
   // Validate content before taking the store's lock; references are still the client's here.
   const preparedIssues = new Map<number, Prepared['warnings']>();
   const withResource = planned.filter((p) => p.resource);
-  const results = await validateEntries(s, withResource.map((p) => p.resource!));
+  // A urn:uuid reference names the type of the entry with that fullUrl: checked as Type/id would be.
+  const referenceTypes: Record<string, string> = {};
+  for (const p of planned) if (p.fullUrl?.startsWith('urn:') && p.resource) referenceTypes[p.fullUrl] = p.resource.resourceType;
+  const results = await validateEntries(s, withResource.map((p) => p.resource!), referenceTypes);
+  // Every refused entry is named, so that a client fixes the bundle in one round trip.
+  const refused: OperationOutcomeIssue[] = [];
   withResource.forEach((p, i) => {
     const issues = rerootIssues(results[i], `Bundle.entry[${p.index}].resource`);
-    if (issues.some((x) => x.severity === 'error' || x.severity === 'fatal')) throw prefixed(new FhirError(422, issues), `Bundle.entry[${p.index}]`);
-    preparedIssues.set(p.index, issues);
+    if (issues.some((x) => x.severity === 'error' || x.severity === 'fatal')) refused.push(...(prefixed(new FhirError(422, issues), `Bundle.entry[${p.index}]`) as FhirError).issues);
+    else preparedIssues.set(p.index, issues);
   });
+  if (refused.length) {
+    refused.sort((a, b) => Number(b.severity === 'error' || b.severity === 'fatal') - Number(a.severity === 'error' || a.severity === 'fatal'));
+    throw new FhirError(422, refused);
+  }
   const fullUrls = new Set<string>();
   for (const p of planned) {
     if (!p.fullUrl) continue;
@@ -465,14 +474,15 @@ const POOL_THRESHOLD = 64;
  * Issues per resource. A large transaction is shared with the validator threads: they take
  * part of the entries while this thread validates the rest, so two cores work on it.
  */
-async function validateEntries(s: Services, resources: Resource[]): Promise<Prepared['warnings'][]> {
+async function validateEntries(s: Services, resources: Resource[], referenceTypes: Record<string, string>): Promise<Prepared['warnings'][]> {
   const v = s.config.validate ? s.validator : undefined;
   if (!v) return resources.map(() => []);
   const pool = s.validatorPool;
-  if (!pool || resources.length < POOL_THRESHOLD) return resources.map((r) => v.validate(r));
+  const opts = { referenceTypes };
+  if (!pool || resources.length < POOL_THRESHOLD) return resources.map((r) => v.validate(r, opts));
   // Workers get a share each, this thread the same share, in order.
   const share = Math.ceil(resources.length / (pool.size + 1));
-  const remote = Array.from({ length: pool.size }, (_, k) => pool.validateMany(resources.slice((k + 1) * share, (k + 2) * share)));
-  const local = resources.slice(0, share).map((r) => v.validate(r));
+  const remote = Array.from({ length: pool.size }, (_, k) => pool.validateMany(resources.slice((k + 1) * share, (k + 2) * share), opts));
+  const local = resources.slice(0, share).map((r) => v.validate(r, opts));
   return [...local, ...(await Promise.all(remote)).flat()];
 }

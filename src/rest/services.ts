@@ -8,8 +8,14 @@ import type { ResourceStore } from '../store/port.js';
 export type { SearchEngine as SearchService, SearchRequest } from '../search/engine.js';
 
 /** What the interactions need from the validator (src/validation). */
+/** Per call: profiles to apply, and the types untyped (urn:) references name (a transaction's fullUrls). */
+export interface ValidateOptions {
+  profiles?: string[];
+  referenceTypes?: Readonly<Record<string, string>>;
+}
+
 export interface ValidationService {
-  validate(resource: unknown, opts?: { profiles?: string[] }): OperationOutcomeIssue[];
+  validate(resource: unknown, opts?: ValidateOptions): OperationOutcomeIssue[];
   knowsProfile(url: string): boolean;
   /** Conformance resources of profiles/ and IG packages (their SearchParameters feed search). */
   conformanceResources(): Resource[];
@@ -23,6 +29,6 @@ export interface Services {
   search: SearchEngine;
   validator: ValidationService | undefined;
   /** Validator threads for large transactions; undefined when there are none. */
-  validatorPool?: { readonly size: number; validateMany(resources: unknown[]): Promise<OperationOutcomeIssue[][]> };
+  validatorPool?: { readonly size: number; validateMany(resources: unknown[], opts?: ValidateOptions): Promise<OperationOutcomeIssue[][]> };
   resourceTypes: ReadonlySet<string>;
 }

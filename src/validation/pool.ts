@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
-import type { ValidatorOptions } from './validator.js';
+import type { ValidateCallOptions, ValidatorOptions } from './validator.js';
 import { keepsTexts, stringifyJson } from '../fhir/json-decimals.js';
 
 type Reply = { id: number; results?: OperationOutcomeIssue[][]; error?: string };
@@ -62,7 +62,7 @@ export class ValidationPool {
   }
 
   /** Issues per resource, in order, from one worker. */
-  validateMany(resources: unknown[]): Promise<OperationOutcomeIssue[][]> {
+  validateMany(resources: unknown[], opts?: ValidateCallOptions): Promise<OperationOutcomeIssue[][]> {
     if (this.failed) return Promise.reject(this.failed);
     const id = ++this.seq;
     const w = this.workers[this.next++ % this.workers.length];
@@ -70,7 +70,7 @@ export class ValidationPool {
       this.pending.set(id, { resolve, reject });
       // A resource with numbers kept as written goes as its text: a structured copy would drop
       // their texts, and the worker would judge 1.0 in an integer element by its value.
-      w.postMessage({ id, resources: resources.map((r) => (keepsTexts(r) ? { text: stringifyJson(r) } : { value: r })) });
+      w.postMessage({ id, opts, resources: resources.map((r) => (keepsTexts(r) ? { text: stringifyJson(r) } : { value: r })) });
     });
   }
 

@@ -34,6 +34,12 @@ export interface ValidateCallOptions {
   profiles?: string[];
   /** Policies for this call, over the validator's own. */
   policies?: Partial<ValidationPolicies>;
+  /**
+   * The resource types that untyped references name (the `urn:uuid:` fullUrls of the other
+   * entries of a transaction validated one entry at a time): checked against the targets an
+   * element allows, as a `Type/id` reference is.
+   */
+  referenceTypes?: Readonly<Record<string, string>>;
 }
 
 const SEVERITY_RANK: Record<Issue['severity'], number> = { fatal: 0, error: 1, warning: 2, information: 3 };
@@ -45,6 +51,8 @@ interface CallContext {
   policies: ValidationPolicies;
   /** The Bundle/Parameters whose resources references may resolve to (only when references are resolved). */
   targets?: LocalTargets;
+  /** Types of what untyped references name (ValidateCallOptions.referenceTypes, or a Bundle's own fullUrls). */
+  referenceTypes?: Readonly<Record<string, string>>;
 }
 
 export interface Validator {
@@ -128,7 +136,7 @@ export class FhirValidator implements Validator {
       return [issue('error', 'structure', 'Resource', 'A resource must be a JSON object with a resourceType')];
     const issues: Issue[] = [];
     const policies = opts.policies ? { ...this.policies, ...opts.policies } : this.policies;
-    this.validateResource(resource, resource.resourceType, resource, issues, opts.profiles ?? [], { policies });
+    this.validateResource(resource, resource.resourceType, resource, issues, opts.profiles ?? [], { policies, referenceTypes: opts.referenceTypes });
     // What refuses the resource comes first (a client reads the first issue); otherwise in the order found.
     issues.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
     // A bounded answer: a body with 100,000 bad elements made an 11 MB OperationOutcome.
@@ -168,7 +176,12 @@ export class FhirValidator implements Validator {
     for (const i of path === type ? structural : rerootIssues(structural, path)) issues.push(i);
     const references = ctx.policies.references;
     if (references !== 'IGNORE' && (type === 'Bundle' || type === 'Parameters')) ctx = { ...ctx, targets: new LocalTargets(resource) };
+    // A transaction's urn: references become references to its entries (transaction.html): their
+    // types are checked as the server's write does, whatever the reference policy (which, as Java's
+    // validateReference, governs resolving references in other bundles).
+    if (type === 'Bundle' && resource.type === 'transaction') ctx = { ...ctx, referenceTypes: { ...ctx.referenceTypes, ...entryTypes(resource) } };
     const env: WalkEnv = references === 'IGNORE' ? { resource, rootResource, issues } : { resource, rootResource, issues, references, targets: ctx.targets };
+    if (ctx.referenceTypes) env.referenceTypes = ctx.referenceTypes;
     const base = this.walker.baseTree(type);
     if (base) this.walker.validate(base, resource, path, env);
     const declared = new Set(
@@ -255,4 +268,15 @@ export async function createValidator(opts: ValidatorOptions = {}): Promise<Fhir
   registry.ensureTerminology();
   // Packages and profile folders alike: their ImplementationGuides' global profiles.
   return new FhirValidator(registry, { ...opts, typeProfiles: withGlobalProfiles(opts.typeProfiles, registry.local) }, rules);
+}
+
+/** A Bundle's entries' resource types by their `urn:` fullUrls (what a reference to one names, whatever the policy). */
+export function entryTypes(bundle: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(bundle.entry)) return out;
+  for (const e of bundle.entry) {
+    if (!isRecord(e) || typeof e.fullUrl !== 'string' || !e.fullUrl.startsWith('urn:') || !isRecord(e.resource)) continue;
+    if (typeof e.resource.resourceType === 'string') out[e.fullUrl] = e.resource.resourceType;
+  }
+  return out;
 }

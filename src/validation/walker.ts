@@ -23,6 +23,8 @@ export interface WalkEnv {
   references?: ValidationPolicies['references'];
   /** The other resources of the Bundle/Parameters being validated, when references are resolved. */
   targets?: LocalTargets;
+  /** Types of what `urn:` references name (a transaction's fullUrls), whatever the reference policy. */
+  referenceTypes?: Readonly<Record<string, string>>;
 }
 
 interface Frame {
@@ -689,8 +691,13 @@ export class InstanceWalker {
         const hit = Array.isArray(contained) ? contained.find((c) => isObject(c) && c.id === ref.slice(1)) : undefined;
         type = isObject(hit) ? (hit.resourceType as string) : undefined;
       } else if (!ref.startsWith('urn:')) {
-        const m = REFERENCE_PATTERN.exec(ref.split('?')[0]);
+        const [path, query] = ref.split('?', 2);
+        const m = REFERENCE_PATTERN.exec(path);
         if (m && this.registry.isResourceType(m[1])) type = m[1];
+        // A conditional reference (transaction.html), Type?criteria, names its type.
+        else if (query !== undefined && this.registry.isResourceType(path)) type = path;
+      } else if (env.referenceTypes && Object.hasOwn(env.referenceTypes, ref)) {
+        type = env.referenceTypes[ref];
       }
       // A urn:uuid: (or other untyped) reference has the type of what it resolves to, when that is here.
       if (!type && env.references && checksReferenceType(env.references)) {

@@ -258,3 +258,59 @@ t.test('bundle entry limit', async (t) => {
   t.equal(res.status, 413);
   t.equal(res.body.issue[0].code, 'too-costly');
 });
+
+t.test('transaction: a urn:uuid or conditional reference to a type the element does not take is refused, as Type/id is; every refused entry is named', async (t) => {
+  const srv = await startServer();
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  await fhir('PUT', `${B}/Practitioner/doc`, { resourceType: 'Practitioner', id: 'doc', identifier: [{ system: 'http://x', value: 'doc1' }] });
+  const condition = (subject: string) => ({ resourceType: 'Condition', subject: { reference: subject }, code: { text: 'x' } });
+  const tx = (...entry: unknown[]) => fhir('POST', B, { resourceType: 'Bundle', type: 'transaction', entry });
+  const total = async () => (await fhir('GET', `${B}/Condition?_summary=count`)).body.total as number;
+
+  const byUuid = await tx(
+    { fullUrl: uuid(1), resource: { resourceType: 'Practitioner', name: [{ family: 'Doc' }] }, request: { method: 'POST', url: 'Practitioner' } },
+    { fullUrl: uuid(2), resource: condition(uuid(1)), request: { method: 'POST', url: 'Condition' } },
+  );
+  t.equal(byUuid.status, 422, 'a Condition.subject naming a Practitioner entry');
+  t.same(byUuid.body.issue[0].expression, ['Bundle.entry[1].resource.subject']);
+  t.match(byUuid.body.issue[0].diagnostics, /Found Practitioner, but expected one of \(Patient, Group\)/);
+  const validated = await fhir('POST', `${B}/Bundle/$validate`, {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      { fullUrl: uuid(1), resource: { resourceType: 'Practitioner' }, request: { method: 'POST', url: 'Practitioner' } },
+      { fullUrl: uuid(2), resource: condition(uuid(1)), request: { method: 'POST', url: 'Condition' } },
+    ],
+  });
+  t.ok(
+    validated.body.issue.some((i: { severity: string; expression?: string[] }) => i.severity === 'error' && i.expression?.[0] === 'Bundle.entry[1].resource.subject'),
+    '$validate of that transaction says the same',
+  );
+  const conditional = await tx({ resource: condition('Practitioner?identifier=http://x|doc1'), request: { method: 'POST', url: 'Condition' } });
+  t.equal(conditional.status, 422, 'a conditional reference names its type');
+  t.same(conditional.body.issue[0].expression, ['Bundle.entry[0].resource.subject']);
+  const single = await fhir('POST', `${B}/Condition`, condition('Practitioner?identifier=http://x|doc1'));
+  t.equal(single.status, 422, 'and so on a single write');
+  t.equal(await total(), 0, 'nothing was written');
+
+  const fine = await tx(
+    { fullUrl: uuid(3), resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } },
+    { fullUrl: uuid(4), resource: condition(uuid(3)), request: { method: 'POST', url: 'Condition' } },
+  );
+  t.equal(fine.status, 200, 'a Patient entry is a subject');
+
+  const many = await tx(
+    { resource: { resourceType: 'Patient', birthDate: '2020-13-01' }, request: { method: 'POST', url: 'Patient' } },
+    { resource: { resourceType: 'Observation', status: 'done', code: { text: 'x' } }, request: { method: 'POST', url: 'Observation' } },
+    { resource: { resourceType: 'Patient' }, request: { method: 'POST', url: 'Patient' } },
+    { resource: { resourceType: 'Observation', status: 'final' }, request: { method: 'POST', url: 'Observation' } },
+  );
+  t.equal(many.status, 422);
+  const where = many.body.issue.filter((i: { severity: string }) => i.severity === 'error').map((i: { expression: string[] }) => i.expression[0]);
+  t.ok(where.includes('Bundle.entry[0].resource.birthDate'), 'entry 0 named');
+  t.ok(where.includes('Bundle.entry[1].resource.status'), 'entry 1 named');
+  t.ok(where.includes('Bundle.entry[3].resource.code'), 'entry 3 named');
+  t.notOk(where.some((w: string) => w.startsWith('Bundle.entry[2]')), 'the valid entry is not');
+  t.equal(await total(), 1, 'only the valid bundle wrote');
+});
