@@ -641,6 +641,11 @@ export class InstanceWalker {
   private checkCoding(v: Record<string, unknown>, path: string, env: WalkEnv): void {
     const system = v.system;
     const code = v.code;
+    // A code system is named by an absolute URI (a scheme, then ':'): "LOINC" names nothing (Java: Terminology_TX_System_Relative).
+    if (typeof system === 'string' && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(system)) {
+      env.issues.push(issue('error', 'invalid', `${path}.system`, `Coding.system must be an absolute reference, not a local reference ('${system.slice(0, 64)}')`));
+      return;
+    }
     if (typeof system !== 'string' || typeof code !== 'string') return;
     let codes = this.csCache.get(system);
     if (!codes) {

@@ -41,6 +41,7 @@ const cases: { name: string; resource: unknown; expect: string; code?: string }[
   { name: 'impossible date 2020-02-30', resource: { ...patient, birthDate: '2020-02-30' }, expect: 'Patient.birthDate', code: 'value' },
   { name: '29 February of a common year (2019)', resource: { ...patient, birthDate: '2019-02-29' }, expect: 'Patient.birthDate', code: 'value' },
   { name: '29 February 1900 (no leap year: a century not divisible by 400)', resource: { ...patient, deceasedDateTime: '1900-02-29T10:00:00Z' }, expect: 'Patient.deceased.ofType(dateTime)', code: 'value' },
+  { name: 'a relative Coding.system', resource: { ...condition, code: { coding: [{ system: 'LOINC', code: '1234-5' }] } }, expect: 'Condition.code.coding[0].system', code: 'invalid' },
   { name: '31 April', resource: { ...condition, recordedDate: '2021-04-31T08:00:00Z' }, expect: 'Condition.recordedDate', code: 'value' },
   { name: 'two value[x]', resource: { ...condition, onsetDateTime: '2020-01-01', onsetString: 'spring' }, expect: 'Condition.onset', code: 'structure' },
   { name: 'empty array', resource: { ...patient, name: [] }, expect: 'Patient.name', code: 'structure' },
