@@ -259,7 +259,7 @@ t.test('bundle entry limit', async (t) => {
   t.equal(res.body.issue[0].code, 'too-costly');
 });
 
-t.test('transaction: a urn:uuid or conditional reference to a type the element does not take is refused, as Type/id is; every refused entry is named', async (t) => {
+t.test('transaction: a urn:uuid or conditional reference to a type the element does not take is refused, as Type/id is; every refused entry is named', await requires('transactions', 'the valid bundles write two resources atomically'), async (t) => {
   const srv = await startServer();
   t.teardown(() => srv.close());
   const B = srv.base;
