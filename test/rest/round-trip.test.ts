@@ -39,7 +39,9 @@ t.test('every R4 example reads back as it was written', { skip: !data && 'no sha
   const srv = await startServer();
   t.teardown(() => srv.close());
   const dir = join(data!, 'r4-examples');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('Bundle-'));
+  const all = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.startsWith('Bundle-'));
+  // Over the wire (MONGODB_URI) a tenth of them and the decimal example: CI's time is bounded.
+  const files = process.env.MONGODB_URI ? all.filter((f, i) => i % 10 === 0 || f === 'Observation-decimal.json') : all;
   const texts = files.map((f) => readFileSync(join(dir, f), 'utf8'));
   const put = (text: string) => {
     const { resourceType, id } = JSON.parse(text) as { resourceType: string; id: string };
@@ -62,6 +64,7 @@ t.test('every R4 example reads back as it was written', { skip: !data && 'no sha
     else t.fail(`${files[i]} reads back otherwise`, { found: canonical(read.text).slice(0, 2000), wanted: canonical(text).slice(0, 2000) });
   }
   // Observation.performer does not take an Encounter in R4 (this example has one).
-  t.same(refused, ['Observation-clinical-gender.json'], 'only the example that R4 itself refuses');
-  t.equal(same, files.length - 1, `${same} examples read back unchanged`);
+  const invalid = files.filter((f) => f === 'Observation-clinical-gender.json');
+  t.same(refused, invalid, 'only the example that R4 itself refuses');
+  t.equal(same, files.length - invalid.length, `${same} examples read back unchanged`);
 });
