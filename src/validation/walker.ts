@@ -14,6 +14,8 @@ import { ensureSnapshot } from './snapshot.js';
 import { buildTree, type DefinitionTree, type ElementNode } from './tree.js';
 import { checkNarrativeDiv } from './xhtml.js';
 
+const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
+
 /** Where a walk is: the resource (for %resource), its container (for %rootResource), the issue sink. */
 export interface WalkEnv {
   resource: Record<string, unknown>;
@@ -235,6 +237,7 @@ export class InstanceWalker {
     this.runConstraints(info, value, path, env);
     if (tree.isBase && tree.type === 'Reference') {
       this.checkLocalReference(value, path, env);
+      this.checkReferenceTypeAgrees(value, path, env);
       if (env.references && checksReferenceExists(env.references)) this.checkResolves(value, path, env);
     } else if (tree.isBase && tree.type === 'Attachment') this.checkAttachmentSize(value, path, env);
     this.walkChildren(frame, tree.root, value, path, env);
@@ -721,6 +724,29 @@ export class InstanceWalker {
     if (typeof ref !== 'string' || ref.charCodeAt(0) === 35 || !mustResolveLocally(ref)) return;
     if (env.targets?.find(ref)) return;
     env.issues.push(issue('error', 'structure', path, `Unable to resolve resource with reference '${ref}'`));
+  }
+
+  /**
+   * Reference.type: "If both Reference.type and Reference.reference are populated and
+   * Reference.reference is a FHIR URL, both SHALL be consistent." Judged where the reference names
+   * its type (Type/id, a URL ending so, Type?criteria, a transaction entry's urn:).
+   */
+  private checkReferenceTypeAgrees(v: Record<string, unknown>, path: string, env: WalkEnv): void {
+    const ref = v.reference;
+    const declared = v.type;
+    if (typeof ref !== 'string' || typeof declared !== 'string') return;
+    const named = declared.startsWith(CORE_SD) ? declared.slice(CORE_SD.length) : declared;
+    if (!this.registry.isResourceType(named)) return;
+    let type: string | undefined;
+    if (ref.startsWith('urn:')) type = env.referenceTypes?.[ref];
+    else if (!ref.startsWith('#')) {
+      const [pathPart, query] = ref.split('?', 2);
+      const m = REFERENCE_PATTERN.exec(pathPart);
+      if (m && this.registry.isResourceType(m[1])) type = m[1];
+      else if (query !== undefined && this.registry.isResourceType(pathPart)) type = pathPart;
+    }
+    if (type && type !== named)
+      env.issues.push(issue('error', 'invalid', path, `Reference.type '${declared}' does not agree with the reference '${ref.slice(0, 100)}', which names a ${type}`));
   }
 
   /** ref-1, done natively (it runs on every Reference): a local reference '#id' names a contained resource. */

@@ -32,6 +32,8 @@ t.test('valid baselines have no errors', async (t) => {
     contained: [{ resourceType: 'Provenance', id: 'pv', target: [{ reference: '#' }], recorded: '2020-01-01T00:00:00Z', agent: [{ who: { display: 'x' } }] }],
   };
   t.same(errorsAt(validator.validate(withProvenance)), [], "'#' in a contained resource is its container");
+  t.same(errorsAt(validator.validate({ ...condition, asserter: { type: 'Patient', reference: 'Patient/p1' } })), [], 'a Reference.type that agrees');
+  t.same(errorsAt(validator.validate({ ...condition, asserter: { type: 'Patient', identifier: { value: 'x' } } })), [], 'a type beside an identifier only');
   t.same(errorsAt(validator.validate({ ...condition, asserter: { reference: '#' } })), ['Condition.asserter'], "'#' outside a contained resource names nothing");
 });
 
@@ -41,6 +43,8 @@ const cases: { name: string; resource: unknown; expect: string; code?: string }[
   { name: 'impossible date 2020-02-30', resource: { ...patient, birthDate: '2020-02-30' }, expect: 'Patient.birthDate', code: 'value' },
   { name: '29 February of a common year (2019)', resource: { ...patient, birthDate: '2019-02-29' }, expect: 'Patient.birthDate', code: 'value' },
   { name: '29 February 1900 (no leap year: a century not divisible by 400)', resource: { ...patient, deceasedDateTime: '1900-02-29T10:00:00Z' }, expect: 'Patient.deceased.ofType(dateTime)', code: 'value' },
+  { name: 'Reference.type contradicting the reference', resource: { ...condition, asserter: { type: 'Practitioner', reference: 'Patient/p1' } }, expect: 'Condition.asserter', code: 'invalid' },
+  { name: 'Reference.type as a canonical, contradicting', resource: { ...condition, asserter: { type: 'http://hl7.org/fhir/StructureDefinition/Practitioner', reference: 'http://example.org/fhir/Patient/p1' } }, expect: 'Condition.asserter', code: 'invalid' },
   { name: 'a relative Coding.system', resource: { ...condition, code: { coding: [{ system: 'LOINC', code: '1234-5' }] } }, expect: 'Condition.code.coding[0].system', code: 'invalid' },
   { name: '31 April', resource: { ...condition, recordedDate: '2021-04-31T08:00:00Z' }, expect: 'Condition.recordedDate', code: 'value' },
   { name: 'two value[x]', resource: { ...condition, onsetDateTime: '2020-01-01', onsetString: 'spring' }, expect: 'Condition.onset', code: 'structure' },
