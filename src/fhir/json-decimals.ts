@@ -40,8 +40,11 @@ export function parseJson(text: string): unknown {
 
 /** JSON.stringify, writing numbers as parseJson read them. */
 export function stringifyJson(value: unknown, space?: number): string {
-  if (!hasBearing(value)) return JSON.stringify(value, null, space);
-  // Numbers with kept text become marked strings, whose quotes and mark are then taken off.
+  return hasBearing(value) ? textWithKept(value, space) : JSON.stringify(value, null, space);
+}
+
+/** Numbers with kept text become marked strings, whose quotes and mark are then taken off. */
+function textWithKept(value: unknown, space?: number): string {
   const mark = newMark();
   return unmarkText(JSON.stringify(value, marking(mark), space), mark);
 }
@@ -95,9 +98,9 @@ export function carryTexts(from: object, to: object): void {
   if (bearing.has(from)) bearing.add(to);
 }
 
-/** Whether stringifyJson would write some number of `value` otherwise than JSON.stringify. */
-export function keepsTexts(value: unknown): boolean {
-  return hasBearing(value);
+/** stringifyJson's text of `value` when some number of it needs its kept text, else undefined (JSON.stringify would do). */
+export function keptText(value: unknown): string | undefined {
+  return hasBearing(value) ? textWithKept(value) : undefined;
 }
 
 /** The text `holder[key]` (a number) is written with: its kept text, while it still holds that value. */
@@ -109,11 +112,6 @@ export function numberText(holder: object, key: string, value: number): string {
 /** A stored version's resource with its numbers' texts, for what is written out again (a stored text is JSON). */
 export function resourceOf<R>(v: { json?: string }): R {
   return parseJson(v.json!) as R;
-}
-
-/** A copy that keeps the numbers' texts (for changing a resource without touching the original). */
-export function cloneJson<T>(value: T): T {
-  return parseJson(stringifyJson(value)) as T;
 }
 
 /** Whether kept number texts are at or below `value` (a container made after parsing is looked into). */

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import type { ValidateCallOptions, ValidatorOptions } from './validator.js';
-import { keepsTexts, stringifyJson } from '../fhir/json-decimals.js';
+import { keptText } from '../fhir/json-decimals.js';
 
 type Reply = { id: number; results?: OperationOutcomeIssue[][]; error?: string };
 
@@ -70,7 +70,10 @@ export class ValidationPool {
       this.pending.set(id, { resolve, reject });
       // A resource with numbers kept as written goes as its text: a structured copy would drop
       // their texts, and the worker would judge 1.0 in an integer element by its value.
-      w.postMessage({ id, opts, resources: resources.map((r) => (keepsTexts(r) ? { text: stringifyJson(r) } : { value: r })) });
+      w.postMessage({ id, opts, resources: resources.map((r) => {
+        const text = keptText(r);
+        return text === undefined ? { value: r } : { text };
+      }) });
     });
   }
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { carryTexts, cloneJson, numberText, parseJson, stringifyJson } from '../../src/fhir/json-decimals.js';
+import { carryTexts, keptText, markTexts, newMark, numberText, parseJson, stringifyJson, unmarkTexts } from '../../src/fhir/json-decimals.js';
 
 const OBSERVATION =
   '{"resourceType":"Observation","status":"final","code":{"text":"x"},"component":[' +
@@ -11,7 +11,10 @@ const OBSERVATION =
 t.test('numbers are written back as they were read', async (t) => {
   const v = parseJson(OBSERVATION);
   t.equal(stringifyJson(v), OBSERVATION, 'compact');
-  t.equal(stringifyJson(cloneJson(v)), OBSERVATION, 'a clone keeps them');
+  const mark = newMark();
+  t.equal(stringifyJson(unmarkTexts(markTexts(v, mark), mark)), OBSERVATION, 'marked and unmarked (as JSON Patch runs), they are kept');
+  t.equal(keptText(v), OBSERVATION, 'keptText gives the text');
+  t.equal(keptText(JSON.parse(OBSERVATION)), undefined, 'and nothing where no number needs its text');
   const pretty = stringifyJson(v, 2);
   for (const lexeme of ['1.0', '1.50', '1E-22', '12345678901234567890', '-1.000000000000000000E+245', '0.10', '100.00', '-0']) {
     t.ok(pretty.includes(`"value": ${lexeme},\n`), `pretty keeps ${lexeme}`);

@@ -7,7 +7,7 @@ import { MongoVersion, type VersionDoc } from './mongo-version.js';
 import { FhirError } from '../../fhir/errors.js';
 import { relaxFilter } from './relax.js';
 import { aggregateDistinct, scanDistinct } from './mongo-distinct.js';
-import { keepsTexts, stringifyJson } from '../../fhir/json-decimals.js';
+import { keptText } from '../../fhir/json-decimals.js';
 
 export interface MongoStoreOptions {
   uri: string;
@@ -309,7 +309,8 @@ class MongoTx implements StoreTx {
       const doc: VersionDoc = { _id: key, type: input.type, id: input.id, vid, lu, deleted: !res };
       if (res) doc.res = res;
       // Numbers a double cannot hold as written (1.50, 1E-22) go in the text too: BSON keeps the value only.
-      if (res && keepsTexts(res)) doc.txt = stringifyJson(res);
+      const txt = res && keptText(res);
+      if (txt) doc.txt = txt;
       if (vid === 1 && input.byPut) doc.m = 'PUT';
       const historyId = versionKey(input.type, input.id, vid);
       try {
