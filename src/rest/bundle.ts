@@ -9,7 +9,7 @@ import type { StoredVersion, StoreTx } from '../store/port.js';
 import { assertId, assertKnownType, assertResourceBody, assertVersionId } from './checks.js';
 import { etagOf, notModified, parseVersionTag } from './etag.js';
 import { prepare, type Prepared } from './prepare.js';
-import { rerootIssues } from '../validation/validator.js';
+import { entryTypes, rerootIssues } from '../validation/validator.js';
 import { rerootPath } from '../validation/issues.js';
 import { conditionCriteria, conditionKey, FORMAT_PARAMS, ifNoneExistCriteria, parseConditionalUrl, parseQuery } from './query-params.js';
 import { collectReferences, rewriteReferences } from './references.js';
@@ -169,9 +169,7 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
   const preparedIssues = new Map<number, Prepared['warnings']>();
   const withResource = planned.filter((p) => p.resource);
   // A urn:uuid reference names the type of the entry with that fullUrl: checked as Type/id would be.
-  const referenceTypes: Record<string, string> = {};
-  for (const p of planned) if (p.fullUrl?.startsWith('urn:') && p.resource) referenceTypes[p.fullUrl] = p.resource.resourceType;
-  const results = await validateEntries(s, withResource.map((p) => p.resource!), referenceTypes);
+  const results = await validateEntries(s, withResource.map((p) => p.resource!), entryTypes({ entry: entries }));
   // Every refused entry is named, so that a client fixes the bundle in one round trip.
   const refused: OperationOutcomeIssue[] = [];
   withResource.forEach((p, i) => {
@@ -333,7 +331,7 @@ async function patchIn(tx: StoreTx, noValidate: Services, s: Services, p: Planne
   const current = liveOrThrow(await tx.read(p.type, p.id!), p.type, p.id!);
   if (p.ifMatch !== undefined && p.ifMatch !== current.vid) throw preconditionFailed(`ifMatch: ${p.type}/${p.id} is at version ${current.vid}`);
   const base = resourceOf<Resource>(current);
-  const patched = applyJsonPatch(base, p.patch!);
+  const patched = applyJsonPatch(base, p.patch!, s.config.auth.maxJsonDepth);
   if (sameContent(patched, base)) return { status: 200, version: current, changed: false };
   // Validated here (not before the lock) because the result depends on the current version.
   const prepared = prepare(s.config.validate ? s : noValidate, patched, `Bundle.entry[${p.index}].resource`);

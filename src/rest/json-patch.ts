@@ -2,6 +2,7 @@ import type { Resource } from 'fhir/r4.js';
 import jsonPatch from 'fast-json-patch';
 import { badRequest, FhirError } from '../fhir/errors.js';
 import { markTexts, newMark, unmarkTexts } from '../fhir/json-decimals.js';
+import { jsonDepth } from '../fhir/json-depth.js';
 
 /** What failed, in words, by fast-json-patch's error name (its own texts are terse or misleading). */
 const FAILURES: Record<string, string> = {
@@ -28,7 +29,7 @@ const leadingZero = (pointer: unknown) => typeof pointer === 'string' && pointer
  * patch's alike: while the patch runs, each such number is a marked string, which moves, is
  * copied and shifts along its array as a value does, and is a number again in the result.
  */
-export function applyJsonPatch(current: Resource, ops: readonly jsonPatch.Operation[]): Resource {
+export function applyJsonPatch(current: Resource, ops: readonly jsonPatch.Operation[], maxDepth: number): Resource {
   const mark = newMark();
   let doc: unknown = markTexts(current, mark);
   ops.forEach((sent, i) => {
@@ -49,6 +50,9 @@ export function applyJsonPatch(current: Resource, ops: readonly jsonPatch.Operat
   if (!patched || typeof patched !== 'object' || patched.resourceType !== current.resourceType || patched.id !== current.id) {
     throw FhirError.of(422, 'processing', 'A patch may not change the resourceType or id');
   }
+  // Bodies are held to MAX_JSON_DEPTH before they are read; a patch, adding levels below the
+  // deepest, is the one way a resource grows past it.
+  if (jsonDepth(patched, maxDepth) > maxDepth) throw FhirError.of(422, 'too-costly', `The patched resource would be nested deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`);
   return patched;
 }
 

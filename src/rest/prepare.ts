@@ -1,6 +1,5 @@
 import type { OperationOutcomeIssue, Resource } from 'fhir/r4.js';
 import { FhirError, hasErrors } from '../fhir/errors.js';
-import { jsonDepth } from '../fhir/json-depth.js';
 import { rerootIssues } from '../validation/validator.js';
 import type { IndexValues } from '../store/port.js';
 import type { Services } from './services.js';
@@ -18,11 +17,6 @@ export interface Prepared {
  * expressions for bundle entries, e.g. 'Bundle.entry[3].resource'.
  */
 export function prepare(s: Services, resource: Resource, root?: string): Prepared {
-  // A body deeper than this is refused before it is read (MAX_JSON_DEPTH); what a PATCH makes is held to it here.
-  const limit = s.config.auth.maxJsonDepth;
-  if (jsonDepth(resource, limit) > limit) {
-    throw FhirError.of(422, 'too-costly', `The resource would be nested deeper than ${limit} levels (MAX_JSON_DEPTH)`, root ?? resource.resourceType);
-  }
   let warnings: OperationOutcomeIssue[] = [];
   if (s.config.validate && s.validator) {
     const raw = s.validator.validate(resource);
