@@ -103,20 +103,11 @@ export class StructureValidator {
         }
       }
       if (rules.ele1) {
-        let any = false;
-        let onlyId = true;
-        for (const k in obj) {
-          any = true;
-          if (k !== 'id') {
-            onlyId = false;
-            break;
-          }
-        }
         // A primitive's `_x` object with only an id is fine beside its value (`"gender": "male", "_gender": {"id": ...}`).
         const key = cxt?.parentDataProperty;
         const holder = cxt?.parentData as Record<string, unknown> | undefined;
         const withValue = typeof key === 'string' && key.startsWith('_') && holder?.[key.slice(1)] != null;
-        if (any && onlyId && !withValue) (errors ??= []).push({ keyword: 'ele-1', message: 'All FHIR elements must have a @value or children (ele-1)', params: {} });
+        if (idOnly(obj) && !withValue) (errors ??= []).push({ keyword: 'ele-1', message: 'All FHIR elements must have a @value or children (ele-1)', params: {} });
       }
       if (rules.ext1) {
         let hasValue = false;
@@ -140,9 +131,7 @@ export class StructureValidator {
           for (let i = 0; i < elems.length; i++) {
             const e = elems[i] as Record<string, unknown> | null;
             if (!e || (Array.isArray(values) && values[i] != null)) continue;
-            let onlyId = true;
-            for (const k in e) if (k !== 'id') onlyId = false;
-            if (onlyId) (errors ??= []).push({ keyword: 'ele-1', message: 'All FHIR elements must have a @value or children (ele-1)', params: { name: p, index: i } });
+            if (idOnly(e)) (errors ??= []).push({ keyword: 'ele-1', message: 'All FHIR elements must have a @value or children (ele-1)', params: { name: p, index: i } });
           }
         }
       }
@@ -268,4 +257,14 @@ function misaligned(values: unknown, elems: unknown): string | undefined {
     if ((v?.[i] ?? null) === null && (e?.[i] ?? null) === null) return `item ${i} is null${v && e ? ' in both arrays' : ''}: it has neither a value nor an id or extensions`;
   }
   return undefined;
+}
+
+/** An element holding an id and nothing else (ele-1: it needs a value or children). */
+function idOnly(obj: Record<string, unknown>): boolean {
+  let any = false;
+  for (const k in obj) {
+    if (k !== 'id') return false;
+    any = true;
+  }
+  return any;
 }

@@ -692,26 +692,11 @@ export class InstanceWalker {
 
   private checkReference(targets: Set<string>, v: Record<string, unknown>, path: string, env: WalkEnv): void {
     const ref = v.reference;
-    let type: string | undefined;
-    if (typeof ref === 'string') {
-      if (ref.startsWith('#')) {
-        const contained = env.rootResource.contained;
-        const hit = Array.isArray(contained) ? contained.find((c) => isObject(c) && c.id === ref.slice(1)) : undefined;
-        type = isObject(hit) ? (hit.resourceType as string) : undefined;
-      } else if (!ref.startsWith('urn:')) {
-        const [path, query] = ref.split('?', 2);
-        const m = REFERENCE_PATTERN.exec(path);
-        if (m && this.registry.isResourceType(m[1])) type = m[1];
-        // A conditional reference (transaction.html), Type?criteria, names its type.
-        else if (query !== undefined && this.registry.isResourceType(path)) type = path;
-      } else if (env.referenceTypes && Object.hasOwn(env.referenceTypes, ref)) {
-        type = env.referenceTypes[ref];
-      }
-      // A urn:uuid: (or other untyped) reference has the type of what it resolves to, when that is here.
-      if (!type && env.references && checksReferenceType(env.references)) {
-        const hit = env.targets?.find(ref);
-        if (hit && typeof hit.resourceType === 'string') type = hit.resourceType;
-      }
+    let type = typeof ref === 'string' ? this.typeNamedBy(ref, env) : undefined;
+    // A urn:uuid: (or other untyped) reference has the type of what it resolves to, when that is here.
+    if (!type && typeof ref === 'string' && env.references && checksReferenceType(env.references)) {
+      const hit = env.targets?.find(ref);
+      if (hit && typeof hit.resourceType === 'string') type = hit.resourceType;
     }
     if (!type && typeof v.type === 'string') type = v.type;
     if (type && !targets.has(type))
@@ -737,16 +722,27 @@ export class InstanceWalker {
     if (typeof ref !== 'string' || typeof declared !== 'string') return;
     const named = declared.startsWith(CORE_SD) ? declared.slice(CORE_SD.length) : declared;
     if (!this.registry.isResourceType(named)) return;
-    let type: string | undefined;
-    if (ref.startsWith('urn:')) type = env.referenceTypes?.[ref];
-    else if (!ref.startsWith('#')) {
-      const [pathPart, query] = ref.split('?', 2);
-      const m = REFERENCE_PATTERN.exec(pathPart);
-      if (m && this.registry.isResourceType(m[1])) type = m[1];
-      else if (query !== undefined && this.registry.isResourceType(pathPart)) type = pathPart;
-    }
+    const type = this.typeNamedBy(ref, env);
     if (type && type !== named)
       env.issues.push(issue('error', 'invalid', path, `Reference.type '${declared}' does not agree with the reference '${ref.slice(0, 100)}', which names a ${type}`));
+  }
+
+  /**
+   * The resource type a reference names, where it names one: a contained resource ('#id'), Type/id
+   * (or a URL ending so), a conditional reference Type?criteria (transaction.html), or a
+   * transaction entry's urn: fullUrl (env.referenceTypes).
+   */
+  private typeNamedBy(ref: string, env: WalkEnv): string | undefined {
+    if (ref.startsWith('#')) {
+      const contained = env.rootResource.contained;
+      const hit = Array.isArray(contained) ? contained.find((c) => isObject(c) && c.id === ref.slice(1)) : undefined;
+      return isObject(hit) && typeof hit.resourceType === 'string' ? hit.resourceType : undefined;
+    }
+    if (ref.startsWith('urn:')) return env.referenceTypes && Object.hasOwn(env.referenceTypes, ref) ? env.referenceTypes[ref] : undefined;
+    const [path, query] = ref.split('?', 2);
+    const m = REFERENCE_PATTERN.exec(path);
+    if (m && this.registry.isResourceType(m[1])) return m[1];
+    return query !== undefined && this.registry.isResourceType(path) ? path : undefined;
   }
 
   /** ref-1, done natively (it runs on every Reference): a local reference '#id' names a contained resource. */

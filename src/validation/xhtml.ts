@@ -138,7 +138,7 @@ function scanTag(body: string, at: number): Tag | undefined {
   const attrs: Array<[string, string]> = [];
   for (;;) {
     const from = j;
-    while (j < body.length && /\s/.test(body[j])) j++;
+    while (isXmlSpace(body.charCodeAt(j))) j++;
     if (body[j] === '>') return { end: j + 1, closing, name, attrs, selfClosing: false };
     if (body[j] === '/' && body[j + 1] === '>') return { end: j + 2, closing, name, attrs, selfClosing: true };
     if (j === from || closing) return undefined; // attributes are set apart by space; a closing tag has none
@@ -147,13 +147,13 @@ function scanTag(body: string, at: number): Tag | undefined {
     if (!an) return undefined;
     j += an.length;
     let k = j;
-    while (k < body.length && /\s/.test(body[k])) k++;
+    while (isXmlSpace(body.charCodeAt(k))) k++;
     if (body[k] !== '=') {
       attrs.push([an, '']);
       continue;
     }
     k++;
-    while (k < body.length && /\s/.test(body[k])) k++;
+    while (isXmlSpace(body.charCodeAt(k))) k++;
     const q = body[k];
     let value: string;
     if (q === '"' || q === "'") {
@@ -172,3 +172,6 @@ function scanTag(body: string, at: number): Tag | undefined {
     attrs.push([an, value]);
   }
 }
+
+/** XML's white space (S: #x20 | #x9 | #xD | #xA); a no-break space is content, not a separator. */
+const isXmlSpace = (c: number) => c === 32 || c === 9 || c === 13 || c === 10;
