@@ -4,6 +4,7 @@ import { serializeJson } from '../fhir/raw-json.js';
 import { resourceOf } from '../fhir/json-decimals.js';
 import { etagOf } from '../rest/etag.js';
 import type { RestResult } from '../rest/result.js';
+import type { StoredVersion } from '../store/port.js';
 import { assertKnownElements, parseElements, parseSummary, type ElementFilter } from '../search/summary.js';
 import { responseFormat } from './format.js';
 import { parsePrefer } from './prefer.js';
@@ -39,11 +40,9 @@ export function sendResult(req: FastifyRequest, reply: FastifyReply, r: RestResu
   }
   const q = queryOf(req);
   if (v && v.json !== undefined && kind !== 'other') {
-    const summary = parseSummary(q.get('_summary') ?? undefined);
-    const only = parseElements(q.get('_elements') ?? undefined);
-    assertKnownElements(elements, [v.type], only);
-    if (!summary && !only && !fmt.pretty) return reply.send(v.json);
-    return reply.send(serialize(elements.apply(resourceOf(v), summary, only), fmt.pretty));
+    const shaped = shapedRead(elements, v, q);
+    if (!shaped && !fmt.pretty) return reply.send(v.json);
+    return reply.send(serialize(shaped ?? resourceOf(v), fmt.pretty));
   }
   if (r.body) return reply.send(serialize(r.body, fmt.pretty));
   return reply.send();
@@ -71,4 +70,16 @@ function outcomeFor(r: RestResult): OperationOutcome {
       ? issues
       : [{ severity: 'information', code: 'informational', diagnostics: r.version ? `${r.version.type}/${r.version.id} version ${r.version.vid}: all OK` : 'All OK' }],
   };
+}
+
+/**
+ * A read's resource as `_summary` and `_elements` shape it, or undefined when the query asks for
+ * neither (the stored text is then the answer). Unknown elements are a 400. A GET and a GET entry
+ * of a batch or transaction read alike.
+ */
+export function shapedRead(elements: ElementFilter, v: StoredVersion, query: { get(name: string): string | null }): Resource | undefined {
+  const summary = parseSummary(query.get('_summary') ?? undefined);
+  const only = parseElements(query.get('_elements') ?? undefined);
+  assertKnownElements(elements, [v.type], only);
+  return summary || only ? elements.apply(resourceOf(v), summary, only) : undefined;
 }

@@ -13,9 +13,8 @@ import type { RestResult } from '../rest/result.js';
 import type { Services } from '../rest/services.js';
 import { formOf } from './body-parsers.js';
 import { parsePrefer } from './prefer.js';
-import { assertKnownElements, ElementFilter, parseElements, parseSummary } from '../search/summary.js';
-import { resourceOf } from '../fhir/json-decimals.js';
-import { sendResult } from './render.js';
+import { ElementFilter } from '../search/summary.js';
+import { sendResult, shapedRead } from './render.js';
 import { responseFormat } from './format.js';
 import { binaryAnswer, NativeContent, sendNativeBinary } from './binary-native.js';
 import { queryOf } from './request-query.js';
@@ -105,14 +104,10 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     if (parts.length === 4 && parts[2] === '_history') return shaped(await rest.vread(s, { type: parts[0], id: parts[1], vid: parts[3], query, header }), parsed);
     throw badRequest(`Unsupported GET url in bundle: ${url.slice(0, 100)}`, 'not-supported');
   };
-  /** A read's resource as its _summary and _elements shape it (as render.ts does for a GET). */
+  /** A read's resource as its _summary and _elements shape it, as for a GET (render.ts). */
   const shaped = (r: RestResult, query: URLSearchParams): RestResult => {
-    const summary = parseSummary(query.get('_summary') ?? undefined);
-    const only = parseElements(query.get('_elements') ?? undefined);
-    const v = r.version;
-    if ((!summary && !only) || !v || v.deleted) return r;
-    assertKnownElements(elements, [v.type], only);
-    return { ...r, body: elements.apply(resourceOf(v), summary, only) };
+    const body = r.version && !r.version.deleted ? shapedRead(elements, r.version, query) : undefined;
+    return body ? { ...r, body } : r;
   };
   /**
    * GET [base]?_type=...: the engine reads the types from _type, which so stays in the self and
