@@ -162,10 +162,14 @@ t.test('content negotiation weighs Accept ranges by q (RFC 9110 12.5.1); q=0 is 
   t.teardown(() => srv.close());
   const B = srv.base;
   await fhir('PUT', `${B}/Patient/q-1`, { resourceType: 'Patient', id: 'q-1' });
-  const typeOf = async (accept: string) => {
-    const r = await fhir('GET', `${B}/Patient/q-1`, undefined, { accept });
-    return r.status === 200 ? String(r.headers['content-type']).split(';')[0] : r.status;
+  const { request } = await import('undici');
+  /** The media type a GET of `path` answers with for `accept`, or its status when not 200. */
+  const answered = async (path: string, accept: string) => {
+    const r = await request(`${B}/${path}`, { headers: { accept } });
+    await r.body.arrayBuffer();
+    return r.statusCode === 200 ? String(r.headers['content-type']).split(';')[0] : r.statusCode;
   };
+  const typeOf = (accept: string) => answered('Patient/q-1', accept);
   const cases: Array<[string, string | number]> = [
     ['application/fhir+json;q=0, application/json', 'application/json'],
     ['application/fhir+json;q=0.5, application/json', 'application/json'],
@@ -185,16 +189,11 @@ t.test('content negotiation weighs Accept ranges by q (RFC 9110 12.5.1); q=0 is 
   for (const [accept, want] of cases) t.equal(await typeOf(accept), want, `Accept: ${accept} -> ${want}`);
 
   const pdf = Buffer.from('%PDF-1.4 q test\n');
-  const { request } = await import('undici');
   const created = await request(`${B}/Binary`, { method: 'POST', headers: { 'content-type': 'application/pdf' }, body: pdf });
   t.equal(created.statusCode, 201);
   await created.body.text();
   const id = String(created.headers.location).split('/Binary/')[1].split('/')[0];
-  const binaryType = async (accept: string) => {
-    const r = await request(`${B}/Binary/${id}`, { headers: { accept } });
-    await r.body.arrayBuffer();
-    return r.statusCode === 200 ? String(r.headers['content-type']).split(';')[0] : r.statusCode;
-  };
+  const binaryType = (accept: string) => answered(`Binary/${id}`, accept);
   const binaryCases: Array<[string, string | number]> = [
     ['application/fhir+json;q=0, application/pdf', 'application/pdf'],
     ['application/fhir+json;q=0.1, application/pdf', 'application/pdf'],
