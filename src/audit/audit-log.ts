@@ -2,14 +2,23 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditEvent } from 'fhir/r4.js';
-import type { AuditQuery } from './audit-query.js';
 import { AuditBatch } from './batch.js';
-import { DayIndex, forEachLine, loadDayIndex, type KeyRow } from './day-index.js';
+import { matchesKeys, type AuditQuery } from './audit-query.js';
+import { DayIndex, forEachLine, loadDayIndex, newestFirst, scanDay, type KeyRow } from './day-index.js';
 import { mayMatch, readSummary, summarize, writeSummary, type DaySummary } from './day-summary.js';
 import { entryFromLine, entryKeys, isAuditRecord, type AuditEntry } from './record.js';
 
-/** Most key rows kept in memory over all cached days; least recently used days are dropped first. */
-const CACHED_ROWS = 1_000_000;
+/**
+ * What the key index of the file trail may hold in memory: rows over all cached days (each row
+ * is ~800 bytes with its posting lists; least recently used days are dropped first), and the
+ * largest day's event file that is loaded whole. A larger day is streamed from its key file on
+ * each search, so a busy day, or a busy today that is searched now and then, never grows the heap.
+ */
+export interface AuditLogLimits {
+  cachedRows: number;
+  cachedDayBytes: number;
+}
+const LIMITS: AuditLogLimits = { cachedRows: 250_000, cachedDayBytes: 64 * 1024 * 1024 };
 const DAY_MS = 86_400_000;
 
 export interface AuditPage {
@@ -65,7 +74,10 @@ export class AuditLog implements AuditSink {
   /** Summaries of closed days: null = none valid on disk. */
   private readonly summaries = new Map<string, DaySummary | null>();
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    private readonly limits: AuditLogLimits = LIMITS,
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const f of readdirSync(dir)) {
       const m = /^(\d{4}-\d{2}-\d{2})\.ndjson$/.exec(f);
@@ -130,12 +142,9 @@ export class AuditLog implements AuditSink {
           const sum = await this.summary(day);
           if (sum && !mayMatch(sum, q)) continue;
         }
-        const rows = (await this.index(day)).match(q);
-        total += rows.length;
-        for (const row of rows) {
-          if (page.length >= q.count) break;
-          page.push({ day, row });
-        }
+        const found = await this.matches(day, q, q.count - page.length);
+        total += found.total;
+        for (const row of found.newest) page.push({ day, row });
       }
       return { total, events: await this.readRows(page) };
     });
@@ -145,11 +154,98 @@ export class AuditLog implements AuditSink {
     await this.flush();
     return this.exclusive(async () => {
       for (const day of [...this.days].sort().reverse()) {
-        const row = (await this.index(day)).find(id);
+        const row = await this.find(day, id);
         if (row) return (await this.readRows([{ day, row }]))[0];
       }
       return undefined;
     });
+  }
+
+  /** Whether a day is answered from its index in memory, or else streamed (see AuditLogLimits). */
+  private async held(day: string): Promise<boolean> {
+    return this.cache.has(day) || !this.days.has(day) || (await this.size(day)) <= this.limits.cachedDayBytes;
+  }
+
+  /** How many events of a day match, and the newest `count` of them. */
+  private async matches(day: string, q: AuditQuery, count: number): Promise<{ total: number; newest: KeyRow[] }> {
+    if (await this.held(day)) {
+      const rows = (await this.index(day)).match(q);
+      return { total: rows.length, newest: rows.slice(0, Math.max(0, count)) };
+    }
+    let total = 0;
+    let newest: KeyRow[] = [];
+    // Only the newest `count` are kept: sorted and cut each time twice as many have gathered.
+    const keep = (cut: boolean) => {
+      if (!cut && newest.length < 2 * count + 1024) return;
+      newest.sort(newestFirst);
+      newest.length = Math.min(newest.length, Math.max(0, count));
+    };
+    await this.stream(day, () => {
+      total = 0;
+      newest = [];
+      return (row) => {
+        if (!matchesKeys(row, q)) return;
+        total++;
+        if (count <= 0) return;
+        newest.push(row);
+        keep(false);
+      };
+    });
+    keep(true);
+    return { total, newest };
+  }
+
+  /** The key row of an event id in a day. */
+  private async find(day: string, id: string): Promise<KeyRow | undefined> {
+    if (await this.held(day)) return (await this.index(day)).find(id);
+    let found: KeyRow | undefined;
+    await this.stream(day, () => {
+      found = undefined;
+      return (row) => {
+        if (row.i === id) found ??= row;
+      };
+    });
+    return found;
+  }
+
+  /**
+   * Streams the rows of a day too large to hold (no torn ones) to a visitor, and summarises the
+   * day on the way when it is closed and has no valid summary, as a load does.
+   */
+  private async stream(day: string, start: () => (row: KeyRow) => void): Promise<void> {
+    const summarise = day < new Date().toISOString().slice(0, 10) && !(await this.summary(day));
+    let a = new Set<string>();
+    let p = new Set<string>();
+    const end = await scanDay(this.events(day), this.keys(day), () => {
+      const visit = start();
+      a = new Set();
+      p = new Set();
+      return (row) => {
+        if (row.torn) return;
+        if (summarise) {
+          for (const v of row.a) a.add(v);
+          for (const v of row.p) p.add(v);
+        }
+        visit(row);
+      };
+    });
+    this.sizes.set(day, end);
+    if (summarise) {
+      const sum = { end, a, p };
+      await writeSummary(this.summaryFile(day), sum);
+      this.summaries.set(day, sum);
+    }
+  }
+
+  /** Drops the least recently used day indexes while they hold more rows than the limit. */
+  private trim(): void {
+    let rows = 0;
+    for (const idx of this.cache.values()) rows += idx.rows.length;
+    for (const [day, idx] of this.cache) {
+      if (rows <= this.limits.cachedRows) break;
+      this.cache.delete(day);
+      rows -= idx.rows.length;
+    }
   }
 
   /** Runs fn after everything queued before it; a failure is the caller's, the chain goes on. */
@@ -183,15 +279,9 @@ export class AuditLog implements AuditSink {
         await writeSummary(this.summaryFile(day), sum);
         this.summaries.set(day, sum);
       }
-      let rows = idx.rows.length;
-      for (const other of this.cache.values()) rows += other.rows.length;
-      for (const [d, other] of this.cache) {
-        if (rows <= CACHED_ROWS) break;
-        this.cache.delete(d);
-        rows -= other.rows.length;
-      }
     }
     this.cache.set(day, idx);
+    this.trim();
     return idx;
   }
 
@@ -237,7 +327,10 @@ export class AuditLog implements AuditSink {
         throw e;
       }
       t.size += data.length;
-      for (const r of rows) idx!.add(r);
+      if (idx) {
+        for (const r of rows) idx.add(r);
+        this.trim();
+      }
       this.sizes.set(day, t.size);
       this.summaries.delete(day);
     }
@@ -251,11 +344,16 @@ export class AuditLog implements AuditSink {
   private async summary(day: string): Promise<DaySummary | undefined> {
     const known = this.summaries.get(day);
     if (known !== undefined) return known ?? undefined;
-    let size = this.sizes.get(day);
-    if (size === undefined) this.sizes.set(day, (size = (await stat(this.events(day))).size));
-    const sum = await readSummary(this.summaryFile(day), size);
+    const sum = await readSummary(this.summaryFile(day), await this.size(day));
     this.summaries.set(day, sum ?? null);
     return sum;
+  }
+
+  /** The size of a day's event file. */
+  private async size(day: string): Promise<number> {
+    let size = this.sizes.get(day);
+    if (size === undefined) this.sizes.set(day, (size = (await stat(this.events(day))).size));
+    return size;
   }
 
   /** The open event file of `day`. */

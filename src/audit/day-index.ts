@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, stat, writeFile } from 'node:fs/promises';
 import { matchesKeys, type AuditKeys, type AuditQuery } from './audit-query.js';
 import { entryKeys, type AuditEntry } from './record.js';
 
@@ -60,7 +60,7 @@ export class DayIndex {
   match(q: AuditQuery): KeyRow[] {
     const candidates = this.candidates(q);
     const out = (candidates ? candidates.map((n) => this.rows[n]) : this.rows).filter((r) => matchesKeys(r, q));
-    return out.sort((x, y) => y.t - x.t || y.o - x.o);
+    return out.sort(newestFirst);
   }
 
   /** Row numbers from the most selective posting list the query names; undefined = every row. */
@@ -78,6 +78,9 @@ export class DayIndex {
   }
 }
 
+/** Newest first: by time, then by place in the file. */
+export const newestFirst = (x: KeyRow, y: KeyRow): number => y.t - x.t || y.o - x.o;
+
 /** Adds row number `n` to the posting lists of `values`. */
 function post(map: Map<string, number[]>, values: readonly string[], n: number): void {
   for (const v of values) {
@@ -90,20 +93,36 @@ function post(map: Map<string, number[]>, values: readonly string[], n: number):
 /** The key row of `n` bytes at `o` that are no event. */
 const tornRow = (o: number, n: number): KeyRow => ({ i: '', t: 0, a: [], p: [], e: [], s: [], o, n, torn: true });
 
-/** Calls `onLine` for every complete (newline-terminated) line of a file from byte `from`, with its byte offset and length. */
-export async function forEachLine(file: string, onLine: (line: Buffer, offset: number, length: number) => void, from = 0): Promise<void> {
+/**
+ * The complete (newline-terminated) lines of a file from byte `from`, one read chunk's worth at a
+ * time, each with its byte offset and length (newline included): a caller may await between
+ * batches, and no file is ever held whole (a busy day's key file outgrows V8's longest string).
+ */
+async function* lineBatches(file: string, from = 0): AsyncGenerator<Array<{ line: Buffer; o: number; n: number }>> {
   let carry: Buffer = Buffer.alloc(0);
   let offset = from;
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, start: from }) as AsyncIterable<Buffer>) {
     const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    const batch: Array<{ line: Buffer; o: number; n: number }> = [];
     let start = 0;
     for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-      onLine(buf.subarray(start, nl), offset, nl - start + 1);
+      batch.push({ line: buf.subarray(start, nl), o: offset, n: nl - start + 1 });
       offset += nl - start + 1;
       start = nl + 1;
     }
     carry = buf.subarray(start);
+    if (batch.length) yield batch;
   }
+}
+
+/** Calls `onLine` for every complete line of a file from byte `from` (see lineBatches); returns the offset after the last one. */
+export async function forEachLine(file: string, onLine: (line: Buffer, offset: number, length: number) => void, from = 0): Promise<number> {
+  let end = from;
+  for await (const batch of lineBatches(file, from)) {
+    for (const { line, o, n } of batch) onLine(line, o, n);
+    end = batch[batch.length - 1].o + batch[batch.length - 1].n;
+  }
+  return end;
 }
 
 /** The key file line of a row. */
@@ -118,62 +137,87 @@ function rowOfLine(line: string, o: number, n: number): KeyRow {
   }
 }
 
+/** Key lines gathered before they are appended to the key file (about 2 MB). */
+const KEY_LINES_PER_APPEND = 10_000;
+
 /**
- * Loads a day's index: the rows of its key file, then the event lines after them. Appends do not
- * write key rows (they would double the trail's writes on every request): a load indexes the
- * lines the key file does not cover yet and appends their rows to it, so the next load reads them.
- * A key file that does not match the events (torn, overlapping) is rebuilt from the events.
+ * Streams a day's key rows to a visitor, in file order: the rows of its key file, then those of
+ * the event lines it does not cover yet, which are appended to it (appends do not write key rows:
+ * they would double the trail's writes on every request). A key file that does not match the
+ * events (torn, overlapping) is rebuilt from them. `start` gives the visitor: it is asked again,
+ * for a fresh one, when a rebuild voids the rows seen so far. Returns the event bytes covered.
+ * Nothing is held but the visitor's own state, so a day of any size can be read.
  */
-export async function loadDayIndex(eventsFile: string, keysFile: string): Promise<DayIndex> {
+export async function scanDay(eventsFile: string, keysFile: string, start: () => (row: KeyRow) => void): Promise<number> {
   const size = (await stat(eventsFile)).size;
-  const idx = new DayIndex();
-  let text = '';
+  let visit = start();
+  let end = 0;
+  let keysSize = -1;
   try {
-    text = await readFile(keysFile, 'utf8');
+    keysSize = (await stat(keysFile)).size;
   } catch {
     // no key file yet: every line is indexed below
   }
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    let row: KeyRow;
-    try {
-      row = JSON.parse(line) as KeyRow;
-    } catch {
-      return rebuildDayIndex(eventsFile, keysFile);
+  if (keysSize >= 0) {
+    let consistent = true;
+    let keysEnd = 0;
+    for await (const batch of lineBatches(keysFile)) {
+      for (const { line, o, n } of batch) {
+        let row: KeyRow | undefined;
+        try {
+          row = JSON.parse(line.toString('utf8')) as KeyRow;
+        } catch {
+          row = undefined;
+        }
+        if (!row || row.o !== end || row.o + row.n > size) {
+          consistent = false;
+          break;
+        }
+        end = row.o + row.n;
+        keysEnd = o + n;
+        visit(row);
+      }
+      if (!consistent) break;
     }
-    if (row.o !== idx.end || row.o + row.n > size) return rebuildDayIndex(eventsFile, keysFile);
-    idx.add(row);
+    // A torn last key line is no row either: the file is rebuilt rather than appended after it.
+    if (!consistent || keysEnd !== keysSize) {
+      await writeFile(keysFile, '', { mode: 0o600 });
+      visit = start();
+      end = 0;
+    }
   }
-  if (idx.end < size) await indexTail(eventsFile, keysFile, idx, size);
-  return idx;
-}
-
-/** Re-derives a day's key file from its event file. */
-async function rebuildDayIndex(eventsFile: string, keysFile: string): Promise<DayIndex> {
-  const idx = new DayIndex();
-  await writeFile(keysFile, '', { mode: 0o600 });
-  await indexTail(eventsFile, keysFile, idx, (await stat(eventsFile)).size);
-  return idx;
-}
-
-/** Indexes the event lines from idx.end and appends their rows to the key file. */
-async function indexTail(eventsFile: string, keysFile: string, idx: DayIndex, size: number): Promise<void> {
-  const lines: string[] = [];
-  await forEachLine(
-    eventsFile,
-    (line, o, n) => {
+  if (end >= size) return end;
+  let lines: string[] = [];
+  for await (const batch of lineBatches(eventsFile, end)) {
+    for (const { line, o, n } of batch) {
       const row = rowOfLine(line.toString('utf8'), o, n);
-      idx.add(row);
+      visit(row);
       lines.push(keyLine(row));
-    },
-    idx.end,
-  );
+      end = o + n;
+    }
+    if (lines.length >= KEY_LINES_PER_APPEND) {
+      await appendFile(keysFile, lines.join(''), { mode: 0o600 });
+      lines = [];
+    }
+  }
   // An unterminated last line (a write torn by a crash) is closed, so later appends start a fresh line.
-  if (idx.end < size) {
+  if (end < size) {
     await appendFile(eventsFile, '\n');
-    const row = tornRow(idx.end, size - idx.end + 1);
-    idx.add(row);
+    const row = tornRow(end, size - end + 1);
+    visit(row);
     lines.push(keyLine(row));
+    end = size + 1;
   }
   if (lines.length) await appendFile(keysFile, lines.join(''), { mode: 0o600 });
+  return end;
+}
+
+/** Loads a day's index (scanDay), which repairs a key file a crash left behind. */
+export async function loadDayIndex(eventsFile: string, keysFile: string): Promise<DayIndex> {
+  let idx = new DayIndex();
+  await scanDay(eventsFile, keysFile, () => {
+    const fresh = (idx = new DayIndex());
+    return (row) => fresh.add(row);
+  });
+  return idx;
 }

@@ -183,3 +183,78 @@ t.test('whole lines of a failed batch on a closed day are found by the day summa
   t.same(idsOf((await log.search(q('date=2026-01-02'))).events), ['b2', 'b1']);
   await log.close();
 });
+
+t.test('a day too large to hold in memory is streamed from its key file, with the same answers', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const held = new AuditLog(dir);
+  seed(held);
+  await held.flush();
+  // Every day is "too large": nothing is loaded into memory, every answer is streamed.
+  const streamed = new AuditLog(dir, { cachedRows: 1_000_000, cachedDayBytes: 1 });
+  const queries = ['date=2026-01-02', 'patient=p1', 'patient=Patient/p2&agent=app-a', 'agent=app-b,app-x', 'subtype=http://hl7.org/fhir/restful-interaction|search-type', 'date=ge2026-01-01T23:00:00Z&date=lt2026-01-02T12:00:00Z', '_count=2', '_count=0', 'agent=nobody'];
+  for (const query of queries) {
+    const want = await held.search(q(query));
+    const got = await streamed.search(q(query));
+    t.same({ total: got.total, ids: idsOf(got.events) }, { total: want.total, ids: idsOf(want.events) }, query);
+  }
+  t.same(cachedDays(streamed), [], 'no day was held');
+  t.equal((await streamed.read('b1'))?.id, 'b1', 'read by id');
+  t.equal(await streamed.read('zz'), undefined);
+  t.ok(existsSync(join(dir, '2026-01-01.summary.json')), 'a closed day streamed gets its summary');
+  // Repairs: a key file that lost its last row and one torn mid-line, and a torn event line.
+  const keys = join(dir, '2026-01-02.keys.ndjson');
+  writeFileSync(keys, readFileSync(keys, 'utf8').split('\n')[0] + '\n');
+  const keys1 = join(dir, '2026-01-01.keys.ndjson');
+  writeFileSync(keys1, readFileSync(keys1, 'utf8').slice(0, 30));
+  appendFileSync(join(dir, '2026-01-03.ndjson'), '{"resourceType":"AuditEvent","id":"torn');
+  const again = new AuditLog(dir, { cachedRows: 1_000_000, cachedDayBytes: 1 });
+  t.same(idsOf((await again.search(q('date=2026-01-02'))).events), ['b2', 'b1'], 'missing key rows are indexed again');
+  t.same(idsOf((await again.search(q('date=2026-01-01'))).events), ['a2', 'a1'], 'a torn key file is rebuilt');
+  t.same(idsOf((await again.search(q('date=2026-01-03'))).events), ['c1'], 'torn event line skipped');
+  again.append(event('c2', '2026-01-03T09:00:00.000Z', 'app-a', 'p3'));
+  t.same(idsOf((await again.search(q('patient=p3'))).events), ['c2'], 'an append after the torn line is whole');
+  await again.close();
+  const whole = new AuditLog(dir);
+  t.same(idsOf((await whole.search(q('_count=10'))).events), ['c2', 'c1', 'b2', 'b1', 'a2', 'a1'], 'the repaired key files load whole too');
+  await whole.close();
+  await held.close();
+  await streamed.close();
+});
+
+t.test('a busy day: its key rows are read and written in pieces; a page keeps only the newest', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = new AuditLog(dir, { cachedRows: 1_000, cachedDayBytes: 1 });
+  const n = 25_000; // more than one 1 MB read of the key file, and more than one append of key rows
+  const base = Date.UTC(2026, 0, 5);
+  for (let i = 0; i < n; i++) log.append(event(`e${i}`, new Date(base + i * 1000).toISOString(), `app-${i % 7}`, `p${i % 1000}`));
+  await log.flush();
+  const page = await log.search(q('agent=app-3&_count=3'));
+  const app3 = Array.from({ length: n }, (_, i) => i).filter((i) => i % 7 === 3);
+  t.equal(page.total, app3.length);
+  t.same(idsOf(page.events), app3.slice(-3).reverse().map((i) => `e${i}`), 'the newest three, newest first');
+  t.equal(readFileSync(join(dir, '2026-01-05.keys.ndjson'), 'utf8').split('\n').length - 1, n, 'one key row per event');
+  const byPatient = await log.search(q('patient=p999&_count=100'));
+  t.same(idsOf(byPatient.events), Array.from({ length: n }, (_, i) => i).filter((i) => i % 1000 === 999).reverse().map((i) => `e${i}`));
+  t.same(cachedDays(log), []);
+  await log.close();
+});
+
+t.test('a cached day that grows past the row limit is dropped from memory, and still answered', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = new AuditLog(dir, { cachedRows: 10, cachedDayBytes: 1 << 30 });
+  const at = (i: number) => `2026-01-07T10:00:${String(i).padStart(2, '0')}.000Z`;
+  for (let i = 0; i < 5; i++) log.append(event(`t${i}`, at(i), 'app-a', 'p1'));
+  t.equal((await log.search(q('agent=app-a'))).total, 5);
+  t.same(cachedDays(log), ['2026-01-07'], 'held while small');
+  for (let i = 5; i < 20; i++) log.append(event(`t${i}`, at(i), 'app-a', 'p1'));
+  await log.flush();
+  t.same(cachedDays(log), [], 'dropped once it holds more rows than the limit');
+  const page = await log.search(q('agent=app-a&_count=2'));
+  t.equal(page.total, 20);
+  t.same(idsOf(page.events), ['t19', 't18']);
+  t.same(cachedDays(log), [], 'not kept after the search either');
+  await log.close();
+});
