@@ -4,16 +4,33 @@ import { issue, type Issue } from './issues.js';
 const SINGLE_RELATIONS = new Set(['self', 'first', 'previous', 'prev', 'next', 'last']);
 const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
+/** A RESTful resource URL: optional base, then Type/id, perhaps with a version (the Java validator's pattern). */
+const RESTFUL = /^(?:https?:\/\/(?:[A-Za-z0-9\-.:%$]*\/)+)?([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+
 /**
- * Bundle rules that live in the spec's prose rather than in constraints:
- * fullUrl is an absolute URI (Bundle.entry.fullUrl definition) and each paging link appears once.
+ * Bundle rules that live in the spec's prose rather than in constraints: fullUrl is an absolute
+ * URI, and one that looks RESTful "SHALL NOT disagree with the id in the resource" (both from the
+ * Bundle.entry.fullUrl definition: it ends with the resource's own Type/id, no version), and
+ * each paging link appears once. `isResourceType` tells a RESTful URL from any other.
  */
-export function checkBundle(bundle: Record<string, unknown>, path: string, issues: Issue[]): void {
+export function checkBundle(bundle: Record<string, unknown>, path: string, issues: Issue[], isResourceType: (type: string) => boolean): void {
   if (Array.isArray(bundle.entry)) {
     bundle.entry.forEach((e, i) => {
-      const fullUrl = (e as { fullUrl?: unknown })?.fullUrl;
-      if (typeof fullUrl === 'string' && !ABSOLUTE_URI.test(fullUrl))
-        issues.push(issue('error', 'invalid', `${path}.entry[${i}].fullUrl`, `The fullUrl must be an absolute URL (not '${fullUrl}')`));
+      if (!isRecord(e) || typeof e.fullUrl !== 'string') return;
+      const fullUrl = e.fullUrl;
+      const at = `${path}.entry[${i}]`;
+      if (!ABSOLUTE_URI.test(fullUrl)) {
+        issues.push(issue('error', 'invalid', `${at}.fullUrl`, `The fullUrl must be an absolute URL (not '${fullUrl}')`));
+        return;
+      }
+      const resource = e.resource;
+      const restful = RESTFUL.exec(fullUrl);
+      if (!isRecord(resource) || typeof resource.resourceType !== 'string' || !restful || !isResourceType(restful[1])) return;
+      const shown = fullUrl.slice(0, 200);
+      if (typeof resource.id !== 'string')
+        issues.push(issue('error', 'invalid', `${at}.fullUrl`, `The fullUrl '${shown}' looks like a RESTful server URL, so the resource must have an id`));
+      else if (!fullUrl.endsWith(`/${resource.resourceType}/${resource.id}`))
+        issues.push(issue('error', 'invalid', `${at}.fullUrl`, `The fullUrl '${shown}' looks like a RESTful server URL, so it must end with the resource's type and id (/${resource.resourceType}/${resource.id})`));
     });
   }
   if (Array.isArray(bundle.link)) {

@@ -206,7 +206,7 @@ export class FhirValidator implements Validator {
     // validateContains IGNORE: contained resources are not looked at, dom-3 included (as in the Java validator).
     if (ctx.policies.contained !== 'IGNORE') checkContainedReferenced(resource, path, issues);
     if (type === 'Bundle') {
-      checkBundle(resource, path, issues);
+      checkBundle(resource, path, issues, (t) => this.registry.isResourceType(t));
       checkDocumentReferences(resource, path, (t, pointer) => this.structure.toPath(t, pointer), issues);
     }
     this.validateNested(resource, type, path, rootResource, issues, ctx);

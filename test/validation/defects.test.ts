@@ -35,6 +35,11 @@ t.test('valid baselines have no errors', async (t) => {
   t.same(errorsAt(validator.validate({ ...condition, asserter: { type: 'Patient', reference: 'Patient/p1' } })), [], 'a Reference.type that agrees');
   t.same(errorsAt(validator.validate({ ...condition, asserter: { type: 'Patient', identifier: { value: 'x' } } })), [], 'a type beside an identifier only');
   t.same(errorsAt(validator.validate({ ...condition, asserter: { reference: '#' } })), ['Condition.asserter'], "'#' outside a contained resource names nothing");
+  const entryAt = (fullUrl: string) => ({ resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl, resource: patient }] });
+  t.same(errorsAt(validator.validate(entryAt('http://example.org/fhir/Patient/p1'))), [], 'a RESTful fullUrl with the resource\'s type and id');
+  t.same(errorsAt(validator.validate(entryAt('urn:uuid:0b0a4d0e-8c1d-4b5a-9a57-3f2f1f6a2d11'))), [], 'a urn:uuid fullUrl names no id');
+  t.same(errorsAt(validator.validate(entryAt('http://example.org/patients/p1.html'))), [], 'an absolute URL that is no RESTful one');
+  t.same(errorsAt(validator.validate(entryAt('http://example.org/fhir/Thing/p2'))), [], 'Thing is no resource type');
 });
 
 const cases: { name: string; resource: unknown; expect: string; code?: string }[] = [
@@ -67,6 +72,10 @@ const cases: { name: string; resource: unknown; expect: string; code?: string }[
   { name: 'reference to a wrong target type', resource: { ...condition, subject: { reference: 'Practitioner/x' } }, expect: 'Condition.subject', code: 'structure' },
   { name: 'contained resource validated as its own type', resource: { ...condition, contained: [{ resourceType: 'Patient', id: 'x', gender: 'nope' }], subject: { reference: '#x' } }, expect: 'Condition.contained[0].gender' },
   { name: 'ref-1: local reference without contained resource', resource: { ...condition, subject: { reference: '#nothere' } }, expect: 'Condition.subject', code: 'invariant' },
+  { name: 'a RESTful fullUrl naming another id', resource: { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'http://example.org/fhir/Patient/p2', resource: patient }] }, expect: 'Bundle.entry[0].fullUrl', code: 'invalid' },
+  { name: 'a RESTful fullUrl naming another type', resource: { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'http://example.org/fhir/Condition/p1', resource: patient }] }, expect: 'Bundle.entry[0].fullUrl', code: 'invalid' },
+  { name: 'a versioned fullUrl (it is version-independent)', resource: { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'http://example.org/fhir/Patient/p1/_history/2', resource: patient }] }, expect: 'Bundle.entry[0].fullUrl', code: 'invalid' },
+  { name: 'a RESTful fullUrl for a resource without an id', resource: { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'http://example.org/fhir/Patient/p1', resource: { resourceType: 'Patient' } }] }, expect: 'Bundle.entry[0].fullUrl', code: 'invalid' },
   { name: 'bundle entry validated as its own type', resource: { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'urn:uuid:1', resource: { ...patient, birthDate: '1970-13-01' } }] }, expect: 'Bundle.entry[0].resource.birthDate' },
   { name: 'Parameters.parameter.resource validated', resource: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { ...patient, foo: true } }] }, expect: 'Parameters.parameter[0].resource.foo' },
   { name: 'a string over 1 MB (datatypes.html#string)', resource: { ...patient, name: [{ family: 'x'.repeat(1024 * 1024 + 1) }] }, expect: 'Patient.name[0].family', code: 'value' },
