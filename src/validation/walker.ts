@@ -178,16 +178,20 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * The codes of a coded value. A `code` primitive's system is implied by its binding (undefined
+ * here: any system of the value set); a Coding's is its own, and one without a system ('') has
+ * no defined meaning, so it is in no value set (Java: Coding_has_no_system__cannot_validate).
+ */
 function codesOf(value: unknown, type: string): { system?: string; code: string }[] {
   if (typeof value === 'string') return [{ code: value }];
   if (!isObject(value)) return [];
+  const own = (c: Record<string, unknown>) => ({ system: typeof c.system === 'string' ? c.system : '', code: c.code as string });
   if (type === 'CodeableConcept') {
     const codings = Array.isArray(value.coding) ? (value.coding as Record<string, unknown>[]) : [];
-    return codings
-      .filter((c) => isObject(c) && typeof c.code === 'string')
-      .map((c) => ({ system: c.system as string | undefined, code: c.code as string }));
+    return codings.filter((c) => isObject(c) && typeof c.code === 'string').map(own);
   }
-  return typeof value.code === 'string' ? [{ system: value.system as string | undefined, code: value.code }] : [];
+  return typeof value.code === 'string' ? [own(value)] : [];
 }
 
 function unversioned(url: string | undefined): string | undefined {
@@ -680,9 +684,11 @@ export class InstanceWalker {
         env.issues.push(issue('error', 'code-invalid', item.path, `No code provided, and a code is required from the value set '${exp.title}' (${binding.valueSet})`));
       return;
     }
+    if (codes.some((c) => c.system === ''))
+      env.issues.push(issue('warning', 'invalid', item.path, 'A coding has no system: a code without a system has no defined meaning, and cannot be checked against the value set'));
     const member = codes.some((c) => this.terminology.check(binding.valueSet, c.system, c.code) === 'member');
     if (member) return;
-    const shown = codes.map((c) => (c.system ? `${c.system}#${c.code}` : c.code)).join(', ');
+    const shown = codes.map((c) => (c.system ? `${c.system}#${c.code}` : c.system === '' ? `${c.code} with no system` : c.code)).join(', ');
     const extra = binding.additional ? ' (an additional binding)' : '';
     if (binding.strength === 'required')
       env.issues.push(issue('error', 'code-invalid', item.path, `The code provided (${shown}) is not in the value set '${exp.title}' (${binding.valueSet})${extra}, and a code from this value set is required`));

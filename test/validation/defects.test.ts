@@ -35,6 +35,9 @@ t.test('valid baselines have no errors', async (t) => {
   t.same(errorsAt(validator.validate({ ...condition, asserter: { type: 'Patient', reference: 'Patient/p1' } })), [], 'a Reference.type that agrees');
   t.same(errorsAt(validator.validate({ ...condition, asserter: { type: 'Patient', identifier: { value: 'x' } } })), [], 'a type beside an identifier only');
   t.same(errorsAt(validator.validate({ ...condition, asserter: { reference: '#' } })), ['Condition.asserter'], "'#' outside a contained resource names nothing");
+  const noSystem = validator.validate({ ...condition, clinicalStatus: { coding: [{ code: 'active' }, { system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] } });
+  t.same(errorsAt(noSystem), [], 'one coding with its system is enough');
+  t.ok(noSystem.some((i) => i.severity === 'warning' && /no system/.test(i.diagnostics ?? '')), 'the one without is warned about');
   const entryAt = (fullUrl: string) => ({ resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl, resource: patient }] });
   t.same(errorsAt(validator.validate(entryAt('http://example.org/fhir/Patient/p1'))), [], 'a RESTful fullUrl with the resource\'s type and id');
   t.same(errorsAt(validator.validate(entryAt('urn:uuid:0b0a4d0e-8c1d-4b5a-9a57-3f2f1f6a2d11'))), [], 'a urn:uuid fullUrl names no id');
@@ -72,6 +75,7 @@ const cases: { name: string; resource: unknown; expect: string; code?: string }[
   { name: 'reference to a wrong target type', resource: { ...condition, subject: { reference: 'Practitioner/x' } }, expect: 'Condition.subject', code: 'structure' },
   { name: 'contained resource validated as its own type', resource: { ...condition, contained: [{ resourceType: 'Patient', id: 'x', gender: 'nope' }], subject: { reference: '#x' } }, expect: 'Condition.contained[0].gender' },
   { name: 'ref-1: local reference without contained resource', resource: { ...condition, subject: { reference: '#nothere' } }, expect: 'Condition.subject', code: 'invariant' },
+  { name: 'a coding without a system under a required binding (it has no defined meaning)', resource: { ...condition, clinicalStatus: { coding: [{ code: 'active' }] } }, expect: 'Condition.clinicalStatus', code: 'code-invalid' },
   { name: 'a RESTful fullUrl naming another id', resource: { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'http://example.org/fhir/Patient/p2', resource: patient }] }, expect: 'Bundle.entry[0].fullUrl', code: 'invalid' },
   { name: 'a RESTful fullUrl naming another type', resource: { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'http://example.org/fhir/Condition/p1', resource: patient }] }, expect: 'Bundle.entry[0].fullUrl', code: 'invalid' },
   { name: 'a versioned fullUrl (it is version-independent)', resource: { resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl: 'http://example.org/fhir/Patient/p1/_history/2', resource: patient }] }, expect: 'Bundle.entry[0].fullUrl', code: 'invalid' },
