@@ -180,7 +180,7 @@ export class FhirValidator implements Validator {
     // types are checked as the server's write does, whatever the reference policy (which, as Java's
     // validateReference, governs resolving references in other bundles).
     if (type === 'Bundle' && resource.type === 'transaction') ctx = { ...ctx, referenceTypes: { ...ctx.referenceTypes, ...entryTypes(resource) } };
-    const env: WalkEnv = references === 'IGNORE' ? { resource, rootResource, issues } : { resource, rootResource, issues, references, targets: ctx.targets };
+    const env: WalkEnv = references === 'IGNORE' ? { resource, rootResource, issues, resourcePath: path } : { resource, rootResource, issues, references, targets: ctx.targets, resourcePath: path };
     if (ctx.referenceTypes) env.referenceTypes = ctx.referenceTypes;
     const base = this.walker.baseTree(type);
     if (base) this.walker.validate(base, resource, path, env);

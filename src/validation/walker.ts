@@ -2,6 +2,7 @@ import type { ElementDefinition } from 'fhir/r4.js';
 import { equalsFixed, matchesPattern, valueMismatches } from './compare.js';
 import { evalPath, nodeAtPath, parseDiscriminatorPath, type Step } from './discriminator.js';
 import { capitalize, maxOf } from './elements.js';
+import { contextAllows, describeContexts, elementPath, type ExtensionHolder } from './extension-context.js';
 import { NATIVE_CONSTRAINTS, type CompiledConstraint, type InvariantCompiler } from './invariants.js';
 import { issue, type Issue } from './issues.js';
 import { checkDurationLimits, isDurationLimit, type DurationLimit } from './duration-limits.js';
@@ -27,6 +28,8 @@ export interface WalkEnv {
   targets?: LocalTargets;
   /** Types of what `urn:` references name (a transaction's fullUrls), whatever the reference policy. */
   referenceTypes?: Readonly<Record<string, string>>;
+  /** The instance path of `resource` (an extension's context is named from its resource). */
+  resourcePath?: string;
 }
 
 interface Frame {
@@ -206,6 +209,7 @@ function unversioned(url: string | undefined): string | undefined {
  */
 export class InstanceWalker {
   private readonly trees = new Map<string, DefinitionTree | null>();
+  private readonly ancestries = new Map<string, string[]>();
   private readonly infos = new WeakMap<ElementNode, NodeInfo>();
   private readonly pathIndex = new WeakMap<DefinitionTree, Map<string, ElementNode>>();
   /** system -> code -> in the CodeSystem (undefined: the CodeSystem is not held here). */
@@ -477,9 +481,10 @@ export class InstanceWalker {
           if (!items.length) continue;
           if (child.slices.length) this.applySlicing(frame, child, items, path, env);
           else for (const item of items) this.checkItem(frame, child, info, item, env);
+          if (child.name === 'extension' || child.name === 'modifierExtension') this.checkContexts(items, () => this.holder(frame, node, obj, path, env), env);
         }
       }
-      this.primitiveExtensions(obj, path, env);
+      this.primitiveExtensions(frame, node, obj, path, env);
       return;
     }
     for (const child of node.children) {
@@ -510,11 +515,11 @@ export class InstanceWalker {
       if (child.slices.length) this.applySlicing(frame, child, items, path, env);
       else for (const item of items) this.checkItem(frame, child, info, item, env);
     }
-    if (!frame.profile) this.primitiveExtensions(obj, path, env);
+    if (!frame.profile) this.primitiveExtensions(frame, node, obj, path, env);
   }
 
-  /** Extensions on primitives (`_birthDate.extension`) are checked against their definitions too. */
-  private primitiveExtensions(obj: Record<string, unknown>, path: string, env: WalkEnv): void {
+  /** Extensions on primitives (`_birthDate.extension`) are checked against their definitions and contexts too. */
+  private primitiveExtensions(frame: Frame, node: ElementNode, obj: Record<string, unknown>, path: string, env: WalkEnv): void {
     for (const key in obj) {
       if (key.charCodeAt(0) !== 95) continue;
       const v = obj[key];
@@ -522,11 +527,81 @@ export class InstanceWalker {
       list.forEach((el, i) => {
         if (!isObject(el) || !Array.isArray(el.extension)) return;
         const at = `${path}.${key.slice(1)}${Array.isArray(v) ? `[${i}]` : ''}`;
+        const items: Item[] = [];
         (el.extension as unknown[]).forEach((ext, j) => {
-          if (isObject(ext)) this.checkExtension(ext, `${at}.extension[${j}]`, env, false);
+          if (!isObject(ext)) return;
+          this.checkExtension(ext, `${at}.extension[${j}]`, env, false);
+          items.push({ value: ext, type: 'Extension', path: `${at}.extension[${j}]` });
         });
+        this.checkContexts(items, () => this.primitiveHolder(frame, node, key.slice(1), at, env), env);
       });
     }
+  }
+
+  /**
+   * Extensions whose definitions do not allow them where they are (StructureDefinition.context,
+   * extensibility.html#context: "the extension SHALL only be used" there). `holder` is asked only
+   * when a known extension is found.
+   */
+  private checkContexts(items: readonly Item[], holder: () => ExtensionHolder | undefined, env: WalkEnv): void {
+    let h: ExtensionHolder | undefined | null = null;
+    for (const item of items) {
+      const url = isObject(item.value) ? item.value.url : undefined;
+      const sd = typeof url === 'string' ? this.registry.structures.get(url) : undefined;
+      if (sd?.type !== 'Extension') continue;
+      if (h === null) h = holder();
+      if (!h || contextAllows(sd, h)) continue;
+      env.issues.push(
+        issue('error', 'structure', item.path, `The extension ${url} is not allowed to be used at this point (allowed = ${describeContexts(sd)}; this element is [${h.paths.join(', ')}])`),
+      );
+    }
+  }
+
+  /** The element that holds the extensions of `obj`, walked as `node` of `frame`'s tree. */
+  private holder(frame: Frame, node: ElementNode, obj: Record<string, unknown>, path: string, env: WalkEnv): ExtensionHolder | undefined {
+    const root = node === frame.tree.root;
+    const type = root ? frame.tree.type : node.types[0]?.code;
+    if (!type) return undefined;
+    return {
+      paths: this.holderPaths(path, node.path, env),
+      types: this.ancestry(type),
+      url: root && type === 'Extension' && typeof obj.url === 'string' ? obj.url : undefined,
+    };
+  }
+
+  /** The primitive element `name` of `node` (`birthDate`, or a choice's `valueString`), at `path`. */
+  private primitiveHolder(frame: Frame, node: ElementNode, name: string, path: string, env: WalkEnv): ExtensionHolder | undefined {
+    const at = this.keyIndex(frame, node).get(name)?.[0];
+    const child = at === undefined ? undefined : node.children[at];
+    if (!child) return undefined;
+    const type = child.choice ? this.info(frame, child).choiceTypes?.get(name.slice(child.name.length)) : child.types[0]?.code;
+    if (!type) return undefined;
+    return { paths: this.holderPaths(path, child.path, env), types: this.ancestry(type) };
+  }
+
+  /** An element's path from its resource (when known) and from the definition it was walked by. */
+  private holderPaths(instancePath: string, definitionPath: string, env: WalkEnv): string[] {
+    // A choice element is named without its [x], as contexts name it (`Condition.onset`).
+    definitionPath = definitionPath.replace(/\[x\]/g, '');
+    const at = env.resourcePath;
+    if (at === undefined || !instancePath.startsWith(at) || typeof env.resource.resourceType !== 'string') return [definitionPath];
+    const fromResource = `${env.resource.resourceType}${elementPath(instancePath.slice(at.length))}`;
+    return fromResource === definitionPath ? [definitionPath] : [fromResource, definitionPath];
+  }
+
+  /** A type and the types it specialises (`Age`, `Quantity`, `Element`, `Base`), from the base definitions. */
+  private ancestry(type: string): string[] {
+    let out = this.ancestries.get(type);
+    if (out) return out;
+    out = [];
+    for (let sd = this.registry.baseByType.get(type); sd && out.length < 10; ) {
+      out.push(sd.type);
+      const base = sd.baseDefinition ? this.registry.structures.get(sd.baseDefinition) : undefined;
+      sd = base && base.type !== sd.type ? base : undefined;
+    }
+    if (!out.length) out.push(type);
+    this.ancestries.set(type, out);
+    return out;
   }
 
   private runConstraints(info: NodeInfo, value: Record<string, unknown>, path: string, env: WalkEnv): void {

@@ -240,3 +240,49 @@ t.test('US Core packages', { skip: data ? false : 'FHIR_TEST_DATA not found' }, 
   t.ok(errorsAt(us.validate(birthsex)).some((e) => e.startsWith('Patient.extension[0]')), 'extension with a value type its definition does not allow');
   t.ok(us.conformanceResources().some((r) => r.resourceType === 'SearchParameter'), 'SearchParameters handed to search');
 });
+
+t.test('an extension is allowed only where its definition\'s contexts say (extensibility.html#context)', async (t) => {
+  const birthPlace = { url: 'http://hl7.org/fhir/StructureDefinition/patient-birthPlace', valueAddress: { city: 'Lyon' } };
+  t.same(errorsAt(validator.validate({ ...patient, extension: [birthPlace] })), [], 'patient-birthPlace on a Patient');
+  t.same(errorsAt(validator.validate({ ...condition, extension: [birthPlace] })), ['Condition.extension[0]'], 'and not on a Condition (context Patient)');
+  const ownPrefix = { url: 'http://hl7.org/fhir/StructureDefinition/humanname-own-prefix', valueString: 'van' };
+  t.same(errorsAt(validator.validate({ ...patient, name: [{ family: 'Dijk', _family: { extension: [ownPrefix] } }] })), [], 'humanname-own-prefix on HumanName.family (a primitive)');
+  t.same(errorsAt(validator.validate({ ...patient, name: [{ family: 'Dijk', extension: [ownPrefix] }] })), ['Patient.name[0].extension[0]'], 'and not on the HumanName itself');
+  const absent = { url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' };
+  t.same(errorsAt(validator.validate({ ...patient, _birthDate: { extension: [absent] } })), [], 'data-absent-reason (context Element) anywhere');
+  t.same(errorsAt(validator.validate({ ...condition, contained: [{ ...patient, extension: [birthPlace] }], subject: { reference: '#p1' } })), [], 'in a contained Patient, named from that Patient');
+
+  // Contexts of every kind, on extensions defined here.
+  const extensionSd = (url: string, context: Array<{ type: string; expression: string }>) => ({
+    resourceType: 'StructureDefinition',
+    url,
+    name: url.split('/').pop(),
+    status: 'active',
+    kind: 'complex-type',
+    abstract: false,
+    type: 'Extension',
+    baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Extension',
+    derivation: 'constraint',
+    context,
+    differential: { element: [{ id: 'Extension', path: 'Extension' }, { id: 'Extension.url', path: 'Extension.url', fixedUri: url }] },
+  });
+  const v = validator.extend([
+    extensionSd('http://example.org/ext/outer', [{ type: 'element', expression: 'Patient' }]),
+    extensionSd('http://example.org/ext/inner', [{ type: 'extension', expression: 'http://example.org/ext/outer' }]),
+    extensionSd('http://example.org/ext/on-contact', [{ type: 'element', expression: 'Patient.contact' }]),
+    extensionSd('http://example.org/ext/on-quantity', [{ type: 'element', expression: 'Quantity' }]),
+    extensionSd('http://example.org/ext/on-onset', [{ type: 'element', expression: 'Condition.onset[x]' }]),
+    extensionSd('http://example.org/ext/by-fhirpath', [{ type: 'fhirpath', expression: 'Condition' }]),
+  ] as never);
+  const ext = (name: string, more: object = {}) => ({ url: `http://example.org/ext/${name}`, valueString: 'x', ...more });
+  const inner = ext('inner');
+  t.same(errorsAt(v.validate({ ...patient, extension: [{ url: 'http://example.org/ext/outer', extension: [inner] }] })), [], 'an extension context: inside that extension');
+  t.same(errorsAt(v.validate({ ...patient, extension: [inner] })), ['Patient.extension[0]'], 'and not on the resource');
+  t.same(errorsAt(v.validate({ ...patient, contact: [{ name: { family: 'x' }, extension: [ext('on-contact')] }] })), [], 'a backbone element by its path');
+  t.same(errorsAt(v.validate({ ...patient, extension: [ext('on-contact')] })), ['Patient.extension[0]']);
+  t.same(errorsAt(v.validate({ ...condition, onsetAge: { value: 40, unit: 'a', system: 'http://unitsofmeasure.org', code: 'a', extension: [ext('on-quantity')] } })), [], 'a data type: an Age is a Quantity');
+  t.same(errorsAt(v.validate({ ...condition, onsetAge: { value: 40, unit: 'a', system: 'http://unitsofmeasure.org', code: 'a', extension: [ext('on-onset')] } })), [], 'a choice element by its path with [x]');
+  t.same(errorsAt(v.validate({ ...condition, onsetString: 'spring', _onsetString: { extension: [ext('on-onset')] } })), [], 'and on its primitive form');
+  t.same(errorsAt(v.validate({ ...condition, code: { text: 'x', extension: [ext('on-quantity')] } })), ['Condition.code.extension[0]'], 'a CodeableConcept is no Quantity');
+  t.same(errorsAt(v.validate({ ...patient, modifierExtension: [ext('by-fhirpath')] })), [], 'a fhirpath context is not judged here');
+});
