@@ -18,7 +18,7 @@ import { openStore } from './store/open-store.js';
 import { createValidator } from './validation/validator.js';
 import { ValidationPool } from './validation/pool.js';
 import { softwareInfo } from './software.js';
-import { parseRequestQuery } from './http/request-query.js';
+import { isValidlyPercentEncoded, parseRequestQuery } from './http/request-query.js';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -87,6 +87,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     done(null, payload);
   });
   app.addHook('onRequest', (_req, _reply, done) => done(closed ? FhirError.of(503, 'transient', 'The server is shutting down: retry the request') : undefined));
+  // The path's escapes are checked by the router (frameworkErrors); the query's here, as URLSearchParams accepts anything.
+  app.addHook('onRequest', (req, _reply, done) => {
+    const i = req.url.indexOf('?');
+    done(i >= 0 && !isValidlyPercentEncoded(req.url.slice(i + 1)) ? FhirError.of(400, 'invalid', 'The URL is not validly percent-encoded (in its query string)') : undefined);
+  });
   for (const note of store.notes ?? []) app.log.warn(note);
   registerBodyParsers(app);
   registerErrorHandler(app);

@@ -18,3 +18,22 @@ export function queryOf(req: FastifyRequest): URLSearchParams {
   (req as { query: unknown }).query = parsed;
   return parsed;
 }
+
+/**
+ * Whether a raw query string is validly percent-encoded: every `%` starts a two-hex-digit escape
+ * and the escapes decode to UTF-8. URLSearchParams (above) is lenient: it keeps `%zz` as text and
+ * turns bytes that are not UTF-8 into U+FFFD, so a search or a condition would silently run on
+ * another value than the client meant. The README promises a 400 for such a URL.
+ */
+export function isValidlyPercentEncoded(query: string): boolean {
+  if (!query.includes('%')) return true;
+  if (/%(?![0-9A-Fa-f]{2})/.test(query)) return false;
+  for (const part of query.split(/[&=]/)) {
+    try {
+      decodeURIComponent(part.replace(/\+/g, ' '));
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
