@@ -94,10 +94,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   for (const note of store.notes ?? []) app.log.warn(note);
   registerBodyParsers(app);
-  registerErrorHandler(app);
+  const operations = overrides.operations ?? builtInOperations();
+  registerErrorHandler(app, (name) => operations.find((o) => o.name === name)?.methods);
   await security.register(app, services);
   registerHealthRoutes(app, services);
-  registerFhirRoutes(app, services, overrides.operations ?? builtInOperations(), softwareInfo());
+  registerFhirRoutes(app, services, operations, softwareInfo());
 
   return {
     app,

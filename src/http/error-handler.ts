@@ -18,7 +18,7 @@ declare module 'fastify' {
  * Every 4xx/5xx leaves as an OperationOutcome. A 5xx never shows internals to the client:
  * it carries the request id so the operator can find the logged error.
  */
-export function registerErrorHandler(app: FastifyInstance): void {
+export function registerErrorHandler(app: FastifyInstance, operationMethods: (name: string) => readonly string[] | undefined = () => undefined): void {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     const fe = toFhirError(err, req);
     // A deliberate 5xx (503 while shutting down or past REQUEST_TIMEOUT_MS, a 501) says what happened: no stack to log.
@@ -34,7 +34,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
     reply.code(fe.status).headers(fe.headers).header('Content-Type', `${contentType}; charset=utf-8`);
     // RFC 9110 15.5.6: a 405 MUST carry Allow; one raised without it gets the methods the path's routes serve.
     if (fe.status === 405 && !Object.keys(fe.headers).some((h) => h.toLowerCase() === 'allow')) {
-      const allow = allowedMethods(routes, req.url.split('?')[0]);
+      const allow = allowedMethods(routes, req.url.split('?')[0], operationMethods);
       if (allow.length) reply.header('Allow', allow.join(', '));
     }
     return reply.send(JSON.stringify(fe.outcome()));
@@ -58,14 +58,14 @@ export function registerErrorHandler(app: FastifyInstance): void {
     let segments = patternSegments.get(pattern);
     if (!segments) patternSegments.set(pattern, (segments = pattern.split('/').filter(Boolean)));
     const path = req.url.split('?')[0];
-    if (paramsFit(segments, path.split('/').filter(Boolean))) return done();
-    const allow = allowedMethods(routes, path);
+    if (paramsFit(segments, path.split('/').filter(Boolean), req.method)) return done();
+    const allow = allowedMethods(routes, path, operationMethods);
     if (allow.length === 0 || allow.includes(req.method)) return done();
     done(new FhirError(405, { severity: 'error', code: 'not-supported', diagnostics: `${req.method} is not an interaction at ${path.slice(0, 120)}: it takes ${allow.join(', ')}` }, { Allow: allow.join(', ') }));
   });
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0];
-    const allow = allowedMethods(routes, path);
+    const allow = allowedMethods(routes, path, operationMethods);
     const fe = allow.length
       ? FhirError.of(405, 'not-supported', `${req.method} is not an interaction at ${path.slice(0, 120)}: it takes ${allow.join(', ')}`)
       : FhirError.of(404, 'not-found', `No FHIR interaction at ${req.method} ${path.slice(0, 120)}`);
@@ -141,25 +141,33 @@ interface Route {
  */
 const operation = (s: string) => s.length > 1 && s.startsWith('$');
 const typeName = (s: string) => /^[A-Z][A-Za-z]{0,63}$/.test(s);
-const PARAM_FITS: Record<string, (segment: string) => boolean> = {
-  ':type': (s) => typeName(s) || operation(s),
-  ':id': (s) => isFhirId(s) || operation(s),
+/** An operation is invoked with GET or POST (operations.html#invoking; HEAD with GET). */
+const OPERATION_METHODS = new Set(['GET', 'HEAD', 'POST']);
+const PARAM_FITS: Record<string, (segment: string, method: string) => boolean> = {
+  ':type': (s, m) => typeName(s) || (operation(s) && OPERATION_METHODS.has(m)),
+  ':id': (s, m) => isFhirId(s) || (operation(s) && OPERATION_METHODS.has(m)),
   ':vid': (s) => /^\d+$/.test(s),
-  ':sub': (s) => typeName(s) || s === '*' || operation(s),
+  ':sub': (s, m) => typeName(s) || s === '*' || (operation(s) && OPERATION_METHODS.has(m)),
 };
 
-/** Whether the parameters of a route pattern can hold the path's segments (same length assumed). */
-function paramsFit(segments: readonly string[], parts: readonly string[]): boolean {
-  return segments.every((seg, i) => !seg.startsWith(':') || (PARAM_FITS[seg]?.(parts[i] ?? '') ?? true));
+/** Whether the parameters of a route pattern, for `method`, can hold the path's segments (same length assumed). */
+function paramsFit(segments: readonly string[], parts: readonly string[], method: string): boolean {
+  return segments.every((seg, i) => !seg.startsWith(':') || (PARAM_FITS[seg]?.(parts[i] ?? '', method) ?? true));
 }
 
-/** The methods of the routes whose pattern matches the path (`:param` matches one segment it can hold). */
-function allowedMethods(routes: readonly Route[], path: string): string[] {
+/**
+ * The methods of the routes whose pattern matches the path (`:param` matches one segment it can
+ * hold); for an operation, those it takes (`operationMethods`, HEAD with GET), when it is known.
+ */
+function allowedMethods(routes: readonly Route[], path: string, operationMethods: (name: string) => readonly string[] | undefined): string[] {
   const parts = path.split('/').filter(Boolean);
+  const last = parts[parts.length - 1] ?? '';
+  const takes = operation(last) ? operationMethods(last.slice(1)) : undefined;
+  if (takes) return [...takes, ...(takes.includes('GET') ? ['HEAD'] : [])].sort();
   const out = new Set<string>();
   for (const r of routes) {
     if (r.segments.length !== parts.length || r.segments.some((seg, i) => !seg.startsWith(':') && seg !== parts[i])) continue;
-    if (!paramsFit(r.segments, parts)) continue;
+    if (!paramsFit(r.segments, parts, r.method)) continue;
     if (r.operationsOnly && !parts[parts.length - 1].startsWith('$')) continue;
     out.add(r.method);
   }

@@ -135,6 +135,13 @@ t.test('every 405 carries Allow, naming methods the path serves (RFC 9110 15.5.6
     ['GET', 'Patient/allow-1/$validate', undefined, 'POST'],
     ['GET', 'Patient/$validate', undefined, 'POST'],
     ['POST', '$ccm-worklist', { resourceType: 'Parameters' }, 'GET, HEAD'],
+    // An operation is invoked with GET or POST: other methods on its path are 405 with what it takes,
+    // not a conditional update, delete or patch of a type or id named '$...'.
+    ['PUT', '$ccm-billing', { resourceType: 'Parameters' }, 'GET, HEAD, POST'],
+    ['PATCH', '$ccm-billing', '[]', 'GET, HEAD, POST'],
+    ['DELETE', '$ccm-worklist', undefined, 'GET, HEAD'],
+    ['PUT', 'Patient/$validate', { resourceType: 'Patient' }, 'POST'],
+    ['DELETE', 'Patient/$ccm-eligibility', undefined, 'GET, HEAD, POST'],
     ['PATCH', 'metadata', '[]', 'GET, HEAD'],
     ['POST', 'metadata', { resourceType: 'Patient' }, 'GET, HEAD'],
     ['PUT', 'metadata', { resourceType: 'Patient' }, 'GET, HEAD'],
