@@ -41,7 +41,7 @@ export class CommitLog {
       cut = size - good;
       await fh.close();
     }
-    const fh = await open(path, 'a');
+    const fh = await open(path, 'a', 0o600);
     return { log: new CommitLog(fh, (await fh.stat()).size), cut };
   }
 
@@ -130,7 +130,9 @@ async function replay(path: string, onLine: (line: Buffer) => void): Promise<num
         try {
           onLine(buf.subarray(start, nl));
         } catch (e) {
-          throw new Error(`commit log ${path} is corrupt at byte ${offset}: ${(e as Error).message}. Its complete lines are acknowledged commits, so the server does not start without them: restore the file, or cut it at that byte to give up that commit and every later one`);
+          // Not the parser's message: JSON.parse quotes the text around the fault, which is patient data.
+          const what = e instanceof SyntaxError ? 'the line is not valid JSON' : `the line is not a commit record (${(e as Error).name})`;
+          throw new Error(`commit log ${path} is corrupt at byte ${offset}: ${what}. Its complete lines are acknowledged commits, so the server does not start without them: restore the file, or cut it at that byte to give up that commit and every later one`);
         }
       }
       offset += nl - start + 1;

@@ -17,6 +17,7 @@ import { VersionConflict } from '../port.js';
 import { Mutex } from '../mutex.js';
 import { resourceKey, stampResource } from '../stamp.js';
 import { stringifyJson } from '../../fhir/json-decimals.js';
+import { claimDir } from './dir-lock.js';
 import { CommitLog } from './commit-log.js';
 import { indexRecord, logLineOf, readLogLine, versionRecord } from './log-line.js';
 import { EmbeddedVersion } from './version.js';
@@ -67,6 +68,8 @@ export class EmbeddedStore implements ResourceStore {
   private readonly mutex = new Mutex();
   private log: CommitLog | undefined;
   readonly notes: string[] = [];
+  /** Gives up the claim on the data folder (dir-lock.ts). */
+  private unclaim: (() => Promise<void>) | undefined;
   private lastLu = 0;
 
   constructor(private readonly opts: EmbeddedStoreOptions) {
@@ -78,19 +81,26 @@ export class EmbeddedStore implements ResourceStore {
   }
 
   async init(): Promise<void> {
-    mkdirSync(this.opts.dataDir, { recursive: true });
+    // Every version of every resource is here: readable by this user only, as the audit trail is.
+    mkdirSync(this.opts.dataDir, { recursive: true, mode: 0o700 });
+    this.unclaim = await claimDir(this.opts.dataDir, (m) => this.notes.push(m));
     const path = join(this.opts.dataDir, 'commits.log');
-    const { log, cut } = await CommitLog.open(path, (line) => {
-      for (const r of readLogLine(line)) {
-        if (r.ix) {
-          this.applyIndex(r.t, r.i, r.v, this.interner.index(r.ix));
-          continue;
+    try {
+      const { log, cut } = await CommitLog.open(path, (line) => {
+        for (const r of readLogLine(line)) {
+          if (r.ix) {
+            this.applyIndex(r.t, r.i, r.v, this.interner.index(r.ix));
+            continue;
+          }
+          this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.json, this.interner.index(r.x ?? {}), r.m === 'PUT'));
         }
-        this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.json, this.interner.index(r.x ?? {}), r.m === 'PUT'));
-      }
-    });
-    this.log = log;
-    if (cut > 0) this.notes.push(`commit log ${path}: an unterminated last line of ${cut} bytes (a write cut short by a crash, never acknowledged) was cut off`);
+      });
+      this.log = log;
+      if (cut > 0) this.notes.push(`commit log ${path}: an unterminated last line of ${cut} bytes (a write cut short by a crash, never acknowledged) was cut off`);
+    } catch (e) {
+      await this.unclaim();
+      throw e;
+    }
   }
 
   async close(): Promise<void> {
@@ -98,6 +108,8 @@ export class EmbeddedStore implements ResourceStore {
     try {
       await this.log?.close();
       this.log = undefined;
+      await this.unclaim?.();
+      this.unclaim = undefined;
     } finally {
       release();
     }

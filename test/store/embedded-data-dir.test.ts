@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js';
+import { LOCK_NAME } from '../../src/store/embedded/dir-lock.js';
+
+// The embedded store's folder holds every version of every resource: one process at a time
+// appends to it, and only its user reads it.
+const patient = (id: string) => ({ type: 'Patient', id, resource: { resourceType: 'Patient', id, name: [{ family: 'Zqxjunique' }] }, idx: {} });
+
+t.test('one process at a time: a second store on an open folder is refused, a closed or crashed one is not', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ccm-lock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const first = new EmbeddedStore({ dataDir: dir });
+  await first.init();
+  await first.transact((tx) => tx.put(patient('a')));
+  const second = new EmbeddedStore({ dataDir: dir });
+  await t.rejects(second.init(), /in use by another process/, 'refused while the first is open');
+  await first.transact((tx) => tx.put(patient('b')));
+  await first.close();
+  t.notOk(existsSync(join(dir, LOCK_NAME)), 'closing gives the claim up');
+  const third = new EmbeddedStore({ dataDir: dir });
+  await third.init();
+  t.ok(await third.read('Patient', 'b'), 'opened once the first has closed');
+  await third.close();
+
+  // A process that dies holding the claim (kill -9) leaves the socket file: nobody answers on it.
+  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(join(dir, LOCK_NAME))}, () => console.log('up')); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  const held = new EmbeddedStore({ dataDir: dir });
+  await t.rejects(held.init(), /in use by another process/, 'another live process holds it');
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+  t.ok(existsSync(join(dir, LOCK_NAME)), 'the dead process left its socket');
+  const after = new EmbeddedStore({ dataDir: dir });
+  await after.init();
+  t.ok(await after.read('Patient', 'a'), 'a stale claim is taken over');
+  await after.close();
+});
+
+t.test('the folder and the commit log are readable by their owner only', async (t) => {
+  const parent = mkdtempSync(join(tmpdir(), 'ccm-mode-'));
+  t.teardown(() => rmSync(parent, { recursive: true, force: true }));
+  const dir = join(parent, 'data');
+  const s = new EmbeddedStore({ dataDir: dir });
+  await s.init();
+  await s.transact((tx) => tx.put(patient('a')));
+  await s.close();
+  t.equal(statSync(dir).mode & 0o777, 0o700, 'DATA_DIR created 0700');
+  t.equal(statSync(join(dir, 'commits.log')).mode & 0o077, 0, 'commits.log has no group or other access');
+});
+
+t.test('a corrupt commit log is reported by byte offset, without quoting its content', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ccm-corrupt-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const s = new EmbeddedStore({ dataDir: dir });
+  await s.init();
+  await s.transact((tx) => tx.put(patient('a')));
+  await s.close();
+  const log = join(dir, 'commits.log');
+  const text = readFileSync(log, 'utf8');
+  writeFileSync(log, text.replace('Zqxjunique', 'Zqxjun#ique"'));
+  const again = new EmbeddedStore({ dataDir: dir });
+  const err = await again.init().then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  t.match(err?.message, /corrupt at byte 0: the line is not valid JSON/);
+  t.notMatch(err?.message, /Zqxjun/, 'no stored text in the message');
+});
