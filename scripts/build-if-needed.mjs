@@ -15,7 +15,9 @@ function newest(dir) {
   return t;
 }
 
-const stale = !existsSync(target) || Math.max(newest(join(root, 'src')), newest(join(root, 'scripts'))) > statSync(target).mtimeMs;
+// What the build reads: the sources and the compiler settings.
+const inputs = [newest(join(root, 'src')), newest(join(root, 'scripts')), ...['tsconfig.json', 'tsconfig.build.json'].map((f) => statSync(join(root, f)).mtimeMs)];
+const stale = !existsSync(target) || Math.max(...inputs) > statSync(target).mtimeMs;
 if (stale) {
   console.error('building (tsc)...');
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });

@@ -114,6 +114,8 @@ t.test('CORS: off by default, on for the configured origins', async (t) => {
   await pre.body.text();
   t.equal(pre.statusCode, 204, 'preflight needs no token');
   t.match(String(pre.headers['access-control-allow-headers']), /Authorization/);
+  t.match(String(pre.headers['access-control-allow-headers']), /X-Security-Context/, 'a browser may send a Binary\'s security context (README, Binary)');
+  t.match(String(r1.headers['access-control-expose-headers']), /X-Security-Context/, 'and read it on a raw Binary read');
   const other = await fhir('GET', `${s.base}/metadata`, undefined, { origin: 'https://evil.example' });
   t.notOk(other.headers['access-control-allow-origin'], 'other origins get no CORS headers');
 });
@@ -125,4 +127,6 @@ t.test('secure default bind', async (t) => {
   t.match(checkBind({ ...base, host: '0.0.0.0', auth: { ...base.auth, disabled: true } }), /DISABLED/, 'AUTH_DISABLED=true: allowed, with a warning');
   t.equal(checkBind({ ...base, host: '0.0.0.0', auth: { ...base.auth, jwksUrl: 'https://idp.example/jwks', issuer: 'https://idp.example/' } }), undefined, 'with auth: no warning');
   t.equal(configFromEnv({}).host, '127.0.0.1', 'the default host is loopback');
+  t.throws(() => configFromEnv({ CCM_TIME_ZONE: 'Mars/Olympus_Mons' }), /CCM_TIME_ZONE must be an IANA time zone/, 'an unknown practice time zone stops the start');
+  t.doesNotThrow(() => configFromEnv({ CCM_TIME_ZONE: 'America/Chicago' }));
 });
