@@ -30,6 +30,7 @@ import { loadSigningKey } from './signing-key.js';
 import { registerTokenEndpoint } from './token-endpoint.js';
 import { jwksFromFile, jwksFromUrl, TokenError, TokenVerifier, type TrustedIssuer } from './tokens.js';
 import { jsonDepth } from '../fhir/json-depth.js';
+import { timedOut, withDeadline } from '../store/deadline.js';
 
 interface RequestInfo {
   interaction: Interaction;
@@ -263,17 +264,20 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         // A request that may write is never answered before it finishes: the work goes on after a
         // 503 (it cannot be interrupted), so a 503 would hide a write that was made, and a retry
         // would make it twice. Reads and searches are cut short; their work is only wasted.
-        if (a.requestTimeoutMs > 0 && (req.method === 'GET' || req.method === 'HEAD' || interaction.code.startsWith('search-'))) {
+        const timed = a.requestTimeoutMs > 0 && (req.method === 'GET' || req.method === 'HEAD' || interaction.code.startsWith('search-'));
+        if (timed) {
+          // The timer answers a request that waits (on MongoDB, say); work that never yields is cut by the store (deadline.ts).
           info.timer = setTimeout(() => {
             if (reply.sent) return;
-            const fe = FhirError.of(503, 'timeout', `The request took longer than ${a.requestTimeoutMs} ms (REQUEST_TIMEOUT_MS)`);
+            const fe = timedOut(a.requestTimeoutMs);
             reply.code(503).header('Content-Type', 'application/fhir+json; charset=utf-8').header('Connection', 'close').send(JSON.stringify(fe.outcome()));
           }, a.requestTimeoutMs);
           info.timer.unref();
         }
-        if (!enabled) return done();
-        info.holder = {};
-        requestAuth.run(info.holder, done);
+        const go = timed ? (fn: () => void) => withDeadline(a.requestTimeoutMs, fn) : (fn: () => void) => fn();
+        if (!enabled) return go(done);
+        const holder: RequestAuth = (info.holder = {});
+        go(() => requestAuth.run(holder, done));
       });
 
       if (enabled) {

@@ -25,6 +25,8 @@ export function registerErrorHandler(app: FastifyInstance, operationMethods: (na
     if (fe.status >= 500 && err !== fe) req.log.error({ err: { type: err.name, message: err.message, stack: err.stack } }, 'request failed');
     else if (fe.status >= 500) req.log.warn({ status: fe.status, code: fe.issues[0]?.code }, 'request not served');
     else req.log.info({ status: fe.status, code: fe.issues[0]?.code }, 'request refused');
+    // Already answered (the REQUEST_TIMEOUT_MS timer's 503 went first): the later failure is only logged.
+    if (reply.sent) return;
     let contentType = 'application/fhir+json';
     try {
       contentType = responseFormat(req).contentType;

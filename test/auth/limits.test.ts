@@ -101,6 +101,39 @@ t.test('request timeout: 503 OperationOutcome for reads; a request that may writ
   t.equal(post.statusCode, 200, 'answered with its outcome, after the timeout');
 });
 
+t.test('request timeout: work that never yields the event loop is cut by the store, with the same 503', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ccm-to-'));
+  const config: Config = { ...configFromEnv({ LOG_LEVEL: 'silent' }), dataDir, auth: { ...defaultAuthConfig(), requestTimeoutMs: 50 } };
+  let found = -1;
+  // Synchronous work past the deadline (as a long embedded-store scan is), then the store is asked:
+  // a timer cannot fire meanwhile, so only the store's own look at the deadline can stop it.
+  const stall: Operation = {
+    name: 'stall',
+    definition: 'urn:test:stall',
+    system: true,
+    types: [],
+    methods: ['GET', 'POST'],
+    run: async (s) => {
+      const until = Date.now() + 120;
+      while (Date.now() < until);
+      found = (await s.store.find({ types: ['Basic'], filter: {} })).length;
+      return { status: 200, body: { resourceType: 'Parameters' } };
+    },
+  };
+  const built = await buildApp(config, { logger: false, operations: [stall] });
+  t.teardown(async () => {
+    await built.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const r = await built.app.inject({ method: 'GET', url: '/fhir/$stall' });
+  t.equal(r.statusCode, 503);
+  t.equal(r.json().issue[0].code, 'timeout');
+  t.equal(found, -1, 'the store refused to run the query');
+  const post = await built.app.inject({ method: 'POST', url: '/fhir/$stall', headers: { 'content-type': 'application/fhir+json' }, payload: '{"resourceType":"Parameters"}' });
+  t.equal(post.statusCode, 200, 'a request that may write has no deadline');
+  t.equal(found, 0);
+});
+
 t.test('CORS: off by default, on for the configured origins', async (t) => {
   const off = await startServer();
   t.teardown(() => off.close());

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { EmbeddedStore } from '../../src/store/embedded/embedded-store.js';
 import { LOCK_NAME } from '../../src/store/embedded/dir-lock.js';
+import { withDeadline } from '../../src/store/deadline.js';
 
 // The embedded store's folder holds every version of every resource: one process at a time
 // appends to it, and only its user reads it.
@@ -69,4 +70,34 @@ t.test('a corrupt commit log is reported by byte offset, without quoting its con
   );
   t.match(err?.message, /corrupt at byte 0: the line is not valid JSON/);
   t.notMatch(err?.message, /Zqxjun/, 'no stored text in the message');
+});
+
+t.test('a scan looks at the request deadline as it goes (deadline.ts)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ccm-deadline-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const s = new EmbeddedStore({ dataDir: dir });
+  await s.init();
+  t.teardown(() => s.close());
+  await s.transact(async (tx) => {
+    for (let i = 0; i < 600; i++) await tx.put({ type: 'Basic', id: `b${i}`, resource: { resourceType: 'Basic', id: `b${i}` } as never, idx: { str: [{ p: 'code', v: `n${i}` }] } });
+  });
+  // A different filter each time: the store keeps its last answer.
+  let n = 0;
+  const scan = () => s.find({ types: ['Basic'], filter: { 'idx.str': { $elemMatch: { p: 'code', v: { $regex: `^n|^${'x'.repeat(++n)}` } } } } });
+  t.equal((await withDeadline(60_000, scan)).length, 600, 'within its deadline a scan answers');
+  // The clock jumps past the deadline once the scan has begun (after the check on entry).
+  const realNow = Date.now;
+  let calls = 0;
+  Date.now = () => realNow() + (++calls > 2 ? 120_000 : 0);
+  try {
+    const err = await withDeadline(60_000, scan).then(
+      () => undefined,
+      (e: { status?: number }) => e,
+    );
+    t.equal(err?.status, 503, 'past it, the scan stops with a 503');
+  } finally {
+    Date.now = realNow;
+  }
+  t.ok(calls >= 3, 'the deadline was looked at inside the scan');
+  t.equal((await scan()).length, 600, 'without a deadline (a write, or no REQUEST_TIMEOUT_MS) nothing is cut');
 });

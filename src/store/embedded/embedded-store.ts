@@ -18,6 +18,7 @@ import { Mutex } from '../mutex.js';
 import { resourceKey, stampResource } from '../stamp.js';
 import { stringifyJson } from '../../fhir/json-decimals.js';
 import { claimDir } from './dir-lock.js';
+import { checkDeadline } from '../deadline.js';
 import { CommitLog } from './commit-log.js';
 import { indexRecord, logLineOf, readLogLine, versionRecord } from './log-line.js';
 import { EmbeddedVersion } from './version.js';
@@ -315,7 +316,10 @@ export class EmbeddedStore implements ResourceStore {
     }
     test ??= mingoBacked(filter);
     const candidates = this.hash.candidates(allTypes, filter);
+    let seen = 0;
     const consider = (v: EmbeddedVersion | undefined) => {
+      // A scan never yields the event loop: the request's deadline is looked at as it goes (deadline.ts).
+      if ((++seen & 255) === 0) checkDeadline();
       if (!v || v.deleted) return;
       if (overlay?.has(v.key)) return; // the transaction's own version replaces it
       if (test(v.doc)) out.push(v);
@@ -377,10 +381,12 @@ export class EmbeddedStore implements ResourceStore {
   }
 
   async find(q: FindQuery): Promise<StoredVersion[]> {
+    checkDeadline();
     return this.settledWith(this.findIn(q));
   }
 
   async count(types: readonly string[], filter: Filter): Promise<number> {
+    checkDeadline();
     // A filter the hash indexes decide whole (e.g. patient + status) is counted without touching a version.
     const { decided, residual } = this.splitFilter(filter);
     return this.settledWith(residual ? this.matching(types, filter).length : this.decidedKeysOf(types, decided)!.size);

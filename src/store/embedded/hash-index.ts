@@ -1,4 +1,5 @@
 import type { Filter } from '../port.js';
+import { checkDeadline } from '../deadline.js';
 
 /**
  * Hash indexes that let the embedded store answer the equality lookups of FHIR search
@@ -221,8 +222,10 @@ export class HashIndexes {
     const run = () => {
       const out = new Set<string>();
       // Plain loops: this runs once per key of the smallest clause (200k time entries for a month's candidates).
+      let seen = 0;
       for (const set of first) {
         keys: for (const k of set) {
+          if ((++seen & 4095) === 0) checkDeadline();
           for (const u of rest) {
             let hit = false;
             for (const b of u) if ((hit = b.has(k))) break;
