@@ -104,8 +104,9 @@ function historyEntry(s: Services, v: StoredVersion, shape: (r: Resource) => Res
   const fullUrl = `${s.config.baseUrl}/${v.type}/${v.id}`;
   const response = { status: v.deleted ? '204' : v.vid === 1 ? '201' : '200', etag: etagOf(v.vid), lastModified: new Date(v.lu).toISOString() };
   if (v.deleted) return { fullUrl, request: { method: 'DELETE', url: `${v.type}/${v.id}` }, response };
-  // How the version was made: version 1 by POST, unless a PUT created it (update as create).
-  const request: BundleEntryRequest = v.vid === 1 && !v.byPut ? { method: 'POST', url: v.type } : { method: 'PUT', url: `${v.type}/${v.id}` };
+  // How the version was made: version 1 by POST, unless a PUT created it (update as create); later ones by PUT or PATCH.
+  const request: BundleEntryRequest =
+    v.vid === 1 && !v.byPut ? { method: 'POST', url: v.type } : { method: v.byPatch ? 'PATCH' : 'PUT', url: `${v.type}/${v.id}` };
   if (stored) {
     const entry = stored(v.type, v.id, v.json!, undefined);
     entry.request = request;

@@ -46,7 +46,8 @@ export async function createIn(
   return { status: 201, version, changed: true };
 }
 
-export async function updateIn(tx: StoreTx, p: Prepared, id: string, ifMatch?: number): Promise<WriteOutcome> {
+/** `byPatch`: the new content is a PATCH's result (history says so). */
+export async function updateIn(tx: StoreTx, p: Prepared, id: string, ifMatch?: number, byPatch = false): Promise<WriteOutcome> {
   const type = p.resource.resourceType;
   const current = await tx.read(type, id);
   if (ifMatch !== undefined) {
@@ -58,7 +59,7 @@ export async function updateIn(tx: StoreTx, p: Prepared, id: string, ifMatch?: n
   if (current && !current.deleted && sameContent(resourceOf(current), p.resource)) {
     return { status: 200, version: current, changed: false };
   }
-  const version = await tx.put({ type, id, resource: p.resource, idx: p.idx, expectVid: current?.vid ?? 0, byPut: !current });
+  const version = await tx.put({ type, id, resource: p.resource, idx: p.idx, expectVid: current?.vid ?? 0, byPut: !current, byPatch });
   return { status: !current || current.deleted ? 201 : 200, version, changed: true };
 }
 

@@ -29,6 +29,8 @@ export interface VersionMeta {
   deleted: boolean;
   /** Version 1 was made by PUT (update as create), not POST: history shows how it was made. */
   byPut?: boolean;
+  /** The version was made by PATCH, not PUT (history shows it). */
+  byPatch?: boolean;
 }
 
 /** One stored version: metadata plus the resource, as an object and as JSON, each made on demand. */
@@ -108,6 +110,8 @@ export interface PutInput {
   expectVid?: number;
   /** The write is a PUT that creates (update as create): recorded on version 1 for history. */
   byPut?: boolean;
+  /** The write is a PATCH: recorded for history. */
+  byPatch?: boolean;
 }
 
 /** A unit of work. Reads see the transaction's own writes. */

@@ -317,6 +317,17 @@ t.test('Prefer, _format, _pretty, _summary, _elements, PATCH', async (t) => {
   t.equal((await fhir('PATCH', `${B}/Patient/${id}`, [{ op: 'replace', path: '/gender', value: 'male' }], { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' })).status, 412);
   t.equal((await fhir('PATCH', `${B}/Patient/${id}`, { op: 'replace' }, { 'content-type': 'application/json-patch+json' })).status, 400);
   t.equal((await fhir('GET', `${B}/Patient/${id}`)).body.meta.versionId, '2', 'failed patches changed nothing');
+  const hist = await fhir('GET', `${B}/Patient/${id}/_history`);
+  t.same(hist.body.entry[0].request, { method: 'PATCH', url: `Patient/${id}` }, 'history says a PATCH made version 2');
+  const txPatch = await fhir('POST', B, {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [{ resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(JSON.stringify([{ op: 'replace', path: '/gender', value: 'other' }])).toString('base64') }, request: { method: 'PATCH', url: `Patient/${id}` } }],
+  });
+  t.equal(txPatch.status, 200);
+  t.equal((await fhir('PUT', `${B}/Patient/${id}`, { resourceType: 'Patient', id, gender: 'unknown' })).status, 200);
+  const after = await fhir('GET', `${B}/Patient/${id}/_history`);
+  t.same(after.body.entry.slice(0, 3).map((e: { request: { method: string } }) => e.request.method), ['PUT', 'PATCH', 'PATCH'], 'a transaction\'s PATCH entry too; a PUT after them is a PUT');
 });
 
 t.test('errors are OperationOutcomes with the right code and change nothing', async (t) => {

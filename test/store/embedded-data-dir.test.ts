@@ -101,3 +101,19 @@ t.test('a scan looks at the request deadline as it goes (deadline.ts)', async (t
   t.ok(calls >= 3, 'the deadline was looked at inside the scan');
   t.equal((await scan()).length, 600, 'without a deadline (a write, or no REQUEST_TIMEOUT_MS) nothing is cut');
 });
+
+t.test('how a version was made (PUT on create, PATCH) survives a restart', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ccm-method-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const s = new EmbeddedStore({ dataDir: dir });
+  await s.init();
+  await s.transact((tx) => tx.put({ ...patient('a'), expectVid: 0, byPut: true }));
+  await s.transact((tx) => tx.put({ ...patient('a'), byPatch: true }));
+  await s.transact((tx) => tx.put(patient('a')));
+  await s.close();
+  const again = new EmbeddedStore({ dataDir: dir });
+  await again.init();
+  t.teardown(() => again.close());
+  const versions = await Promise.all([1, 2, 3].map((v) => again.readVersion('Patient', 'a', v)));
+  t.same(versions.map((v) => [v?.byPut, v?.byPatch]), [[true, false], [false, true], [false, false]]);
+});

@@ -93,7 +93,7 @@ export class EmbeddedStore implements ResourceStore {
             this.applyIndex(r.t, r.i, r.v, this.interner.index(r.ix));
             continue;
           }
-          this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.json, this.interner.index(r.x ?? {}), r.m === 'PUT'));
+          this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.json, this.interner.index(r.x ?? {}), r.m === 'PUT', r.m === 'PATCH'));
         }
       });
       this.log = log;
@@ -515,7 +515,7 @@ class EmbeddedTx implements StoreTx {
     const vid = currentVid + 1;
     const lu = this.store.nextLu();
     const json = input.resource ? flat(stringifyJson(stampResource(input.resource, input.id, vid, lu))) : undefined;
-    const v = new EmbeddedVersion(input.type, input.id, vid, lu, json, input.resource ? this.store.interner.index(input.idx ?? {}) : {}, vid === 1 && input.byPut === true);
+    const v = new EmbeddedVersion(input.type, input.id, vid, lu, json, input.resource ? this.store.interner.index(input.idx ?? {}) : {}, vid === 1 && input.byPut === true, input.resource !== undefined && input.byPatch === true);
     this.overlay.set(key, v);
     this.staged.push(v);
     return v;

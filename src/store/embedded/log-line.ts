@@ -33,8 +33,8 @@ export const logLineOf = (records: readonly string[]): string => `[${records.joi
  * The record of a version: type, id, version, lastUpdated, then its index values and, last, the
  * resource as its exact JSON text (what readLogLine's scan relies on); a deletion has neither.
  */
-export function versionRecord(v: { type: string; id: string; vid: number; lu: number; json: string | undefined; byPut?: boolean }, idx: IndexValues): string {
-  const head = `{"t":${JSON.stringify(v.type)},"i":${JSON.stringify(v.id)},"v":${v.vid},"l":${v.lu}${v.byPut ? ',"m":"PUT"' : ''}`;
+export function versionRecord(v: { type: string; id: string; vid: number; lu: number; json: string | undefined; byPut?: boolean; byPatch?: boolean }, idx: IndexValues): string {
+  const head = `{"t":${JSON.stringify(v.type)},"i":${JSON.stringify(v.id)},"v":${v.vid},"l":${v.lu}${v.byPut ? ',"m":"PUT"' : v.byPatch ? ',"m":"PATCH"' : ''}`;
   if (v.json === undefined) return head + '}';
   return `${head},"x":${JSON.stringify(idx)},"r":${v.json}}`;
 }

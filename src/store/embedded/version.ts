@@ -22,6 +22,8 @@ export class EmbeddedVersion implements StoredVersion {
     idx: IndexValues,
     /** Always set (one object shape for every version): version 1 made by PUT. */
     readonly byPut: boolean = false,
+    /** Always set too: the version was made by PATCH. */
+    readonly byPatch: boolean = false,
   ) {
     this.doc = { type, id, vid, lu, idx };
     this.key = `${type}/${id}`;

@@ -312,6 +312,7 @@ class MongoTx implements StoreTx {
       const txt = res && keptText(res);
       if (txt) doc.txt = txt;
       if (vid === 1 && input.byPut) doc.m = 'PUT';
+      else if (res && input.byPatch) doc.m = 'PATCH';
       const historyId = versionKey(input.type, input.id, vid);
       try {
         await this.store.historyColl.insertOne({ ...doc, _id: historyId }, opts);

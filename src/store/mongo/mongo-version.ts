@@ -14,7 +14,7 @@ export interface VersionDoc {
   txt?: string;
   idx?: Record<string, unknown>;
   /** 'PUT' on version 1 made by PUT (update as create). */
-  m?: 'PUT';
+  m?: 'PUT' | 'PATCH';
 }
 
 export class MongoVersion implements StoredVersion {
@@ -24,6 +24,7 @@ export class MongoVersion implements StoredVersion {
   readonly lu: number;
   readonly deleted: boolean;
   readonly byPut: boolean;
+  readonly byPatch: boolean;
   private cachedJson: string | undefined;
 
   constructor(private readonly doc: VersionDoc) {
@@ -33,6 +34,7 @@ export class MongoVersion implements StoredVersion {
     this.lu = doc.lu;
     this.deleted = doc.deleted;
     this.byPut = doc.m === 'PUT';
+    this.byPatch = doc.m === 'PATCH';
   }
 
   /** A fresh copy each time, so callers may modify it. */
