@@ -331,7 +331,7 @@ async function patchIn(tx: StoreTx, noValidate: Services, s: Services, p: Planne
   const current = liveOrThrow(await tx.read(p.type, p.id!), p.type, p.id!);
   if (p.ifMatch !== undefined && p.ifMatch !== current.vid) throw preconditionFailed(`ifMatch: ${p.type}/${p.id} is at version ${current.vid}`);
   const base = resourceOf<Resource>(current);
-  const patched = applyJsonPatch(base, p.patch!, s.config.auth.maxJsonDepth);
+  const patched = applyJsonPatch(base, p.patch!, s.config.auth.maxJsonDepth, s.config.bodyLimit);
   if (sameContent(patched, base)) return { status: 200, version: current, changed: false };
   // Validated here (not before the lock) because the result depends on the current version.
   const prepared = prepare(s.config.validate ? s : noValidate, patched, `Bundle.entry[${p.index}].resource`);

@@ -129,7 +129,7 @@ export async function patch(s: Services, req: RestRequest): Promise<RestResult> 
       throw FhirError.of(412, 'conflict', `If-Match: ${req.type}/${req.id} is at version ${current.vid}, not ${ifMatch}`);
     }
     assertNoneMatch(req, current);
-    const p = prepare(s, applyJsonPatch(resourceOf(current), ops as jsonPatch.Operation[], s.config.auth.maxJsonDepth));
+    const p = prepare(s, applyJsonPatch(resourceOf(current), ops as jsonPatch.Operation[], s.config.auth.maxJsonDepth, s.config.bodyLimit));
     warnings = p.warnings;
     return updateIn(tx, p, req.id!, current.vid, true);
   });
