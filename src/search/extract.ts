@@ -6,6 +6,7 @@ import { entriesOf, referenceIdentifier, type ValueContext } from './node-values
 import { FIELD_OF, type CmpEntry, type Idx, type SortKey } from './index-entries.js';
 import { compileFast } from './fast-path.js';
 import { SAFE_CODE, TOP_LEVEL_PARAMS, type ParamDef, type ParamRegistry } from './params.js';
+import { containedById } from '../fhir/contained-by-id.js';
 
 /** A fhirpath.js result node when internal types are kept. */
 interface FpNode {
@@ -182,7 +183,7 @@ export class IndexExtractor {
 
 /** The resource inside `resource` that a local reference (`#id`) names. */
 function containedAt(resource: Resource, reference: string): Resource | undefined {
-  return (resource as DomainResource).contained?.find((c) => `#${c.id}` === reference);
+  return reference.startsWith('#') ? (containedById((resource as DomainResource).contained, reference.slice(1)) as Resource | undefined) : undefined;
 }
 
 /**

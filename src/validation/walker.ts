@@ -14,6 +14,7 @@ import type { Terminology } from './terminology.js';
 import { ensureSnapshot } from './snapshot.js';
 import { buildTree, type DefinitionTree, type ElementNode } from './tree.js';
 import { checkNarrativeDiv } from './xhtml.js';
+import { containedById } from '../fhir/contained-by-id.js';
 
 const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
 
@@ -815,9 +816,8 @@ export class InstanceWalker {
    */
   private typeNamedBy(ref: string, env: WalkEnv): string | undefined {
     if (ref.startsWith('#')) {
-      const contained = env.rootResource.contained;
-      const hit = Array.isArray(contained) ? contained.find((c) => isObject(c) && c.id === ref.slice(1)) : undefined;
-      return isObject(hit) && typeof hit.resourceType === 'string' ? hit.resourceType : undefined;
+      const hit = containedById(env.rootResource.contained, ref.slice(1));
+      return hit && typeof hit.resourceType === 'string' ? hit.resourceType : undefined;
     }
     if (ref.startsWith('urn:')) return env.referenceTypes && Object.hasOwn(env.referenceTypes, ref) ? env.referenceTypes[ref] : undefined;
     const [path, query] = ref.split('?', 2);
@@ -832,9 +832,8 @@ export class InstanceWalker {
     if (typeof ref !== 'string' || ref.charCodeAt(0) !== 35) return;
     // '#' alone, in a contained resource, is its container (references.html#contained; dom-3 counts it).
     if (ref.length === 1 && env.resource !== env.rootResource) return;
-    const contained = env.rootResource.contained;
     const id = ref.slice(1);
-    if (Array.isArray(contained) && contained.some((c) => isObject(c) && c.id === id)) return;
+    if (containedById(env.rootResource.contained, id)) return;
     env.issues.push(
       issue('error', 'invariant', path, `Constraint failed: ref-1: 'SHALL have a contained resource if a local reference is provided' (no contained resource with id '${id}')`),
     );
