@@ -17,6 +17,8 @@ import { checkNarrativeDiv } from './xhtml.js';
 import { containedById } from '../fhir/contained-by-id.js';
 
 const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
+/** Most code look-ups remembered (walker.checkCoding), over all code systems. */
+const MAX_CACHED_CODES = 200_000;
 
 /** Where a walk is: the resource (for %resource), its container (for %rootResource), the issue sink. */
 export interface WalkEnv {
@@ -216,6 +218,8 @@ export class InstanceWalker {
   /** system -> code -> in the CodeSystem (undefined: the CodeSystem is not held here). */
   private readonly keyIndexes = new Map<ElementNode, Map<string, number[]>>();
   private readonly csCache = new Map<string, Map<string, boolean | undefined>>();
+  /** Codes held in csCache, all systems together. */
+  private csCodes = 0;
 
   constructor(
     private readonly registry: DefinitionRegistry,
@@ -228,7 +232,10 @@ export class InstanceWalker {
     let t = this.trees.get(canonical);
     if (t === undefined) {
       const sd = this.registry.structures.get(canonical);
-      t = (sd && ensureSnapshot(sd, this.registry) && buildTree(sd, this.registry)) || null;
+      // A canonical nothing defines (a client's meta.profile, any text) is not remembered: each
+      // one kept a map entry for as long as the server ran (100,000 of them, 9 MB).
+      if (!sd) return undefined;
+      t = (ensureSnapshot(sd, this.registry) && buildTree(sd, this.registry)) || null;
       this.trees.set(canonical, t);
     }
     return t ?? undefined;
@@ -733,9 +740,12 @@ export class InstanceWalker {
     let codes = this.csCache.get(system);
     if (!codes) {
       codes = new Map();
-      if (this.csCache.size < 1000) this.csCache.set(system, codes);
-      // A supplement adds designations/properties to another code system: it is never a Coding's system.
+      this.registry.ensureTerminology();
       const cs = this.registry.codeSystems.get(system);
+      // Only the systems held here: for any other the answer is a map look-up anyway, and a
+      // client's codes of 1,000 made-up systems (100,000 each) were remembered without end.
+      if (cs && this.csCache.size < 1000) this.csCache.set(system, codes);
+      // A supplement adds designations/properties to another code system: it is never a Coding's system.
       if (cs && (cs.content === 'supplement' || cs.supplements)) codes.set(SUPPLEMENT, false);
     }
     if (codes.has(SUPPLEMENT)) {
@@ -745,7 +755,11 @@ export class InstanceWalker {
     let known = codes.get(code);
     if (known === undefined && !codes.has(code)) {
       known = this.terminology.codeSystemHas(system, code);
-      if (codes.size < 100000) codes.set(code, known);
+      // Codes a client made up are answered too: the answers kept are bounded over all systems.
+      if (codes.size < 100000 && this.csCodes < MAX_CACHED_CODES) {
+        codes.set(code, known);
+        this.csCodes++;
+      }
     }
     // A warning: an element without a required binding may still carry the code (required bindings check membership themselves).
     if (known === false) env.issues.push(issue('warning', 'code-invalid', `${path}.code`, `Unknown code '${code}' in the CodeSystem '${system}'`));
