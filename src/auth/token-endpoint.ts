@@ -39,10 +39,15 @@ class OAuthError extends Error {
 /** Assertion ids seen, kept until their expiry: a replayed assertion is refused. */
 export class ReplayCache {
   private readonly seen = new Map<string, number>();
+  /** When the table may next be swept: a sweep per request, once it held 10,000 live ids, made each request cost a pass over it. */
+  private nextSweep = 0;
   /** False when the key was seen before; otherwise remembers it until `expSeconds`. */
   add(key: string, expSeconds: number): boolean {
     const now = Date.now() / 1000;
-    if (this.seen.size > 10_000) for (const [k, exp] of this.seen) if (exp + CLOCK_SKEW_SECONDS < now) this.seen.delete(k);
+    if (this.seen.size > 10_000 && now >= this.nextSweep) {
+      for (const [k, exp] of this.seen) if (exp + CLOCK_SKEW_SECONDS < now) this.seen.delete(k);
+      this.nextSweep = now + 10;
+    }
     if (this.seen.has(key)) return false;
     this.seen.set(key, expSeconds);
     return true;

@@ -269,7 +269,8 @@ async function transaction(s: Services, entries: BundleEntry[], opts: BundleOpti
   });
   for (const p of writes) p.response = responseOf(p.outcome!, p, opts.representation);
   // 6. Reads, after the writes, as the processing order says.
-  for (const p of planned.filter((x) => x.method === 'GET' || x.method === 'HEAD')) p.response = await getEntry(p, opts);
+  const budget = readBudget(s);
+  for (const p of planned.filter((x) => x.method === 'GET' || x.method === 'HEAD')) p.response = await getEntry(p, opts, budget);
   return { status: 200, body: responseBundle('transaction-response', planned), accessed: accessedBy(planned) };
 }
 
@@ -346,9 +347,34 @@ async function step<T>(p: Planned, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function getEntry(p: Planned, opts: BundleOptions): Promise<Planned['response']> {
+/**
+ * What the GET entries of one bundle may read in all, and when the bundle last let other requests
+ * run. A batch of 1,000 `Condition?_count=1000` (59 KB) held every result in memory (3 GB, then a
+ * 500) and the event loop for 17 s: each entry is capped by MAX_COUNT, the bundle was not.
+ */
+interface ReadBudget {
+  /** Resources still to be returned: ten pages of the largest size. */
+  left: number;
+  readonly total: number;
+  lastYield: number;
+}
+
+const readBudget = (s: Services): ReadBudget => ({ left: 10 * s.config.auth.maxCount, total: 10 * s.config.auth.maxCount, lastYield: performance.now() });
+
+/** Lets other requests run when the bundle has held the event loop for 20 ms (the embedded store never yields it). */
+async function yieldSometimes(budget: ReadBudget): Promise<void> {
+  if (performance.now() - budget.lastYield < 20) return;
+  await new Promise((resolve) => setImmediate(resolve));
+  budget.lastYield = performance.now();
+}
+
+async function getEntry(p: Planned, opts: BundleOptions, budget: ReadBudget): Promise<Planned['response']> {
   try {
+    await yieldSometimes(budget);
+    if (budget.left <= 0)
+      throw FhirError.of(400, 'too-costly', `The GET entries before this one returned ${budget.total} resources, the most one bundle returns (10 x MAX_COUNT): ask for the rest in another request`);
     const r = await opts.get(p.url);
+    budget.left -= r.body?.resourceType === 'Bundle' ? ((r.body as Bundle).entry?.length ?? 0) : 1;
     p.read = r.version;
     const unchanged = r.version !== undefined && notModified(r.version, p.ifNoneMatch, p.ifModifiedSince, true);
     const resp: Planned['response'] = { status: unchanged ? '304' : String(r.status) };
@@ -368,6 +394,7 @@ async function batch(s: Services, entries: BundleEntry[], opts: BundleOptions): 
   const planned: Planned[] = [];
   const entryOf = new Map<string, number>();
   entries.forEach((e, i) => typeof e?.fullUrl === 'string' && !entryOf.has(e.fullUrl) && entryOf.set(e.fullUrl, i));
+  const budget = readBudget(s);
   for (let i = 0; i < entries.length; i++) {
     let p: Planned | undefined;
     try {
@@ -376,8 +403,9 @@ async function batch(s: Services, entries: BundleEntry[], opts: BundleOptions): 
       p = planEntry(s, entries[i], i);
       if (p.resource) assertIndependent(p.resource, entryOf, i);
       if (p.method === 'GET' || p.method === 'HEAD') {
-        p.response = await getEntry(p, opts);
+        p.response = await getEntry(p, opts, budget);
       } else {
+        await yieldSometimes(budget);
         const q = p;
         const prepared = q.resource && q.method !== 'DELETE' ? prepare(s, q.resource, `Bundle.entry[${i}].resource`) : undefined;
         q.outcome = await s.store.transact(async (tx) => {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { fhir, startServer } from '../helpers/server.js';
 import { requires } from '../helpers/capabilities.js';
+import { defaultAuthConfig } from '../../src/config.js';
 
 const uuid = (n: number) => `urn:uuid:00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
@@ -313,4 +314,21 @@ t.test('transaction: a urn:uuid or conditional reference to a type the element d
   t.ok(where.includes('Bundle.entry[3].resource.code'), 'entry 3 named');
   t.notOk(where.some((w: string) => w.startsWith('Bundle.entry[2]')), 'the valid entry is not');
   t.equal(await total(), 1, 'only the valid bundle wrote');
+});
+
+t.test('the GET entries of one bundle return at most ten pages of the largest size in all', async (t) => {
+  const srv = await startServer({ auth: { ...defaultAuthConfig(), maxCount: 5 } });
+  t.teardown(() => srv.close());
+  const B = srv.base;
+  for (let i = 0; i < 6; i++) t.equal((await fhir('POST', `${B}/Basic`, { resourceType: 'Basic', code: { text: `b${i}` } })).status, 201);
+  // Each entry reads a full page of 5: ten of them reach the budget of 50 (10 x MAX_COUNT).
+  const entry = Array.from({ length: 12 }, () => ({ request: { method: 'GET', url: 'Basic?_count=5' } }));
+  const r = await fhir('POST', B, { resourceType: 'Bundle', type: 'batch', entry });
+  t.equal(r.status, 200);
+  const statuses = r.body.entry.map((e: { response: { status: string } }) => e.response.status);
+  t.same(statuses, [...Array(10).fill('200'), '400', '400'], 'the entries past the budget are refused, without running');
+  t.match(r.body.entry[10].response.outcome.issue[0], { code: 'too-costly', diagnostics: /returned 50 resources, the most one bundle returns/ });
+  t.equal(r.body.entry[9].resource.entry.length, 5, 'the last one within it is whole');
+  const reads = Array.from({ length: 3 }, () => ({ request: { method: 'GET', url: 'Basic?_count=1' } }));
+  t.same((await fhir('POST', B, { resourceType: 'Bundle', type: 'batch', entry: reads })).body.entry.map((e: { response: { status: string } }) => e.response.status), ['200', '200', '200'], 'each bundle has its own budget');
 });
