@@ -69,3 +69,17 @@ function sortKeys(n: any): any {
   if (n && typeof n === 'object') return Object.fromEntries(Object.keys(n).sort().map((k) => [k, sortKeys(n[k])]));
   return n;
 }
+
+t.test('index entries of one parameter are kept once each (dedupe), and only equal ones merge', async (t) => {
+  const defs = loadDefinitions();
+  const extractor = new IndexExtractor(new ParamRegistry(defs.resourceTypes, defs.searchParameters, []), 'http://example.org/fhir');
+  const coding = { system: 'http://snomed.info/sct', code: '44054006' };
+  const idx = extractor.extract({
+    resourceType: 'Condition',
+    code: { coding: [coding, { ...coding }, { ...coding, code: '44054007' }, { code: '44054006' }], text: 'Diabetes' },
+    subject: { reference: 'Patient/p1' },
+    note: [{ text: 'a\u0001b' }, { text: 'a' }],
+  } as never) as { tok: Array<{ p: string; s?: string; c?: string; t?: string }> };
+  const codes = idx.tok.filter((e) => e.p === 'code' && e.c !== undefined).map((e) => `${e.s ?? ''}|${e.c}`);
+  t.same(codes.sort(), ['http://snomed.info/sct|44054006', 'http://snomed.info/sct|44054007', '|44054006'].sort(), 'the repeated coding once; a coding without its system kept apart');
+});
