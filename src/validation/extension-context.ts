@@ -33,10 +33,21 @@ export function contextAllows(sd: StructureDefinition, holder: ExtensionHolder):
       if (holder.url !== undefined && (expression === holder.url || expression.startsWith(`${holder.url}#`))) return true;
       continue;
     }
-    const element = expression.replace(/\[x\]/g, '');
+    const element = elementOf(expression);
     if (ANYWHERE.has(element) || holder.types.includes(element) || holder.paths.includes(element)) return true;
   }
   return false;
+}
+
+/**
+ * An `element` context as a path: an ElementDefinition.id, perhaps `[url]#[id]` for an element of
+ * a profile, perhaps with slice names (extension-context-type: "includes ElementDefinition Ids
+ * that have slicing identifiers"). Slices and the profile are not told apart here: the element
+ * path they constrain is taken, which allows the extension on every slice of it.
+ */
+function elementOf(expression: string): string {
+  const id = expression.slice(expression.lastIndexOf('#') + 1);
+  return id.replace(/:[^.]*/g, '').replace(/\[x\]/g, '');
 }
 
 /** The contexts of a definition as the Java validator lists them: `e:Patient; x:http://...`. */

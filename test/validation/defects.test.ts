@@ -273,6 +273,8 @@ t.test('an extension is allowed only where its definition\'s contexts say (exten
     extensionSd('http://example.org/ext/on-quantity', [{ type: 'element', expression: 'Quantity' }]),
     extensionSd('http://example.org/ext/on-onset', [{ type: 'element', expression: 'Condition.onset[x]' }]),
     extensionSd('http://example.org/ext/by-fhirpath', [{ type: 'fhirpath', expression: 'Condition' }]),
+    extensionSd('http://example.org/ext/on-slice', [{ type: 'element', expression: 'Patient.contact:emergency' }]),
+    extensionSd('http://example.org/ext/on-profile-element', [{ type: 'element', expression: 'http://example.org/StructureDefinition/my-patient#Patient.name' }]),
   ] as never);
   const ext = (name: string, more: object = {}) => ({ url: `http://example.org/ext/${name}`, valueString: 'x', ...more });
   const inner = ext('inner');
@@ -285,4 +287,9 @@ t.test('an extension is allowed only where its definition\'s contexts say (exten
   t.same(errorsAt(v.validate({ ...condition, onsetString: 'spring', _onsetString: { extension: [ext('on-onset')] } })), [], 'and on its primitive form');
   t.same(errorsAt(v.validate({ ...condition, code: { text: 'x', extension: [ext('on-quantity')] } })), ['Condition.code.extension[0]'], 'a CodeableConcept is no Quantity');
   t.same(errorsAt(v.validate({ ...patient, modifierExtension: [ext('by-fhirpath')] })), [], 'a fhirpath context is not judged here');
+  // extension-context-type: an element id, with slice names, or [url]#[id] for a profile's element.
+  t.same(errorsAt(v.validate({ ...patient, contact: [{ name: { family: 'x' }, extension: [ext('on-slice')] }] })), [], 'an element id with a slice name: the element it slices');
+  t.same(errorsAt(v.validate({ ...patient, extension: [ext('on-slice')] })), ['Patient.extension[0]']);
+  t.same(errorsAt(v.validate({ ...patient, name: [{ family: 'x', extension: [ext('on-profile-element')] }] })), [], '[url]#[element id]: that element');
+  t.same(errorsAt(v.validate({ ...patient, extension: [ext('on-profile-element')] })), ['Patient.extension[0]']);
 });
