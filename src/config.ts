@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { projectRoot } from './project-root.js';
 import { CONTAINED_POLICIES, MARKDOWN_HTML_LEVELS, oneOf, type ValidationPolicies } from './validation/policies.js';
-import { isValidTimeZone } from './ccm/dates.js';
+import { ccmTimeZone } from './operations/ccm-config.js';
 
 /** Server configuration, read from the environment (documented in the README). */
 export interface Config {
@@ -99,10 +99,9 @@ function userAccessOf(v: string | undefined): AuthConfig['userAccess'] {
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
-  // Read where used (src/operations/ccm-config.ts); checked here so that a zone Node does not know
-  // stops the start rather than failing every CCM call with a 500.
-  const zone = env.CCM_TIME_ZONE?.trim();
-  if (zone && !isValidTimeZone(zone)) throw new Error(`CCM_TIME_ZONE must be an IANA time zone Node knows (e.g. America/Chicago), not ${zone.slice(0, 60)}`);
+  // Read where used (src/operations/ccm-config.ts); read once here too, so that a zone Node does
+  // not know stops the start rather than failing every CCM call with a 500.
+  ccmTimeZone(env);
   const port = num(env.PORT, 8080);
   const host = env.HOST || '127.0.0.1';
   const shownHost = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(host) ? 'localhost' : host;

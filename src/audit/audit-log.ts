@@ -5,7 +5,7 @@ import type { AuditEvent } from 'fhir/r4.js';
 import { AuditBatch } from './batch.js';
 import { matchesKeys, type AuditQuery } from './audit-query.js';
 import { DayIndex, forEachLine, loadDayIndex, newestFirst, scanDay, type KeyRow } from './day-index.js';
-import { mayMatch, readSummary, summarize, writeSummary, type DaySummary } from './day-summary.js';
+import { addToSummary, mayMatch, readSummary, summarize, writeSummary, type DaySummary } from './day-summary.js';
 import { entryFromLine, entryKeys, isAuditRecord, type AuditEntry } from './record.js';
 
 /**
@@ -214,24 +214,19 @@ export class AuditLog implements AuditSink {
    */
   private async stream(day: string, start: () => (row: KeyRow) => void): Promise<void> {
     const summarise = day < new Date().toISOString().slice(0, 10) && !(await this.summary(day));
-    let a = new Set<string>();
-    let p = new Set<string>();
+    let sum = { end: 0, a: new Set<string>(), p: new Set<string>() };
     const end = await scanDay(this.events(day), this.keys(day), () => {
       const visit = start();
-      a = new Set();
-      p = new Set();
+      sum = { end: 0, a: new Set(), p: new Set() };
       return (row) => {
         if (row.torn) return;
-        if (summarise) {
-          for (const v of row.a) a.add(v);
-          for (const v of row.p) p.add(v);
-        }
+        if (summarise) addToSummary(sum, row);
         visit(row);
       };
     });
+    sum.end = end;
     this.sizes.set(day, end);
     if (summarise) {
-      const sum = { end, a, p };
       await writeSummary(this.summaryFile(day), sum);
       this.summaries.set(day, sum);
     }

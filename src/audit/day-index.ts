@@ -115,14 +115,9 @@ async function* lineBatches(file: string, from = 0): AsyncGenerator<Array<{ line
   }
 }
 
-/** Calls `onLine` for every complete line of a file from byte `from` (see lineBatches); returns the offset after the last one. */
-export async function forEachLine(file: string, onLine: (line: Buffer, offset: number, length: number) => void, from = 0): Promise<number> {
-  let end = from;
-  for await (const batch of lineBatches(file, from)) {
-    for (const { line, o, n } of batch) onLine(line, o, n);
-    end = batch[batch.length - 1].o + batch[batch.length - 1].n;
-  }
-  return end;
+/** Calls `onLine` for every complete line of a file from byte `from` (see lineBatches). */
+export async function forEachLine(file: string, onLine: (line: Buffer, offset: number, length: number) => void, from = 0): Promise<void> {
+  for await (const batch of lineBatches(file, from)) for (const { line, o, n } of batch) onLine(line, o, n);
 }
 
 /** The key file line of a row. */

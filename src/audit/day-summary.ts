@@ -1,6 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { AuditQuery } from './audit-query.js';
-import type { DayIndex } from './day-index.js';
+import type { DayIndex, KeyRow } from './day-index.js';
 
 /**
  * Which agents and patients one closed day of the audit trail holds (`YYYY-MM-DD.summary.json`),
@@ -16,13 +16,15 @@ export interface DaySummary {
 }
 
 export function summarize(idx: DayIndex): DaySummary {
-  const a = new Set<string>();
-  const p = new Set<string>();
-  for (const r of idx.rows) {
-    for (const v of r.a) a.add(v);
-    for (const v of r.p) p.add(v);
-  }
-  return { end: idx.end, a, p };
+  const sum = { end: idx.end, a: new Set<string>(), p: new Set<string>() };
+  for (const r of idx.rows) addToSummary(sum, r);
+  return sum;
+}
+
+/** Adds one event's agents and patients to a summary being built (a load's, or a stream's). */
+export function addToSummary(sum: { a: Set<string>; p: Set<string> }, row: Pick<KeyRow, 'a' | 'p'>): void {
+  for (const v of row.a) sum.a.add(v);
+  for (const v of row.p) sum.p.add(v);
 }
 
 /** The summary in `file` when it covers an event file of `size` bytes. */
