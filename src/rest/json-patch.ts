@@ -39,13 +39,8 @@ export function applyJsonPatch(current: Resource, ops: readonly jsonPatch.Operat
     const zero = leadingZero(sent.path) || ('from' in sent && leadingZero(sent.from));
     if (zero) throw badRequest(`JSON Patch ${describe(sent, i)}: the array index '${zero}' has a leading zero (RFC 6901)`, 'structure');
     if (sent.op === 'copy') {
-      let from: unknown;
-      try {
-        from = jsonPatch.getValueByPointer(doc, sent.from);
-      } catch {
-        from = undefined; // the library reports the path below
-      }
-      copyBudget -= sizeAtMost(from, copyBudget + 1);
+      // A `from` that names nothing costs nothing here: the library reports it below.
+      copyBudget -= sizeAtMost(valueAt(doc, sent.from)?.value, copyBudget + 1);
       if (copyBudget < 0) throw FhirError.of(422, 'too-costly', `The patch could not be applied: ${describe(sent, i)}: its copy operations would duplicate more than ${maxCopied} bytes of the resource`);
     }
     let op = 'value' in sent ? markTexts(sent, mark) : sent;
@@ -78,7 +73,7 @@ export function applyJsonPatch(current: Resource, ops: readonly jsonPatch.Operat
 function validateOperation(operation: jsonPatch.Operation, index: number, document: unknown, existingPath: string): void {
   if ((operation.op === 'move' || operation.op === 'copy') && document !== undefined) {
     jsonPatch.validator(operation, index); // its checks of the operation itself, none of the document
-    if (!resolves(document, operation.from)) {
+    if (!valueAt(document, operation.from)) {
       throw new jsonPatch.JsonPatchError('Cannot perform the operation from a path that does not exist', 'OPERATION_FROM_UNRESOLVABLE', index, operation, document);
     }
     return;
@@ -86,22 +81,25 @@ function validateOperation(operation: jsonPatch.Operation, index: number, docume
   jsonPatch.validator(operation, index, document, existingPath);
 }
 
-/** Whether a JSON pointer names a value in the document (an array step: an index below its length). */
-function resolves(document: unknown, pointer: string): boolean {
-  if (pointer === '') return true;
-  if (!pointer.startsWith('/')) return false;
+/**
+ * The value a JSON pointer names in the document, or undefined when it names none (an array
+ * step: an index below its length; an object step: an own member, never one of its prototype's).
+ */
+function valueAt(document: unknown, pointer: string): { value: unknown } | undefined {
+  if (pointer === '') return { value: document };
+  if (!pointer.startsWith('/')) return undefined;
   let at: unknown = document;
   for (const raw of pointer.slice(1).split('/')) {
     const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
     if (Array.isArray(at)) {
-      if (!/^(0|[1-9]\d*)$/.test(key) || Number(key) >= at.length) return false;
+      if (!/^(0|[1-9]\d*)$/.test(key) || Number(key) >= at.length) return undefined;
       at = at[Number(key)];
     } else if (at !== null && typeof at === 'object' && Object.hasOwn(at, key)) {
       at = (at as Record<string, unknown>)[key];
-    } else return false;
-    if (at === undefined) return false;
+    } else return undefined;
+    if (at === undefined) return undefined;
   }
-  return true;
+  return { value: at };
 }
 
 /** Copy operations together may duplicate as much as a request body may hold (BODY_LIMIT_BYTES's default). */
