@@ -46,22 +46,20 @@ function validBase64(value: string): boolean {
 
 function jsonTypeOf(sd: StructureDefinition, registry: DefinitionRegistry): JsonType {
   // FHIR JSON: booleans are JSON booleans; integer, decimal and the types derived from integer are JSON numbers.
-  for (let cur: StructureDefinition | undefined = sd; cur; ) {
+  for (const cur of registry.lineage(sd)) {
+    if (cur.kind !== 'primitive-type') break;
     const code = valueElement(cur)?.type?.[0]?.code ?? '';
     if (code.endsWith('System.Boolean')) return 'boolean';
     if (code.endsWith('System.Integer') || code.endsWith('System.Decimal')) return 'number';
-    const parent: string | undefined = cur.baseDefinition;
-    cur = parent ? registry.structures.get(parent) : undefined;
-    if (cur?.kind !== 'primitive-type') break;
   }
   return 'string';
 }
 
 /** string itself, or a specialisation of it (code, id, markdown). */
 function derivesFromString(sd: StructureDefinition, registry: DefinitionRegistry): boolean {
-  for (let cur: StructureDefinition | undefined = sd; cur?.kind === 'primitive-type'; ) {
+  for (const cur of registry.lineage(sd)) {
+    if (cur.kind !== 'primitive-type') return false;
     if (cur.type === 'string') return true;
-    cur = cur.baseDefinition ? registry.structures.get(cur.baseDefinition) : undefined;
   }
   return false;
 }

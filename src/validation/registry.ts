@@ -223,4 +223,12 @@ export class DefinitionRegistry {
   isResourceType(type: string): boolean {
     return this.baseByType.get(type)?.kind === 'resource';
   }
+
+  /** A definition, then the one it derives from (baseDefinition), and so on (at most 20: a loop in the data ends there). */
+  *lineage(sd: StructureDefinition | undefined): Generator<StructureDefinition> {
+    for (let depth = 0; sd && depth < 20; depth++) {
+      yield sd;
+      sd = sd.baseDefinition ? this.structures.get(sd.baseDefinition) : undefined;
+    }
+  }
 }

@@ -601,12 +601,7 @@ export class InstanceWalker {
   private ancestry(type: string): string[] {
     let out = this.ancestries.get(type);
     if (out) return out;
-    out = [];
-    for (let sd = this.registry.baseByType.get(type); sd && out.length < 10; ) {
-      out.push(sd.type);
-      const base = sd.baseDefinition ? this.registry.structures.get(sd.baseDefinition) : undefined;
-      sd = base && base.type !== sd.type ? base : undefined;
-    }
+    out = [...new Set([...this.registry.lineage(this.registry.baseByType.get(type))].map((sd) => sd.type))];
     if (!out.length) out.push(type);
     this.ancestries.set(type, out);
     return out;
