@@ -9,21 +9,32 @@ import { withDeadline } from '../../src/store/deadline.js';
 
 // The embedded store's folder holds every version of every resource: one process at a time
 // appends to it, and only its user reads it.
+/** A fresh folder, removed after the test. */
+const folder = (t: { teardown(fn: () => void): void }, prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+};
+
+/** An open store on `dir`. */
+const openStore = async (dir: string): Promise<EmbeddedStore> => {
+  const s = new EmbeddedStore({ dataDir: dir });
+  await s.init();
+  return s;
+};
+
 const patient = (id: string) => ({ type: 'Patient', id, resource: { resourceType: 'Patient', id, name: [{ family: 'Zqxjunique' }] }, idx: {} });
 
 t.test('one process at a time: a second store on an open folder is refused, a closed or crashed one is not', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'ccm-lock-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const first = new EmbeddedStore({ dataDir: dir });
-  await first.init();
+  const dir = folder(t, 'ccm-lock-');
+  const first = await openStore(dir);
   await first.transact((tx) => tx.put(patient('a')));
   const second = new EmbeddedStore({ dataDir: dir });
   await t.rejects(second.init(), /in use by another process/, 'refused while the first is open');
   await first.transact((tx) => tx.put(patient('b')));
   await first.close();
   t.notOk(existsSync(join(dir, LOCK_NAME)), 'closing gives the claim up');
-  const third = new EmbeddedStore({ dataDir: dir });
-  await third.init();
+  const third = await openStore(dir);
   t.ok(await third.read('Patient', 'b'), 'opened once the first has closed');
   await third.close();
 
@@ -35,18 +46,14 @@ t.test('one process at a time: a second store on an open folder is refused, a cl
   child.kill('SIGKILL');
   await new Promise((resolve) => child.once('exit', resolve));
   t.ok(existsSync(join(dir, LOCK_NAME)), 'the dead process left its socket');
-  const after = new EmbeddedStore({ dataDir: dir });
-  await after.init();
+  const after = await openStore(dir);
   t.ok(await after.read('Patient', 'a'), 'a stale claim is taken over');
   await after.close();
 });
 
 t.test('the folder and the commit log are readable by their owner only', async (t) => {
-  const parent = mkdtempSync(join(tmpdir(), 'ccm-mode-'));
-  t.teardown(() => rmSync(parent, { recursive: true, force: true }));
-  const dir = join(parent, 'data');
-  const s = new EmbeddedStore({ dataDir: dir });
-  await s.init();
+  const dir = join(folder(t, 'ccm-mode-'), 'data');
+  const s = await openStore(dir);
   await s.transact((tx) => tx.put(patient('a')));
   await s.close();
   t.equal(statSync(dir).mode & 0o777, 0o700, 'DATA_DIR created 0700');
@@ -54,10 +61,8 @@ t.test('the folder and the commit log are readable by their owner only', async (
 });
 
 t.test('a corrupt commit log is reported by byte offset, without quoting its content', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'ccm-corrupt-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const s = new EmbeddedStore({ dataDir: dir });
-  await s.init();
+  const dir = folder(t, 'ccm-corrupt-');
+  const s = await openStore(dir);
   await s.transact((tx) => tx.put(patient('a')));
   await s.close();
   const log = join(dir, 'commits.log');
@@ -73,10 +78,8 @@ t.test('a corrupt commit log is reported by byte offset, without quoting its con
 });
 
 t.test('a scan looks at the request deadline as it goes (deadline.ts)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'ccm-deadline-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const s = new EmbeddedStore({ dataDir: dir });
-  await s.init();
+  const dir = folder(t, 'ccm-deadline-');
+  const s = await openStore(dir);
   t.teardown(() => s.close());
   await s.transact(async (tx) => {
     for (let i = 0; i < 600; i++) await tx.put({ type: 'Basic', id: `b${i}`, resource: { resourceType: 'Basic', id: `b${i}` } as never, idx: { str: [{ p: 'code', v: `n${i}` }] } });
@@ -103,16 +106,13 @@ t.test('a scan looks at the request deadline as it goes (deadline.ts)', async (t
 });
 
 t.test('how a version was made (PUT on create, PATCH) survives a restart', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'ccm-method-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const s = new EmbeddedStore({ dataDir: dir });
-  await s.init();
+  const dir = folder(t, 'ccm-method-');
+  const s = await openStore(dir);
   await s.transact((tx) => tx.put({ ...patient('a'), expectVid: 0, byPut: true }));
   await s.transact((tx) => tx.put({ ...patient('a'), byPatch: true }));
   await s.transact((tx) => tx.put(patient('a')));
   await s.close();
-  const again = new EmbeddedStore({ dataDir: dir });
-  await again.init();
+  const again = await openStore(dir);
   t.teardown(() => again.close());
   const versions = await Promise.all([1, 2, 3].map((v) => again.readVersion('Patient', 'a', v)));
   t.same(versions.map((v) => [v?.byPut, v?.byPatch]), [[true, false], [false, true], [false, false]]);
