@@ -126,7 +126,10 @@ export class EmbeddedStore implements ResourceStore {
     this.bump(v.type);
     const key = v.key;
     const prev = this.latest.get(key);
-    if (prev && !prev.deleted) this.hash.update(key, prev.doc, false);
+    if (prev && !prev.deleted) {
+      this.hash.update(key, prev.doc, false);
+      prev.supersede();
+    }
     this.latest.set(key, v);
     let byId = this.live.get(v.type);
     if (!byId) this.live.set(v.type, (byId = new Map()));

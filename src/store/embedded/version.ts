@@ -33,6 +33,16 @@ export class EmbeddedVersion implements StoredVersion {
     return this.doc.idx;
   }
 
+  /**
+   * Drops the index values a superseded version no longer needs: searches see current versions
+   * only, and what reads older ones (compartment checks for authorization and the audit trail)
+   * needs only its references. They were about 3x the version's JSON in memory.
+   */
+  supersede(): void {
+    const ref = this.doc.idx.ref;
+    this.doc.idx = ref === undefined ? {} : { ref };
+  }
+
   get deleted(): boolean {
     return this.json === undefined;
   }
