@@ -7,11 +7,17 @@ const MAX_LENGTH = 256;
  * One copy of each string that index values repeat across resources: every Condition's
  * clinical-status carries the same system and code, every resource of a patient the same
  * reference. Parsed request bodies give each resource its own copies, which in memory are
- * most of the index values' weight. Bounded: past `capacity` distinct strings, new ones are
- * kept as they are.
+ * most of the index values' weight. Bounded: when `capacity` distinct strings are held, the
+ * table starts over. What versions still hold stays shared among them; what only superseded or
+ * deleted versions held is let go; and strings of new data are shared again (a table that simply
+ * stopped growing would hold the first data's strings for ever and share nothing new).
  */
 export class Interner {
   private readonly table = new Map<string, string>();
+
+  get size(): number {
+    return this.table.size;
+  }
 
   constructor(private readonly capacity = 2_000_000) {}
 
@@ -19,7 +25,8 @@ export class Interner {
     if (s.length > MAX_LENGTH) return s;
     const known = this.table.get(s);
     if (known !== undefined) return known;
-    if (this.table.size < this.capacity) this.table.set(s, s);
+    if (this.table.size >= this.capacity) this.table.clear();
+    this.table.set(s, s);
     return s;
   }
 
