@@ -274,7 +274,8 @@ export async function setupSecurity(config: Config, search: SearchService, resou
           }, a.requestTimeoutMs);
           info.timer.unref();
         }
-        const go = timed ? (fn: () => void) => withDeadline(a.requestTimeoutMs, fn) : (fn: () => void) => fn();
+        // Other requests (writes) get a deadline without the timer: the store cuts one only before it commits (deadline.ts).
+        const go = a.requestTimeoutMs > 0 ? (fn: () => void) => withDeadline(a.requestTimeoutMs, fn, !timed) : (fn: () => void) => fn();
         if (!enabled) return go(done);
         const holder: RequestAuth = (info.holder = {});
         go(() => requestAuth.run(holder, done));

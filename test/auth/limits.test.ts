@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import type { Resource } from 'fhir/r4.js';
 import { request } from 'undici';
 import { buildApp } from '../../src/app.js';
 import { checkBind } from '../../src/auth/bind-check.js';
@@ -132,6 +133,65 @@ t.test('request timeout: work that never yields the event loop is cut by the sto
   const post = await built.app.inject({ method: 'POST', url: '/fhir/$stall', headers: { 'content-type': 'application/fhir+json' }, payload: '{"resourceType":"Parameters"}' });
   t.equal(post.statusCode, 200, 'a request that may write has no deadline');
   t.equal(found, 0);
+});
+
+t.test('request timeout: a write is cut only inside its transaction, before the commit, and then writes nothing', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ccm-to-'));
+  const config: Config = { ...configFromEnv({ LOG_LEVEL: 'silent' }), dataDir, auth: { ...defaultAuthConfig(), requestTimeoutMs: 50 } };
+  const stall = () => {
+    const until = Date.now() + 120;
+    while (Date.now() < until);
+  };
+  const basic = { resourceType: 'Basic', code: { text: 'x' } } as Resource;
+  // Looks up criteria in its transaction after the deadline (as a bundle of conditional updates does), then writes.
+  const lateLookup: Operation = {
+    name: 'late-lookup',
+    definition: 'urn:test:late-lookup',
+    system: true,
+    types: [],
+    methods: ['POST'],
+    run: async (s) => {
+      await s.store.transact(async (tx) => {
+        await tx.put({ type: 'Basic', id: 'early', resource: basic, idx: {} });
+        stall();
+        await tx.find({ types: ['Basic'], filter: {} });
+        await tx.put({ type: 'Basic', id: 'late', resource: basic, idx: {} });
+      });
+      return { status: 200, body: { resourceType: 'Parameters' } };
+    },
+  };
+  // Commits after the deadline, then reads: the commit and what follows it are never cut.
+  const lateCommit: Operation = {
+    name: 'late-commit',
+    definition: 'urn:test:late-commit',
+    system: true,
+    types: [],
+    methods: ['POST'],
+    run: async (s) => {
+      await s.store.transact(async (tx) => {
+        stall();
+        await tx.put({ type: 'Basic', id: 'committed', resource: basic, idx: {} });
+      });
+      const n = (await s.store.find({ types: ['Basic'], filter: {} })).length;
+      return { status: 200, body: { resourceType: 'Parameters', parameter: [{ name: 'n', valueInteger: n }] } };
+    },
+  };
+  const built = await buildApp(config, { logger: false, operations: [lateLookup, lateCommit] });
+  t.teardown(async () => {
+    await built.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const post = (url: string) => built.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/fhir+json' }, payload: '{"resourceType":"Parameters"}' });
+  const cut = await post('/fhir/$late-lookup');
+  t.equal(cut.statusCode, 503);
+  t.equal(cut.json().issue[0].code, 'timeout');
+  t.match(cut.json().issue[0].diagnostics, /nothing was written/);
+  t.equal(await built.services.store.read('Basic', 'early'), undefined, 'the write staged before the cut was not committed');
+  t.equal(await built.services.store.read('Basic', 'late'), undefined);
+  const done = await post('/fhir/$late-commit');
+  t.equal(done.statusCode, 200, 'a transaction that commits late is answered with its outcome');
+  t.equal(done.json().parameter[0].valueInteger, 1, 'and the read after its commit ran');
+  t.ok(await built.services.store.read('Basic', 'committed'));
 });
 
 t.test('CORS: off by default, on for the configured origins', async (t) => {

@@ -18,7 +18,7 @@ import { Mutex } from '../mutex.js';
 import { resourceKey, stampResource } from '../stamp.js';
 import { stringifyJson } from '../../fhir/json-decimals.js';
 import { claimDir } from './dir-lock.js';
-import { checkDeadline } from '../deadline.js';
+import { beforeCommit, checkDeadline } from '../deadline.js';
 import { CommitLog } from './commit-log.js';
 import { indexRecord, logLineOf, readLogLine, versionRecord } from './log-line.js';
 import { EmbeddedVersion } from './version.js';
@@ -444,7 +444,7 @@ export class EmbeddedStore implements ResourceStore {
       if (!log) throw new Error('embedded store is not open');
       if (log.failed) throw log.failed;
       const tx = new EmbeddedTx(this);
-      result = await fn(tx);
+      result = await beforeCommit(() => fn(tx));
       if (tx.staged.length > 0) {
         const line = logLineOf(tx.staged.map((v) => versionRecord(v, v.doc.idx)));
         for (const v of tx.staged) this.apply(v);
@@ -505,6 +505,7 @@ class EmbeddedTx implements StoreTx {
   }
 
   async find(query: FindQuery): Promise<StoredVersion[]> {
+    checkDeadline();
     return this.store.findWithOverlay(query, this.overlay);
   }
 
