@@ -7,7 +7,7 @@
 #   scripts/test-mongo.sh test/store -- --bail
 #
 # Builds FerretDB if needed (scripts/ferretdb build), starts it on a free port, exports
-# MONGODB_URI, runs `npx tap`, always stops FerretDB afterwards and exits with tap's status.
+# MONGODB_URI, runs the tests (scripts/run-tests.mjs), always stops FerretDB afterwards and exits with tap's status.
 # FERRETDB_REPORT=path keeps the smoke test's capability report (default: inside the temp folder).
 # FERRETDB_KEEP_LOG=path copies FerretDB's log there before the temp folder is removed.
 set -euo pipefail
@@ -76,7 +76,7 @@ export MONGODB_URI
 # `base` hide the test's stderr); it is printed after the run.
 export FERRETDB_REPORT="${FERRETDB_REPORT:-$FERRETDB_DIR/capabilities.txt}"
 
-echo "test-mongo: MONGODB_URI=$MONGODB_URI; npx tap ${paths[*]} ${tap_args[*]:-}" >&2
+echo "test-mongo: MONGODB_URI=$MONGODB_URI; tests: ${paths[*]} ${tap_args[*]:-}" >&2
 rc=0
 SKIP_TYPECHECK=1 node scripts/run-tests.mjs "${paths[@]}" ${tap_args[@]+"${tap_args[@]}"} || rc=$?
 if [[ -s "$FERRETDB_REPORT" ]]; then

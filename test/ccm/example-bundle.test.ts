@@ -2,6 +2,8 @@
 // the Parameters and ChargeItems are built exactly as the contract says.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../src/project-root.js';
 import type { Bundle, CarePlan, Condition, Consent, Coverage, Encounter, Parameters, Patient, Resource } from 'fhir/r4.js';
 import { evaluateBilling } from '../../src/ccm/billing.js';
 import { chargeItemsFromBilling, chargeItemsToRetire, chargeItemUpdates, chargeItemId } from '../../src/ccm/charge-items.js';
@@ -9,7 +11,7 @@ import { evaluateEligibility } from '../../src/ccm/eligibility.js';
 import { factsFromFhir, type PatientResources } from '../../src/ccm/facts-from-fhir.js';
 import { billingParameters, eligibilityParameters, patientPart, billingParts } from '../../src/ccm/parameters.js';
 
-const bundle = JSON.parse(readFileSync(new URL('../../profiles/examples/ccm-example-transaction.json', import.meta.url), 'utf8')) as Bundle;
+const bundle = JSON.parse(readFileSync(join(projectRoot(), 'profiles/examples/ccm-example-transaction.json'), 'utf8')) as Bundle;
 
 /** What a server does to a transaction: ids from the urn:uuid fullUrls, references rewritten to Type/id. */
 function stored(): Resource[] {

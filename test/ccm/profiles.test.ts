@@ -5,11 +5,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { projectRoot } from '../../src/project-root.js';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
 import type { Bundle, ElementDefinition, Encounter, StructureDefinition } from 'fhir/r4.js';
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = projectRoot();
 const profilesDir = join(root, 'profiles');
 const read = (dir: string, f: string) => readFileSync(join(dir, f), 'utf8');
 const files = readdirSync(profilesDir).filter((f) => f.endsWith('.json'));

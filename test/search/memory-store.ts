@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Query } from 'mingo';
 import type { Bundle, Resource } from 'fhir/r4.js';
 import type { FindQuery, ResourceStore, StoredVersion, Filter } from '../../src/store/port.js';
@@ -74,11 +73,7 @@ export class MemoryStore {
 }
 
 /** Shared test data folder, or undefined (the caller skips) when it is absent. */
-export function testDataDir(): string | undefined {
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-  const dir = process.env.FHIR_TEST_DATA ?? resolve(repoRoot, '../shared/data');
-  return existsSync(dir) ? dir : undefined;
-}
+export { testDataDir } from '../validation/test-data.js';
 
 /** Rewrites `urn:uuid:<id>` references to `Type/id` (in Synthea the uuid is the resource id). */
 function rewriteRefs(node: unknown, types: Map<string, string>): void {

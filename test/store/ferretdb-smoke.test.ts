@@ -2,7 +2,7 @@
 // docs/ferretdb.md) for the features the MongoDB store adapter relies on.
 //
 //   scripts/test-mongo.sh test/store/ferretdb-smoke.test.ts      (builds + starts FerretDB)
-//   MONGODB_URI=mongodb://127.0.0.1:27017/ npx tap test/store/ferretdb-smoke.test.ts
+//   MONGODB_URI=mongodb://127.0.0.1:27017/ node scripts/run-tests.mjs test/store/ferretdb-smoke.test.ts
 //
 // Without MONGODB_URI the file is skipped. Hard requirements (CRUD, unique index + 11000,
 // $elemMatch over arrays of subdocuments, $in, two-key sort, upsert, counts) fail the test;

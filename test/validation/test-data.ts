@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { projectRoot } from '../../src/project-root.js';
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// The tests run compiled (dist/test/...): the repository root is found, not counted up to.
+const repoRoot = projectRoot();
 
 /** The shared read-only data folder (env FHIR_TEST_DATA, default ../shared/data beside the repo). */
 export function testDataDir(): string | undefined {
