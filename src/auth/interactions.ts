@@ -21,8 +21,10 @@ export interface Interaction {
 /** Types the CCM operations read ($ccm-eligibility, $ccm-billing, $ccm-worklist). */
 export const CCM_READ_TYPES = ['Patient', 'Coverage', 'Condition', 'Consent', 'CarePlan', 'Encounter', 'Procedure', 'ChargeItem'];
 
-function operationNeeds(name: string): Interaction['needs'] {
+function operationNeeds(name: string, query: URLSearchParams): Interaction['needs'] {
   if (name.startsWith('ccm-')) return CCM_READ_TYPES.flatMap((type) => [{ type, perm: 'r' as const }, { type, perm: 's' as const }]);
+  // Patient/[id]/$everything reads the patient, then searches its compartment as Patient/[id]/* does.
+  if (name === 'everything') return [{ type: 'Patient', perm: 'r' }, ...typesNamed(query)];
   return [];
 }
 
@@ -47,7 +49,7 @@ export function classify(method: string, parts: string[], query: URLSearchParams
   if (n === 1 && a === '_history') return { code: 'history-system', action: 'R', needs: [{ type: '*', perm: 's' }] };
   // $versions tells what the endpoint speaks, as metadata does: public too.
   if (a === '$versions') return { code: 'operation', action: 'E', operation: 'versions', needs: [], public: true };
-  if (a.startsWith('$')) return { code: 'operation', action: 'E', operation: a.slice(1), needs: operationNeeds(a.slice(1)) };
+  if (a.startsWith('$')) return { code: 'operation', action: 'E', operation: a.slice(1), needs: operationNeeds(a.slice(1), query) };
   if (n === 1) {
     if (m === 'GET') return { code: 'search-type', action: 'E', type: a, needs: [{ type: a, perm: 's' }] };
     if (m === 'POST') return { code: 'create', action: 'C', type: a, needs: [{ type: a, perm: 'c' }] };
@@ -56,7 +58,7 @@ export function classify(method: string, parts: string[], query: URLSearchParams
   }
   if (n === 2 && b === '_search') return { code: 'search-type', action: 'E', type: a, needs: [{ type: a, perm: 's' }] };
   if (n === 2 && b === '_history') return { code: 'history-type', action: 'R', type: a, needs: [{ type: a, perm: 's' }] };
-  if (n === 2 && b.startsWith('$')) return { code: 'operation', action: 'E', type: a, operation: b.slice(1), needs: operationNeeds(b.slice(1)) };
+  if (n === 2 && b.startsWith('$')) return { code: 'operation', action: 'E', type: a, operation: b.slice(1), needs: operationNeeds(b.slice(1), query) };
   // Literals, not spreads: a spread object here costs more than the rest of the classification.
   if (n === 2) {
     if (m === 'GET') return { type: a, id: b, code: 'read', action: 'R', needs: [{ type: a, perm: 'r' }] };
@@ -66,7 +68,7 @@ export function classify(method: string, parts: string[], query: URLSearchParams
   }
   if (n === 3 && c === '_history') return { code: 'history-instance', action: 'R', type: a, id: b, needs: [{ type: a, perm: 'r' }] };
   if (n === 4 && c === '_history') return { code: 'vread', action: 'R', type: a, id: b, needs: [{ type: a, perm: 'r' }] };
-  if (n === 3 && c.startsWith('$')) return { code: 'operation', action: 'E', type: a, id: b, operation: c.slice(1), needs: operationNeeds(c.slice(1)) };
+  if (n === 3 && c.startsWith('$')) return { code: 'operation', action: 'E', type: a, id: b, operation: c.slice(1), needs: operationNeeds(c.slice(1), query) };
   // Patient/1/*: every type of the compartment, or those _type names, as a system search needs them.
   if (n === 3 && c === '*') return { code: 'search-type', action: 'E', compartment: { type: a, id: b }, needs: typesNamed(query) };
   if (n === 3) return { code: 'search-type', action: 'E', type: c, compartment: { type: a, id: b }, needs: [{ type: c, perm: 's' }] };

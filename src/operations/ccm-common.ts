@@ -7,7 +7,7 @@ import type { Services } from '../rest/services.js';
 import { practiceToday } from './ccm-config.js';
 import { ccmRules, factsOf, patientsResources, type PatientFacts } from './ccm-facts-source.js';
 import type { OperationCall } from './operation.js';
-import { checkedParameters, parameterValue, patientIdOf } from './parameters-shape.js';
+import { operationInputs, patientIdOf } from './parameters-shape.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
@@ -22,8 +22,6 @@ export interface CcmInput {
   /** `Practitioner/{id}` (worklist filter). */
   practitioner?: string;
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function patientId(value: string, where: string): string {
   const id = patientIdOf(value);
@@ -41,16 +39,7 @@ function pageSize(value: string): number {
  * `allowed` names the parameters this operation takes; others are refused (400).
  */
 export function readInput(call: OperationCall, allowed: ReadonlySet<string>): CcmInput {
-  const pairs: Array<[string, string, string]> = call.query.map(([k, v]) => [k, v, k]);
-  if (call.method === 'POST' && call.body !== undefined && call.body !== null && !(isRecord(call.body) && Object.keys(call.body).length === 0)) {
-    if (!isRecord(call.body) || call.body.resourceType !== 'Parameters') throw badRequest('The body must be a Parameters resource', 'structure');
-    for (const [i, p] of checkedParameters(call.body).entries()) {
-      const v = parameterValue(p);
-      const where = `Parameters.parameter[${i}]`;
-      if (v === undefined) throw badRequest(`Parameter '${p.name}' has no value`, 'required', where);
-      pairs.push([p.name, v, where]);
-    }
-  }
+  const pairs = operationInputs(call);
   const input: CcmInput = { patients: [] };
   const once = new Set<string>();
   for (const [name, value, where] of pairs) {

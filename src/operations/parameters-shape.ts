@@ -3,6 +3,7 @@
 import type { ParametersParameter } from 'fhir/r4.js';
 import { referenceTarget } from '../ccm/index.js';
 import { badRequest } from '../fhir/errors.js';
+import type { OperationCall } from './operation.js';
 
 /** The JSON type each value[x] the server reads must have. */
 const VALUE_TYPES: Record<string, 'string' | 'boolean' | 'number' | 'integer'> = {
@@ -54,11 +55,11 @@ export function checkedParameters(body: Record<string, unknown>): ParametersPara
 
 /**
  * A parameter's value as the operations read it: the first string form (valueString, valueCode,
- * valueDate, valueUri, valueId), an integer or boolean as text, else a reference; undefined when
+ * valueDate, valueInstant, valueUri, valueId), an integer or boolean as text, else a reference; undefined when
  * none is given. The access checks read `patient` with it too, so they see what the operation sees.
  */
 export function parameterValue(p: ParametersParameter): string | undefined {
-  const v = p.valueString ?? p.valueCode ?? p.valueDate ?? p.valueUri ?? p.valueId;
+  const v = p.valueString ?? p.valueCode ?? p.valueDate ?? p.valueInstant ?? p.valueUri ?? p.valueId;
   if (v !== undefined) return v;
   if (p.valueInteger !== undefined) return String(p.valueInteger);
   if (p.valueBoolean !== undefined) return String(p.valueBoolean);
@@ -70,4 +71,22 @@ export function parameterValue(p: ParametersParameter): string | undefined {
 export function patientIdOf(value: string): string | undefined {
   const target = referenceTarget({ reference: value.includes('/') ? value : `Patient/${value}` });
   return target?.startsWith('Patient/') ? target.slice('Patient/'.length) : undefined;
+}
+
+/**
+ * An operation's inputs as [name, value, where] in order: its query parameters, then (POST) the
+ * parameters of its Parameters body; `where` names the body part, for the 400 that refuses it.
+ */
+export function operationInputs(call: OperationCall): Array<[name: string, value: string, where: string]> {
+  const pairs: Array<[string, string, string]> = call.query.map(([k, v]) => [k, v, k]);
+  if (call.method === 'POST' && call.body !== undefined && call.body !== null && !(isRecord(call.body) && Object.keys(call.body).length === 0)) {
+    if (!isRecord(call.body) || call.body.resourceType !== 'Parameters') throw badRequest('The body must be a Parameters resource', 'structure');
+    for (const [i, p] of checkedParameters(call.body).entries()) {
+      const v = parameterValue(p);
+      const where = `Parameters.parameter[${i}]`;
+      if (v === undefined) throw badRequest(`Parameter '${p.name}' has no value`, 'required', where);
+      pairs.push([p.name, v, where]);
+    }
+  }
+  return pairs;
 }

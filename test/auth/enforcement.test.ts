@@ -142,6 +142,10 @@ t.test('patient/ scopes: confined to the patient compartment', async (t) => {
   const conditionsOnly = await s.token({ scope: 'patient/Condition.rs', patient: 'pa' });
   t.same(ids((await s.as(conditionsOnly, 'GET', `${B}/Patient/pa/*`)).body), ['Condition/ca1', 'Condition/ca2'], 'Patient/pa/* shows only the types the scopes allow');
   t.equal((await s.as(conditionsOnly, 'GET', `${B}/Patient/pa/*?_type=Patient`)).status, 403, '_type naming a type the scopes do not allow is refused');
+  const ev = await s.as(pa, 'GET', `${B}/Patient/pa/$everything`);
+  t.same(ids(ev.body), ['Condition/ca1', 'Condition/ca2', 'Patient/pa', 'Practitioner/pr1'], 'Patient/pa/$everything: own record, and the practitioner it references');
+  t.equal((await s.as(pa, 'GET', `${B}/Patient/pb/$everything`)).status, 403, "the other patient's $everything is refused");
+  t.equal((await s.as(conditionsOnly, 'GET', `${B}/Patient/pa/$everything`)).status, 403, '$everything reads the Patient: it needs r on Patient');
   // POST [base]/_search: the form's _type is checked as the URL's is (the body is parsed after the request is classified).
   const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
   t.equal((await s.as(conditionsOnly, 'GET', `${B}?_type=Patient`)).status, 403, 'system search: a _type the scopes do not allow is refused');
