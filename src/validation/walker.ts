@@ -683,6 +683,7 @@ export class InstanceWalker {
         if (tree) this.validate(tree, v, item.path, env);
         if (item.type === 'Extension') this.checkExtension(v, item.path, env, node.name === 'modifierExtension');
         else if (item.type === 'Coding') this.checkCoding(v, item.path, env);
+        else if (item.type === 'Identifier') checkIdentifierSystem(v, item.path, env.issues);
       }
       for (const t of node.types) {
         if (t.code !== item.type && node.types.length > 1) continue;
@@ -727,7 +728,7 @@ export class InstanceWalker {
     const system = v.system;
     const code = v.code;
     // A code system is named by an absolute URI (a scheme, then ':'): "LOINC" names nothing (Java: Terminology_TX_System_Relative).
-    if (typeof system === 'string' && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(system)) {
+    if (typeof system === 'string' && !ABSOLUTE_URI.test(system)) {
       env.issues.push(issue('error', 'invalid', `${path}.system`, `Coding.system must be an absolute reference, not a local reference ('${system.slice(0, 64)}')`));
       return;
     }
@@ -957,5 +958,16 @@ export class InstanceWalker {
       }
     }
     return true;
+  }
+}
+
+/** An absolute URI: a scheme, then ':'. */
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/** An identifier's namespace is an absolute URI too: 'MRN' names nothing (Java: Type_Specific_Checks_DT_Identifier_System, an error). */
+function checkIdentifierSystem(v: Record<string, unknown>, path: string, issues: Issue[]): void {
+  const system = v.system;
+  if (typeof system === 'string' && !ABSOLUTE_URI.test(system)) {
+    issues.push(issue('error', 'code-invalid', `${path}.system`, `Identifier.system must be an absolute reference, not a local reference ('${system.slice(0, 64)}')`));
   }
 }

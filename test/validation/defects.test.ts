@@ -38,6 +38,7 @@ t.test('valid baselines have no errors', async (t) => {
   const noSystem = validator.validate({ ...condition, clinicalStatus: { coding: [{ code: 'active' }, { system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] } });
   t.same(errorsAt(noSystem), [], 'one coding with its system is enough');
   t.ok(noSystem.some((i) => i.severity === 'warning' && /no system/.test(i.diagnostics ?? '')), 'the one without is warned about');
+  t.same(errorsAt(validator.validate({ ...patient, identifier: [{ system: 'urn:oid:1.2.3', value: 'a' }, { system: 'http://hospital.example/mrn', value: '1' }, { value: 'no system' }] })), [], 'identifier systems that are absolute URIs, or none');
   const entryAt = (fullUrl: string) => ({ resourceType: 'Bundle', type: 'collection', entry: [{ fullUrl, resource: patient }] });
   t.same(errorsAt(validator.validate(entryAt('http://example.org/fhir/Patient/p1'))), [], 'a RESTful fullUrl with the resource\'s type and id');
   t.same(errorsAt(validator.validate(entryAt('urn:uuid:0b0a4d0e-8c1d-4b5a-9a57-3f2f1f6a2d11'))), [], 'a urn:uuid fullUrl names no id');
@@ -54,6 +55,8 @@ const cases: { name: string; resource: unknown; expect: string; code?: string }[
   { name: 'Reference.type contradicting the reference', resource: { ...condition, asserter: { type: 'Practitioner', reference: 'Patient/p1' } }, expect: 'Condition.asserter', code: 'invalid' },
   { name: 'Reference.type as a canonical, contradicting', resource: { ...condition, asserter: { type: 'http://hl7.org/fhir/StructureDefinition/Practitioner', reference: 'http://example.org/fhir/Patient/p1' } }, expect: 'Condition.asserter', code: 'invalid' },
   { name: 'a relative Coding.system', resource: { ...condition, code: { coding: [{ system: 'LOINC', code: '1234-5' }] } }, expect: 'Condition.code.coding[0].system', code: 'invalid' },
+  { name: 'a relative Identifier.system', resource: { ...patient, identifier: [{ system: 'urn:oid:1.2.3', value: 'a' }, { system: 'MRN', value: '1' }] }, expect: 'Patient.identifier[1].system', code: 'code-invalid' },
+  { name: 'a relative Identifier.system, in a Reference', resource: { ...condition, asserter: { identifier: { system: 'NPI', value: '1' } } }, expect: 'Condition.asserter.identifier.system', code: 'code-invalid' },
   { name: '31 April', resource: { ...condition, recordedDate: '2021-04-31T08:00:00Z' }, expect: 'Condition.recordedDate', code: 'value' },
   { name: 'two value[x]', resource: { ...condition, onsetDateTime: '2020-01-01', onsetString: 'spring' }, expect: 'Condition.onset', code: 'structure' },
   { name: 'empty array', resource: { ...patient, name: [] }, expect: 'Patient.name', code: 'structure' },
