@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the tap tests that need a MongoDB server against a throw-away FerretDB (SQLite backend).
 #
-#   scripts/test-mongo.sh                       # test/store, test/rest, the CCM persist and audit trail tests
+#   scripts/test-mongo.sh                       # test/store, test/rest, the CCM persist, $everything and audit trail tests
 #   scripts/test-mongo.sh test/store/x.test.ts  # these files/folders instead
 #   scripts/test-mongo.sh -- --grep=foo         # extra tap arguments after --
 #   scripts/test-mongo.sh test/store -- --bail
@@ -36,6 +36,8 @@ if [[ ${#paths[@]} -eq 0 ]]; then
   done
   # $ccm-billing persist=true without multi-document transactions (loads its data one resource per write)
   [[ -f test/operations/ccm-persist.test.ts ]] && paths+=(test/operations/ccm-persist.test.ts)
+  # Patient/[id]/$everything (the compartment search with _include=*, paged)
+  [[ -f test/operations/patient-everything.test.ts ]] && paths+=(test/operations/patient-everything.test.ts)
   # The audit trail through the MongoDB sink (records expanded to AuditEvents, searched by index)
   [[ -f test/audit/audit-trail.test.ts ]] && paths+=(test/audit/audit-trail.test.ts)
 fi
