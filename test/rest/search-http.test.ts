@@ -17,7 +17,7 @@ t.test('search over HTTP', { skip: !dir && 'shared data absent' }, async (t) => 
   const B = srv.base;
   const bdir = join(dir!, 'synthea', 'bundles');
   // The smallest patient with enough to search: 120+ resources and 4+ distinct body weights in kg.
-  // (Loading is most of this test's time over the wire: about 0.2 s per resource on FerretDB.)
+  // (Loading is most of this test's time over the wire on FerretDB.)
   const weightsIn = (b: Bundle) =>
     new Set(
       (b.entry ?? [])

@@ -327,10 +327,12 @@ class MongoTx implements StoreTx {
       }
       const current: VersionDoc = res ? { ...doc, idx: input.idx ?? {} } : doc;
       try {
-        // Upsert with the vid in the filter: a document that moved on makes the upsert's insert
-        // collide on _id (11000), which is the conflict.
-        const r = await this.store.current.replaceOne({ _id: key, vid: currentVid }, current, { ...opts, upsert: true });
-        if (r.matchedCount === 0 && r.upsertedCount === 0) throw new VersionConflict(key, currentVid, vid);
+        // A create inserts: one made meanwhile collides on _id (11000), which is the conflict. An
+        // update replaces with the vid in the filter: a document that moved on matches nothing.
+        // (Not one upsert for both: FerretDB 1.x scans the collection for any update's filter,
+        // so every create cost a pass over all current documents; an insert is a key lookup.)
+        if (currentVid === 0) await this.store.current.insertOne(current, opts);
+        else if ((await this.store.current.replaceOne({ _id: key, vid: currentVid }, current, opts)).matchedCount === 0) throw new VersionConflict(key, currentVid, vid);
       } catch (e) {
         if (!this.session) await this.store.historyColl.deleteOne({ _id: historyId }).catch(() => undefined);
         if (isDuplicateKey(e)) throw new VersionConflict(key, currentVid, vid);
