@@ -256,6 +256,7 @@ function sortKey(type: string, entries: Array<Record<string, unknown>>): SortKey
 
 /** Drops exact duplicates among the entries added from `from` (e.g. the same code twice). */
 function dedupe(arr: Array<Record<string, unknown>>, from: number): void {
+  if (arr.length - from < 2) return; // one entry: nothing to drop (most parameters; the text key costs a tenth of extraction)
   const seen = new Set<string>();
   let w = from;
   for (let i = from; i < arr.length; i++) {
