@@ -336,7 +336,7 @@ async function patchIn(tx: StoreTx, noValidate: Services, s: Services, p: Planne
   if (sameContent(patched, base)) return { status: 200, version: current, changed: false };
   // Validated here (not before the lock) because the result depends on the current version.
   const prepared = prepare(s.config.validate ? s : noValidate, patched, `Bundle.entry[${p.index}].resource`);
-  return updateIn(tx, prepared, p.id!, current.vid, true);
+  return updateIn(tx, prepared, p.id!, current.vid, 'PATCH');
 }
 
 async function step<T>(p: Planned, fn: () => Promise<T>): Promise<T> {

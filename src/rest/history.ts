@@ -106,7 +106,7 @@ function historyEntry(s: Services, v: StoredVersion, shape: (r: Resource) => Res
   if (v.deleted) return { fullUrl, request: { method: 'DELETE', url: `${v.type}/${v.id}` }, response };
   // How the version was made: version 1 by POST, unless a PUT created it (update as create); later ones by PUT or PATCH.
   const request: BundleEntryRequest =
-    v.vid === 1 && !v.byPut ? { method: 'POST', url: v.type } : { method: v.byPatch ? 'PATCH' : 'PUT', url: `${v.type}/${v.id}` };
+    v.vid === 1 && v.made !== 'PUT' ? { method: 'POST', url: v.type } : { method: v.made === 'PATCH' ? 'PATCH' : 'PUT', url: `${v.type}/${v.id}` };
   if (stored) {
     const entry = stored(v.type, v.id, v.json!, undefined);
     entry.request = request;

@@ -131,7 +131,7 @@ export async function patch(s: Services, req: RestRequest): Promise<RestResult> 
     assertNoneMatch(req, current);
     const p = prepare(s, applyJsonPatch(resourceOf(current), ops as jsonPatch.Operation[], s.config.auth.maxJsonDepth, s.config.bodyLimit));
     warnings = p.warnings;
-    return updateIn(tx, p, req.id!, current.vid, true);
+    return updateIn(tx, p, req.id!, current.vid, 'PATCH');
   });
   return resultOf(o, s, warnings);
 }

@@ -46,8 +46,8 @@ export async function createIn(
   return { status: 201, version, changed: true };
 }
 
-/** `byPatch`: the new content is a PATCH's result (history says so). */
-export async function updateIn(tx: StoreTx, p: Prepared, id: string, ifMatch?: number, byPatch = false): Promise<WriteOutcome> {
+/** `via`: the interaction that made the new content (a PATCH's result, or a PUT's body), for history. */
+export async function updateIn(tx: StoreTx, p: Prepared, id: string, ifMatch?: number, via: 'PUT' | 'PATCH' = 'PUT'): Promise<WriteOutcome> {
   const type = p.resource.resourceType;
   const current = await tx.read(type, id);
   if (ifMatch !== undefined) {
@@ -59,7 +59,7 @@ export async function updateIn(tx: StoreTx, p: Prepared, id: string, ifMatch?: n
   if (current && !current.deleted && sameContent(resourceOf(current), p.resource)) {
     return { status: 200, version: current, changed: false };
   }
-  const version = await tx.put({ type, id, resource: p.resource, idx: p.idx, expectVid: current?.vid ?? 0, byPut: !current, byPatch });
+  const version = await tx.put({ type, id, resource: p.resource, idx: p.idx, expectVid: current?.vid ?? 0, made: via === 'PATCH' ? 'PATCH' : current ? undefined : 'PUT' });
   return { status: !current || current.deleted ? 201 : 200, version, changed: true };
 }
 

@@ -27,11 +27,16 @@ export interface VersionMeta {
   /** lastUpdated, epoch ms. */
   lu: number;
   deleted: boolean;
-  /** Version 1 was made by PUT (update as create), not POST: history shows how it was made. */
-  byPut?: boolean;
-  /** The version was made by PATCH, not PUT (history shows it). */
-  byPatch?: boolean;
+  /** How the version was made, where its number does not tell (see Made). */
+  made?: Made;
 }
+
+/**
+ * How a version was made, recorded where history could not tell it from the version number: 'PUT'
+ * for a version 1 made by PUT (update as create; otherwise POST), 'PATCH' for a later one made by
+ * PATCH (otherwise PUT). A deletion records nothing.
+ */
+export type Made = 'PUT' | 'PATCH';
 
 /** One stored version: metadata plus the resource, as an object and as JSON, each made on demand. */
 export interface StoredVersion extends VersionMeta {
@@ -108,10 +113,8 @@ export interface PutInput {
    * tombstone counts as a version; 0 = the resource must not exist at all). Undefined = no check.
    */
   expectVid?: number;
-  /** The write is a PUT that creates (update as create): recorded on version 1 for history. */
-  byPut?: boolean;
-  /** The write is a PATCH: recorded for history. */
-  byPatch?: boolean;
+  /** How the write makes the version (see Made), recorded for history. */
+  made?: Made;
 }
 
 /** A unit of work. Reads see the transaction's own writes. */

@@ -15,7 +15,7 @@ t.test('the commit log is replayed on open, indexes included', async (t) => {
   await s.init();
   for (let i = 0; i < 5; i++) await s.transact((tx) => tx.put({ type: 'Observation', id: `o${i}`, resource: obs(i), idx: { ref: [{ p: 'subject', r: 'Patient/x' }] } }));
   await s.transact((tx) => tx.put({ type: 'Observation', id: 'o1', expectVid: 1 }));
-  await s.transact((tx) => tx.put({ type: 'Observation', id: 'put1', resource: obs(9), idx: {}, byPut: true }));
+  await s.transact((tx) => tx.put({ type: 'Observation', id: 'put1', resource: obs(9), idx: {}, made: 'PUT' }));
   await s.close();
   s = new EmbeddedStore({ dataDir: dir, indexes: TEST_INDEXES });
   await s.init();
@@ -23,8 +23,8 @@ t.test('the commit log is replayed on open, indexes included', async (t) => {
   t.equal((await s.read('Observation', 'o1'))!.deleted, true);
   t.equal(((await s.readVersion('Observation', 'o3', 1))!.resource as unknown as { valueInteger: number }).valueInteger, 3);
   t.equal(await s.countHistory({}), 7);
-  t.equal((await s.read('Observation', 'put1'))!.byPut, true, 'a version 1 made by PUT is said so after a replay');
-  t.equal((await s.read('Observation', 'o2'))!.byPut, false);
+  t.equal((await s.read('Observation', 'put1'))!.made, 'PUT', 'a version 1 made by PUT is said so after a replay');
+  t.equal((await s.read('Observation', 'o2'))!.made, undefined);
   await s.close();
 });
 

@@ -20,7 +20,7 @@ import { stringifyJson } from '../../fhir/json-decimals.js';
 import { claimDir } from './dir-lock.js';
 import { beforeCommit, checkDeadline } from '../deadline.js';
 import { CommitLog } from './commit-log.js';
-import { indexRecord, logLineOf, readLogLine, versionRecord } from './log-line.js';
+import { indexRecord, logLineOf, madeOf, readLogLine, versionRecord } from './log-line.js';
 import { EmbeddedVersion } from './version.js';
 import { Decision, HashIndexes, type Clause } from './hash-index.js';
 import { Interner } from './interner.js';
@@ -93,7 +93,7 @@ export class EmbeddedStore implements ResourceStore {
             this.applyIndex(r.t, r.i, r.v, this.interner.index(r.ix));
             continue;
           }
-          this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.json, this.interner.index(r.x ?? {}), r.m === 'PUT', r.m === 'PATCH'));
+          this.apply(new EmbeddedVersion(r.t, r.i, r.v, r.l, r.json, this.interner.index(r.x ?? {}), madeOf(r.m)));
         }
       });
       this.log = log;
@@ -519,7 +519,7 @@ class EmbeddedTx implements StoreTx {
     const vid = currentVid + 1;
     const lu = this.store.nextLu();
     const json = input.resource ? flat(stringifyJson(stampResource(input.resource, input.id, vid, lu))) : undefined;
-    const v = new EmbeddedVersion(input.type, input.id, vid, lu, json, input.resource ? this.store.interner.index(input.idx ?? {}) : {}, vid === 1 && input.byPut === true, input.resource !== undefined && input.byPatch === true);
+    const v = new EmbeddedVersion(input.type, input.id, vid, lu, json, input.resource ? this.store.interner.index(input.idx ?? {}) : {}, input.resource ? input.made : undefined);
     this.overlay.set(key, v);
     this.staged.push(v);
     return v;

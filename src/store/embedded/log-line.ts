@@ -1,4 +1,4 @@
-import type { IndexValues } from '../port.js';
+import type { IndexValues, Made } from '../port.js';
 import { parseJson, stringifyJson } from '../../fhir/json-decimals.js';
 
 /** One record of a commit-log line: a version a transaction wrote (see EmbeddedStore's logLine). */
@@ -7,7 +7,7 @@ export interface LogRecord {
   i: string;
   v: number;
   l: number;
-  /** 'PUT' on version 1 made by PUT (update as create); absent for POST and every later version. */
+  /** How the version was made, where its number does not tell (Made; read with madeOf). */
   m?: string;
   x?: IndexValues;
   /** Set on an index-only record (reindex): new index values for version v, no new version. */
@@ -33,8 +33,8 @@ export const logLineOf = (records: readonly string[]): string => `[${records.joi
  * The record of a version: type, id, version, lastUpdated, then its index values and, last, the
  * resource as its exact JSON text (what readLogLine's scan relies on); a deletion has neither.
  */
-export function versionRecord(v: { type: string; id: string; vid: number; lu: number; json: string | undefined; byPut?: boolean; byPatch?: boolean }, idx: IndexValues): string {
-  const head = `{"t":${JSON.stringify(v.type)},"i":${JSON.stringify(v.id)},"v":${v.vid},"l":${v.lu}${v.byPut ? ',"m":"PUT"' : v.byPatch ? ',"m":"PATCH"' : ''}`;
+export function versionRecord(v: { type: string; id: string; vid: number; lu: number; json: string | undefined; made?: Made }, idx: IndexValues): string {
+  const head = `{"t":${JSON.stringify(v.type)},"i":${JSON.stringify(v.id)},"v":${v.vid},"l":${v.lu}${v.made ? `,"m":"${v.made}"` : ''}`;
   if (v.json === undefined) return head + '}';
   return `${head},"x":${JSON.stringify(idx)},"r":${v.json}}`;
 }
@@ -106,4 +106,9 @@ function scan(buf: Buffer): LogRecord[] | undefined {
     }
     return buf[i] === CLOSE_ARRAY && i === n - 1 ? out : undefined;
   }
+}
+
+/** A record's `m` as the store holds it: anything else a line may say is no Made. */
+export function madeOf(m: string | undefined): Made | undefined {
+  return m === 'PUT' || m === 'PATCH' ? m : undefined;
 }

@@ -1,5 +1,5 @@
 import type { Resource } from 'fhir/r4.js';
-import type { IndexValues, StoredVersion } from '../port.js';
+import type { IndexValues, Made, StoredVersion } from '../port.js';
 
 /**
  * One version held by the embedded store. The resource is kept as its JSON text (compact in
@@ -20,10 +20,8 @@ export class EmbeddedVersion implements StoredVersion {
     readonly lu: number,
     readonly json: string | undefined,
     idx: IndexValues,
-    /** Always set (one object shape for every version): version 1 made by PUT. */
-    readonly byPut: boolean = false,
-    /** Always set too: the version was made by PATCH. */
-    readonly byPatch: boolean = false,
+    /** Always set, undefined or not (one object shape for every version): see Made. */
+    readonly made: Made | undefined = undefined,
   ) {
     this.doc = { type, id, vid, lu, idx };
     this.key = `${type}/${id}`;

@@ -311,8 +311,7 @@ class MongoTx implements StoreTx {
       // Numbers a double cannot hold as written (1.50, 1E-22) go in the text too: BSON keeps the value only.
       const txt = res && keptText(res);
       if (txt) doc.txt = txt;
-      if (vid === 1 && input.byPut) doc.m = 'PUT';
-      else if (res && input.byPatch) doc.m = 'PATCH';
+      if (res && input.made) doc.m = input.made;
       const historyId = versionKey(input.type, input.id, vid);
       try {
         await this.store.historyColl.insertOne({ ...doc, _id: historyId }, opts);

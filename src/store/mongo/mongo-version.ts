@@ -1,5 +1,5 @@
 import type { Resource } from 'fhir/r4.js';
-import type { StoredVersion } from '../port.js';
+import type { Made, StoredVersion } from '../port.js';
 
 /** A document of the `resources` (current) or `history` collection. */
 export interface VersionDoc {
@@ -13,8 +13,8 @@ export interface VersionDoc {
   /** The resource's JSON text, when it has numbers whose text `res` does not keep (json-decimals.ts). */
   txt?: string;
   idx?: Record<string, unknown>;
-  /** 'PUT' on version 1 made by PUT (update as create). */
-  m?: 'PUT' | 'PATCH';
+  /** How the version was made, where its number does not tell (Made). */
+  m?: Made;
 }
 
 export class MongoVersion implements StoredVersion {
@@ -23,8 +23,7 @@ export class MongoVersion implements StoredVersion {
   readonly vid: number;
   readonly lu: number;
   readonly deleted: boolean;
-  readonly byPut: boolean;
-  readonly byPatch: boolean;
+  readonly made: Made | undefined;
   private cachedJson: string | undefined;
 
   constructor(private readonly doc: VersionDoc) {
@@ -33,8 +32,7 @@ export class MongoVersion implements StoredVersion {
     this.vid = doc.vid;
     this.lu = doc.lu;
     this.deleted = doc.deleted;
-    this.byPut = doc.m === 'PUT';
-    this.byPatch = doc.m === 'PATCH';
+    this.made = doc.m;
   }
 
   /** A fresh copy each time, so callers may modify it. */
