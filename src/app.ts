@@ -12,6 +12,7 @@ import { registerFhirRoutes } from './http/routes.js';
 import { logOptions } from './http/logging.js';
 import type { Operation } from './operations/operation.js';
 import { builtInOperations } from './operations/index.js';
+import { httpMethodsOf } from './operations/operation.js';
 import type { Services, SearchService, ValidationService } from './rest/services.js';
 import { createSearchEngine } from './search/engine.js';
 import { openStore } from './store/open-store.js';
@@ -95,7 +96,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   for (const note of store.notes ?? []) app.log.warn(note);
   registerBodyParsers(app);
   const operations = overrides.operations ?? builtInOperations();
-  registerErrorHandler(app, (name) => operations.find((o) => o.name === name)?.methods);
+  registerErrorHandler(app, (name) => {
+    const op = operations.find((o) => o.name === name);
+    return op && httpMethodsOf(op);
+  });
   await security.register(app, services);
   registerHealthRoutes(app, services);
   registerFhirRoutes(app, services, operations, softwareInfo());

@@ -274,11 +274,10 @@ export async function setupSecurity(config: Config, search: SearchService, resou
           }, a.requestTimeoutMs);
           info.timer.unref();
         }
+        const proceed = enabled ? () => requestAuth.run((info.holder = {}), done) : done;
         // Other requests (writes) get a deadline without the timer: the store cuts one only before it commits (deadline.ts).
-        const go = a.requestTimeoutMs > 0 ? (fn: () => void) => withDeadline(a.requestTimeoutMs, fn, !timed) : (fn: () => void) => fn();
-        if (!enabled) return go(done);
-        const holder: RequestAuth = (info.holder = {});
-        go(() => requestAuth.run(holder, done));
+        if (a.requestTimeoutMs > 0) withDeadline(a.requestTimeoutMs, proceed, !timed);
+        else proceed();
       });
 
       if (enabled) {

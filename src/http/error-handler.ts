@@ -159,13 +159,13 @@ function paramsFit(segments: readonly string[], parts: readonly string[], method
 
 /**
  * The methods of the routes whose pattern matches the path (`:param` matches one segment it can
- * hold); for an operation, those it takes (`operationMethods`, HEAD with GET), when it is known.
+ * hold); for an operation, those it answers (`operationMethods`: httpMethodsOf), when it is known.
  */
 function allowedMethods(routes: readonly Route[], path: string, operationMethods: (name: string) => readonly string[] | undefined): string[] {
   const parts = path.split('/').filter(Boolean);
   const last = parts[parts.length - 1] ?? '';
   const takes = operation(last) ? operationMethods(last.slice(1)) : undefined;
-  if (takes) return [...takes, ...(takes.includes('GET') ? ['HEAD'] : [])].sort();
+  if (takes) return [...takes];
   const out = new Set<string>();
   for (const r of routes) {
     if (r.segments.length !== parts.length || r.segments.some((seg, i) => !seg.startsWith(':') && seg !== parts[i])) continue;

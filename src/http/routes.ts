@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Binary } from 'fhir/r4.js';
 import { badRequest, FhirError } from '../fhir/errors.js';
-import type { Operation } from '../operations/operation.js';
+import { httpMethodsOf, type Operation } from '../operations/operation.js';
 import { processBundle } from '../rest/bundle.js';
 import { Capabilities } from '../rest/capabilities.js';
 import { assertId, assertKnownType } from '../rest/checks.js';
@@ -125,7 +125,7 @@ export function registerFhirRoutes(app: FastifyInstance, s: Services, operations
     }
     if (!op.methods.includes(req.method as 'GET' | 'POST')) {
       // RFC 9110 15.5.6: the 405 names what the operation takes (HEAD wherever GET is served).
-      const allow = [...op.methods, ...(op.methods.includes('GET') ? ['HEAD'] : [])].sort().join(', ');
+      const allow = httpMethodsOf(op).join(', ');
       throw new FhirError(405, { severity: 'error', code: 'not-supported', diagnostics: `Operation ${name} does not accept ${req.method}: it takes ${allow}` }, { Allow: allow });
     }
     if (type) assertKnownType(s, type);

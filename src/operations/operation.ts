@@ -26,3 +26,8 @@ export interface OperationCall {
   body: unknown;
   header(name: string): string | undefined;
 }
+
+/** The HTTP methods an operation answers, as an Allow header lists them: its own, and HEAD wherever GET is served. */
+export function httpMethodsOf(op: Pick<Operation, 'methods'>): string[] {
+  return [...op.methods, ...(op.methods.includes('GET') ? ['HEAD'] : [])].sort();
+}
