@@ -1,3 +1,4 @@
+import { isAbsoluteUri } from '../fhir/absolute-uri.js';
 import { badRequest } from '../fhir/errors.js';
 
 /** What a transaction or batch entry's request.url addresses, below this server's base. */
@@ -22,7 +23,7 @@ export function entryTarget(url: string, baseUrl: string, where: string): EntryT
   const q = rel.indexOf('?');
   const path = q < 0 ? rel : rel.slice(0, q);
   const query = q < 0 ? undefined : rel.slice(q + 1);
-  const parts = /^[A-Za-z][A-Za-z0-9+.-]*:/.test(rel) ? undefined : decodedSegments(path);
+  const parts = isAbsoluteUri(rel) ? undefined : decodedSegments(path);
   if (!parts) throw badRequest(`${where}.request.url '${url.slice(0, 100)}' is not a URL relative to this server's base`, 'invalid', `${where}.request.url`);
   return { url: parts.join('/') + (query === undefined ? '' : '?' + query), parts, query };
 }

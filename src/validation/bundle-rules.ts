@@ -1,8 +1,8 @@
+import { isAbsoluteUri } from '../fhir/absolute-uri.js';
 import { issue, type Issue } from './issues.js';
 
 /** Paging relations that a Bundle may carry at most once each. */
 const SINGLE_RELATIONS = new Set(['self', 'first', 'previous', 'prev', 'next', 'last']);
-const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 /** A RESTful resource URL: optional base, then Type/id, perhaps with a version (the Java validator's pattern). */
 const RESTFUL = /^(?:https?:\/\/(?:[A-Za-z0-9\-.:%$]*\/)+)?([A-Z][A-Za-z]+)\/[A-Za-z0-9\-.]{1,64}(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
@@ -19,7 +19,7 @@ export function checkBundle(bundle: Record<string, unknown>, path: string, issue
       if (!isRecord(e) || typeof e.fullUrl !== 'string') return;
       const fullUrl = e.fullUrl;
       const at = `${path}.entry[${i}]`;
-      if (!ABSOLUTE_URI.test(fullUrl)) {
+      if (!isAbsoluteUri(fullUrl)) {
         issues.push(issue('error', 'invalid', `${at}.fullUrl`, `The fullUrl must be an absolute URL (not '${fullUrl}')`));
         return;
       }
@@ -95,7 +95,7 @@ export function checkDocumentReferences(
     eachReference(e.resource, '', (ref, pointer) => {
       if (ref.startsWith('#')) return;
       const m = /^(.*?)(?:\/_history\/([^/]+))?$/.exec(ref) as RegExpExecArray;
-      const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:/.test(m[1]);
+      const absolute = isAbsoluteUri(m[1]);
       // A relative reference from an entry with a urn: fullUrl has no base: match it by its Type/id tail.
       const matchesUrl = absolute || base ? (u: string) => u === (absolute ? m[1] : base + m[1]) : (u: string) => u.endsWith(`/${m[1]}`);
       // Absolute http(s) references outside the bundle may point at servers, and so may relative ones

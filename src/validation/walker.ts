@@ -15,6 +15,7 @@ import { ensureSnapshot } from './snapshot.js';
 import { buildTree, type DefinitionTree, type ElementNode } from './tree.js';
 import { checkNarrativeDiv } from './xhtml.js';
 import { containedById } from '../fhir/contained-by-id.js';
+import { isAbsoluteUri } from '../fhir/absolute-uri.js';
 
 const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
 /** Most code look-ups remembered (walker.checkCoding), over all code systems. */
@@ -728,7 +729,7 @@ export class InstanceWalker {
     const system = v.system;
     const code = v.code;
     // A code system is named by an absolute URI (a scheme, then ':'): "LOINC" names nothing (Java: Terminology_TX_System_Relative).
-    if (typeof system === 'string' && !ABSOLUTE_URI.test(system)) {
+    if (typeof system === 'string' && !isAbsoluteUri(system)) {
       env.issues.push(issue('error', 'invalid', `${path}.system`, `Coding.system must be an absolute reference, not a local reference ('${system.slice(0, 64)}')`));
       return;
     }
@@ -961,13 +962,11 @@ export class InstanceWalker {
   }
 }
 
-/** An absolute URI: a scheme, then ':'. */
-const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 /** An identifier's namespace is an absolute URI too: 'MRN' names nothing (Java: Type_Specific_Checks_DT_Identifier_System, an error). */
 function checkIdentifierSystem(v: Record<string, unknown>, path: string, issues: Issue[]): void {
   const system = v.system;
-  if (typeof system === 'string' && !ABSOLUTE_URI.test(system)) {
+  if (typeof system === 'string' && !isAbsoluteUri(system)) {
     issues.push(issue('error', 'code-invalid', `${path}.system`, `Identifier.system must be an absolute reference, not a local reference ('${system.slice(0, 64)}')`));
   }
 }
