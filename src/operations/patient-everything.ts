@@ -1,13 +1,10 @@
 import type { Resource } from 'fhir/r4.js';
 import { PatientCompartment } from '../auth/patient-compartment.js';
 import { badRequest, gone, notFound } from '../fhir/errors.js';
-import { parseInstantParam } from '../rest/instant-param.js';
+import { parseInstant } from '../rest/instant-param.js';
 import type { Services } from '../rest/services.js';
 import type { Operation } from './operation.js';
 import { operationInputs } from './parameters-shape.js';
-
-/** FHIR instant: to the second at least, with a zone. */
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
 
 /**
  * Patient/[id]/$everything (operation-patient-everything.html): the patient, every resource in
@@ -30,16 +27,20 @@ export const patientEverythingOperation: Operation = {
     const id = call.id!;
     const params: Array<[string, string]> = [];
     const once = new Set<string>();
+    /** The types `_type` names: included resources of others are left out too. */
+    let only: Set<string> | undefined;
     for (const [name, value, where] of operationInputs(call)) {
       if (once.has(name)) throw badRequest(`Parameter '${name}' may appear only once`, 'invalid', where);
       once.add(name);
       switch (name) {
         case '_since':
-          if (!INSTANT.test(value)) throw badRequest(`_since must be an instant, with seconds and a time zone (got '${value.slice(0, 40)}')`, 'value', where);
-          parseInstantParam(value, '_since');
+          parseInstant(value, '_since', where);
           params.push(['_lastUpdated', `ge${value}`]);
           break;
         case '_type':
+          only = new Set(value.split(',').map((t) => t.trim()));
+          params.push([name, value]);
+          break;
         case '_count':
         case '_cursor': // from our own next/previous links
           params.push([name, value]);
@@ -57,7 +58,6 @@ export const patientEverythingOperation: Operation = {
     params.push(['_include', '*']);
     const path = `Patient/${id}/$everything`;
     const body = await s.search.search(s.store, { types: [], params, path, compartment: { type: 'Patient', id } });
-    const only = once.has('_type') ? new Set(params.filter(([n]) => n === '_type').flatMap(([, v]) => v.split(',').map((t) => t.trim()))) : undefined;
     body.entry = body.entry?.filter((e) => e.search?.mode !== 'include' || (e.resource !== undefined && (!only || only.has(e.resource.resourceType)) && !inCompartment(s, e.resource, id)));
     for (const link of body.link ?? []) link.url = everythingLink(link.url);
     return { status: 200, body };

@@ -26,3 +26,12 @@ export function parseInstantParam(value: string, name: string): { lo: number; hi
   const width = sec === undefined ? 60000 : frac ? 1 : 1000;
   return { lo, hi: lo + width - 1 };
 }
+
+/** FHIR instant: to the second at least, with a zone (datatypes.html#instant). */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** An `instant` parameter (an operation's `_since`): refused (400) unless it is one; its range as parseInstantParam gives it. */
+export function parseInstant(value: string, name: string, where = name): { lo: number; hi: number } {
+  if (!INSTANT.test(value)) throw badRequest(`${name} must be an instant, with seconds and a time zone (got '${value.slice(0, 40)}')`, 'value', where);
+  return parseInstantParam(value, name);
+}
