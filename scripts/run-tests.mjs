@@ -7,24 +7,16 @@
 // SKIP_TYPECHECK=1: compile only when a source changed since the last compile, and run even when
 // the type check fails (scripts/test-mongo.sh, after `npm test` has checked).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { newestMtime } from './newest-mtime.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = (name) => join(root, 'node_modules/.bin', name);
 const stamp = join(root, 'dist/test/.compiled');
 
-function newest(path) {
-  if (!existsSync(path)) return 0;
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let t = st.mtimeMs;
-  for (const e of readdirSync(path)) t = Math.max(t, newest(join(path, e)));
-  return t;
-}
-
 const skipCheck = Boolean(process.env.SKIP_TYPECHECK);
-const inputs = Math.max(...['src', 'scripts', 'test', 'tsconfig.json'].map((p) => newest(join(root, p))));
+const inputs = newestMtime(...['src', 'scripts', 'test', 'tsconfig.json'].map((p) => join(root, p)));
 if (!skipCheck || !existsSync(stamp) || inputs > statSync(stamp).mtimeMs) {
   // A test deleted from test/ must not keep running from dist/test/.
   rmSync(join(root, 'dist/test'), { recursive: true, force: true });
