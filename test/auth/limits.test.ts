@@ -77,111 +77,78 @@ t.test('rate limit per client: 429 OperationOutcome with Retry-After', async (t)
   t.ok(Number(guessing.headers['retry-after']) > 0);
 });
 
-t.test('request timeout: 503 OperationOutcome for reads; a request that may write is answered when it finishes', async (t) => {
+/** A system operation for the timeout tests. */
+const testOperation = (name: string, methods: Operation['methods'], run: Operation['run']): Operation => ({ name, definition: `urn:test:${name}`, system: true, types: [], methods, run });
+const PARAMETERS = { resourceType: 'Parameters' } as const;
+/** Holds the event loop, as a long embedded-store scan does: no timer can fire meanwhile. */
+const busyFor = (ms: number) => {
+  const until = Date.now() + ms;
+  while (Date.now() < until);
+};
+
+/** The app with these operations and REQUEST_TIMEOUT_MS = ms, on its own data folder; closed when `t` ends. */
+async function appWithTimeout(t: { teardown(fn: () => Promise<void>): void }, ms: number, operations: Operation[]) {
   const dataDir = mkdtempSync(join(tmpdir(), 'ccm-to-'));
-  const config: Config = { ...configFromEnv({ LOG_LEVEL: 'silent' }), dataDir, auth: { ...defaultAuthConfig(), requestTimeoutMs: 100 } };
-  const slow: Operation = {
-    name: 'slow',
-    definition: 'urn:test:slow',
-    system: true,
-    types: [],
-    methods: ['GET', 'POST'],
-    run: () => new Promise((resolve) => setTimeout(() => resolve({ status: 200, body: { resourceType: 'Parameters' } }), 400)),
-  };
-  const built = await buildApp(config, { logger: false, operations: [slow] });
+  const config: Config = { ...configFromEnv({ LOG_LEVEL: 'silent' }), dataDir, auth: { ...defaultAuthConfig(), requestTimeoutMs: ms } };
+  const built = await buildApp(config, { logger: false, operations });
   t.teardown(async () => {
     await built.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
+  const post = (url: string) => built.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/fhir+json' }, payload: JSON.stringify(PARAMETERS) });
+  return { built, post };
+}
+
+t.test('request timeout: 503 OperationOutcome for reads; a request that may write is answered when it finishes', async (t) => {
+  const slow = testOperation('slow', ['GET', 'POST'], () => new Promise((resolve) => setTimeout(() => resolve({ status: 200, body: PARAMETERS }), 400)));
+  const { built, post } = await appWithTimeout(t, 100, [slow]);
   const r = await built.app.inject({ method: 'GET', url: '/fhir/$slow' });
   t.equal(r.statusCode, 503);
   t.equal(r.json().issue[0].code, 'timeout');
   await new Promise((r) => setTimeout(r, 400));
   // A POST may write: a 503 would hide a write that then happened (and a retry would repeat it).
-  const post = await built.app.inject({ method: 'POST', url: '/fhir/$slow', headers: { 'content-type': 'application/fhir+json' }, payload: '{"resourceType":"Parameters"}' });
-  t.equal(post.statusCode, 200, 'answered with its outcome, after the timeout');
+  t.equal((await post('/fhir/$slow')).statusCode, 200, 'answered with its outcome, after the timeout');
 });
 
 t.test('request timeout: work that never yields the event loop is cut by the store, with the same 503', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ccm-to-'));
-  const config: Config = { ...configFromEnv({ LOG_LEVEL: 'silent' }), dataDir, auth: { ...defaultAuthConfig(), requestTimeoutMs: 50 } };
   let found = -1;
-  // Synchronous work past the deadline (as a long embedded-store scan is), then the store is asked:
-  // a timer cannot fire meanwhile, so only the store's own look at the deadline can stop it.
-  const stall: Operation = {
-    name: 'stall',
-    definition: 'urn:test:stall',
-    system: true,
-    types: [],
-    methods: ['GET', 'POST'],
-    run: async (s) => {
-      const until = Date.now() + 120;
-      while (Date.now() < until);
-      found = (await s.store.find({ types: ['Basic'], filter: {} })).length;
-      return { status: 200, body: { resourceType: 'Parameters' } };
-    },
-  };
-  const built = await buildApp(config, { logger: false, operations: [stall] });
-  t.teardown(async () => {
-    await built.close();
-    rmSync(dataDir, { recursive: true, force: true });
+  // Synchronous work past the deadline, then the store is asked: only the store's own look at the deadline can stop it.
+  const stall = testOperation('stall', ['GET', 'POST'], async (s) => {
+    busyFor(120);
+    found = (await s.store.find({ types: ['Basic'], filter: {} })).length;
+    return { status: 200, body: PARAMETERS };
   });
+  const { built, post } = await appWithTimeout(t, 50, [stall]);
   const r = await built.app.inject({ method: 'GET', url: '/fhir/$stall' });
   t.equal(r.statusCode, 503);
   t.equal(r.json().issue[0].code, 'timeout');
   t.equal(found, -1, 'the store refused to run the query');
-  const post = await built.app.inject({ method: 'POST', url: '/fhir/$stall', headers: { 'content-type': 'application/fhir+json' }, payload: '{"resourceType":"Parameters"}' });
-  t.equal(post.statusCode, 200, 'a request that may write has no deadline');
+  t.equal((await post('/fhir/$stall')).statusCode, 200, 'a request that may write is not cut outside a store transaction');
   t.equal(found, 0);
 });
 
 t.test('request timeout: a write is cut only inside its transaction, before the commit, and then writes nothing', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ccm-to-'));
-  const config: Config = { ...configFromEnv({ LOG_LEVEL: 'silent' }), dataDir, auth: { ...defaultAuthConfig(), requestTimeoutMs: 50 } };
-  const stall = () => {
-    const until = Date.now() + 120;
-    while (Date.now() < until);
-  };
   const basic = { resourceType: 'Basic', code: { text: 'x' } } as Resource;
   // Looks up criteria in its transaction after the deadline (as a bundle of conditional updates does), then writes.
-  const lateLookup: Operation = {
-    name: 'late-lookup',
-    definition: 'urn:test:late-lookup',
-    system: true,
-    types: [],
-    methods: ['POST'],
-    run: async (s) => {
-      await s.store.transact(async (tx) => {
-        await tx.put({ type: 'Basic', id: 'early', resource: basic, idx: {} });
-        stall();
-        await tx.find({ types: ['Basic'], filter: {} });
-        await tx.put({ type: 'Basic', id: 'late', resource: basic, idx: {} });
-      });
-      return { status: 200, body: { resourceType: 'Parameters' } };
-    },
-  };
-  // Commits after the deadline, then reads: the commit and what follows it are never cut.
-  const lateCommit: Operation = {
-    name: 'late-commit',
-    definition: 'urn:test:late-commit',
-    system: true,
-    types: [],
-    methods: ['POST'],
-    run: async (s) => {
-      await s.store.transact(async (tx) => {
-        stall();
-        await tx.put({ type: 'Basic', id: 'committed', resource: basic, idx: {} });
-      });
-      const n = (await s.store.find({ types: ['Basic'], filter: {} })).length;
-      return { status: 200, body: { resourceType: 'Parameters', parameter: [{ name: 'n', valueInteger: n }] } };
-    },
-  };
-  const built = await buildApp(config, { logger: false, operations: [lateLookup, lateCommit] });
-  t.teardown(async () => {
-    await built.close();
-    rmSync(dataDir, { recursive: true, force: true });
+  const lateLookup = testOperation('late-lookup', ['POST'], async (s) => {
+    await s.store.transact(async (tx) => {
+      await tx.put({ type: 'Basic', id: 'early', resource: basic, idx: {} });
+      busyFor(120);
+      await tx.find({ types: ['Basic'], filter: {} });
+      await tx.put({ type: 'Basic', id: 'late', resource: basic, idx: {} });
+    });
+    return { status: 200, body: PARAMETERS };
   });
-  const post = (url: string) => built.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/fhir+json' }, payload: '{"resourceType":"Parameters"}' });
+  // Commits after the deadline, then reads: the commit and what follows it are never cut.
+  const lateCommit = testOperation('late-commit', ['POST'], async (s) => {
+    await s.store.transact(async (tx) => {
+      busyFor(120);
+      await tx.put({ type: 'Basic', id: 'committed', resource: basic, idx: {} });
+    });
+    const n = (await s.store.find({ types: ['Basic'], filter: {} })).length;
+    return { status: 200, body: { resourceType: 'Parameters', parameter: [{ name: 'n', valueInteger: n }] } };
+  });
+  const { built, post } = await appWithTimeout(t, 50, [lateLookup, lateCommit]);
   const cut = await post('/fhir/$late-lookup');
   t.equal(cut.statusCode, 503);
   t.equal(cut.json().issue[0].code, 'timeout');
