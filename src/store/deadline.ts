@@ -24,7 +24,8 @@ export function withDeadline<T>(ms: number, fn: () => T, write = false): T {
 
 /** Runs a store transaction's work, which a write's deadline may cut (nothing is committed yet). */
 export function beforeCommit<T>(fn: () => T): T {
-  return uncommitted.run(true, fn);
+  // Marked only under a write's deadline: nothing else asks (a read's deadline cuts anywhere).
+  return deadlines.getStore()?.write ? uncommitted.run(true, fn) : fn();
 }
 
 /** Throws the 503 when the current request's deadline has passed and its work may be cut here. */

@@ -15,11 +15,12 @@ const MAX_LENGTH = 256;
 export class Interner {
   private readonly table = new Map<string, string>();
 
+  constructor(private readonly capacity = 2_000_000) {}
+
+  /** Strings held (for tests). */
   get size(): number {
     return this.table.size;
   }
-
-  constructor(private readonly capacity = 2_000_000) {}
 
   str(s: string): string {
     if (s.length > MAX_LENGTH) return s;
