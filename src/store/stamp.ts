@@ -12,4 +12,9 @@ export function stampResource(resource: Resource, id: string, vid: number, lu: n
 }
 
 export const versionKey = (type: string, id: string, vid: number) => `${type}/${id}/${vid}`;
-export const resourceKey = (type: string, id: string) => `${type}/${id}`;
+/**
+ * "Type/id", as one flat string: a template literal makes a rope (ConsString), and a map lookup
+ * that meets an equal key in another object compares ropes a character at a time (3-4x slower
+ * than flat strings). These keys are what the embedded store's maps and index buckets hold.
+ */
+export const resourceKey = (type: string, id: string) => [type, id].join('/');

@@ -8,7 +8,7 @@ const SPECS: Array<Record<string, 1 | -1>> = [
   { type: 1, 'idx.ref.p': 1, 'idx.ref.r': 1 },
   { type: 1, 'idx.tok.p': 1, 'idx.tok.c': 1, 'idx.tok.s': 1 },
 ];
-const ix = new HashIndexes(SPECS, () => []);
+const ix = new HashIndexes(SPECS, () => [], () => undefined);
 
 // Values chosen to collide under any naive joining: separators, digits as strings and numbers, booleans.
 const VALUES: Array<string | number | boolean> = ['a', 'a,b', 'b', ',', '', '1', 1, 11, '11', true, 'true', 's1:a', '[', ';', '#', 'a(', 'p'];

@@ -16,12 +16,12 @@ const docs = Array.from({ length: 400 }, (_, i) => ({ type: TYPES[Math.floor(rnd
 
 t.test('topKeys gives the (type, id) order of MongoDB from the keys alone', async (t) => {
   const unique = [...new Map(docs.map((d) => [`${d.type}/${d.id}`, d])).values()];
-  const keys = new Set(unique.map((d) => `${d.type}/${d.id}`));
+  const items = new Set(unique.map((d) => ({ key: `${d.type}/${d.id}` })));
   for (const dir of [1, -1] as const) {
     const ref = new Query({}).find(unique).sort({ type: dir, id: dir }).all().map((d) => `${(d as { type: string }).type}/${(d as { id: string }).id}`);
-    for (const k of [1, 5, 60, 1000]) t.same(topKeys(keys, k, dir === -1), ref.slice(0, k), `first ${k}, direction ${dir}`);
+    for (const k of [1, 5, 60, 1000]) t.same(topKeys(items, k, dir === -1).map((x) => x.key), ref.slice(0, k), `first ${k}, direction ${dir}`);
   }
-  t.same(topKeys(keys, 0, false), []);
+  t.same(topKeys(items, 0, false), []);
 });
 
 t.test('scalar filters (paging keysets) decide exactly what mingo decides', async (t) => {
@@ -193,16 +193,16 @@ t.test('an _id page stays decided by the keys (not a scan of every resource of t
   const { store, cleanup } = await storeFactories()[0].open();
   t.teardown(cleanup);
   for (let i = 0; i < 50; i++) await store.transact((tx) => tx.put({ type: 'Patient', id: `p${i}`, resource: { resourceType: 'Patient', id: `p${i}` } as never, idx: {} }));
-  const spied = store as unknown as { liveDoc: (k: string) => unknown };
-  const original = spied.liveDoc.bind(store);
+  const spied = store as unknown as { liveVersion: (k: string) => unknown };
+  const original = spied.liveVersion.bind(store);
   let looks = 0;
-  spied.liveDoc = (k: string) => (looks++, original(k));
+  spied.liveVersion = (k: string) => (looks++, original(k));
   const ids = (await store.find({ types: ['Patient'], filter: { id: 'p7' }, sort: [['type', 1], ['id', 1]], limit: 20 })).map((v) => v.id);
   t.same(ids, ['p7']);
   t.ok(looks <= 2, `looked at ${looks} resource(s)`);
 });
 
-type PlanExact = (types: readonly string[], d: { key: string }, docOf: unknown) => { walked: number; run(): unknown } | undefined;
+type PlanExact = (types: readonly string[], d: { key: string }) => { walked: number; run(): unknown } | undefined;
 /**
  * The store's hash indexes, and the memo keys of the decisions whose keys they computed, in
  * order: a spy on the runs of planExact (the store asks with the filter read once, a Decision).
@@ -211,8 +211,8 @@ function exactRuns(store: unknown) {
   const hash = (store as { hash: { planExact: PlanExact; decision: (f: object) => { key: string } | undefined } }).hash;
   const original = hash.planExact.bind(hash);
   const asked: string[] = [];
-  hash.planExact = (types, d, docOf) => {
-    const planned = original(types, d, docOf);
+  hash.planExact = (types, d) => {
+    const planned = original(types, d);
     return planned && { walked: planned.walked, run: () => (asked.push(d.key), planned.run()) };
   };
   return { hash, asked };

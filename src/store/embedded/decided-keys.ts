@@ -3,24 +3,31 @@ import { topKeys } from './top-keys.js';
 /** How many recent queries keep their answer (a few dashboards or paging clients at once). */
 const KEPT = 16;
 
-interface Entry {
-  /** The commit epoch of the query's types when computed: a commit to any of them invalidates it. */
-  epoch: number;
-  keys: ReadonlySet<string> | undefined;
-  uses: number;
-  /** All keys in (type, id) order, built once the same query came back. */
-  sorted?: string[];
+/** What is decided: the store's versions, each with its "Type/id" key. */
+interface Keyed {
+  readonly key: string;
 }
 
+interface Entry<M extends Keyed> {
+  /** The commit epoch of the query's types when computed: a commit to any of them invalidates it. */
+  epoch: number;
+  keys: ReadonlySet<M> | undefined;
+  uses: number;
+  /** All of them in (type, id) order, built once the same query came back. */
+  sorted?: M[];
+}
+
+const byKey = (a: Keyed, b: Keyed) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
 /**
- * The "Type/id" keys that the hash indexes decide for recent queries (e.g. patient + status,
- * or code = system|code), kept while none of the query's resource types had a commit. A
- * search counts and then fetches its first page with the same filter, and dashboards repeat
- * the same population query: the second time, the keys are sorted once, and every later page
- * in the default order is a slice instead of a pass over all of them.
+ * What the hash indexes decide for recent queries (e.g. patient + status, or code =
+ * system|code), kept while none of the query's resource types had a commit. A search counts
+ * and then fetches its first page with the same filter, and dashboards repeat the same
+ * population query: the second time, the answer is sorted once by key, and every later page in
+ * the default order is a slice instead of a pass over all of it.
  */
-export class DecidedKeys<Q> {
-  private readonly kept = new Map<string, Entry>();
+export class DecidedKeys<Q, M extends Keyed> {
+  private readonly kept = new Map<string, Entry<M>>();
 
   constructor(
     private readonly epochOf: (types: readonly string[]) => number,
@@ -30,16 +37,16 @@ export class DecidedKeys<Q> {
      * A query's decided keys, planned: `keep` when they cost enough to compute to be worth a
      * place in the memo, `run` computes them (undefined when the query is not decided).
      */
-    private readonly plan: (types: readonly string[], query: Q) => { keep: boolean; run(): ReadonlySet<string> | undefined },
+    private readonly plan: (types: readonly string[], query: Q) => { keep: boolean; run(): ReadonlySet<M> | undefined },
   ) {}
 
-  /** The decided key set, or undefined when the indexes do not decide the filter. */
-  keys(types: readonly string[], query: Q): ReadonlySet<string> | undefined {
+  /** The decided set, or undefined when the indexes do not decide the filter. */
+  keys(types: readonly string[], query: Q): ReadonlySet<M> | undefined {
     return this.entry(types, query).keys;
   }
 
   /**
-   * Keys skip..skip+limit in (type, id) order, ascending or descending, among those `accept`s
+   * Items skip..skip+limit in (type, id) order, ascending or descending, among those `accept`s
    * (a paging cursor's keyset); undefined if the filter is not decided.
    */
   page(
@@ -48,49 +55,49 @@ export class DecidedKeys<Q> {
     skip: number,
     limit: number,
     descending: boolean,
-    accept?: (key: string) => boolean,
+    accept?: (m: M) => boolean,
     bound?: { key: string; after: boolean },
-  ): string[] | undefined {
+  ): M[] | undefined {
     const e = this.entry(types, query);
     if (!e.keys) return undefined;
     e.uses++;
     if (bound && e.keys.size > skip + limit) {
-      // A cursor page: the keys after (before) the cursor's, found by binary search.
-      e.sorted ??= [...e.keys].sort();
+      // A cursor page: the items after (before) the cursor's key, found by binary search.
+      e.sorted ??= [...e.keys].sort(byKey);
       const s = e.sorted;
       let lo = 0;
       let hi = s.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (bound.after ? s[mid] <= bound.key : s[mid] < bound.key) lo = mid + 1;
+        if (bound.after ? s[mid].key <= bound.key : s[mid].key < bound.key) lo = mid + 1;
         else hi = mid;
       }
       if (bound.after) return s.slice(lo + skip, lo + skip + limit);
-      const out: string[] = [];
+      const out: M[] = [];
       for (let i = lo - 1 - skip; i >= 0 && out.length < limit; i--) out.push(s[i]);
       return out;
     }
     // Sorted once the query comes back (the next page, or the same page again).
-    if (!e.sorted && e.uses > 1 && e.keys.size > skip + limit) e.sorted = [...e.keys].sort();
+    if (!e.sorted && e.uses > 1 && e.keys.size > skip + limit) e.sorted = [...e.keys].sort(byKey);
     if (!e.sorted) {
-      const keys = accept ? [...e.keys].filter(accept) : e.keys;
-      return topKeys(keys, skip + limit, descending).slice(skip);
+      const items = accept ? [...e.keys].filter(accept) : e.keys;
+      return topKeys(items, skip + limit, descending).slice(skip);
     }
     const s = e.sorted;
     if (!accept && !descending) return s.slice(skip, skip + limit);
-    const out: string[] = [];
+    const out: M[] = [];
     let skipped = 0;
-    const take = (k: string) => {
-      if (accept && !accept(k)) return;
+    const take = (m: M) => {
+      if (accept && !accept(m)) return;
       if (skipped < skip) skipped++;
-      else out.push(k);
+      else out.push(m);
     };
     if (descending) for (let i = s.length - 1; i >= 0 && out.length < limit; i--) take(s[i]);
     else for (let i = 0; i < s.length && out.length < limit; i++) take(s[i]);
     return out;
   }
 
-  private entry(types: readonly string[], query: Q): Entry {
+  private entry(types: readonly string[], query: Q): Entry<M> {
     const planned = this.plan(types, query);
     // A cheap answer (a patient's few resources) is computed again every time, and neither its
     // key is made nor the memo asked: kept, a stream of patient-scoped queries would push a
@@ -106,7 +113,7 @@ export class DecidedKeys<Q> {
       this.kept.set(key, e);
       return e;
     }
-    const fresh: Entry = { epoch, keys: planned.run(), uses: 0 };
+    const fresh: Entry<M> = { epoch, keys: planned.run(), uses: 0 };
     this.kept.delete(key);
     this.kept.set(key, fresh);
     if (this.kept.size > KEPT) this.kept.delete(this.kept.keys().next().value as string);

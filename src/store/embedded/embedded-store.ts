@@ -22,6 +22,7 @@ import { beforeCommit, checkDeadline } from '../deadline.js';
 import { CommitLog } from './commit-log.js';
 import { indexRecord, logLineOf, madeOf, readLogLine, versionRecord } from './log-line.js';
 import { EmbeddedVersion } from './version.js';
+import { flat } from './flat-string.js';
 import { Decision, HashIndexes, type Clause } from './hash-index.js';
 import { Interner } from './interner.js';
 import { sortByScalars } from './scalar-sort.js';
@@ -63,7 +64,7 @@ export class EmbeddedStore implements ResourceStore {
   /** Every version in commit order (lu increasing), and the same per type. */
   private readonly timeline: EmbeddedVersion[] = [];
   private readonly typeTimeline = new Map<string, EmbeddedVersion[]>();
-  private readonly hash: HashIndexes;
+  private readonly hash: HashIndexes<EmbeddedVersion>;
   /** Shared copies of the strings index values repeat (see interner.ts). */
   readonly interner = new Interner();
   private readonly mutex = new Mutex();
@@ -74,11 +75,11 @@ export class EmbeddedStore implements ResourceStore {
   private lastLu = 0;
 
   constructor(private readonly opts: EmbeddedStoreOptions) {
-    this.hash = new HashIndexes(opts.indexes ?? [], () => this.liveDocs(), opts.eagerHash);
+    this.hash = new HashIndexes(opts.indexes ?? [], () => this.liveVersions(), (key) => this.liveVersion(key), opts.eagerHash);
   }
 
-  private *liveDocs(): Iterable<{ key: string; doc: EmbeddedVersion['doc'] }> {
-    for (const byId of this.live.values()) for (const v of byId.values()) yield { key: v.key, doc: v.doc };
+  private *liveVersions(): Iterable<EmbeddedVersion> {
+    for (const byId of this.live.values()) yield* byId.values();
   }
 
   async init(): Promise<void> {
@@ -127,7 +128,7 @@ export class EmbeddedStore implements ResourceStore {
     const key = v.key;
     const prev = this.latest.get(key);
     if (prev && !prev.deleted) {
-      this.hash.update(key, prev.doc, false);
+      this.hash.update(prev, false);
       prev.supersede();
     }
     this.latest.set(key, v);
@@ -136,7 +137,7 @@ export class EmbeddedStore implements ResourceStore {
     if (v.deleted) byId.delete(v.id);
     else {
       byId.set(v.id, v);
-      this.hash.update(key, v.doc, true);
+      this.hash.update(v, true);
     }
     let list = this.versions.get(key);
     if (!list) this.versions.set(key, (list = []));
@@ -154,9 +155,9 @@ export class EmbeddedStore implements ResourceStore {
     const v = this.latest.get(key);
     if (!v || v.vid !== vid || v.deleted) return false;
     this.bump(type);
-    this.hash.update(v.key, v.doc, false);
+    this.hash.update(v, false);
     v.doc.idx = idx;
-    this.hash.update(v.key, v.doc, true);
+    this.hash.update(v, true);
     return true;
   }
 
@@ -228,9 +229,9 @@ export class EmbeddedStore implements ResourceStore {
   /** Commits per resource type: a query's memo stays valid while none of its types changed. */
   private readonly typeCommits = new Map<string, number>();
 
-  private liveDoc(key: string): EmbeddedVersion['doc'] | undefined {
+  private liveVersion(key: string): EmbeddedVersion | undefined {
     const v = this.latest.get(key);
-    return v && !v.deleted ? v.doc : undefined;
+    return v && !v.deleted ? v : undefined;
   }
 
   private epochOf(types: readonly string[]): number {
@@ -245,14 +246,14 @@ export class EmbeddedStore implements ResourceStore {
     this.typeCommits.set(type, (this.typeCommits.get(type) ?? 0) + 1);
   }
 
-  private readonly decidedKeys = new DecidedKeys<Decided>(
+  private readonly decidedKeys = new DecidedKeys<Decided, EmbeddedVersion>(
     (types) => this.epochOf(types),
     decidedKey,
     (types, d) => {
       const all = types.length > 0 ? types : [...this.live.keys()];
       // No condition (a whole type, paged): every live resource of the types.
-      if (d === ALL) return { keep: true, run: () => new Set(all.flatMap((t) => [...(this.live.get(t)?.values() ?? [])].map((v) => v.key))) };
-      const planned = this.hash.planExact(all, d, (k) => this.liveDoc(k));
+      if (d === ALL) return { keep: true, run: () => new Set(all.flatMap((t) => [...(this.live.get(t)?.values() ?? [])])) };
+      const planned = this.hash.planExact(all, d);
       return planned ? { keep: planned.walked >= KEEP_FROM, run: planned.run } : { keep: false, run: () => undefined };
     },
   );
@@ -291,7 +292,7 @@ export class EmbeddedStore implements ResourceStore {
   }
 
   /** Asked of the memo only when decided (or empty): an undecided filter would push out a decided one's keys. */
-  private decidedKeysOf(types: readonly string[], d: Decided | undefined): ReadonlySet<string> | undefined {
+  private decidedKeysOf(types: readonly string[], d: Decided | undefined): ReadonlySet<EmbeddedVersion> | undefined {
     return d === undefined ? undefined : this.decidedKeys.keys(types, d);
   }
 
@@ -306,12 +307,10 @@ export class EmbeddedStore implements ResourceStore {
       // on that set.
       const { decided, residual } = this.splitFilter(filter);
       // With a residual, an empty base would be every resource of the types tested by mingo: left to the scan below.
-      const keys = this.decidedKeysOf(types, residual && decided === ALL ? undefined : decided);
-      if (keys) {
-        for (const k of keys) {
-          const v = this.latest.get(k);
-          if (v && !v.deleted && (!residual || residual(v.doc))) out.push(v);
-        }
+      // The decided versions are live and current: the buckets hold nothing else.
+      const decidedVersions = this.decidedKeysOf(types, residual && decided === ALL ? undefined : decided);
+      if (decidedVersions) {
+        for (const v of decidedVersions) if (!residual || residual(v.doc)) out.push(v);
         return out;
       }
       // Nothing decided: the residual is the whole filter, already compiled.
@@ -329,10 +328,7 @@ export class EmbeddedStore implements ResourceStore {
     };
     if (candidates) {
       const typeSet = new Set(allTypes);
-      for (const k of candidates) {
-        const v = this.latest.get(k);
-        if (v && typeSet.has(v.type)) consider(v);
-      }
+      for (const v of candidates) if (typeSet.has(v.type)) consider(v);
     } else {
       for (const t of allTypes) {
         const byId = this.live.get(t);
@@ -356,19 +352,12 @@ export class EmbeddedStore implements ResourceStore {
       // Walking every resource of the types with mingo per key would be a scan: left to matching().
       const scan = split.decided === ALL && split.residual !== undefined && !split.scalar;
       const residual = split.residual;
-      const accept = residual ? (k: string) => { const d = this.liveDoc(k); return d !== undefined && residual(d); } : undefined;
+      const accept = residual ? (v: EmbeddedVersion) => residual(v.doc) : undefined;
       // The bound goes with the order it was made for (after ascending, before descending).
       const bound = split.bound && split.bound.after === (order === 1) ? split.bound : undefined;
       const d = scan ? undefined : split.decided;
-      const keys = d === undefined ? undefined : this.decidedKeys.page(q.types, d, q.skip ?? 0, q.limit, order === -1, accept, bound);
-      if (keys) {
-        const out: EmbeddedVersion[] = [];
-        for (const k of keys) {
-          const v = this.latest.get(k);
-          if (v && !v.deleted) out.push(v);
-        }
-        return out;
-      }
+      const page = d === undefined ? undefined : this.decidedKeys.page(q.types, d, q.skip ?? 0, q.limit, order === -1, accept, bound);
+      if (page) return page;
     }
     const rows = this.matching(q.types, q.filter, overlay);
     if (!q.sort?.length && q.skip === undefined && q.limit === undefined) return rows;
@@ -483,15 +472,6 @@ export class EmbeddedStore implements ResourceStore {
 
 
 
-/**
- * V8's JSON.stringify returns longer texts as ropes of its buffer's parts, and every response
- * that sends or splices the stored text would walk the rope again. Measuring the UTF-8 length
- * flattens it in place, once, at write time.
- */
-function flat(json: string): string {
-  Buffer.byteLength(json);
-  return json;
-}
 
 class EmbeddedTx implements StoreTx {
   readonly staged: EmbeddedVersion[] = [];
@@ -518,6 +498,7 @@ class EmbeddedTx implements StoreTx {
     }
     const vid = currentVid + 1;
     const lu = this.store.nextLu();
+    // Flat once at write time: JSON.stringify returns longer texts as ropes (flat-string.ts).
     const json = input.resource ? flat(stringifyJson(stampResource(input.resource, input.id, vid, lu))) : undefined;
     const v = new EmbeddedVersion(input.type, input.id, vid, lu, json, input.resource ? this.store.interner.index(input.idx ?? {}) : {}, input.resource ? input.made : undefined);
     this.overlay.set(key, v);

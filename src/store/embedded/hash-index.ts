@@ -1,5 +1,7 @@
 import type { Filter } from '../port.js';
 import { checkDeadline } from '../deadline.js';
+import { resourceKey } from '../stamp.js';
+import { flat } from './flat-string.js';
 
 /**
  * Hash indexes that let the embedded store answer the equality lookups of FHIR search
@@ -8,6 +10,22 @@ import { checkDeadline } from '../deadline.js';
  * adapters are fast on the same query shapes. The full filter is still applied afterwards:
  * an index only narrows the candidates.
  */
+
+type SearchDoc = { type: string; idx: Record<string, unknown> };
+
+/**
+ * What the buckets hold: one object per live document (the embedded store's current versions),
+ * with its "Type/id" key and search document. Holding the objects, not their keys, makes a probe
+ * a comparison of references (a key is a string the probe would compare with the others of its
+ * hash chain) and gives a search its versions with no lookup by key: on a large store these
+ * lookups were most of a patient-scoped search's time in the store (cache misses, one per chain
+ * entry and string).
+ */
+export interface Member {
+  readonly key: string;
+  readonly doc: SearchDoc;
+}
+
 interface ElemIndex {
   /** Array field of the search document, e.g. 'idx.ref', and its path. */
   field: string;
@@ -38,7 +56,7 @@ const MIXED = Symbol('mixed');
  * that every element ever added to it had (MIXED otherwise; removals never unmix). A token
  * search by system|code then needs no look at the documents when its bucket's system is uniform.
  */
-class Bucket extends Set<string> {
+class Bucket extends Set<Member> {
   third: unknown;
 }
 
@@ -47,7 +65,6 @@ type Scalar = string | number | boolean;
 export type Clause =
   | { ids: Scalar[]; def?: undefined }
   | { ids?: undefined; def: ElemIndex; as: Scalar[]; bs: Scalar[]; wanted: Array<readonly [string, Scalar]> };
-type SearchDoc = { type: string; idx: Record<string, unknown> };
 
 /**
  * A filter the indexes decide, read once: its clauses, and a key that names its answer for the
@@ -102,17 +119,23 @@ function decisionKey(clauses: Clause[]): string {
   return parts.join(':');
 }
 
-export class HashIndexes {
+/**
+ * The indexes over members of type M: every set they return holds only what was added, so
+ * only M (the one cast below, in `asM`).
+ */
+export class HashIndexes<M extends Member> {
   private readonly defs: ElemIndex[] = [];
   private readonly byField = new Map<string, ElemIndex>();
 
   /**
-   * `liveDocs` gives all live documents, to build a lazy index on first use; `eager` names the
-   * array fields indexed from the start (the store then feeds every write and replayed record).
+   * `liveDocs` gives all live members, to build a lazy index on first use; `memberOf` the live
+   * member of a key (for `_id`); `eager` names the array fields indexed from the start (the
+   * store then feeds every write and replayed record).
    */
   constructor(
     specs: ReadonlyArray<Record<string, 1 | -1>>,
-    private readonly liveDocs: () => Iterable<{ key: string; doc: SearchDoc }>,
+    private readonly liveDocs: () => Iterable<M>,
+    private readonly memberOf: (key: string) => M | undefined,
     eager: ReadonlyArray<string> = [],
   ) {
     for (const spec of specs) {
@@ -135,13 +158,13 @@ export class HashIndexes {
     }
   }
 
-  /** Adds (or removes) the entries of one document. `key` is kept as given: pass one shared string per version. */
-  update(key: string, doc: SearchDoc | undefined, add: boolean): void {
-    if (!doc) return;
-    for (const def of this.defs) if (def.built) this.updateOne(def, key, doc, add);
+  /** Adds (or removes) a member under the entries of its document as it is now. */
+  update(m: M, add: boolean): void {
+    for (const def of this.defs) if (def.built) this.updateOne(def, m, add);
   }
 
-  private updateOne(def: ElemIndex, key: string, doc: SearchDoc, add: boolean): void {
+  private updateOne(def: ElemIndex, m: Member, add: boolean): void {
+    const doc = m.doc;
     let arr: unknown = doc;
     for (const part of def.path) arr = arr && typeof arr === 'object' ? (arr as Record<string, unknown>)[part] : undefined;
     if (!Array.isArray(arr)) return;
@@ -164,11 +187,11 @@ export class HashIndexes {
           byB.set(vb, (set = new Bucket()));
           set.third = third;
         } else if (set.third !== third) set.third = MIXED;
-        set.add(key);
+        set.add(m);
       } else {
         const set = byB?.get(vb);
         if (!set) continue;
-        set.delete(key);
+        set.delete(m);
         if (set.size > 0) continue;
         byB!.delete(vb);
         if (byB!.size === 0) byA.delete(va);
@@ -177,15 +200,15 @@ export class HashIndexes {
   }
 
   /**
-   * Candidate "Type/id" keys for a filter, or undefined when no index applies (scan).
+   * Candidate members for a filter, or undefined when no index applies (scan).
    * The returned set may be an index bucket itself: callers only read it.
    */
-  candidates(types: readonly string[], filter: Filter): ReadonlySet<string> | undefined {
+  candidates(types: readonly string[], filter: Filter): ReadonlySet<M> | undefined {
     const plan = this.plan(types, filter);
     if (!plan) return undefined;
-    if (plan.length === 1) return plan[0];
-    const union = new Set<string>();
-    for (const set of plan) for (const k of set) union.add(k);
+    if (plan.length === 1) return asM<M>(plan[0]);
+    const union = new Set<M>();
+    for (const set of plan) for (const m of asM<M>(set)) union.add(m);
     return union;
   }
 
@@ -194,22 +217,22 @@ export class HashIndexes {
    * whose every clause is an `$elemMatch` of equalities (or `$in` on the two hashed fields), for
    * example patient + clinical-status, or code = system|code. A clause on just the two hashed
    * fields matches exactly the documents in its buckets; further equality fields (the system of
-   * a token) are checked on the indexed elements themselves. An `id` equality (`_id`) is a set
-   * of keys. `docOf` gives the document of a live key only. Undefined otherwise.
+   * a token) are checked on the indexed elements themselves. An `id` equality (`_id`) is the
+   * live members of those keys. Undefined otherwise.
    */
-  exact(types: readonly string[], filter: Filter | Decision, docOf: (key: string) => object | undefined): Set<string> | undefined {
-    return this.planExact(types, filter, docOf)?.run();
+  exact(types: readonly string[], filter: Filter | Decision): Set<M> | undefined {
+    return this.planExact(types, filter)?.run();
   }
 
   /**
    * exact(), planned before it runs: how many keys it will walk (those of the smallest clause),
    * which tells a caller whether the answer is worth keeping, and the run that gives it.
    */
-  planExact(types: readonly string[], filter: Filter | Decision, docOf: (key: string) => object | undefined): { walked: number; run(): Set<string> } | undefined {
-    const plan = this.exactPlan(types, filter instanceof Decision ? filter.clauses : this.clausesOf(filter), docOf);
+  planExact(types: readonly string[], filter: Filter | Decision): { walked: number; run(): Set<M> } | undefined {
+    const plan = this.exactPlan(types, filter instanceof Decision ? filter.clauses : this.clausesOf(filter));
     if (!plan) return undefined;
     const { unions, checks } = plan;
-    const size = (u: Array<ReadonlySet<string>>) => {
+    const size = (u: Array<ReadonlySet<Member>>) => {
       let n = 0;
       for (const x of u) n += x.size;
       return n;
@@ -220,19 +243,19 @@ export class HashIndexes {
     const first = unions[smallest];
     const rest = unions.filter((_, i) => i !== smallest);
     const run = () => {
-      const out = new Set<string>();
-      // Plain loops: this runs once per key of the smallest clause (200k time entries for a month's candidates).
+      const out = new Set<M>();
+      // Plain loops: this runs once per member of the smallest clause (200k time entries for a month's candidates).
       let seen = 0;
       for (const set of first) {
-        keys: for (const k of set) {
+        members: for (const m of asM<M>(set)) {
           if ((++seen & 4095) === 0) checkDeadline();
           for (const u of rest) {
             let hit = false;
-            for (const b of u) if ((hit = b.has(k))) break;
-            if (!hit) continue keys;
+            for (const b of u) if ((hit = b.has(m))) break;
+            if (!hit) continue members;
           }
-          for (const c of checks) if (!c(k)) continue keys;
-          out.add(k);
+          for (const c of checks) if (!c(m)) continue members;
+          out.add(m);
         }
       }
       return out;
@@ -253,19 +276,15 @@ export class HashIndexes {
   private exactPlan(
     types: readonly string[],
     clauses: Clause[] | undefined,
-    docOf: (key: string) => object | undefined,
-  ): { unions: Array<Array<ReadonlySet<string>>>; checks: Array<(key: string) => boolean> } | undefined {
+  ): { unions: Array<Array<ReadonlySet<Member>>>; checks: Array<(m: Member) => boolean> } | undefined {
     if (!clauses) return undefined;
     // Each clause is a union of buckets; exact() intersects by walking the smallest union and
     // probing the others, so no large bucket is ever copied.
-    const unions: Array<Array<ReadonlySet<string>>> = [];
-    const checks: Array<(key: string) => boolean> = [];
+    const unions: Array<Array<ReadonlySet<Member>>> = [];
+    const checks: Array<(m: Member) => boolean> = [];
     for (const clause of clauses) {
       if (clause.ids) {
-        // _id: the keys themselves, for those that are live (docOf gives only live documents).
-        const ids = clause.ids;
-        unions.push([new Set(types.flatMap((t) => ids.map((id) => `${t}/${String(id)}`)))]);
-        checks.push((key) => docOf(key) !== undefined);
+        unions.push([this.membersOfIds(types, clause.ids)]);
         continue;
       }
       const { def, as, bs, wanted } = clause;
@@ -280,8 +299,8 @@ export class HashIndexes {
         const { path, a, b } = def;
         const wantedKeys = wanted.map(([k]) => k);
         const wantedValues = wanted.map(([, v]) => v);
-        checks.push((key) => {
-          let arr: unknown = docOf(key);
+        checks.push((m) => {
+          let arr: unknown = m.doc;
           for (const part of path) arr = arr && typeof arr === 'object' ? (arr as Record<string, unknown>)[part] : undefined;
           if (!Array.isArray(arr)) return false;
           elements: for (const el of arr) {
@@ -339,11 +358,23 @@ export class HashIndexes {
     return clauses;
   }
 
+  /** `_id`: the live members of the keys the ids make with the types. */
+  private membersOfIds(types: readonly string[], ids: readonly Scalar[]): Set<M> {
+    const out = new Set<M>();
+    for (const t of types) {
+      for (const id of ids) {
+        const m = this.memberOf(resourceKey(t, String(id)));
+        if (m) out.add(m);
+      }
+    }
+    return out;
+  }
+
   /** The smallest applicable candidate source, as a union of sets (not yet materialised). */
-  private plan(types: readonly string[], filter: Filter): Array<ReadonlySet<string>> | undefined {
-    let best: Array<ReadonlySet<string>> | undefined;
+  private plan(types: readonly string[], filter: Filter): Array<ReadonlySet<Member>> | undefined {
+    let best: Array<ReadonlySet<Member>> | undefined;
     let bestSize = Infinity;
-    const consider = (sets: Array<ReadonlySet<string>> | undefined) => {
+    const consider = (sets: Array<ReadonlySet<Member>> | undefined) => {
       if (!sets) return;
       const size = sets.reduce((n, s) => n + s.size, 0);
       if (size < bestSize) {
@@ -356,14 +387,10 @@ export class HashIndexes {
         for (const sub of cond) consider(this.plan(types, sub as Filter));
       } else if (field === '$or' && Array.isArray(cond) && cond.length > 0) {
         const parts = cond.map((sub) => this.plan(types, sub as Filter));
-        if (parts.every((p) => p !== undefined)) consider(parts.flat() as Array<ReadonlySet<string>>);
+        if (parts.every((p) => p !== undefined)) consider(parts.flat() as Array<ReadonlySet<Member>>);
       } else if (field === 'id') {
         const ids = eqValues(cond);
-        if (ids) {
-          const s = new Set<string>();
-          for (const t of types) for (const id of ids) s.add(`${t}/${String(id)}`);
-          consider([s]);
-        }
+        if (ids) consider([this.membersOfIds(types, ids)]);
       } else {
         consider(this.lookupElem(types, field, cond));
       }
@@ -385,7 +412,7 @@ export class HashIndexes {
   /** The buckets of (a, b) pairs among the types; a lazy index is built first. */
   private buckets(types: readonly string[], def: ElemIndex, as: Scalar[], bs: Scalar[]): Bucket[] {
     if (!def.built) {
-      for (const { key, doc } of this.liveDocs()) this.updateOne(def, key, doc, true);
+      for (const m of this.liveDocs()) this.updateOne(def, m, true);
       def.built = true;
     }
     const out: Bucket[] = [];
@@ -405,15 +432,22 @@ export class HashIndexes {
   }
 }
 
+/** A set of the buckets as M: the members added are M's only (see HashIndexes). */
+function asM<M extends Member>(set: ReadonlySet<Member>): ReadonlySet<M> {
+  return set as ReadonlySet<M>;
+}
+
+/** A condition's equality values; strings flat, as the indexed ones are (flat-string.ts). */
 function eqValues(cond: unknown): Scalar[] | undefined {
-  if (typeof cond === 'string' || typeof cond === 'number' || typeof cond === 'boolean') return [cond];
+  if (typeof cond === 'string') return [flat(cond)];
+  if (typeof cond === 'number' || typeof cond === 'boolean') return [cond];
   if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return undefined;
   const c = cond as Record<string, unknown>;
   const keys = Object.keys(c);
   if (keys.length !== 1) return undefined;
   if (keys[0] === '$eq') return eqValues(c.$eq);
   if (keys[0] === '$in' && Array.isArray(c.$in) && c.$in.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) {
-    return c.$in as Scalar[];
+    return (c.$in as Scalar[]).map((v) => (typeof v === 'string' ? flat(v) : v));
   }
   return undefined;
 }

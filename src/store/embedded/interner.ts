@@ -1,4 +1,5 @@
 import type { IndexValues } from '../port.js';
+import { flat } from './flat-string.js';
 
 /** Longest string worth sharing: systems, codes, references, units, sort keys. */
 const MAX_LENGTH = 256;
@@ -27,7 +28,8 @@ export class Interner {
     const known = this.table.get(s);
     if (known !== undefined) return known;
     if (this.table.size >= this.capacity) this.table.clear();
-    this.table.set(s, s);
+    // Kept flat: the hash indexes are keyed by these strings, and queries look them up with their own copies.
+    this.table.set(s, flat(s));
     return s;
   }
 

@@ -1,5 +1,6 @@
 import type { Resource } from 'fhir/r4.js';
 import type { IndexValues, Made, StoredVersion } from '../port.js';
+import { resourceKey } from '../stamp.js';
 
 /**
  * One version held by the embedded store. The resource is kept as its JSON text (compact in
@@ -24,7 +25,7 @@ export class EmbeddedVersion implements StoredVersion {
     readonly made: Made | undefined = undefined,
   ) {
     this.doc = { type, id, vid, lu, idx };
-    this.key = `${type}/${id}`;
+    this.key = resourceKey(type, id);
   }
 
   get idx(): IndexValues {
