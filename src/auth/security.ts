@@ -93,7 +93,6 @@ export async function setupSecurity(config: Config, search: SearchService, resou
   }
   const policies = new Policies(raw, search, a.userAccess, config.baseUrl);
   const store = enabled ? guardStore(raw, search, resourceTypes, policies) : raw;
-  const infos = new WeakMap<FastifyRequest, RequestInfo>();
   // The audit record names the patients whose compartments hold what a request read or wrote.
   const patientCompartment = new PatientCompartment();
   // From the index values where the store has them (no parse: this runs on every read), else the content.
@@ -223,7 +222,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
   function limits(req: FastifyRequest): void {
     const depth = jsonDepth(req.body, a.maxJsonDepth);
     if (depth > a.maxJsonDepth) throw badRequest(`The JSON body is nested deeper than ${a.maxJsonDepth} levels (MAX_JSON_DEPTH)`, 'too-costly');
-    const info = infos.get(req);
+    const info = req.securityInfo;
     if (!info) return;
     const q = searchParams(info);
     const count = q.get('_count');
@@ -241,6 +240,10 @@ export async function setupSecurity(config: Config, search: SearchService, resou
       await audit?.close();
     },
     async register(app, s) {
+      // Declared, so every request object has them from the start (one shape). A WeakMap keyed by
+      // the request cost the garbage collector an ephemeron entry per request.
+      app.decorateRequest('securityInfo', undefined);
+      app.decorateRequest('restResult', undefined);
       if (a.corsOrigins.length) {
         await app.register(cors, {
           origin: a.corsOrigins.includes('*') ? '*' : a.corsOrigins,
@@ -260,7 +263,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
             ? { code: 'token', action: 'E', needs: [], public: true }
             : { code: 'other', action: 'E', needs: [], public: true };
         const info: RequestInfo = { interaction, query: fhir?.query ?? new URLSearchParams() };
-        infos.set(req, info);
+        req.securityInfo = info;
         // A request that may write is never answered before it finishes: the work goes on after a
         // 503 (it cannot be interrupted), so a 503 would hide a write that was made, and a retry
         // would make it twice. Reads and searches are cut short; their work is only wasted.
@@ -287,7 +290,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         // failure would make every refused request under attack cost a pass over the table.
         let nextSweep = 0;
         app.addHook('onRequest', async (req) => {
-          const info = infos.get(req)!;
+          const info = req.securityInfo!;
           if (info.interaction.public || req.method === 'OPTIONS') return;
           const now = Date.now();
           const f = failures.get(req.ip);
@@ -319,7 +322,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
           hook: 'onRequest',
           allowList: (req) => NOT_AUDITED.has(req.url.split('?')[0]),
           keyGenerator: (req) => {
-            const ctx = infos.get(req)?.holder?.ctx;
+            const ctx = req.securityInfo?.holder?.ctx;
             return ctx ? `client:${ctx.clientId}` : `ip:${req.ip}`;
           },
           errorResponseBuilder: (_req, c) =>
@@ -332,7 +335,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         let ctx: AuthContext | undefined;
         let info: RequestInfo | undefined;
         try {
-          info = infos.get(req);
+          info = req.securityInfo;
           // A search's form is its query too (never the token endpoint's form, which holds credentials).
           if (info && info.interaction.code.startsWith('search-') && req.body instanceof URLSearchParams) info.form = req.body;
           limits(req);
@@ -362,7 +365,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         done();
       });
       function appendAudit(req: FastifyRequest, reply: FastifyReply): void {
-        const info = infos.get(req);
+        const info = req.securityInfo;
         if (info?.timer) clearTimeout(info.timer);
         if (!audit || !info || NOT_AUDITED.has(req.url.split('?')[0]) || req.method === 'OPTIONS') return;
         // What the interaction read or wrote, as its result already holds it: nothing is read again.
@@ -401,7 +404,7 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         registerAuditRoutes(app, s, audit, {
           enabled,
           maxCount: a.maxCount,
-          ctxOf: (req) => infos.get(req)?.holder?.ctx,
+          ctxOf: (req) => req.securityInfo?.holder?.ctx,
           userPatients: async (ctx) => (a.userAccess === 'all' ? undefined : ((await policies.for(ctx)).userPatients ?? new Set<string>())),
         });
       }
@@ -430,6 +433,8 @@ declare module 'fastify' {
     writeOnly?: boolean;
     /** The FHIR interaction's result (http/routes.ts): its audit record names what it read or wrote. */
     restResult?: RestResult;
+    /** What the security hooks know of the request (its interaction, token, timer). */
+    securityInfo?: RequestInfo;
   }
 }
 
