@@ -313,3 +313,48 @@ t.test('a conjunction whose clauses the indexes decide one by one (not as a whol
   t.same((await store.find({ types: ['Observation'], filter, sort: [['type', 1], ['id', 1]], limit: 5 })).map((v) => v.id), ['o6']);
   t.equal(mingo.tested, 0, 'no document went through mingo');
 });
+
+t.test('decided answers are the current versions: after updates, deletes and a reindex, kept or computed again, paged or not', async (t) => {
+  const { storeFactories, TEST_INDEXES } = await import('../helpers/stores.js');
+  for (const factory of storeFactories()) {
+    const { store, cleanup } = await factory.open([...TEST_INDEXES, { type: 1, 'idx.tok.p': 1, 'idx.tok.c': 1, 'idx.tok.s': 1 }]);
+    t.teardown(cleanup);
+    const obs = (i: number, v: string) => ({ resourceType: 'Observation', status: 'final', valueString: v, subject: { reference: `Patient/${i % 3}` } }) as never;
+    const idx = (i: number) => ({ ref: [{ p: 'subject', r: `Patient/${i % 3}` }], tok: [{ p: 'status', c: 'final' }] });
+    // 300 in the population (worth keeping in the memo), 100 per patient.
+    await store.transact(async (tx) => {
+      for (let i = 0; i < 300; i++) await tx.put({ type: 'Observation', id: `o${String(i).padStart(3, '0')}`, resource: obs(i, 'first'), idx: idx(i) });
+    });
+    const population = { 'idx.tok': { $elemMatch: { p: 'status', c: 'final' } } };
+    const patient = { $and: [{ 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/1' } } }, population] };
+    const byId = { $and: [{ id: { $in: ['o001', 'o004', 'o100'] } }, population] };
+    const order = [['type', 1], ['id', 1]] as Array<[string, 1 | -1]>;
+    /** Every version found is the one a read gives, and its content says which write made it. */
+    const current = async (what: string, filter: Filter, limit: number) => {
+      for (let pass = 0; pass < 2; pass++) {
+        const found = await store.find({ types: ['Observation'], filter, sort: order, limit });
+        for (const v of found) {
+          const read = await store.read('Observation', v.id);
+          if (v.vid !== read?.vid || v.json !== read.json) return t.fail(`${factory.name}: ${what}: ${v.id} is version ${v.vid}, the current is ${read?.vid}`);
+        }
+        // The second page, by the keyset cursor of the first.
+        const last = found[found.length - 1];
+        const next = await store.find({ types: ['Observation'], filter: { $and: [filter, { $or: [{ type: { $gt: 'Observation' } }, { type: 'Observation', id: { $gt: last.id } }] }] }, sort: order, limit });
+        for (const v of next) t.equal(v.vid, (await store.read('Observation', v.id))?.vid, `${factory.name}: ${what}, second page: ${v.id}`);
+      }
+      t.pass(`${factory.name}: ${what}`);
+    };
+    for (const [what, filter] of [['population', population], ['patient', patient], ['_id', byId]] as const) await current(`${what} before`, filter, 2);
+    // Updates of the first matches, a deletion, and a reindex that moves one to another patient.
+    await store.transact(async (tx) => {
+      for (const i of [0, 1, 4, 7, 100]) await tx.put({ type: 'Observation', id: `o${String(i).padStart(3, '0')}`, resource: obs(i, 'second'), idx: idx(i), expectVid: 1 });
+      await tx.put({ type: 'Observation', id: 'o010', expectVid: 1 });
+    });
+    t.equal(await store.setIndex('Observation', 'o013', 1, { ref: [{ p: 'subject', r: 'Patient/2' }], tok: [{ p: 'status', c: 'final' }] } as never), true);
+    for (const [what, filter] of [['population', population], ['patient', patient], ['_id', byId]] as const) await current(`${what} after`, filter, 2);
+    t.equal(await store.count(['Observation'], population), 299, `${factory.name}: the deleted one is gone`);
+    t.equal(await store.count(['Observation'], patient), 98, `${factory.name}: Patient/1's 100, less o010 (deleted) and o013 (reindexed to Patient/2)`);
+    const firstOfPatient = await store.find({ types: ['Observation'], filter: patient, sort: order, limit: 3 });
+    t.same(firstOfPatient.map((v) => [v.id, v.vid]), [['o001', 2], ['o004', 2], ['o007', 2]], `${factory.name}: the patient's first page, updated`);
+  }
+});
