@@ -321,10 +321,9 @@ t.test('decided answers are the current versions: after updates, deletes and a r
     t.teardown(cleanup);
     const obs = (i: number, v: string) => ({ resourceType: 'Observation', status: 'final', valueString: v, subject: { reference: `Patient/${i % 3}` } }) as never;
     const idx = (i: number) => ({ ref: [{ p: 'subject', r: `Patient/${i % 3}` }], tok: [{ p: 'status', c: 'final' }] });
-    // 300 in the population (worth keeping in the memo), 100 per patient.
-    await store.transact(async (tx) => {
-      for (let i = 0; i < 300; i++) await tx.put({ type: 'Observation', id: `o${String(i).padStart(3, '0')}`, resource: obs(i, 'first'), idx: idx(i) });
-    });
+    // 300 in the population (worth keeping in the memo), 100 per patient. One write per
+    // transaction: the suite also runs on servers without multi-document transactions.
+    for (let i = 0; i < 300; i++) await store.transact((tx) => tx.put({ type: 'Observation', id: `o${String(i).padStart(3, '0')}`, resource: obs(i, 'first'), idx: idx(i) }));
     const population = { 'idx.tok': { $elemMatch: { p: 'status', c: 'final' } } };
     const patient = { $and: [{ 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/1' } } }, population] };
     const byId = { $and: [{ id: { $in: ['o001', 'o004', 'o100'] } }, population] };
@@ -346,10 +345,8 @@ t.test('decided answers are the current versions: after updates, deletes and a r
     };
     for (const [what, filter] of [['population', population], ['patient', patient], ['_id', byId]] as const) await current(`${what} before`, filter, 2);
     // Updates of the first matches, a deletion, and a reindex that moves one to another patient.
-    await store.transact(async (tx) => {
-      for (const i of [0, 1, 4, 7, 100]) await tx.put({ type: 'Observation', id: `o${String(i).padStart(3, '0')}`, resource: obs(i, 'second'), idx: idx(i), expectVid: 1 });
-      await tx.put({ type: 'Observation', id: 'o010', expectVid: 1 });
-    });
+    for (const i of [0, 1, 4, 7, 100]) await store.transact((tx) => tx.put({ type: 'Observation', id: `o${String(i).padStart(3, '0')}`, resource: obs(i, 'second'), idx: idx(i), expectVid: 1 }));
+    await store.transact((tx) => tx.put({ type: 'Observation', id: 'o010', expectVid: 1 }));
     t.equal(await store.setIndex('Observation', 'o013', 1, { ref: [{ p: 'subject', r: 'Patient/2' }], tok: [{ p: 'status', c: 'final' }] } as never), true);
     for (const [what, filter] of [['population', population], ['patient', patient], ['_id', byId]] as const) await current(`${what} after`, filter, 2);
     t.equal(await store.count(['Observation'], population), 299, `${factory.name}: the deleted one is gone`);
