@@ -15,6 +15,6 @@ export const versionKey = (type: string, id: string, vid: number) => `${type}/${
 /**
  * "Type/id", as one flat string: a template literal makes a rope (ConsString), and a map lookup
  * that meets an equal key in another object compares ropes a character at a time (3-4x slower
- * than flat strings). These keys are what the embedded store's maps and index buckets hold.
+ * than flat strings). The embedded store's maps are keyed by them.
  */
 export const resourceKey = (type: string, id: string) => [type, id].join('/');

@@ -218,7 +218,7 @@ function exactRuns(store: unknown) {
   return { hash, asked };
 }
 
-t.test('undecided queries do not push a decided query out of the decided-keys memo', async (t) => {
+t.test('undecided queries do not push a decided query out of the decided-sets memo', async (t) => {
   const { storeFactories } = await import('../helpers/stores.js');
   const { store, cleanup } = await storeFactories()[0].open();
   t.teardown(cleanup);
@@ -240,7 +240,7 @@ t.test('undecided queries do not push a decided query out of the decided-keys me
   t.equal(asked.filter((f) => f === decidedKey).length, 1, 'the decided keys were computed once');
 });
 
-t.test('patient-scoped queries are computed again rather than push a population query out of the decided-keys memo', async (t) => {
+t.test('patient-scoped queries are computed again rather than push a population query out of the decided-sets memo', async (t) => {
   const { storeFactories, TEST_INDEXES } = await import('../helpers/stores.js');
   const { store, cleanup } = await storeFactories()[0].open([...TEST_INDEXES, { type: 1, 'idx.tok.p': 1, 'idx.tok.c': 1, 'idx.tok.s': 1 }]);
   t.teardown(cleanup);

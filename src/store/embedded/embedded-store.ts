@@ -29,7 +29,7 @@ import { sortByScalars } from './scalar-sort.js';
 import { compileScalarFilter } from './scalar-filter.js';
 import { compileElemFilter } from './elem-filter.js';
 import { keysetBound } from './keyset-bound.js';
-import { DecidedKeys } from './decided-keys.js';
+import { DecidedSets } from './decided-sets.js';
 import { DistinctValues } from './distinct-values.js';
 import { queryKey } from './query-key.js';
 
@@ -246,7 +246,7 @@ export class EmbeddedStore implements ResourceStore {
     this.typeCommits.set(type, (this.typeCommits.get(type) ?? 0) + 1);
   }
 
-  private readonly decidedKeys = new DecidedKeys<Decided, EmbeddedVersion>(
+  private readonly decidedSets = new DecidedSets<Decided, EmbeddedVersion>(
     (types) => this.epochOf(types),
     decidedKey,
     (types, d) => {
@@ -291,9 +291,9 @@ export class EmbeddedStore implements ResourceStore {
     return { decided, residual, scalar: plain !== undefined, bound };
   }
 
-  /** Asked of the memo only when decided (or empty): an undecided filter would push out a decided one's keys. */
-  private decidedKeysOf(types: readonly string[], d: Decided | undefined): ReadonlySet<EmbeddedVersion> | undefined {
-    return d === undefined ? undefined : this.decidedKeys.keys(types, d);
+  /** Asked of the memo only when decided (or empty): an undecided filter would push out a decided one's set. */
+  private decidedOf(types: readonly string[], d: Decided | undefined): ReadonlySet<EmbeddedVersion> | undefined {
+    return d === undefined ? undefined : this.decidedSets.found(types, d);
   }
 
   private matchingNow(types: readonly string[], filter: Filter, overlay?: Map<string, EmbeddedVersion>): EmbeddedVersion[] {
@@ -308,7 +308,7 @@ export class EmbeddedStore implements ResourceStore {
       const { decided, residual } = this.splitFilter(filter);
       // With a residual, an empty base would be every resource of the types tested by mingo: left to the scan below.
       // The decided versions are live and current: the buckets hold nothing else.
-      const decidedVersions = this.decidedKeysOf(types, residual && decided === ALL ? undefined : decided);
+      const decidedVersions = this.decidedOf(types, residual && decided === ALL ? undefined : decided);
       if (decidedVersions) {
         for (const v of decidedVersions) if (!residual || residual(v.doc)) out.push(v);
         return out;
@@ -356,7 +356,7 @@ export class EmbeddedStore implements ResourceStore {
       // The bound goes with the order it was made for (after ascending, before descending).
       const bound = split.bound && split.bound.after === (order === 1) ? split.bound : undefined;
       const d = scan ? undefined : split.decided;
-      const page = d === undefined ? undefined : this.decidedKeys.page(q.types, d, q.skip ?? 0, q.limit, order === -1, accept, bound);
+      const page = d === undefined ? undefined : this.decidedSets.page(q.types, d, q.skip ?? 0, q.limit, order === -1, accept, bound);
       if (page) return page;
     }
     const rows = this.matching(q.types, q.filter, overlay);
@@ -381,7 +381,7 @@ export class EmbeddedStore implements ResourceStore {
     checkDeadline();
     // A filter the hash indexes decide whole (e.g. patient + status) is counted without touching a version.
     const { decided, residual } = this.splitFilter(filter);
-    return this.settledWith(residual ? this.matching(types, filter).length : this.decidedKeysOf(types, decided)!.size);
+    return this.settledWith(residual ? this.matching(types, filter).length : this.decidedOf(types, decided)!.size);
   }
 
   private readonly distinctValues = new DistinctValues({ commits: () => this.commits, matching: (types, filter) => this.matching(types, filter) });
@@ -470,9 +470,6 @@ export class EmbeddedStore implements ResourceStore {
   }
 }
 
-
-
-
 class EmbeddedTx implements StoreTx {
   readonly staged: EmbeddedVersion[] = [];
   private readonly overlay = new Map<string, EmbeddedVersion>();
@@ -519,14 +516,14 @@ function mingoBacked(filter: Filter): (doc: EmbeddedVersion['doc']) => boolean {
   return (d) => fast(d) ?? query.test(d);
 }
 
-/** Keys walked below which decided keys are computed again rather than kept in the memo (a patient's resources: tens). */
+/** Members walked below which a decided set is computed again rather than kept in the memo (a patient's resources: tens). */
 const KEEP_FROM = 256;
 
 /** What the hash indexes decide of a filter: a Decision, or ALL for no condition (every resource of the types). */
 const ALL = 'all';
 type Decided = Decision | typeof ALL;
 
-/** Memo key of decided keys: the types and the decision's own key. */
+/** Memo key of a decided set: the types and the decision's own key. */
 function decidedKey(types: readonly string[], d: Decided): string {
   // One flat string: the memo keeps it (see decisionKey).
   return [JSON.stringify(types), d === ALL ? '*' : d.key].join('#');

@@ -68,7 +68,7 @@ export type Clause =
 
 /**
  * A filter the indexes decide, read once: its clauses, and a key that names its answer for the
- * memo of decided keys. Equal keys mean equal clauses (each value is written with its type and
+ * memo of decided sets. Equal keys mean equal clauses (each value is written with its type and
  * length), so two filters share an answer only when exact() would give both the same one. The
  * key is a few pieces joined, where the filter's JSON (the memo key otherwise) was a tenth
  * of a patient-scoped search's time in the engine.
@@ -79,7 +79,7 @@ export class Decision {
   /** `clauses`: read from one filter, or gathered from a conjunction's parts. */
   constructor(readonly clauses: Clause[]) {}
 
-  /** Made when first asked: a cheap answer is never looked up in the memo (decided-keys.ts). */
+  /** Made when first asked: a cheap answer is never looked up in the memo (decided-sets.ts). */
   get key(): string {
     return (this.#key ??= decisionKey(this.clauses));
   }
@@ -128,13 +128,13 @@ export class HashIndexes<M extends Member> {
   private readonly byField = new Map<string, ElemIndex>();
 
   /**
-   * `liveDocs` gives all live members, to build a lazy index on first use; `memberOf` the live
+   * `liveMembers` gives all live members, to build a lazy index on first use; `memberOf` the live
    * member of a key (for `_id`); `eager` names the array fields indexed from the start (the
    * store then feeds every write and replayed record).
    */
   constructor(
     specs: ReadonlyArray<Record<string, 1 | -1>>,
-    private readonly liveDocs: () => Iterable<M>,
+    private readonly liveMembers: () => Iterable<M>,
     private readonly memberOf: (key: string) => M | undefined,
     eager: ReadonlyArray<string> = [],
   ) {
@@ -412,7 +412,7 @@ export class HashIndexes<M extends Member> {
   /** The buckets of (a, b) pairs among the types; a lazy index is built first. */
   private buckets(types: readonly string[], def: ElemIndex, as: Scalar[], bs: Scalar[]): Bucket[] {
     if (!def.built) {
-      for (const m of this.liveDocs()) this.updateOne(def, m, true);
+      for (const m of this.liveMembers()) this.updateOne(def, m, true);
       def.built = true;
     }
     const out: Bucket[] = [];

@@ -11,7 +11,7 @@ interface Keyed {
 interface Entry<M extends Keyed> {
   /** The commit epoch of the query's types when computed: a commit to any of them invalidates it. */
   epoch: number;
-  keys: ReadonlySet<M> | undefined;
+  found: ReadonlySet<M> | undefined;
   uses: number;
   /** All of them in (type, id) order, built once the same query came back. */
   sorted?: M[];
@@ -26,7 +26,7 @@ const byKey = (a: Keyed, b: Keyed) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 
  * population query: the second time, the answer is sorted once by key, and every later page in
  * the default order is a slice instead of a pass over all of it.
  */
-export class DecidedKeys<Q, M extends Keyed> {
+export class DecidedSets<Q, M extends Keyed> {
   private readonly kept = new Map<string, Entry<M>>();
 
   constructor(
@@ -34,15 +34,15 @@ export class DecidedKeys<Q, M extends Keyed> {
     /** The memo key of a query (`Q`: the filter as the store reads it). */
     private readonly keyOf: (types: readonly string[], query: Q) => string,
     /**
-     * A query's decided keys, planned: `keep` when they cost enough to compute to be worth a
-     * place in the memo, `run` computes them (undefined when the query is not decided).
+     * A query's decided set, planned: `keep` when it costs enough to compute to be worth a
+     * place in the memo, `run` computes it (undefined when the query is not decided).
      */
     private readonly plan: (types: readonly string[], query: Q) => { keep: boolean; run(): ReadonlySet<M> | undefined },
   ) {}
 
   /** The decided set, or undefined when the indexes do not decide the filter. */
-  keys(types: readonly string[], query: Q): ReadonlySet<M> | undefined {
-    return this.entry(types, query).keys;
+  found(types: readonly string[], query: Q): ReadonlySet<M> | undefined {
+    return this.entry(types, query).found;
   }
 
   /**
@@ -59,11 +59,11 @@ export class DecidedKeys<Q, M extends Keyed> {
     bound?: { key: string; after: boolean },
   ): M[] | undefined {
     const e = this.entry(types, query);
-    if (!e.keys) return undefined;
+    if (!e.found) return undefined;
     e.uses++;
-    if (bound && e.keys.size > skip + limit) {
+    if (bound && e.found.size > skip + limit) {
       // A cursor page: the items after (before) the cursor's key, found by binary search.
-      e.sorted ??= [...e.keys].sort(byKey);
+      e.sorted ??= [...e.found].sort(byKey);
       const s = e.sorted;
       let lo = 0;
       let hi = s.length;
@@ -78,9 +78,9 @@ export class DecidedKeys<Q, M extends Keyed> {
       return out;
     }
     // Sorted once the query comes back (the next page, or the same page again).
-    if (!e.sorted && e.uses > 1 && e.keys.size > skip + limit) e.sorted = [...e.keys].sort(byKey);
+    if (!e.sorted && e.uses > 1 && e.found.size > skip + limit) e.sorted = [...e.found].sort(byKey);
     if (!e.sorted) {
-      const items = accept ? [...e.keys].filter(accept) : e.keys;
+      const items = accept ? [...e.found].filter(accept) : e.found;
       return topKeys(items, skip + limit, descending).slice(skip);
     }
     const s = e.sorted;
@@ -104,7 +104,7 @@ export class DecidedKeys<Q, M extends Keyed> {
     // dashboard's population query out (and every kept set outlives young collections). No
     // kept answer can be current for it: one computed since the last commit to its types
     // planned the same work, so it was not kept either.
-    if (!planned.keep) return { epoch: -1, keys: planned.run(), uses: 0 };
+    if (!planned.keep) return { epoch: -1, found: planned.run(), uses: 0 };
     const epoch = this.epochOf(types);
     const key = this.keyOf(types, query);
     const e = this.kept.get(key);
@@ -113,7 +113,7 @@ export class DecidedKeys<Q, M extends Keyed> {
       this.kept.set(key, e);
       return e;
     }
-    const fresh: Entry<M> = { epoch, keys: planned.run(), uses: 0 };
+    const fresh: Entry<M> = { epoch, found: planned.run(), uses: 0 };
     this.kept.delete(key);
     this.kept.set(key, fresh);
     if (this.kept.size > KEPT) this.kept.delete(this.kept.keys().next().value as string);
