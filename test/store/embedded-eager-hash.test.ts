@@ -33,6 +33,9 @@ const FILTERS: Filter[] = [
   { 'idx.tok': { $elemMatch: { p: 'status', c: 'amended', s: 'other' } } },
   { 'idx.tok': { $elemMatch: { p: 'status', c: { $in: ['final', 'amended'] }, s: 'sys' } } },
   { $and: [{ 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/3' } } }, { 'idx.tok': { $elemMatch: { p: 'status', c: 'amended' } } }] },
+  // with 3,000 resources, the patient's members are walked and the large 'final' bucket probed by its bits
+  { $and: [{ 'idx.ref': { $elemMatch: { p: 'subject', r: 'Patient/3' } } }, { 'idx.tok': { $elemMatch: { p: 'status', c: 'final' } } }] },
+  { $and: [{ 'idx.ref': { $elemMatch: { p: 'subject', r: { $in: ['Patient/2', 'Patient/4'] } } } }, { 'idx.tok': { $elemMatch: { p: 'status', c: 'final' } } }] },
   { $and: [{ 'idx.tok': { $elemMatch: { p: 'status', c: 'final' } } }, { id: { $gt: 'r50' } }] },
 ];
 
@@ -48,44 +51,56 @@ async function answers(s: EmbeddedStore): Promise<string[][]> {
   return out;
 }
 
-t.test('eager hash indexes answer like lazy ones and like no index, through writes, deletes, reindex and reopen', async (t) => {
-  const dirs = [0, 1, 2].map((i) => mkdtempSync(join(tmpdir(), `ccm-eager${i}-`)));
-  t.teardown(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-  const open = async (i: number) => {
-    const s = new EmbeddedStore(i === 0 ? { dataDir: dirs[0], indexes: SPECS, eagerHash: EAGER } : i === 1 ? { dataDir: dirs[1], indexes: SPECS } : { dataDir: dirs[2] });
-    await s.init();
-    return s;
-  };
-  let stores = [await open(0), await open(1), await open(2)];
-  const same = async (what: string) => {
-    const [eager, lazy, plain] = await Promise.all(stores.map(answers));
-    t.same(eager, plain, `eager = no index: ${what}`);
-    t.same(lazy, plain, `lazy = no index: ${what}`);
-    t.ok(plain.some((a) => a.length > 1 || (a.length === 1 && a[0] !== '0')), `something matches: ${what}`);
-  };
-  for (const s of stores) {
-    await s.transact(async (tx) => {
-      for (let i = 0; i < 100; i++) await tx.put({ type: i % 4 ? 'Observation' : 'Condition', id: `r${i}`, resource: res(i), idx: idxOf(i) });
-    });
-  }
-  await same('after the first writes');
-  // Writes after the lazy indexes were built: an update moving a resource to another patient,
-  // a deletion, a new resource, and a reindex (new index values, no new version).
-  for (const s of stores) {
-    await s.transact(async (tx) => {
-      await tx.put({ type: 'Observation', id: 'r1', resource: res(1), idx: idxOf(1, 2), expectVid: 1 });
-      await tx.put({ type: 'Observation', id: 'r2', expectVid: 1 });
-      await tx.put({ type: 'Observation', id: 'r200', resource: res(200), idx: idxOf(200, 3) });
-      await tx.put({ type: 'Observation', id: 'r201', resource: res(201), idx: { tok: [{ p: 'status', s: 'other', c: 'final' }] } as unknown as IndexValues });
-    });
-    t.equal(await s.setIndex('Observation', 'r3', 1, idxOf(3, 9)), true);
-  }
-  await same('after updates, a deletion, a creation and a reindex');
-  await Promise.all(stores.map((s) => s.close()));
-  stores = [await open(0), await open(1), await open(2)];
-  await same('after reopening (the commit log replayed)');
-  await Promise.all(stores.map((s) => s.close()));
-});
+// 3,000 resources make buckets large enough to keep bits by slot (hash-index.ts Bucket).
+for (const n of [100, 3000]) {
+  t.test(`eager hash indexes answer like lazy ones and like no index, through writes, deletes, reindex and reopen (${n} resources)`, async (t) => {
+    const dirs = [0, 1, 2].map((i) => mkdtempSync(join(tmpdir(), `ccm-eager${i}-`)));
+    t.teardown(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+    const open = async (i: number) => {
+      const s = new EmbeddedStore(i === 0 ? { dataDir: dirs[0], indexes: SPECS, eagerHash: EAGER } : i === 1 ? { dataDir: dirs[1], indexes: SPECS } : { dataDir: dirs[2] });
+      await s.init();
+      return s;
+    };
+    let stores = [await open(0), await open(1), await open(2)];
+    const same = async (what: string) => {
+      const [eager, lazy, plain] = await Promise.all(stores.map(answers));
+      t.same(eager, plain, `eager = no index: ${what}`);
+      t.same(lazy, plain, `lazy = no index: ${what}`);
+      t.ok(plain.some((a) => a.length > 1 || (a.length === 1 && a[0] !== '0')), `something matches: ${what}`);
+    };
+    for (const s of stores) {
+      await s.transact(async (tx) => {
+        for (let i = 0; i < n; i++) await tx.put({ type: i % 4 ? 'Observation' : 'Condition', id: `r${i}`, resource: res(i), idx: idxOf(i) });
+      });
+    }
+    await same('after the first writes');
+    // Writes after the lazy indexes were built: an update moving a resource to another patient,
+    // a deletion, a new resource, and a reindex (new index values, no new version).
+    for (const s of stores) {
+      await s.transact(async (tx) => {
+        await tx.put({ type: 'Observation', id: 'r1', resource: res(1), idx: idxOf(1, 2), expectVid: 1 });
+        await tx.put({ type: 'Observation', id: 'r2', expectVid: 1 });
+        await tx.put({ type: 'Observation', id: 'r200', resource: res(200), idx: idxOf(200, 3) });
+        await tx.put({ type: 'Observation', id: 'r201', resource: res(201), idx: { tok: [{ p: 'status', s: 'other', c: 'final' }] } as unknown as IndexValues });
+      });
+      t.equal(await s.setIndex('Observation', 'r3', 1, idxOf(3, 9)), true);
+    }
+    await same('after updates, a deletion, a creation and a reindex');
+    // A deleted resource made again (it keeps its slot), and one leaving the large 'final' bucket.
+    for (const s of stores) {
+      await s.transact(async (tx) => {
+        await tx.put({ type: 'Observation', id: 'r2', resource: res(2), idx: idxOf(2, 3) });
+        await tx.put({ type: 'Observation', id: 'r13', resource: res(13), idx: { ref: [{ p: 'subject', r: 'Patient/3' }], tok: [{ p: 'status', s: 'sys', c: 'amended' }] } as unknown as IndexValues, expectVid: 1 });
+        await tx.put({ type: 'Observation', id: 'r23', expectVid: 1 });
+      });
+    }
+    await same('after a re-creation, a status change and another deletion');
+    await Promise.all(stores.map((s) => s.close()));
+    stores = [await open(0), await open(1), await open(2)];
+    await same('after reopening (the commit log replayed)');
+    await Promise.all(stores.map((s) => s.close()));
+  });
+}
 
 /** Members (key and search document) given to hash indexes, and how often a lazy index walked them all. */
 function liveSet() {
@@ -99,7 +114,7 @@ function liveSet() {
   /** Observations r0..r(n-1), written to each of the indexes. */
   const add = (n: number, ...indexes: Array<HashIndexes<Member>>) => {
     for (let i = 0; i < n; i++) {
-      const m = { key: `Observation/r${i}`, doc: { type: 'Observation', idx: idxOf(i) as unknown as Record<string, unknown> } };
+      const m = { key: `Observation/r${i}`, doc: { type: 'Observation', idx: idxOf(i) as unknown as Record<string, unknown> }, slot: i };
       docs.set(m.key, m);
       for (const ix of indexes) ix.update(m, true);
     }

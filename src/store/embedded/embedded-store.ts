@@ -73,6 +73,8 @@ export class EmbeddedStore implements ResourceStore {
   /** Gives up the claim on the data folder (dir-lock.ts). */
   private unclaim: (() => Promise<void>) | undefined;
   private lastLu = 0;
+  /** Slots handed out (one per resource ever written: see Member.slot). */
+  private slots = 0;
 
   constructor(private readonly opts: EmbeddedStoreOptions) {
     this.hash = new HashIndexes(opts.indexes ?? [], () => this.liveVersions(), (key) => this.liveVersion(key), opts.eagerHash);
@@ -127,6 +129,8 @@ export class EmbeddedStore implements ResourceStore {
     this.bump(v.type);
     const key = v.key;
     const prev = this.latest.get(key);
+    // Every version of a resource has its slot; new resources take the next one.
+    v.slot = prev ? prev.slot : this.slots++;
     if (prev && !prev.deleted) {
       this.hash.update(prev, false);
       prev.supersede();

@@ -24,6 +24,11 @@ type SearchDoc = { type: string; idx: Record<string, unknown> };
 export interface Member {
   readonly key: string;
   readonly doc: SearchDoc;
+  /**
+   * A small number naming the resource, the same for all its versions (the store hands them out
+   * densely from 0): a large bucket also keeps its members as bits by slot (Bucket.holds).
+   */
+  readonly slot: number;
 }
 
 interface ElemIndex {
@@ -51,13 +56,50 @@ interface ElemIndex {
 /** Marks a bucket whose elements had different values of the third field. */
 const MIXED = Symbol('mixed');
 
+/** From this many members on, a bucket also keeps them as bits by slot. */
+const BITS_FROM = 1024;
+
 /**
- * The keys of the documents with an element (a, b), and the one value of the spec's third field
- * that every element ever added to it had (MIXED otherwise; removals never unmix). A token
- * search by system|code then needs no look at the documents when its bucket's system is uniform.
+ * The members with an element (a, b), and the one value of the spec's third field that every
+ * element ever added to it had (MIXED otherwise; removals never unmix). A token search by
+ * system|code then needs no look at the documents when its bucket's system is uniform.
+ *
+ * A large bucket (a status, a common code) is mostly probed: patient + status walks the
+ * patient's few members and asks the status bucket about each. Set.has reads the hash table's
+ * bucket and chain entries, each a cache miss in a table of 100,000 members; the bits by slot
+ * are one word of an array of a few tens of KB, which stays in cache. A bucket holds at most one
+ * member per slot (only current versions, and a version leaves before its successor comes).
  */
 class Bucket extends Set<Member> {
   third: unknown;
+  bits: Uint32Array | undefined;
+
+  put(m: Member): void {
+    this.add(m);
+    if (this.bits) setBit(this, m.slot);
+    else if (this.size >= BITS_FROM) for (const x of this) setBit(this, x.slot);
+  }
+
+  remove(m: Member): void {
+    if (this.delete(m) && this.bits) this.bits[m.slot >>> 5] &= ~(1 << (m.slot & 31));
+  }
+
+  holds(m: Member): boolean {
+    const bits = this.bits;
+    if (bits === undefined) return this.has(m);
+    const word = m.slot >>> 5;
+    return word < bits.length && (bits[word] & (1 << (m.slot & 31))) !== 0;
+  }
+}
+
+function setBit(b: Bucket, slot: number): void {
+  const word = slot >>> 5;
+  if (b.bits === undefined || word >= b.bits.length) {
+    const grown = new Uint32Array(Math.max(word + 1, (b.bits?.length ?? 0) * 2, 32));
+    if (b.bits) grown.set(b.bits);
+    b.bits = grown;
+  }
+  b.bits[word] |= 1 << (slot & 31);
 }
 
 type Scalar = string | number | boolean;
@@ -187,11 +229,11 @@ export class HashIndexes<M extends Member> {
           byB.set(vb, (set = new Bucket()));
           set.third = third;
         } else if (set.third !== third) set.third = MIXED;
-        set.add(m);
+        set.put(m);
       } else {
         const set = byB?.get(vb);
         if (!set) continue;
-        set.delete(m);
+        set.remove(m);
         if (set.size > 0) continue;
         byB!.delete(vb);
         if (byB!.size === 0) byA.delete(va);
@@ -251,7 +293,7 @@ export class HashIndexes<M extends Member> {
           if ((++seen & 4095) === 0) checkDeadline();
           for (const u of rest) {
             let hit = false;
-            for (const b of u) if ((hit = b.has(m))) break;
+            for (const b of u) if ((hit = b instanceof Bucket ? b.holds(m) : b.has(m))) break;
             if (!hit) continue members;
           }
           for (const c of checks) if (!c(m)) continue members;

@@ -13,6 +13,8 @@ export class EmbeddedVersion implements StoredVersion {
   readonly doc: { type: string; id: string; vid: number; lu: number; idx: IndexValues };
   /** "Type/id", one string per version: the maps and hash-index buckets holding it share it. */
   readonly key: string;
+  /** The resource's number in the hash indexes' bits (hash-index.ts Member), set by the store before they see it. */
+  slot = -1;
 
   constructor(
     readonly type: string,
