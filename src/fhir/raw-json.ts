@@ -11,27 +11,35 @@ import { parseJson, stringifyJson } from './json-decimals.js';
 class StoredJsonEntry {
   #json: string | undefined;
   #parsed: Resource | undefined;
-  /** The JSON literal of fullUrl when the maker knew it, and the fullUrl it is for. */
-  #urlJson: string | undefined;
+  /**
+   * When the maker knew them: the JSON literal of the base without its closing quote, the type
+   * and the id that fullUrl was made of (none needs escaping), and that fullUrl.
+   */
+  #baseJson: string | undefined;
+  #type = '';
+  #id = '';
   #urlFor: string | undefined;
 
   constructor(
     public fullUrl: string,
     json: string,
     public search?: BundleEntry['search'],
-    urlJson?: string,
+    made?: { baseJson: string; type: string; id: string },
   ) {
     this.#json = json;
-    if (urlJson !== undefined) {
-      this.#urlJson = urlJson;
+    if (made !== undefined) {
+      this.#baseJson = made.baseJson;
+      this.#type = made.type;
+      this.#id = made.id;
       this.#urlFor = fullUrl;
     }
     if (search === undefined) delete this.search;
   }
 
-  /** fullUrl as a JSON literal: the maker's, while fullUrl is still the one it was made for. */
-  private urlJson(): string {
-    return this.#urlJson !== undefined && this.fullUrl === this.#urlFor ? this.#urlJson : quote(this.fullUrl);
+  /** fullUrl as a JSON literal, in pieces: the maker's, while fullUrl is still the one it was made for. */
+  private pushUrlJson(parts: string[]): void {
+    if (this.#baseJson !== undefined && this.fullUrl === this.#urlFor) parts.push(this.#baseJson, '/', this.#type, '/', this.#id, '"');
+    else parts.push(quote(this.fullUrl));
   }
 
   get resource(): Resource {
@@ -48,21 +56,27 @@ class StoredJsonEntry {
   }
 
   /**
-   * The entry's JSON text with the stored resource spliced in, while nothing replaced it: fullUrl,
-   * resource, then the other members (a search page's search, a history entry's request and
-   * response) in the order they were set.
+   * Appends the entry's JSON text to `parts`, with the stored resource spliced in, while nothing
+   * replaced it: fullUrl, resource, then the other members (a search page's search, a history
+   * entry's request and response) in the order they were set. False (nothing appended) once the
+   * resource was parsed. Pieces, not one string: a template would make a rope per entry, which
+   * the join then walks node by node; flat pieces are copied whole.
    */
-  text(): string | undefined {
+  pushText(parts: string[]): boolean {
     const json = this.#json;
-    if (json === undefined) return undefined;
-    let out = `{"fullUrl":${this.urlJson()},"resource":${json}`;
+    if (json === undefined) return false;
+    parts.push('{"fullUrl":');
+    this.pushUrlJson(parts);
+    parts.push(',"resource":', json);
     for (const k in this) {
       if (k === 'fullUrl') continue;
       const v = (this as Record<string, unknown>)[k];
       if (v === undefined) continue;
-      out += k === 'search' ? `,"search":${searchJson(v as NonNullable<BundleEntry['search']>)}` : `,${JSON.stringify(k)}:${stringifyJson(v)}`;
+      if (k === 'search') parts.push(',"search":', searchJson(v as NonNullable<BundleEntry['search']>));
+      else parts.push(',', JSON.stringify(k), ':', stringifyJson(v));
     }
-    return out + '}';
+    parts.push('}');
+    return true;
   }
 
   /** For JSON.stringify (pretty output and anything else): fullUrl, resource, then the rest. */
@@ -102,10 +116,17 @@ export type StoredEntry = (type: string, id: string, json: string, search: Bundl
 
 export function storedEntryMaker(base: string): StoredEntry {
   const baseJson = JSON.stringify(base).slice(0, -1);
+  // The types seen valid, not tested again (a page's entries are of one or two types); a few hundred at most.
+  const types = new Set<string>();
+  const typeOk = (t: string) => {
+    if (types.has(t)) return true;
+    if (!isType(t)) return false;
+    if (types.size < 1000) types.add(t);
+    return true;
+  };
   return (type, id, json, search) => {
     const fullUrl = `${base}/${type}/${id}`;
-    const urlJson = isType(type) && isId(id) ? `${baseJson}/${type}/${id}"` : undefined;
-    return new StoredJsonEntry(fullUrl, json, search, urlJson) as BundleEntry;
+    return new StoredJsonEntry(fullUrl, json, search, typeOk(type) && isId(id) ? { baseJson, type, id } : undefined) as BundleEntry;
   };
 }
 
@@ -127,12 +148,9 @@ export function serializeJson(body: object, pretty: boolean): string {
   const parts: string[] = [head.length > 2 ? `${head.slice(0, -1)},"entry":[` : '{"entry":['];
   for (let i = 0; i < entries.length; i++) {
     if (i) parts.push(',');
-    parts.push(entryJson(entries[i]));
+    const e: unknown = entries[i];
+    if (!(e instanceof StoredJsonEntry && e.pushText(parts))) parts.push(stringifyJson(e));
   }
   parts.push(']}');
   return parts.join('');
-}
-
-function entryJson(e: unknown): string {
-  return (e instanceof StoredJsonEntry ? e.text() : undefined) ?? stringifyJson(e);
 }
