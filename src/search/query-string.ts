@@ -15,8 +15,16 @@ const SAFE = /^[A-Za-z0-9*\-._]*$/;
 const FIXES = /[!'()~]|%20/g;
 const FIXED: Record<string, string> = { '!': '%21', "'": '%27', '(': '%28', ')': '%29', '~': '%7E', '%20': '+' };
 
+/**
+ * Safe characters plus the separators of FHIR values ('/' of references, '|' of tokens, ':' of
+ * URLs), which the serializer writes as %2F, %7C and %3A: three scans for a character, where
+ * encodeURIComponent builds the string again one character at a time.
+ */
+const SAFE_OR_SEPARATOR = /^[A-Za-z0-9*\-._/|:]*$/;
+
 function encodePart(s: string): string {
   if (SAFE.test(s)) return s;
+  if (SAFE_OR_SEPARATOR.test(s)) return s.replaceAll('/', '%2F').replaceAll('|', '%7C').replaceAll(':', '%3A');
   try {
     return encodeURIComponent(s).replace(FIXES, (m) => FIXED[m]);
   } catch {
