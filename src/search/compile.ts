@@ -63,24 +63,57 @@ export function ignoredIssues(err: FhirError): OperationOutcomeIssue[] {
   return err.issues.map((i) => ({ ...i, severity: 'warning' as const, diagnostics: `Ignored: ${i.diagnostics ?? ''}` }));
 }
 
-/** Compiles the selecting parameters of a search on one resource type to one MongoDB filter. */
-export async function compileFilter(env: CompileEnv, type: string, params: ReadonlyArray<readonly [string, string]>): Promise<Filter> {
+/**
+ * Compiles the selecting parameters of a search on one resource type to one MongoDB filter; a
+ * promise only when a parameter runs inner queries (see compileParam). Parameters are compiled
+ * in order, each after the one before.
+ */
+export function compileFilter(env: CompileEnv, type: string, params: ReadonlyArray<readonly [string, string]>): Filter | Promise<Filter> {
   const parts: Filter[] = [];
-  for (const param of params) {
-    const [name, value] = param;
-    if (isResultParam(name)) continue;
-    try {
-      const base = paramBase(name);
-      if (RESULT_PARAMS.has(base)) throw badRequest(`Unsupported modifier in '${name}': the result parameter '${base}' takes none`, 'not-supported');
-      const f = compileParam(env, type, name, value);
-      parts.push(f instanceof Promise ? await f : f);
-    } catch (e) {
-      if (!env.issues || !(e instanceof FhirError) || e.status !== 400 || e.issues.some((i) => i.code === 'too-costly')) throw e;
-      env.issues.push(...ignoredIssues(e));
-      env.ignored?.(param);
-    }
+  for (let i = 0; i < params.length; i++) {
+    const f = compileOne(env, type, params[i]);
+    if (f instanceof Promise) return compileRest(env, type, params, i, f, parts);
+    if (f) parts.push(f);
   }
   return allOf(parts);
+}
+
+/** compileFilter from parameter i on, whose filter is pending. */
+async function compileRest(
+  env: CompileEnv,
+  type: string,
+  params: ReadonlyArray<readonly [string, string]>,
+  i: number,
+  pending: Promise<Filter | undefined>,
+  parts: Filter[],
+): Promise<Filter> {
+  const first = await pending;
+  if (first) parts.push(first);
+  for (let k = i + 1; k < params.length; k++) {
+    const f = await compileOne(env, type, params[k]);
+    if (f) parts.push(f);
+  }
+  return allOf(parts);
+}
+
+/** One selecting parameter's filter; undefined for a result parameter, or one a lenient search ignores. */
+function compileOne(env: CompileEnv, type: string, param: readonly [string, string]): Filter | undefined | Promise<Filter | undefined> {
+  const [name, value] = param;
+  if (isResultParam(name)) return undefined;
+  const refused = (e: unknown): undefined => {
+    if (!env.issues || !(e instanceof FhirError) || e.status !== 400 || e.issues.some((i) => i.code === 'too-costly')) throw e;
+    env.issues.push(...ignoredIssues(e));
+    env.ignored?.(param);
+    return undefined;
+  };
+  try {
+    const base = paramBase(name);
+    if (RESULT_PARAMS.has(base)) throw badRequest(`Unsupported modifier in '${name}': the result parameter '${base}' takes none`, 'not-supported');
+    const f = compileParam(env, type, name, value);
+    return f instanceof Promise ? f.catch(refused) : f;
+  } catch (e) {
+    return refused(e);
+  }
 }
 
 /**

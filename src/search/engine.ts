@@ -90,9 +90,18 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
     ignored,
   });
 
-  /** One filter over several types: identical per-type filters collapse into one. */
-  async function typesFilter(e: CompileEnv, types: readonly string[], params: ReadonlyArray<readonly [string, string]>, extra?: (t: string) => Filter): Promise<Filter> {
-    if (types.length === 1) return allOf([await compileFilter(e, types[0], params), extra ? extra(types[0]) : {}]);
+  /**
+   * One filter over several types: identical per-type filters collapse into one. Of one type, a
+   * promise only when compiling runs inner queries (compileFilter).
+   */
+  function typesFilter(e: CompileEnv, types: readonly string[], params: ReadonlyArray<readonly [string, string]>, extra?: (t: string) => Filter): Filter | Promise<Filter> {
+    if (types.length !== 1) return typesFilterOfMany(e, types, params, extra);
+    const withExtra = (f: Filter) => allOf([f, extra ? extra(types[0]) : {}]);
+    const f = compileFilter(e, types[0], params);
+    return f instanceof Promise ? f.then(withExtra) : withExtra(f);
+  }
+
+  async function typesFilterOfMany(e: CompileEnv, types: readonly string[], params: ReadonlyArray<readonly [string, string]>, extra?: (t: string) => Filter): Promise<Filter> {
     const groups = new Map<string, { types: string[]; filter: Filter }>();
     for (const t of types) {
       const f = allOf([await compileFilter(e, t, params), extra ? extra(t) : {}]);
@@ -238,7 +247,8 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       // selection
       const selecting = params.filter(([n]) => !isResultParam(n));
       const comp = req.compartment;
-      const filter = await typesFilter(e, types, selecting, comp ? (t) => compartments.filter(comp.type, comp.id, t) : undefined);
+      const compiled = typesFilter(e, types, selecting, comp ? (t) => compartments.filter(comp.type, comp.id, t) : undefined);
+      const filter = compiled instanceof Promise ? await compiled : compiled;
       for (const [p, n] of ignoredBy) if (n >= types.length) dropped.add(p);
 
       const countOnly = summary === 'count' || count === 0;
@@ -262,10 +272,11 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         }
       }
 
-      const total = await searchTotal(
+      const counted = searchTotal(
         { mode: totalMode, countOnly, paging: cursor !== undefined, rows: rows.length, hasNext, carried: cursor?.t },
         () => store.count(types, filter),
       );
+      const total = counted instanceof Promise ? await counted : counted;
 
       const { included, truncated } = rows.length && directives.length
         ? await resolveIncludes(store, registry, extractor, rows, directives)

@@ -23,7 +23,8 @@ export interface PageFacts {
   carried?: number;
 }
 
-export async function searchTotal(page: PageFacts, count: () => Promise<number>): Promise<number | undefined> {
+/** The total, or the count query when it is needed (a promise then only). */
+export function searchTotal(page: PageFacts, count: () => Promise<number>): number | undefined | Promise<number> {
   if (page.countOnly) return count();
   if (page.mode === 'none') return undefined;
   if (!page.paging && !page.hasNext) return page.rows;
