@@ -225,9 +225,12 @@ const REL_REF = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z
 export function normalizeReference(ref: string, base: string): string {
   if (ref.startsWith('#')) return ref;
   let r = ref;
-  if (base && r.startsWith(base + '/')) r = r.slice(base.length + 1);
+  // base + '/' tested without building it (this runs for every reference written and searched).
+  if (base && r.length > base.length && r.charCodeAt(base.length) === 47 && r.startsWith(base)) r = r.slice(base.length + 1);
   const m = REL_REF.exec(r);
-  return m ? `${m[1]}/${m[2]}` : r;
+  if (!m) return r;
+  // Already Type/id (no _history): the string itself, not a new concatenation of its parts.
+  return m[1].length + 1 + m[2].length === r.length ? r : `${m[1]}/${m[2]}`;
 }
 
 function referenceEntries(data: unknown, ctx: ValueContext): Entry[] {

@@ -12,8 +12,9 @@ export const MAX_VALUE_LENGTH = 2048;
 
 /** Splits on an unescaped separator, keeping escapes in the parts. */
 export function splitEscaped(s: string, sep: string): string[] {
-  // Most values have no escape: a plain split, not a string built a character at a time.
-  if (!s.includes('\\')) return s.split(sep);
+  // Most values have no escape: a plain split, not a string built a character at a time; and
+  // most have no separator either, where split (a runtime call) would only copy the value.
+  if (!s.includes('\\')) return s.includes(sep) ? s.split(sep) : [s];
   const out: string[] = [];
   let cur = '';
   for (let i = 0; i < s.length; i++) {
