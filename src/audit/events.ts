@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isFhirId } from '../rest/checks.js';
+import { paramBase } from '../search/compile.js';
 import type { AuthContext } from '../auth/context.js';
 import type { Interaction } from '../auth/interactions.js';
 import type { Accessed } from '../rest/result.js';
@@ -20,10 +21,7 @@ const encodeComponent = (s: string) => (URI_UNRESERVED.test(s) ? s : encodeURICo
 /** The query with every value redacted except result parameters: an audit record names no one. */
 export function redactQuery(query: URLSearchParams): string {
   const out: string[] = [];
-  for (const [k, v] of query) {
-    const colon = k.indexOf(':');
-    out.push(`${encodeComponent(k)}=${KEPT_VALUES.has(colon < 0 ? k : k.slice(0, colon)) ? encodeComponent(v) : '*'}`);
-  }
+  for (const [k, v] of query) out.push(`${encodeComponent(k)}=${KEPT_VALUES.has(paramBase(k)) ? encodeComponent(v) : '*'}`);
   return out.join('&');
 }
 
