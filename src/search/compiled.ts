@@ -2,19 +2,24 @@ import type { Filter } from '../store/port.js';
 import type { IdxField } from './index-entries.js';
 
 /**
- * The document paths of the idx fields, made once: a computed key built per call (`idx.${field}`)
- * is a new string that each filter object must first look up in V8's table of property names.
+ * The document path of each idx field, written out: a computed key built per call
+ * (`idx.${field}`) is a new string that each filter object must first look up in V8's table of
+ * property names.
  */
-const PATHS = new Map<string, string>();
-const pathOf = (field: IdxField): string => {
-  let path = PATHS.get(field);
-  if (path === undefined) PATHS.set(field, (path = `idx.${field}`));
-  return path;
+const PATH: Record<IdxField, string> = {
+  str: 'idx.str',
+  tok: 'idx.tok',
+  dt: 'idx.dt',
+  num: 'idx.num',
+  qty: 'idx.qty',
+  ref: 'idx.ref',
+  uri: 'idx.uri',
+  cmp: 'idx.cmp',
 };
 
 /** `{ 'idx.<field>': { $elemMatch: { p, ...cond } } }`: one entry of the parameter meets cond. */
 export function elem(field: IdxField, p: string, cond: Filter): Filter {
-  return { [pathOf(field)]: { $elemMatch: { p, ...cond } } };
+  return { [PATH[field]]: { $elemMatch: { p, ...cond } } };
 }
 
 export function anyOf(filters: Filter[]): Filter {
