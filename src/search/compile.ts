@@ -78,7 +78,7 @@ export function compileFilter(env: CompileEnv, type: string, params: ReadonlyArr
   return allOf(parts);
 }
 
-/** compileFilter from parameter i on, whose filter is pending. */
+/** compileFilter from parameter i on, whose filter is already pending (started once, not again). */
 async function compileRest(
   env: CompileEnv,
   type: string,
@@ -87,10 +87,8 @@ async function compileRest(
   pending: Promise<Filter | undefined>,
   parts: Filter[],
 ): Promise<Filter> {
-  const first = await pending;
-  if (first) parts.push(first);
-  for (let k = i + 1; k < params.length; k++) {
-    const f = await compileOne(env, type, params[k]);
+  for (let k = i; k < params.length; k++) {
+    const f = await (k === i ? pending : compileOne(env, type, params[k]));
     if (f) parts.push(f);
   }
   return allOf(parts);
