@@ -20,17 +20,20 @@ class StoredJsonEntry {
   #id = '';
   #urlFor: string | undefined;
 
+  /** `baseJson`, `type`, `id`: what fullUrl was made of, when none needs escaping (else baseJson undefined). */
   constructor(
     public fullUrl: string,
     json: string,
-    public search?: BundleEntry['search'],
-    made?: { baseJson: string; type: string; id: string },
+    public search: BundleEntry['search'] | undefined,
+    baseJson: string | undefined,
+    type: string,
+    id: string,
   ) {
     this.#json = json;
-    if (made !== undefined) {
-      this.#baseJson = made.baseJson;
-      this.#type = made.type;
-      this.#id = made.id;
+    if (baseJson !== undefined) {
+      this.#baseJson = baseJson;
+      this.#type = type;
+      this.#id = id;
       this.#urlFor = fullUrl;
     }
     if (search === undefined) delete this.search;
@@ -126,7 +129,7 @@ export function storedEntryMaker(base: string): StoredEntry {
   };
   return (type, id, json, search) => {
     const fullUrl = `${base}/${type}/${id}`;
-    return new StoredJsonEntry(fullUrl, json, search, typeOk(type) && isId(id) ? { baseJson, type, id } : undefined) as BundleEntry;
+    return new StoredJsonEntry(fullUrl, json, search, typeOk(type) && isId(id) ? baseJson : undefined, type, id) as BundleEntry;
   };
 }
 
