@@ -109,13 +109,16 @@ const NOT_ID = /[^A-Za-z0-9\-.]/;
 const isType = (s: string) => s.length > 0 && s.length <= 64 && !NOT_TYPE.test(s);
 const isId = (s: string) => s.length > 0 && s.length <= 64 && !NOT_ID.test(s);
 
+/** Whether a type and an id go into a fullUrl's JSON as they are (StoredVersion.plainKey). */
+export const isPlainKey = (type: string, id: string): boolean => isType(type) && isId(id);
+
 /**
  * Makes the stored-JSON entries of search pages on one server base, fullUrl = base/Type/id. The
  * fullUrl's JSON literal is the base's, escaped once, plus a type and a FHIR id, which never need
  * escaping: no per-entry scan of the whole URL (a fullUrl is a fresh concatenation, which a
  * test or an escape would first have to flatten).
  */
-export type StoredEntry = (type: string, id: string, json: string, search: BundleEntry['search']) => BundleEntry;
+export type StoredEntry = (type: string, id: string, json: string, search: BundleEntry['search'], plainKey?: boolean) => BundleEntry;
 
 export function storedEntryMaker(base: string): StoredEntry {
   const baseJson = JSON.stringify(base).slice(0, -1);
@@ -127,9 +130,10 @@ export function storedEntryMaker(base: string): StoredEntry {
     if (types.size < 1000) types.add(t);
     return true;
   };
-  return (type, id, json, search) => {
+  // plainKey: the store already checked them (StoredVersion.plainKey).
+  return (type, id, json, search, plainKey = false) => {
     const fullUrl = `${base}/${type}/${id}`;
-    return new StoredJsonEntry(fullUrl, json, search, typeOk(type) && isId(id) ? baseJson : undefined, type, id) as BundleEntry;
+    return new StoredJsonEntry(fullUrl, json, search, plainKey || (typeOk(type) && isId(id)) ? baseJson : undefined, type, id) as BundleEntry;
   };
 }
 

@@ -108,7 +108,7 @@ function historyEntry(s: Services, v: StoredVersion, shape: (r: Resource) => Res
   const request: BundleEntryRequest =
     v.vid === 1 && v.made !== 'PUT' ? { method: 'POST', url: v.type } : { method: v.made === 'PATCH' ? 'PATCH' : 'PUT', url: `${v.type}/${v.id}` };
   if (stored) {
-    const entry = stored(v.type, v.id, v.json!, undefined);
+    const entry = stored(v.type, v.id, v.json!, undefined, v.plainKey);
     entry.request = request;
     entry.response = response;
     return entry;

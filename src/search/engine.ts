@@ -145,28 +145,29 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       // What a lenient search ignores stays out of its links (search.html#selflink: the self
       // link holds "the parameters that were actually used"). A selecting parameter counts as
       // ignored when every searched type ignored it.
-      const dropped = new Set<readonly [string, string]>();
-      const ignoredBy = new Map<readonly [string, string], number>();
+      // Made only when something is dropped or the search is lenient: most searches need neither.
+      let dropped: Set<readonly [string, string]> | undefined;
+      const ignoredBy = req.lenient ? new Map<readonly [string, string], number>() : undefined;
       const e = env(
         (q) => store.find(q),
         req.lenient ? issues : undefined,
-        req.lenient ? (p) => ignoredBy.set(p, (ignoredBy.get(p) ?? 0) + 1) : undefined,
+        ignoredBy ? (p) => ignoredBy.set(p, (ignoredBy.get(p) ?? 0) + 1) : undefined,
       );
       /** A refusal: thrown, or when lenient reported, with the parameters it leaves out of the links. */
       const ignore = (err: unknown, ...leftOut: Array<readonly [string, string]>) => {
         if (!req.lenient || !(err instanceof FhirError)) throw err;
         issues.push(...ignoredIssues(err));
-        for (const p of leftOut) dropped.add(p);
+        for (const p of leftOut) (dropped ??= new Set()).add(p);
       };
       // search.html#errors: "Empty parameters are not an error - they are just ignored by the
       // server." Left out of the links too, and reported (an empty item in a list is still an error).
       const params: Array<[string, string]> = [];
-      const empty = new Set<string>();
+      let empty: Set<string> | undefined;
       for (const p of req.params) {
-        if (p[1] === '') empty.add(p[0]);
+        if (p[1] === '') (empty ??= new Set()).add(p[0]);
         else params.push(p);
       }
-      if (empty.size) {
+      if (empty) {
         const names = [...empty].map((n) => `'${n.slice(0, 100)}'`).join(', ');
         issues.push({ severity: 'information', code: 'informational', diagnostics: `Ignored: ${names} ${empty.size > 1 ? 'have' : 'has'} no value (search.html#errors: empty parameters are ignored)` });
       }
@@ -249,7 +250,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       const comp = req.compartment;
       const compiled = typesFilter(e, types, selecting, comp ? (t) => compartments.filter(comp.type, comp.id, t) : undefined);
       const filter = compiled instanceof Promise ? await compiled : compiled;
-      for (const [p, n] of ignoredBy) if (n >= types.length) dropped.add(p);
+      if (ignoredBy) for (const [p, n] of ignoredBy) if (n >= types.length) (dropped ??= new Set()).add(p);
 
       const countOnly = summary === 'count' || count === 0;
 
@@ -289,7 +290,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
         // _elements does not apply to included resources (search.html#elements); _summary does.
         const only = mode === 'match' ? elementList : undefined;
         // Whole resources go out as their stored JSON, never parsed (see raw-json.ts).
-        if ((!summary || summary === 'false') && !only) entry.push(storedEntry(v.type, v.id, v.json, { mode }));
+        if ((!summary || summary === 'false') && !only) entry.push(storedEntry(v.type, v.id, v.json, { mode }, v.plainKey));
         else entry.push({ fullUrl: `${base}/${v.type}/${v.id}`, resource: elements.apply(resourceOf(v), summary, only), search: { mode } });
       };
       for (const v of rows) render(v, 'match');
@@ -299,12 +300,12 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       const linkTo = (c?: Cursor) => {
         const pairs: Array<readonly [string, string]> = [];
         for (const p of params) {
-          if (p[0] === '_cursor' || dropped.has(p)) continue;
+          if (p[0] === '_cursor' || dropped?.has(p)) continue;
           if (p[0] !== '_elements') pairs.push(p);
           else if (elementsUsed) pairs.push(['_elements', elementsUsed]);
         }
         if (c) pairs.push(['_cursor', encodeCursor(c)]);
-        const path = req.path ? `/${req.path.replace(/^\/+/, '')}` : '';
+        const path = req.path ? `/${req.path.charCodeAt(0) === 47 ? req.path.replace(/^\/+/, '') : req.path}` : '';
         const q = formEncode(pairs);
         return `${base}${path}${q ? `?${q}` : ''}`;
       };

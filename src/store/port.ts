@@ -46,6 +46,11 @@ export interface StoredVersion extends VersionMeta {
   readonly json: string | undefined;
   /** Its search index values, where the store holds them at hand (the embedded store): read without parsing the resource. */
   readonly idx?: IndexValues;
+  /**
+   * True when the store checked, as it made this version, that `type` is letters only and `id`
+   * a FHIR id: a search page then splices them into its JSON without checking them again.
+   */
+  readonly plainKey?: boolean;
 }
 
 export interface FindQuery {

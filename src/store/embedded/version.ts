@@ -1,5 +1,6 @@
 import type { Resource } from 'fhir/r4.js';
 import type { IndexValues, Made, StoredVersion } from '../port.js';
+import { isPlainKey } from '../../fhir/raw-json.js';
 import { resourceKey } from '../stamp.js';
 
 /**
@@ -15,6 +16,8 @@ export class EmbeddedVersion implements StoredVersion {
   readonly key: string;
   /** The resource's number in the hash indexes' bits (hash-index.ts Member), set by the store before they see it. */
   slot = -1;
+  /** See StoredVersion.plainKey: checked once here, not on every search page that holds it. */
+  readonly plainKey: boolean;
 
   constructor(
     readonly type: string,
@@ -28,6 +31,7 @@ export class EmbeddedVersion implements StoredVersion {
   ) {
     this.doc = { type, id, vid, lu, idx };
     this.key = resourceKey(type, id);
+    this.plainKey = isPlainKey(type, id);
   }
 
   get idx(): IndexValues {
