@@ -58,12 +58,14 @@ export interface AuditInput {
 function queryPatients(i: Interaction, query: URLSearchParams, baseUrl: string): string[] {
   const out: string[] = [];
   for (const [k, v] of query) {
+    // Most parameters name no patient: passed over without splitting them.
+    if (!k.startsWith('patient') && !k.startsWith('subject') && !k.startsWith('_id')) continue;
     const [name, modifier] = k.split(':');
     const isId = name === '_id' && i.type === 'Patient' && !i.compartment;
     if (!isId && name !== 'patient' && name !== 'subject') continue;
     if (modifier !== undefined && modifier !== 'Patient') continue;
     for (const one of v.split(',')) {
-      const ref = one.startsWith(baseUrl + '/') ? one.slice(baseUrl.length + 1) : one;
+      const ref = one.charCodeAt(baseUrl.length) === 47 && one.startsWith(baseUrl) ? one.slice(baseUrl.length + 1) : one;
       const id = ref.startsWith('Patient/') ? ref.slice(8) : name !== 'subject' || modifier ? ref : '';
       if (isFhirId(id)) out.push(id);
     }

@@ -60,6 +60,26 @@ t.test('the expanded record is the request\'s AuditEvent; its keys are those of 
   t.equal(search.agent[0].network?.address, '10.0.0.9');
 });
 
+t.test('a search names the patients its patient, subject and Patient _id values point to, and no others', async (t) => {
+  const patientsOf = (url: string) => {
+    const p = auditRecordFor(input('GET', url, 200)).p;
+    return p === undefined ? [] : Array.isArray(p) ? [...p].sort() : [p];
+  };
+  const B = encodeURIComponent('https://ehr.example/fhir');
+  t.same(patientsOf('/fhir/Condition?patient=Patient/a&clinical-status=active'), ['a']);
+  t.same(patientsOf('/fhir/Condition?patient=a,Patient/b'), ['a', 'b'], 'a bare id and Type/id');
+  t.same(patientsOf(`/fhir/Condition?patient=${B}%2FPatient%2Fc`), ['c'], 'an absolute URL on this base');
+  t.same(patientsOf('/fhir/Condition?patient=https://other.example/fhir/Patient/d'), [], 'on another base: no id of ours');
+  t.same(patientsOf(`/fhir/Condition?patient=${B}xPatient/d`), [], 'a URL that only starts like the base');
+  t.same(patientsOf('/fhir/Observation?subject=Patient/e&subject:Patient=f'), ['e', 'f'], 'subject as Patient/id, or with :Patient');
+  t.same(patientsOf('/fhir/Observation?subject=g'), [], 'a bare subject may be any type');
+  t.same(patientsOf('/fhir/Observation?subject:Group=h&patient:missing=true&patient.name=x'), [], 'other modifiers and chains name none');
+  t.same(patientsOf('/fhir/Patient?_id=i,j'), ['i', 'j'], '_id of a Patient search');
+  t.same(patientsOf('/fhir/Condition?_id=k'), [], '_id of another type');
+  t.same(patientsOf('/fhir/Condition?patientx=Patient/l&subjects=Patient/m&_idx=n'), [], 'names that only start like them');
+  t.same(patientsOf('/fhir/Condition?patient=Patient/bad%22id'), [], 'not a FHIR id');
+});
+
 t.test('the file trail stores records and reads them back as AuditEvents, next to whole AuditEvents of earlier versions', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'audit-record-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
