@@ -20,6 +20,7 @@ import { createValidator } from './validation/validator.js';
 import { ValidationPool } from './validation/pool.js';
 import { softwareInfo } from './software.js';
 import { isValidlyPercentEncoded, parseRequestQuery } from './http/request-query.js';
+import { TurnBatch } from './http/turn-batch.js';
 
 export interface BuiltApp {
   app: FastifyInstance;
@@ -83,9 +84,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
   let closed = false;
   // Responses finished while closing end their connection, so keep-alive sockets do not hold the shutdown open.
+  const batch = config.batchResponses ? new TurnBatch((err) => app.log.error({ err }, 'sending a response failed')) : undefined;
+  app.decorateReply('batched', false);
   app.addHook('onSend', (_req, reply, payload, done) => {
     if (closed) reply.header('Connection', 'close');
-    done(null, payload);
+    if (!batch) return done(null, payload);
+    // A second answer while the first waits in the batch (a timeout's 503 racing a handler that
+    // finished) is dropped, as Fastify drops one given after the first was sent.
+    if (reply.batched) return;
+    reply.batched = true;
+    batch.add(() => done(null, payload));
   });
   app.addHook('onRequest', (_req, _reply, done) => done(closed ? FhirError.of(503, 'transient', 'The server is shutting down: retry the request') : undefined));
   // The path's escapes are checked by the router (frameworkErrors); the query's here, as URLSearchParams accepts anything.
@@ -116,4 +124,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await validatorPool?.close();
     },
   };
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Its answer waits in the turn's batch of responses (src/http/turn-batch.ts). */
+    batched: boolean;
+  }
 }

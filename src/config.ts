@@ -27,6 +27,11 @@ export interface Config {
   validate: boolean;
   /** Validator worker threads that share the validation of large transactions (0 = none). */
   validationWorkers: number;
+  /**
+   * Send the responses finished in one turn of the event loop together, at its end
+   * (src/http/turn-batch.ts); false sends each as soon as it is ready.
+   */
+  batchResponses: boolean;
   /** Optional validator checks (src/validation/policies.ts); defaults chosen for a PHI server, see the README. */
   validationPolicies: ValidationPolicies;
   /** Security (src/auth, src/audit; README "Security"). Auth is on when a JWKS or a clients file is configured. */
@@ -121,6 +126,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
     validate: bool(env.VALIDATE, true),
     // Opt-in: each validator thread costs ~150 MB (its own definitions).
     validationWorkers: num(env.VALIDATION_WORKERS, 0),
+    batchResponses: bool(env.BATCH_RESPONSES, true),
     validationPolicies: {
       securityChecks: bool(env.VALIDATE_SECURITY_CHECKS, true),
       htmlInMarkdown: oneOf(MARKDOWN_HTML_LEVELS, env.VALIDATE_HTML_IN_MARKDOWN || 'warning', 'VALIDATE_HTML_IN_MARKDOWN'),

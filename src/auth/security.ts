@@ -271,7 +271,8 @@ export async function setupSecurity(config: Config, search: SearchService, resou
         if (timed) {
           // The timer answers a request that waits (on MongoDB, say); work that never yields is cut by the store (deadline.ts).
           info.timer = setTimeout(() => {
-            if (reply.sent) return;
+            // Answered already, or its answer waits to go out with its turn's (src/http/turn-batch.ts).
+            if (reply.sent || reply.batched) return;
             const fe = timedOut(a.requestTimeoutMs);
             reply.code(503).header('Content-Type', 'application/fhir+json; charset=utf-8').header('Connection', 'close').send(JSON.stringify(fe.outcome()));
           }, a.requestTimeoutMs);
