@@ -4,6 +4,7 @@ import type { OperationOutcomeIssue, ParametersParameter } from 'fhir/r4.js';
 import { CcmInputError, isFutureMonth, isValidMonth, referenceTarget } from '../ccm/index.js';
 import { badRequest, FhirError } from '../fhir/errors.js';
 import type { Services } from '../rest/services.js';
+import { LoopTurns } from '../rest/loop-turns.js';
 import { practiceToday } from './ccm-config.js';
 import { ccmRules, factsOf, patientsResources, type PatientFacts } from './ccm-facts-source.js';
 import type { OperationCall } from './operation.js';
@@ -182,8 +183,10 @@ export async function pageOver<T>(
   const after = token === undefined ? undefined : decodePage(token);
   const items: Array<{ id: string; item: T }> = [];
   const source = candidates(after)[Symbol.asyncIterator]();
+  const turns = new LoopTurns();
   try {
     for (let exhausted = false; !exhausted && items.length <= count; ) {
+      await turns.yieldIfDue();
       const ids: string[] = [];
       while (ids.length < count + 1 - items.length) {
         const next = await source.next();
@@ -210,12 +213,17 @@ export async function pageOver<T>(
   return { items: items.map((i) => i.item) };
 }
 
-/** The ids of an async stream in arrays of `size` (the last one shorter). */
+/**
+ * The ids of an async stream in arrays of `size` (the last one shorter). Between chunks, other
+ * requests get to run every HOLD_MS (loop-turns.ts): a pass over a month's patients takes seconds.
+ */
 export async function* chunksOf(ids: AsyncIterable<string>, size: number): AsyncGenerator<string[]> {
+  const turns = new LoopTurns();
   let chunk: string[] = [];
   for await (const id of ids) {
     chunk.push(id);
     if (chunk.length >= size) {
+      await turns.yieldIfDue();
       yield chunk;
       chunk = [];
     }

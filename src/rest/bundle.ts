@@ -20,6 +20,7 @@ import { sameContent } from './same-content.js';
 import { applyJsonPatch } from './json-patch.js';
 import { liveOrThrow } from './interactions.js';
 import { entryTarget } from './entry-url.js';
+import { LoopTurns } from './loop-turns.js';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -356,21 +357,14 @@ interface ReadBudget {
   /** Resources still to be returned: ten pages of the largest size. */
   left: number;
   readonly total: number;
-  lastYield: number;
+  readonly turns: LoopTurns;
 }
 
-const readBudget = (s: Services): ReadBudget => ({ left: 10 * s.config.auth.maxCount, total: 10 * s.config.auth.maxCount, lastYield: performance.now() });
-
-/** Lets other requests run when the bundle has held the event loop for 20 ms (the embedded store never yields it). */
-async function yieldSometimes(budget: ReadBudget): Promise<void> {
-  if (performance.now() - budget.lastYield < 20) return;
-  await new Promise((resolve) => setImmediate(resolve));
-  budget.lastYield = performance.now();
-}
+const readBudget = (s: Services): ReadBudget => ({ left: 10 * s.config.auth.maxCount, total: 10 * s.config.auth.maxCount, turns: new LoopTurns() });
 
 async function getEntry(p: Planned, opts: BundleOptions, budget: ReadBudget): Promise<Planned['response']> {
   try {
-    await yieldSometimes(budget);
+    await budget.turns.yieldIfDue();
     if (budget.left <= 0)
       throw FhirError.of(400, 'too-costly', `The GET entries before this one returned ${budget.total} resources, the most one bundle returns (10 x MAX_COUNT): ask for the rest in another request`);
     const r = await opts.get(p.url);
@@ -405,7 +399,7 @@ async function batch(s: Services, entries: BundleEntry[], opts: BundleOptions): 
       if (p.method === 'GET' || p.method === 'HEAD') {
         p.response = await getEntry(p, opts, budget);
       } else {
-        await yieldSometimes(budget);
+        await budget.turns.yieldIfDue();
         const q = p;
         const prepared = q.resource && q.method !== 'DELETE' ? prepare(s, q.resource, `Bundle.entry[${i}].resource`) : undefined;
         q.outcome = await s.store.transact(async (tx) => {
