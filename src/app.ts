@@ -83,9 +83,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     });
   }
   let closed = false;
-  // Responses finished while closing end their connection, so keep-alive sockets do not hold the shutdown open.
   const batch = config.batchResponses ? new TurnBatch((err) => app.log.error({ err }, 'sending a response failed')) : undefined;
   app.decorateReply('batched', false);
+  // Responses finished while closing end their connection, so keep-alive sockets do not hold the
+  // shutdown open; the others go out with their turn's (src/http/turn-batch.ts).
   app.addHook('onSend', (_req, reply, payload, done) => {
     if (closed) reply.header('Connection', 'close');
     if (!batch) return done(null, payload);

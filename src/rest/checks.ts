@@ -2,9 +2,10 @@ import type { Resource } from 'fhir/r4.js';
 import { badRequest, FhirError } from '../fhir/errors.js';
 import type { Services } from './services.js';
 
-import { isFhirId } from '../fhir/fhir-id.js';
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
-export { isFhirId };
+/** Whether a string is a FHIR id (datatypes.html#id). */
+export const isFhirId = (s: string): boolean => ID.test(s);
 
 export function assertKnownType(s: Services, type: string): void {
   if (!s.resourceTypes.has(type)) {
@@ -13,7 +14,7 @@ export function assertKnownType(s: Services, type: string): void {
 }
 
 export function assertId(id: string, where = 'id'): void {
-  if (!isFhirId(id)) throw badRequest(`Invalid ${where} '${id.slice(0, 80)}': a FHIR id is 1-64 characters of A-Z a-z 0-9 - .`, 'value');
+  if (!ID.test(id)) throw badRequest(`Invalid ${where} '${id.slice(0, 80)}': a FHIR id is 1-64 characters of A-Z a-z 0-9 - .`, 'value');
 }
 
 export function assertVersionId(vid: string): number {
