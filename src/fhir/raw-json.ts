@@ -116,24 +116,17 @@ export const isPlainKey = (type: string, id: string): boolean => isType(type) &&
  * Makes the stored-JSON entries of search pages on one server base, fullUrl = base/Type/id. The
  * fullUrl's JSON literal is the base's, escaped once, plus a type and a FHIR id, which never need
  * escaping: no per-entry scan of the whole URL (a fullUrl is a fresh concatenation, which a
- * test or an escape would first have to flatten).
+ * test or an escape would first have to flatten). Type and id are tested here unless the store
+ * already did (`plainKey`); any others are escaped.
  */
 export type StoredEntry = (type: string, id: string, json: string, search: BundleEntry['search'], plainKey?: boolean) => BundleEntry;
 
 export function storedEntryMaker(base: string): StoredEntry {
   const baseJson = JSON.stringify(base).slice(0, -1);
-  // The types seen valid, not tested again (a page's entries are of one or two types); a few hundred at most.
-  const types = new Set<string>();
-  const typeOk = (t: string) => {
-    if (types.has(t)) return true;
-    if (!isType(t)) return false;
-    if (types.size < 1000) types.add(t);
-    return true;
-  };
   // plainKey: the store already checked them (StoredVersion.plainKey).
   return (type, id, json, search, plainKey = false) => {
     const fullUrl = `${base}/${type}/${id}`;
-    return new StoredJsonEntry(fullUrl, json, search, plainKey || (typeOk(type) && isId(id)) ? baseJson : undefined, type, id) as BundleEntry;
+    return new StoredJsonEntry(fullUrl, json, search, plainKey || isPlainKey(type, id) ? baseJson : undefined, type, id) as BundleEntry;
   };
 }
 
