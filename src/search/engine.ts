@@ -33,7 +33,7 @@ export interface SearchRequest {
   params: Array<[string, string]>;
   compartment?: { type: string; id: string };
   lenient?: boolean;
-  /** Path part used for self/next links, e.g. 'Condition' or '' */
+  /** Path of the self and paging links under the base, without a leading '/': 'Condition', 'Patient/1/Condition', or '' */
   path: string;
 }
 
@@ -297,6 +297,7 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
       for (const v of included) render(v, 'include');
       if (issues.length) entry.push({ resource: outcomeOf(issues), search: { mode: 'outcome' } });
 
+      const linkBase = req.path ? `${base}/${req.path}` : base;
       const linkTo = (c?: Cursor) => {
         const pairs: Array<readonly [string, string]> = [];
         for (const p of params) {
@@ -305,9 +306,8 @@ export function createSearchEngine(opts: SearchEngineOptions): SearchEngine {
           else if (elementsUsed) pairs.push(['_elements', elementsUsed]);
         }
         if (c) pairs.push(['_cursor', encodeCursor(c)]);
-        const path = req.path ? `/${req.path.charCodeAt(0) === 47 ? req.path.replace(/^\/+/, '') : req.path}` : '';
         const q = formEncode(pairs);
-        return `${base}${path}${q ? `?${q}` : ''}`;
+        return q ? `${linkBase}?${q}` : linkBase;
       };
       const link: BundleLink[] = [{ relation: 'self', url: linkTo(cursor) }];
       const t = totalMode === 'estimate' && total !== undefined ? { t: total } : {};
