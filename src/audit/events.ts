@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { isFhirId } from '../rest/checks.js';
 import { paramBase } from '../search/compile.js';
+import { normalizeReference } from '../search/node-values.js';
+import { splitEscaped, unescapeValue } from '../search/search-value.js';
 import type { AuthContext } from '../auth/context.js';
 import type { Interaction } from '../auth/interactions.js';
 import type { Accessed } from '../rest/result.js';
@@ -53,20 +55,26 @@ export interface AuditInput {
 
 /**
  * Patient ids a search names: patient=, subject= (as Patient/id, or with the :Patient modifier),
- * _id of a Patient search; several values separated by commas. Chains and other modifiers name none.
+ * _id of a Patient search; several values separated by commas. Chains and other modifiers name
+ * none. Names and values are read as the search engine reads them (paramBase, splitEscaped,
+ * normalizeReference), so the record names the patient the search was about.
  */
 function queryPatients(i: Interaction, query: URLSearchParams, baseUrl: string): string[] {
   const out: string[] = [];
   for (const [k, v] of query) {
-    // Most parameters name no patient: passed over without splitting them.
-    if (!k.startsWith('patient') && !k.startsWith('subject') && !k.startsWith('_id')) continue;
-    const [name, modifier] = k.split(':');
+    const name = paramBase(k);
+    const modifier = name.length < k.length ? k.slice(name.length + 1) : undefined;
     const isId = name === '_id' && i.type === 'Patient' && !i.compartment;
     if (!isId && name !== 'patient' && name !== 'subject') continue;
     if (modifier !== undefined && modifier !== 'Patient') continue;
-    for (const one of v.split(',')) {
-      const ref = one.charCodeAt(baseUrl.length) === 47 && one.startsWith(baseUrl) ? one.slice(baseUrl.length + 1) : one;
-      const id = ref.startsWith('Patient/') ? ref.slice(8) : name !== 'subject' || modifier ? ref : '';
+    // A bare id names a Patient for patient= and subject:Patient=; for subject= any type.
+    const barePatient = name === 'patient' || modifier === 'Patient';
+    for (const one of splitEscaped(v, ',')) {
+      let id = one;
+      if (!isId) {
+        const ref = normalizeReference(unescapeValue(one), baseUrl);
+        id = ref.startsWith('Patient/') ? ref.slice(8) : barePatient ? ref : '';
+      }
       if (isFhirId(id)) out.push(id);
     }
   }

@@ -78,6 +78,10 @@ t.test('a search names the patients its patient, subject and Patient _id values 
   t.same(patientsOf('/fhir/Condition?_id=k'), [], '_id of another type');
   t.same(patientsOf('/fhir/Condition?patientx=Patient/l&subjects=Patient/m&_idx=n'), [], 'names that only start like them');
   t.same(patientsOf('/fhir/Condition?patient=Patient/bad%22id'), [], 'not a FHIR id');
+  // As the engine reads them: a versioned reference searches its resource; what it refuses or cannot match names no one.
+  t.same(patientsOf('/fhir/Condition?patient=Patient/o/_history/2'), ['o'], 'a versioned reference: the search is about Patient/o');
+  t.same(patientsOf('/fhir/Patient?_id=Patient/q'), [], "_id takes ids, not references: the search matches nothing");
+  t.same(patientsOf('/fhir/Observation?subject:Patient:x=r'), [], "a modifier 'Patient:x' is refused by the search");
 });
 
 t.test('the file trail stores records and reads them back as AuditEvents, next to whole AuditEvents of earlier versions', async (t) => {
