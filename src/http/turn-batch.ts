@@ -30,7 +30,7 @@ export class TurnBatch {
     this.flush();
   };
 
-  private readonly flush = (): void => {
+  private flush(): void {
     const fns = this.pending;
     this.pending = [];
     // One callback's failure does not hold back the others'.
@@ -41,5 +41,5 @@ export class TurnBatch {
         this.onError(err);
       }
     }
-  };
+  }
 }
